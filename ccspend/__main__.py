@@ -1,0 +1,3 @@
+from ccspend.cli import main
+
+main()

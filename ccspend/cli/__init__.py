@@ -1,0 +1,408 @@
+"""The command line: parse options, call one library function, hand rows to the output layer.
+
+stdout is data (tables, JSON); stderr is talk (progress, warnings, errors).
+Exit codes are an API (see the README): 0 ok, 1 error, 2 usage, 3 store busy
+or too new, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ccspend import __version__, paths
+from ccspend.errors import CcspendError, ExitCode, UsageError
+
+app = typer.Typer(
+    name="ccspend",
+    help="What your coding agents cost: Claude Code logs, priced on a versioned rate card.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=False,
+    rich_markup_mode=None,
+)
+
+# -- shared options: every command spells them the same way ---------------------
+
+Since = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        help="First day (YYYY-MM-DD, inclusive), or a git branch: its cost since it "
+        "left the default branch.",
+    ),
+]
+Until = Annotated[str | None, typer.Option("--until", help="Last day (YYYY-MM-DD, inclusive).")]
+Tz = Annotated[
+    str | None,
+    typer.Option("--timezone", "-z", help="IANA time zone for days (default: the machine's)."),
+]
+ProjectOpt = Annotated[
+    str | None, typer.Option("--project", help="Only this project directory (and below).")
+]
+BranchOpt = Annotated[str | None, typer.Option("--branch", help="Only this git branch.")]
+Breakdown = Annotated[bool, typer.Option("--breakdown", "-b", help="Per-model sub-rows.")]
+Json = Annotated[bool, typer.Option("--json", help="Print the JSON report contract.")]
+Db = Annotated[
+    Path | None,
+    typer.Option("--db", help="Database file (default: $CCSPEND_DB or the user data dir)."),
+]
+ClaudeDir = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--claude-dir",
+        help="Claude Code config or projects dir to read (repeatable; default: "
+        "$CLAUDE_CONFIG_DIR, else ~/.config/claude and ~/.claude).",
+    ),
+]
+Demo = Annotated[bool, typer.Option("--demo", help="Report on the sample logs shipped with ccspend.")]
+NoIngest = Annotated[
+    bool, typer.Option("--no-ingest", help="Report from the database only; read no logs.")
+]
+
+
+def _stdout():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _progress_callback():
+    """A rich progress bar on stderr, shown only on a terminal and after one second."""
+    import time
+
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    start = time.monotonic()
+    state: dict = {}
+
+    def update(done: int, total: int, files_done: int, files_total: int) -> None:
+        if "bar" not in state:
+            if time.monotonic() - start < 1.0:
+                return
+            bar = Progress(
+                TextColumn("reading logs"),
+                BarColumn(),
+                DownloadColumn(),
+                TextColumn("{task.fields[files]}"),
+                console=_stderr(),
+                transient=True,
+            )
+            bar.start()
+            state["bar"] = bar
+            state["task"] = bar.add_task("ingest", total=total, files="")
+        state["bar"].update(
+            state["task"], completed=done, files=f"{files_done}/{files_total} files"
+        )
+
+    def close() -> None:
+        if "bar" in state:
+            state["bar"].stop()
+
+    return update, close
+
+
+def _no_logs_message(roots: list[Path]) -> str:
+    lines = ["No Claude Code logs found. Looked in:"]
+    for r in roots:
+        lines.append(f"  {r}{'' if r.is_dir() else ' (missing)'}")
+    lines.append(
+        "Point CLAUDE_CONFIG_DIR or --claude-dir at your Claude config, or try the sample "
+        "logs shipped with ccspend: ccspend daily --demo"
+    )
+    return "\n".join(lines)
+
+
+def _run_report(
+    name: str,
+    since: str | None,
+    until: str | None,
+    timezone: str | None,
+    project: str | None,
+    branch: str | None,
+    breakdown: bool,
+    json_out: bool,
+    db: Path | None,
+    claude_dir: list[Path] | None,
+    demo: bool,
+    no_ingest: bool,
+) -> None:
+    from ccspend import reports
+    from ccspend.ingest import ingest_claude
+    from ccspend.pricing import load_card
+    from ccspend.store import Store
+    from ccspend.store.queries import Filters
+    from ccspend.timeutil import check_timezone
+
+    tz = check_timezone(timezone)
+    since_day = until_day = None
+    window = None
+    if since:
+        try:
+            since_day = reports.parse_day(since)
+        except ValueError:
+            from ccspend.gitref import branch_window
+
+            window = branch_window(since, os.getcwd())
+    if until:
+        try:
+            until_day = reports.parse_day(until)
+        except ValueError:
+            raise UsageError(f"--until {until!r} is not a date (YYYY-MM-DD)") from None
+    if project:
+        project = str(Path(project).expanduser().absolute()).rstrip("/") or "/"
+    filters = Filters(
+        tz=tz,
+        since=since_day,
+        until=until_day,
+        project=project,
+        branch=window.branch if window else branch,
+        since_ts=window.since if window else None,
+        repo_root=window.repo_root if window else None,
+    )
+    tmp = None
+    try:
+        if demo:
+            from ccspend.demo import LOGS
+
+            tmp = tempfile.mkdtemp(prefix="ccspend-demo-")
+            db = Path(tmp) / "demo.duckdb"
+            roots = [LOGS / "projects"]
+        else:
+            roots = paths.claude_project_roots(claude_dir)
+        store = Store(db or paths.default_db_path())
+        warnings: list[str] = []
+        ingested = None
+        if not no_ingest:
+            update, close = _progress_callback()
+            try:
+                ingested = ingest_claude(store, roots, progress=update)
+            finally:
+                close()
+            if ingested.unreadable:
+                named = ", ".join(
+                    f"{p} ({why})" for p, why in list(ingested.unreadable.items())[:3]
+                )
+                warnings.append(f"could not read {len(ingested.unreadable)} log files: {named}")
+        card = load_card(paths.rate_overrides_path())
+        report = reports.build_report(
+            store, card, reports.ReportRequest(name, filters, breakdown), warnings
+        )
+        if ingested is not None and ingested.files_seen == 0 and report.totals.requests == 0:
+            if since_day is None and until_day is None and window is None:
+                _stderr().print(_no_logs_message(roots), highlight=False)
+                if not json_out:
+                    return
+        if json_out:
+            import json
+
+            sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+            return
+        from ccspend.cli.render import money, print_report
+
+        out = _stdout()
+        print_report(report, out, _stderr())
+        if window is not None:
+            days = len(report.rows)
+            out.print(
+                f"{window.branch}: {money(float(report.cost_usd))} over {days} "
+                f"day{'s' if days != 1 else ''}, {report.totals.requests:,} requests, since it "
+                f"left {window.base} at {window.merge_base[:10]} ({window.since:%Y-%m-%d})"
+            )
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _report_command(name: str, doc: str):
+    def command(
+        since: Since = None,
+        until: Until = None,
+        timezone: Tz = None,
+        project: ProjectOpt = None,
+        branch: BranchOpt = None,
+        breakdown: Breakdown = False,
+        json_out: Json = False,
+        db: Db = None,
+        claude_dir: ClaudeDir = None,
+        demo: Demo = False,
+        no_ingest: NoIngest = False,
+    ) -> None:
+        _run_report(
+            name, since, until, timezone, project, branch, breakdown, json_out, db,
+            claude_dir, demo, no_ingest,
+        )  # fmt: skip
+
+    command.__doc__ = doc
+    command.__name__ = name
+    return command
+
+
+for _name, _doc in (
+    ("daily", "Cost per day (the default command)."),
+    ("weekly", "Cost per week (weeks start on Monday)."),
+    ("monthly", "Cost per month."),
+    ("session", "Cost per Claude Code session (subagents included)."),
+    ("model", "Cost per model, as the rate card names it."),
+    ("project", "Cost per project (the working directory Claude Code ran in)."),
+    ("branch", "Cost per git branch."),
+):
+    app.command(_name)(_report_command(_name, _doc))
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    since: Since = None,
+    until: Until = None,
+    timezone: Tz = None,
+    project: ProjectOpt = None,
+    branch: BranchOpt = None,
+    breakdown: Breakdown = False,
+    json_out: Json = False,
+    db: Db = None,
+    claude_dir: ClaudeDir = None,
+    demo: Demo = False,
+    no_ingest: NoIngest = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    """With no command, runs ``daily``; ``ccspend --since BRANCH`` costs a branch's work."""
+    if version:
+        sys.stdout.write(f"ccspend {__version__}\n")
+        raise typer.Exit(0)
+    if ctx.invoked_subcommand is None:
+        _run_report(
+            "daily", since, until, timezone, project, branch, breakdown, json_out, db,
+            claude_dir, demo, no_ingest,
+        )  # fmt: skip
+
+
+@app.command("rates")
+def rates(
+    at: Annotated[
+        str | None, typer.Option("--at", help="The card in force on this day (YYYY-MM-DD).")
+    ] = None,
+    json_out: Json = False,
+) -> None:
+    """List the rate card in force (today, or --at a date)."""
+    from ccspend.pricing import load_card
+    from ccspend.reports import parse_day
+
+    try:
+        day = parse_day(at) if at else date.today()
+    except ValueError:
+        raise UsageError(f"--at {at!r} is not a date (YYYY-MM-DD)") from None
+    card = load_card(paths.rate_overrides_path())
+    rows = card.in_force(day)
+    if json_out:
+        import json
+
+        def num(x):
+            return float(x) if x is not None else None
+
+        out = {
+            "card_version": card.version,
+            "at": day.isoformat(),
+            "files": list(card.files),
+            "models": [
+                {
+                    "model": m.name,
+                    "provider": m.provider,
+                    "effective_from": p.effective_from.isoformat(),
+                    "input": num(p.base.input),
+                    "output": num(p.base.output),
+                    "cache_write_5m": num(p.base.cache_write_5m),
+                    "cache_write_1h": num(p.base.cache_write_1h),
+                    "cache_read": num(p.base.cache_read),
+                    "web_search_per_1k": num(p.web_search_per_1k),
+                    "long_context_threshold": p.long_context_threshold,
+                    "long_context": None
+                    if p.long_context is None
+                    else {
+                        "input": num(p.long_context.input),
+                        "output": num(p.long_context.output),
+                        "cache_write_5m": num(p.long_context.cache_write_5m),
+                        "cache_write_1h": num(p.long_context.cache_write_1h),
+                        "cache_read": num(p.long_context.cache_read),
+                    },
+                    "source": p.source,
+                }
+                for m, p in rows
+            ],
+        }
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(
+        title=f"Rate card {card.version}, in force on {day.isoformat()} (USD per million tokens)",
+        pad_edge=False,
+    )
+    for col in ("Model", "From", "Input", "Output", "Write 5m", "Write 1h", "Read", "Long ctx"):
+        table.add_column(col, justify="left" if col in ("Model", "From") else "right")
+    for m, p in rows:
+        lc = (
+            f">{p.long_context_threshold // 1000}k: {p.long_context.input:g}/"
+            f"{p.long_context.output:g}"
+            if p.long_context and p.long_context_threshold
+            else ""
+        )
+        table.add_row(
+            m.name, p.effective_from.isoformat(), f"{p.base.input:g}", f"{p.base.output:g}",
+            f"{p.base.cache_write_5m:g}", f"{p.base.cache_write_1h:g}", f"{p.base.cache_read:g}",
+            lc,
+        )  # fmt: skip
+    out = _stdout()
+    out.print(table)
+    out.print("Sources: " + "; ".join(card.files))
+
+
+def main() -> None:
+    """Console entry point: every ccspend error becomes one line and an exit code."""
+    try:
+        app(standalone_mode=False)
+    except CcspendError as exc:
+        sys.stderr.write(f"ccspend: error: {exc}\n")
+        sys.exit(int(exc.exit_code))
+    except KeyboardInterrupt:
+        sys.stderr.write("ccspend: interrupted\n")
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the last line of defence
+        _unexpected(exc)
+
+
+def _unexpected(exc: BaseException) -> None:
+    import click  # typer's click; only for its exception types
+
+    if isinstance(exc, click.exceptions.Exit):
+        sys.exit(exc.exit_code)
+    if isinstance(exc, click.exceptions.Abort):
+        sys.stderr.write("ccspend: interrupted\n")
+        sys.exit(int(ExitCode.INTERRUPTED))
+    if isinstance(exc, click.exceptions.ClickException):
+        exc.show()
+        sys.exit(int(ExitCode.USAGE))
+    if os.environ.get("CCSPEND_DEBUG"):
+        raise exc
+    sys.stderr.write(
+        f"ccspend: internal error: {type(exc).__name__}: {exc} "
+        "(set CCSPEND_DEBUG=1 for a traceback)\n"
+    )
+    sys.exit(int(ExitCode.ERROR))

@@ -1,0 +1,110 @@
+"""Human output: rich tables on stdout, sized to the terminal (compact when narrow).
+
+Only the CLI imports this module; the library never prints.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ccspend.reports import Report, Row
+
+TITLES = {
+    "daily": "Date",
+    "weekly": "Week of",
+    "monthly": "Month",
+    "session": "Session",
+    "model": "Model",
+    "project": "Project",
+    "branch": "Branch",
+}
+COMPACT_BELOW = 110
+
+
+def tokens(n: int, compact: bool) -> str:
+    if not compact or n < 10_000:
+        return f"{n:,}"
+    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return str(n)
+
+
+def money(x: float) -> str:
+    return f"${x:,.2f}"
+
+
+def short_model(name: str) -> str:
+    return name.removeprefix("claude-")
+
+
+def _key_text(report: Report, row: Row, compact: bool) -> str:
+    key = row.key
+    if report.name == "session" and compact:
+        return key[:8]
+    if report.name == "project" and compact and len(key) > 28:
+        return "…" + key[-27:]
+    return key
+
+
+def report_table(report: Report, width: int) -> Table:
+    compact = width < COMPACT_BELOW
+    table = Table(
+        title=f"ccspend {report.name} ({report.filters.tz})",
+        show_footer=False,
+        pad_edge=False,
+        box=None if compact else None,
+        header_style="bold",
+    )
+    table.add_column(TITLES[report.name], no_wrap=True)
+    if not compact and report.name != "model":
+        table.add_column("Models", overflow="fold", max_width=28)
+    table.add_column("Input", justify="right")
+    table.add_column("Output", justify="right")
+    table.add_column("Cache W" if compact else "Cache write", justify="right")
+    table.add_column("Cache R" if compact else "Cache read", justify="right")
+    if not compact:
+        table.add_column("Total tokens", justify="right")
+        table.add_column("Hit", justify="right")
+    table.add_column("Cost", justify="right", style="bold")
+
+    def cells(label: str, n: dict, models: list[str] | None, style: str | None = None):
+        out: list = [Text(label, style=style)]
+        if not compact and report.name != "model":
+            out.append(", ".join(short_model(m) for m in models or []))
+        out += [
+            tokens(n["input_tokens"], compact),
+            tokens(n["output_tokens"], compact),
+            tokens(n["cache_write_tokens"], compact),
+            tokens(n["cache_read_tokens"], compact),
+        ]
+        if not compact:
+            out += [tokens(n["total_tokens"], False), f"{n['cache_hit_rate'] * 100:.0f}%"]
+        out.append(money(n["cost_usd"]))
+        return out
+
+    data = report.to_json()
+    for row, jrow in zip(report.rows, data["rows"], strict=True):
+        table.add_row(*cells(_key_text(report, row, compact), jrow, jrow["models"]))
+        for sub in jrow.get("breakdown", []):
+            table.add_row(*cells("  └ " + short_model(sub["model"]), sub, [], style="dim"),
+                          style="dim")
+    table.add_section()
+    table.add_row(*cells("Total", data["totals"], None, style="bold"), style="bold")
+    return table
+
+
+def print_report(report: Report, console: Console, err: Console) -> None:
+    if not report.rows:
+        console.print("No usage in this period.")
+    else:
+        console.print(report_table(report, console.width))
+        t = report.to_json()["totals"]
+        console.print(
+            f"cache hit rate {t['cache_hit_rate'] * 100:.1f}% · caching saved "
+            f"{money(t['cache_savings_usd'])} against uncached input prices"
+        )
+    for w in report.warnings:
+        err.print(f"[yellow]warning:[/yellow] {w}", highlight=False)

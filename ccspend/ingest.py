@@ -1,0 +1,282 @@
+"""Incremental, idempotent ingest of Claude Code logs into the store.
+
+The store remembers, per file, its identity (device, inode, a fingerprint of
+its first bytes), size, and the offset just past its last complete line. A run
+reads only the bytes added since; a file that shrank or was replaced is read
+again from the start (its old rows replaced); an incomplete last line is left
+for the next run. Rows and the offset that covers them are committed in one
+transaction, so a run killed half-way leaves the store consistent and the next
+run reads the interrupted file again.
+
+Parsing happens with the database closed; the database is opened only to write
+a batch, so other ccspend processes (a status line, a report) are never kept
+waiting for long. Large cold ingests are spread over the machine's cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from ccspend.errors import CcspendError
+from ccspend.sources.claude_code import LogFile, discover, scan, subagent_type
+from ccspend.store import FileState, FileUpdate, Store
+
+SOURCE = "claude-code"
+HEAD_BYTES = 4096
+CHUNK = 8 << 20  # bytes read at a time: bounds memory whatever the file size
+PARALLEL_MIN_BYTES = 48 << 20  # below this, a second process costs more than it saves
+BATCH_BYTES = 32 << 20  # log bytes per write transaction in a large ingest
+HOLD_SECONDS = 0.5  # a writer releases the database at least this often
+
+Progress = Callable[[int, int, int, int], None]  # bytes_done, bytes_total, files_done, files_total
+
+
+@dataclass
+class IngestReport:
+    """What an ingest run saw and did."""
+
+    roots: list[Path]
+    files_seen: int = 0
+    files_read: int = 0
+    bytes_read: int = 0
+    records: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # bad lines read this run, per file
+    unreadable: dict[str, str] = field(default_factory=dict)  # path -> reason
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Task:
+    log: LogFile
+    start: int
+    replace: bool
+    expected: FileState | None
+
+
+def _head_hash(path: str, length: int) -> str | None:
+    """Fingerprint of a file's first ``length`` bytes, stored with the length it covers."""
+    if length <= 0:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(length)
+    except OSError:
+        return None
+    if len(data) < length:
+        return None
+    return f"{length}:{hashlib.blake2b(data, digest_size=8).hexdigest()}"
+
+
+def plan(files: list[LogFile], states: dict[str, FileState]) -> list[_Task]:
+    """Which files need reading, and from where."""
+    tasks: list[_Task] = []
+    for log in files:
+        st = states.get(log.path)
+        if st is None:
+            tasks.append(_Task(log, 0, False, None))
+            continue
+        if log.size == st.size and log.mtime_ns == st.mtime_ns and (log.dev, log.ino) == (
+            st.dev,
+            st.ino,
+        ):
+            continue  # unchanged
+        same_file = (log.dev, log.ino) == (st.dev, st.ino) and log.size >= st.read_offset
+        if same_file and st.head_hash:
+            length = int(st.head_hash.split(":", 1)[0])
+            same_file = _head_hash(log.path, length) == st.head_hash
+        if same_file:
+            tasks.append(_Task(log, st.read_offset, False, st))
+        else:
+            tasks.append(_Task(log, 0, True, st))
+    return tasks
+
+
+def _read_file(task: _Task, index: int, sink) -> tuple[FileUpdate, int, str | None, int]:
+    """Scan one file from its start offset; write its records to ``sink``.
+
+    Returns the update, the bytes read, a reason if the file could not be read,
+    and the number of records written.
+    """
+    log = task.log
+    pos = task.start
+    skipped = 0
+    nrec = 0
+    error = None
+    want = CHUNK
+    try:
+        with open(log.path, "rb") as fh:
+            fh.seek(pos)
+            while pos < log.size:
+                data = fh.read(min(want, log.size - pos))
+                if not data:
+                    break
+                result = scan(data, pos, index)
+                skipped += result.skipped
+                if result.records:
+                    nrec += len(result.records)
+                    dumps = orjson.dumps
+                    sink.write(b"\n".join(dumps(r) for r in result.records))
+                    sink.write(b"\n")
+                if result.end == pos:
+                    if pos + len(data) >= log.size:
+                        break  # only an incomplete last line remains
+                    want *= 2  # a line longer than the chunk: read more at once
+                else:
+                    want = CHUNK
+                pos = result.end
+                fh.seek(pos)
+    except OSError as exc:
+        error = exc.strerror or type(exc).__name__
+        pos = task.start
+    end = pos
+    head = _head_hash(log.path, min(HEAD_BYTES, end)) if error is None else None
+    if task.expected is not None and not task.replace and head is None:
+        head = task.expected.head_hash
+    update = FileUpdate(
+        path=log.path,
+        source=SOURCE,
+        dev=log.dev,
+        ino=log.ino,
+        size=log.size,
+        mtime_ns=log.mtime_ns,
+        start=task.start,
+        end=end,
+        head_hash=head,
+        skipped=skipped,
+        agent_id=log.agent_id,
+        agent_type=subagent_type(log),
+        replace=task.replace,
+        expected=task.expected,
+        tmp_id=index,
+    )
+    return update, (end - task.start) if error is None else 0, error, nrec
+
+
+def _read_batch(args: tuple[list[_Task], str]) -> tuple[str, list, int]:
+    """Read a batch of files into one NDJSON records file (runs in a worker process)."""
+    tasks, tmpdir = args
+    fd, path = tempfile.mkstemp(suffix=".ndjson", dir=tmpdir)
+    results = []
+    total = 0
+    with os.fdopen(fd, "wb", buffering=1 << 20) as sink:
+        for i, task in enumerate(tasks):
+            update, nbytes, error, nrec = _read_file(task, i, sink)
+            results.append((update, nbytes, error, nrec))
+            total += nbytes
+    return path, results, total
+
+
+def _batches(tasks: list[_Task]) -> Iterator[list[_Task]]:
+    batch: list[_Task] = []
+    size = 0
+    for task in tasks:
+        batch.append(task)
+        size += task.log.size - task.start
+        if size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+class _Writer:
+    """Writes batches, holding the database only briefly at a time."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._ctx = None
+        self._con = None
+        self._since = 0.0
+
+    def write(self, updates: list[FileUpdate], records_path: str | None) -> int:
+        if self._con is None:
+            self._ctx = self.store.connect(write=True)
+            self._con = self._ctx.__enter__()
+            self._since = time.monotonic()
+        n = self.store.write_ingest(self._con, updates, records_path)
+        if time.monotonic() - self._since >= HOLD_SECONDS:
+            self.close()
+        return n
+
+    def close(self) -> None:
+        if self._ctx is not None:
+            ctx, self._ctx, self._con = self._ctx, None, None
+            ctx.__exit__(None, None, None)
+
+
+def ingest_claude(
+    store: Store,
+    roots: list[Path],
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> IngestReport:
+    """Bring the store up to date with every Claude Code log below ``roots``."""
+    t0 = time.monotonic()
+    report = IngestReport(roots=list(roots))
+    files = list(discover(roots))
+    report.files_seen = len(files)
+    states = store.file_states(SOURCE)
+    tasks = plan(files, states)
+    if not tasks:
+        report.seconds = time.monotonic() - t0
+        return report
+    total_bytes = sum(t.log.size - t.start for t in tasks)
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if total_bytes >= PARALLEL_MIN_BYTES else 1
+    tmpdir = tempfile.mkdtemp(prefix="ccspend-ingest-")
+    writer = _Writer(store)
+    done_bytes = 0
+    done_files = 0
+    try:
+        jobs = [(batch, tmpdir) for batch in _batches(tasks)]
+        if workers > 1 and len(jobs) > 1:
+            ctx = multiprocessing.get_context("fork")
+            pool = ctx.Pool(workers)
+            results = pool.imap(_read_batch, jobs)
+        else:
+            pool = None
+            results = map(_read_batch, jobs)
+        try:
+            for path, file_results, nbytes in results:
+                updates = []
+                for update, fbytes, error, nrec in file_results:
+                    if error is not None:
+                        report.unreadable[update.path] = error
+                        continue
+                    updates.append(update)
+                    report.files_read += 1
+                    report.records += nrec
+                    if update.skipped:
+                        report.skipped[update.path] = update.skipped
+                if updates:
+                    writer.write(updates, path if os.path.getsize(path) else None)
+                os.unlink(path)
+                done_bytes += nbytes
+                done_files += len(file_results)
+                report.bytes_read += nbytes
+                if progress:
+                    progress(done_bytes, total_bytes, done_files, len(tasks))
+        finally:
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+    except OSError as exc:
+        raise CcspendError(
+            f"ingest stopped: {exc.strerror or exc}",
+            hint="what was written is consistent; the next run resumes where this one stopped",
+        ) from None
+    finally:
+        writer.close()
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    report.seconds = time.monotonic() - t0
+    return report

@@ -1,0 +1,290 @@
+"""Versioned rate cards: load, merge the user's overrides, map model ids to entries.
+
+The shipped card (``data/rates.toml``) lists each model with one or more price
+periods, each with the date from which it applies and its source. A request is
+priced by the period in force at its timestamp; a model's first period also
+covers requests older than it (its earliest known price is the best estimate).
+Prices are applied at query time, so a new card reprices history without
+re-reading any log.
+
+The user's ``rates.toml`` in the config directory has the same shape: it adds
+models (local ones, with a zero price or an hourly cost and a throughput) and
+adds or replaces price periods of shipped ones.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from ccspend.errors import RateCardError
+
+SHIPPED = "data/rates.toml"
+
+
+# -- the file format (pydantic: the edge) ---------------------------------------
+
+
+class _TierIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    input: Decimal
+    output: Decimal
+    cache_write_5m: Decimal | None = None
+    cache_write_1h: Decimal | None = None
+    cache_read: Decimal | None = None
+
+
+class _PriceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    effective_from: date
+    input: Decimal | None = None
+    output: Decimal | None = None
+    cache_write_5m: Decimal | None = None
+    cache_write_1h: Decimal | None = None
+    cache_read: Decimal | None = None
+    web_search_per_1k: Decimal = Decimal(0)
+    long_context_threshold: int | None = None
+    long_context: _TierIn | None = None
+    # a local model: a machine's hourly cost and its throughput, or free
+    hourly_usd: Decimal | None = None
+    tokens_per_second: Decimal | None = None
+    free: bool = False
+    source: str = ""
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> _PriceIn:
+        if self.free:
+            self.input = self.output = Decimal(0)
+        elif self.hourly_usd is not None:
+            if not self.tokens_per_second or self.tokens_per_second <= 0:
+                raise ValueError("hourly_usd needs a positive tokens_per_second")
+            per_m = (self.hourly_usd / (self.tokens_per_second * 3600) * 1_000_000).quantize(
+                Decimal("0.000001")
+            )
+            self.input = self.output = per_m
+        if self.input is None or self.output is None:
+            raise ValueError("a price needs input and output (or free, or hourly_usd)")
+        if self.long_context is not None and self.long_context_threshold is None:
+            raise ValueError("long_context needs long_context_threshold")
+        return self
+
+
+class _ModelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    provider: str = "anthropic"
+    family: str | None = None
+    aliases: list[str] = []
+    context_window: int | None = None
+    token_factor: Decimal | None = None
+    price: list[_PriceIn] = []
+
+
+class _CardIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: str = ""
+    model: list[_ModelIn] = []
+
+
+# -- the card in memory (plain frozen dataclasses) -----------------------------
+
+
+@dataclass(frozen=True)
+class Tier:
+    """Prices in USD per million tokens."""
+
+    input: Decimal
+    output: Decimal
+    cache_write_5m: Decimal
+    cache_write_1h: Decimal
+    cache_read: Decimal
+
+
+@dataclass(frozen=True)
+class Price:
+    """One price period of one model."""
+
+    effective_from: date
+    base: Tier
+    web_search_per_1k: Decimal = Decimal(0)
+    long_context_threshold: int | None = None
+    long_context: Tier | None = None
+    source: str = ""
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelRates:
+    name: str
+    provider: str
+    family: str | None
+    aliases: tuple[str, ...]
+    context_window: int | None
+    token_factor: Decimal | None
+    prices: tuple[Price, ...]  # sorted by effective_from
+
+    def price_at(self, day: date) -> Price:
+        """The period in force on ``day``; the first period also covers earlier days."""
+        chosen = self.prices[0]
+        for p in self.prices:
+            if p.effective_from <= day:
+                chosen = p
+            else:
+                break
+        return chosen
+
+
+@dataclass(frozen=True)
+class RateCard:
+    version: str
+    models: dict[str, ModelRates]
+    files: tuple[str, ...] = ()
+    _index: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def resolve(self, model_id: str | None) -> str | None:
+        """The card's model name for a log's model id, or None when it is not on the card."""
+        if not model_id:
+            return None
+        raw = model_id.strip().lower()
+        for candidate in (raw, normalise_model(raw), _strip_iso_date(normalise_model(raw))):
+            name = self._index.get(candidate)
+            if name is not None:
+                return name
+        return None
+
+    def in_force(self, day: date) -> list[tuple[ModelRates, Price]]:
+        """Every model with the price in force on ``day``: the card as of that date."""
+        return [(m, m.price_at(day)) for m in sorted(self.models.values(), key=lambda m: m.name)]
+
+
+_PREFIX = re.compile(r"^(?:[a-z]{2,6}\.)?anthropic\.")
+_BRACKET = re.compile(r"\[[^\]]*\]$")
+_BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
+_DATE_SUFFIX = re.compile(r"-(?:\d{8}|latest)$")
+_ISO_DATE_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+
+
+def normalise_model(model_id: str) -> str:
+    """A model id without provider prefix, date suffix, or deployment suffix.
+
+    ``us.anthropic.claude-sonnet-4-5-20250929-v1:0``, ``anthropic/claude-sonnet-4-5``
+    and ``claude-sonnet-4-5-20250929`` are all ``claude-sonnet-4-5``.
+    """
+    s = model_id.strip().lower()
+    if "/" in s:
+        s = s.rsplit("/", 1)[1]
+    s = _PREFIX.sub("", s)
+    s = s.split("@", 1)[0]
+    s = _BRACKET.sub("", s)
+    s = _BEDROCK_VERSION.sub("", s)
+    s = _DATE_SUFFIX.sub("", s)
+    return s
+
+
+def _strip_iso_date(s: str) -> str:
+    return _ISO_DATE_SUFFIX.sub("", s)
+
+
+def _tier(t: _TierIn | _PriceIn, fallback: Tier | None = None) -> Tier:
+    inp = t.input
+    return Tier(
+        input=inp,
+        output=t.output,
+        cache_write_5m=t.cache_write_5m if t.cache_write_5m is not None else inp,
+        cache_write_1h=t.cache_write_1h if t.cache_write_1h is not None else inp,
+        cache_read=t.cache_read if t.cache_read is not None else inp,
+    )
+
+
+def _price(p: _PriceIn) -> Price:
+    return Price(
+        effective_from=p.effective_from,
+        base=_tier(p),
+        web_search_per_1k=p.web_search_per_1k,
+        long_context_threshold=p.long_context_threshold,
+        long_context=_tier(p.long_context) if p.long_context else None,
+        source=p.source,
+        note=p.note,
+    )
+
+
+def _read(text: str, origin: str) -> _CardIn:
+    try:
+        return _CardIn.model_validate(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise RateCardError(f"{origin}: not valid TOML ({exc})") from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err["loc"])
+        raise RateCardError(f"{origin}: {where}: {err['msg']}") from None
+
+
+def _merge(models: dict[str, _ModelIn], extra: _CardIn) -> None:
+    for m in extra.model:
+        key = normalise_model(m.name) if m.provider != "local" else m.name.lower()
+        old = models.get(key)
+        if old is None:
+            models[key] = m
+            continue
+        periods = {p.effective_from: p for p in old.price}
+        periods.update({p.effective_from: p for p in m.price})
+        models[key] = old.model_copy(
+            update={
+                "aliases": sorted(set(old.aliases) | set(m.aliases)),
+                "price": list(periods.values()),
+                "family": m.family or old.family,
+                "context_window": m.context_window or old.context_window,
+                "token_factor": m.token_factor or old.token_factor,
+            }
+        )
+
+
+def load_card(overrides: Path | None = None, shipped_text: str | None = None) -> RateCard:
+    """The shipped card merged with the user's overrides file (if it exists)."""
+    if shipped_text is None:
+        shipped_text = resources.files("ccspend.pricing").joinpath(SHIPPED).read_text("utf-8")
+    base = _read(shipped_text, "shipped rate card")
+    models: dict[str, _ModelIn] = {}
+    _merge(models, base)
+    files = ["(shipped) " + base.version]
+    if overrides is not None and overrides.is_file():
+        try:
+            text = overrides.read_text("utf-8")
+        except OSError as exc:
+            raise RateCardError(f"{overrides}: {exc.strerror}") from None
+        _merge(models, _read(text, str(overrides)))
+        files.append(str(overrides))
+    out: dict[str, ModelRates] = {}
+    index: dict[str, str] = {}
+    for key, m in models.items():
+        if not m.price:
+            raise RateCardError(f"rate card: model {m.name} has no price")
+        name = m.name if m.provider == "local" else normalise_model(m.name)
+        prices = tuple(sorted((_price(p) for p in m.price), key=lambda p: p.effective_from))
+        out[name] = ModelRates(
+            name=name,
+            provider=m.provider,
+            family=m.family,
+            aliases=tuple(m.aliases),
+            context_window=m.context_window,
+            token_factor=m.token_factor,
+            prices=prices,
+        )
+        index[name.lower()] = name
+        index[key] = name
+        for alias in m.aliases:
+            a = alias.strip().lower()
+            index.setdefault(a, name)
+            index.setdefault(normalise_model(a), name)
+    # exact names win over aliases of other models
+    for name in out:
+        index[name.lower()] = name
+    return RateCard(version=base.version, models=out, files=tuple(files), _index=index)

@@ -1,0 +1,1 @@
+"""Readers, one per log or export format. Each turns bytes into plain records."""

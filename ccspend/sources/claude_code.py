@@ -1,0 +1,237 @@
+"""Claude Code's JSONL session logs: find them, and turn their bytes into usage records.
+
+Most of a log's bytes are user lines (tool results of tens of KB) that carry no
+cost, so the scanner never parses them: it walks line boundaries with
+``bytes.find`` (C speed), checks each line's first and last byte, and hands to
+the JSON parser only lines that mention ``"usage"``. A record keeps usage
+metadata only, never message text.
+
+Traps handled here (see the reference page on Claude Code logs): bad lines
+(garbage, empty, truncated, a BOM) are skipped and counted; an incomplete last
+line is left for the next run; the 5m/1h cache-write split defaults to 5m.
+Deduplication (one response written as several lines, resumed sessions) is the
+store's job, at query time, because it spans files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+
+BOM = b"\xef\xbb\xbf"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+_SUBAGENT_PREFIX = "agent-"
+
+
+@dataclass(frozen=True)
+class LogFile:
+    """One JSONL file found under a Claude ``projects`` folder."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    dev: int
+    ino: int
+    agent_id: str | None = None  # set for ``<session>/subagents/agent-<id>.jsonl``
+
+
+@dataclass
+class ScanResult:
+    """What one pass over a byte range produced."""
+
+    records: list[dict] = field(default_factory=list)
+    skipped: int = 0  # bad lines: garbage, empty, truncated, unparseable
+    end: int = 0  # offset just past the last complete line read
+
+
+def discover(roots: list[Path]) -> Iterator[LogFile]:
+    """Every ``*.jsonl`` below the given ``projects`` folders (subagent files included)."""
+    seen: set[tuple[int, int]] = set()
+    for root in roots:
+        stack = [str(root)]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                        continue
+                    if not entry.name.endswith(".jsonl") or not entry.is_file():
+                        continue
+                    st = entry.stat()
+                except OSError:
+                    continue
+                if (st.st_dev, st.st_ino) in seen:
+                    continue  # the same file reached twice (overlapping roots, links)
+                seen.add((st.st_dev, st.st_ino))
+                agent_id = None
+                if entry.name.startswith(_SUBAGENT_PREFIX) and folder.endswith("subagents"):
+                    agent_id = entry.name[len(_SUBAGENT_PREFIX) : -len(".jsonl")]
+                yield LogFile(entry.path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino, agent_id)
+
+
+def subagent_type(log: LogFile) -> str | None:
+    """The agent type named in ``agent-<id>.meta.json`` beside a subagent file, if any."""
+    if log.agent_id is None:
+        return None
+    meta = log.path[: -len(".jsonl")] + ".meta.json"
+    try:
+        with open(meta, "rb") as fh:
+            data = orjson.loads(fh.read())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if isinstance(data, dict):
+        for key in ("agentType", "agent_type", "subagent_type", "type"):
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+def scan(buf: bytes | bytearray, base: int, file_id: int) -> ScanResult:
+    """Read the complete lines of ``buf``, a piece of a file starting at offset ``base``.
+
+    Offsets in records are absolute positions in the file, so a line is known by
+    (file, offset) across runs; ``end`` is where the next read starts.
+    """
+    out = ScanResult(end=base)
+    find = buf.find
+    limit = len(buf)
+    pos = 0
+    while pos < limit:
+        nl = find(b"\n", pos, limit)
+        if nl < 0:
+            break  # incomplete last line: left for the next run
+        end = nl
+        if end > pos and buf[end - 1] == 13:  # \r
+            end -= 1
+        if end > pos and buf[pos] == 123 and buf[end - 1] == 125:  # { ... }
+            if find(b'"usage"', pos, end) >= 0:
+                _take(buf[pos:end], base + pos, file_id, out)
+        else:
+            _odd_line(buf[pos:end], base + pos, file_id, out)
+        pos = nl + 1
+    out.end = base + pos
+    return out
+
+
+def _odd_line(line: bytes, offset: int, file_id: int, out: ScanResult) -> None:
+    """A line that fails the cheap shape check: blank, BOM, stray spaces, or garbage."""
+    stripped = line.strip()
+    if stripped.startswith(BOM):
+        stripped = stripped[len(BOM) :].strip()
+    if not stripped or not (stripped.startswith(b"{") and stripped.endswith(b"}")):
+        out.skipped += 1
+        return
+    if b'"usage"' in stripped:
+        _take(stripped, offset, file_id, out)
+    else:
+        try:
+            orjson.loads(stripped)
+        except orjson.JSONDecodeError:
+            out.skipped += 1
+
+
+def _take(line: bytes, offset: int, file_id: int, out: ScanResult) -> None:
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        out.skipped += 1
+        return
+    rec = extract(obj)
+    if rec is None:
+        return
+    if rec is False:
+        out.skipped += 1
+        return
+    rec["f"] = file_id
+    rec["o"] = offset
+    out.records.append(rec)
+
+
+def _int(value: object) -> int:
+    if type(value) is int:
+        return value if value > 0 else 0
+    if isinstance(value, float) and value == value and value > 0:
+        return int(value)
+    return 0
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def parse_timestamp_us(value: object) -> int | None:
+    """ISO 8601 timestamp to integer microseconds since the epoch (naive means UTC)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return (dt - _EPOCH) // _MICRO
+
+
+def extract(obj: object) -> dict | None | bool:
+    """The usage record of one parsed line.
+
+    Returns ``None`` for a line that carries no cost (not an assistant line with
+    usage), ``False`` for an assistant usage line that cannot be placed in time
+    (skipped and counted), else the record.
+    """
+    if not isinstance(obj, dict) or obj.get("type") != "assistant":
+        return None
+    msg = obj.get("message")
+    if not isinstance(msg, dict):
+        return None
+    usage = msg.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    ts = parse_timestamp_us(obj.get("timestamp"))
+    if ts is None:
+        return False
+    cache_total = _int(usage.get("cache_creation_input_tokens"))
+    split = usage.get("cache_creation")
+    if isinstance(split, dict):
+        w1h = _int(split.get("ephemeral_1h_input_tokens"))
+        w5m = max(cache_total - w1h, _int(split.get("ephemeral_5m_input_tokens")))
+    else:
+        w1h = 0
+        w5m = cache_total
+    tools = usage.get("server_tool_use")
+    searches = _int(tools.get("web_search_requests")) if isinstance(tools, dict) else 0
+    cost = obj.get("costUSD")
+    branch = obj.get("gitBranch")
+    return {
+        "ts": ts,
+        "sid": _str(obj.get("sessionId")),
+        "mid": _str(msg.get("id")),
+        "rid": _str(obj.get("requestId")),
+        "model": _str(msg.get("model")),
+        "in": _int(usage.get("input_tokens")),
+        "out": _int(usage.get("output_tokens")),
+        "c5": w5m,
+        "c1": w1h,
+        "cr": _int(usage.get("cache_read_input_tokens")),
+        "ws": searches,
+        "cwd": _str(obj.get("cwd")),
+        "br": branch if isinstance(branch, str) else None,
+        "ver": _str(obj.get("version")),
+        "ent": _str(obj.get("entrypoint")),
+        "sc": obj.get("isSidechain") is True,
+        "aid": _str(obj.get("agentId")),
+        "err": obj.get("isApiErrorMessage") is True,
+        "cu": cost if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None,
+    }

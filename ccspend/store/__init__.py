@@ -1,0 +1,313 @@
+"""The one module that owns DuckDB: opening, locking, migrations, and named queries.
+
+DuckDB admits one writing process at a time, and while a process holds the
+file read-write no other process may open it at all. So every ccspend process
+opens the database for one short piece of work and closes it again; a process
+that finds it locked waits and retries (``CCSPEND_LOCK_TIMEOUT`` seconds,
+default 15) and then fails with a clear error. DuckDB errors become ccspend
+errors here, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ccspend.errors import CcspendError, StoreBusy, StoreCorrupt, StoreTooNew
+from ccspend.store.migrations import MIGRATIONS
+
+LOCK_TIMEOUT_ENV = "CCSPEND_LOCK_TIMEOUT"
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What the store remembers of a log file it has read."""
+
+    file_id: int
+    path: str
+    dev: int | None
+    ino: int | None
+    size: int
+    mtime_ns: int
+    read_offset: int
+    head_hash: str | None
+    skipped_lines: int
+
+
+@dataclass
+class FileUpdate:
+    """One file's outcome of an ingest pass, written in the same transaction as its rows."""
+
+    path: str
+    source: str
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+    start: int  # offset the read started at (0 on a re-read)
+    end: int  # offset just past the last complete line read
+    head_hash: str | None
+    skipped: int  # bad lines in the bytes read this time
+    agent_id: str | None
+    agent_type: str | None
+    replace: bool  # the file was truncated or replaced: drop its old rows first
+    expected: FileState | None  # the state the read was planned from
+    tmp_id: int = 0  # the file's index in the batch's records file
+    file_id: int | None = None
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text and ("conflicting" in text or "could not set" in text)
+
+
+def _lock_timeout() -> float:
+    try:
+        return float(os.environ.get(LOCK_TIMEOUT_ENV, "15"))
+    except ValueError:
+        return 15.0
+
+
+class Store:
+    """A ccspend database file. Cheap to create; opens DuckDB only inside ``connect``."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path).expanduser()
+
+    # -- opening ---------------------------------------------------------
+
+    def _open(self, write: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + _lock_timeout()
+        delay = 0.01
+        while True:
+            try:
+                if write:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    old = os.umask(0o077)  # the database is created owner-only
+                    try:
+                        con = duckdb.connect(str(self.path))
+                    finally:
+                        os.umask(old)
+                else:
+                    con = duckdb.connect(str(self.path), read_only=True)
+                con.execute("SET TimeZone = 'UTC'")
+                return con
+            except duckdb.Error as exc:
+                if _is_lock_error(exc):
+                    if time.monotonic() >= deadline:
+                        raise StoreBusy(
+                            f"the database {self.path} is held by another ccspend process",
+                            hint=f"waited {_lock_timeout():.0f}s; try again, or raise "
+                            f"{LOCK_TIMEOUT_ENV}",
+                        ) from None
+                    time.sleep(delay * (0.5 + random.random()))
+                    delay = min(delay * 2, 0.25)
+                    continue
+                raise self._translate(exc) from None
+
+    def _translate(self, exc: Exception) -> CcspendError:
+        text = str(exc)
+        low = text.lower()
+        if "not a valid duckdb" in low or "unable to open" in low or "magic" in low or (
+            "serializ" in low and "version" not in low
+        ):
+            return StoreCorrupt(
+                f"{self.path} is not a ccspend database",
+                hint="move it away or pass another --db",
+            )
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        return CcspendError(f"database error on {self.path}: {first}")
+
+    @contextlib.contextmanager
+    def connect(self, write: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for one short piece of work, migrated and closed afterwards."""
+        if not write and not self.path.exists():
+            with self.connect(write=True):
+                pass
+        con = self._open(write)
+        try:
+            pending = self._pending_migrations(con)
+            if pending:
+                if not write:
+                    con.close()
+                    with self.connect(write=True):
+                        pass
+                    con = self._open(False)
+                else:
+                    self._migrate(con, pending)
+            yield con
+        except duckdb.Error as exc:
+            raise self._translate(exc) from None
+        finally:
+            con.close()
+            if write:
+                self._restrict_permissions()
+
+    def _restrict_permissions(self) -> None:
+        for p in (self.path, Path(str(self.path) + ".wal")):
+            with contextlib.suppress(OSError):
+                os.chmod(p, 0o600)
+
+    # -- migrations ------------------------------------------------------
+
+    def _pending_migrations(self, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+        has_table = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'main' AND table_name = 'schema_migrations'"
+        ).fetchone()[0]
+        if not has_table:
+            other = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchone()[0]
+            if other:
+                raise StoreCorrupt(
+                    f"{self.path} is a DuckDB file but not a ccspend database",
+                    hint="pass another --db",
+                )
+            return list(MIGRATIONS)
+        applied = {r[0] for r in con.execute("SELECT name FROM schema_migrations").fetchall()}
+        known = {name for name, _ in MIGRATIONS}
+        if applied - known:
+            raise StoreTooNew(
+                f"{self.path} was written by a newer ccspend "
+                f"(migrations {', '.join(sorted(applied - known))})",
+                hint="upgrade ccspend; the database was left untouched",
+            )
+        return [(n, sql) for n, sql in MIGRATIONS if n not in applied]
+
+    def _migrate(self, con: duckdb.DuckDBPyConnection, pending: list[tuple[str, str]]) -> None:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(name VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ DEFAULT now())"
+        )
+        for name, sql in pending:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(sql)
+                con.execute("INSERT INTO schema_migrations (name) VALUES (?)", [name])
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+
+    def applied_migrations(self) -> list[str]:
+        with self.connect() as con:
+            return [r[0] for r in con.execute("SELECT name FROM schema_migrations ORDER BY name")
+                    .fetchall()]
+
+    # -- ingest ----------------------------------------------------------
+
+    def file_states(self, source: str = "claude-code") -> dict[str, FileState]:
+        with self.connect() as con:
+            return self._file_states(con, source)
+
+    @staticmethod
+    def _file_states(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, FileState]:
+        rows = con.execute(
+            "SELECT file_id, path, dev, ino, size, mtime_ns, read_offset, head_hash, "
+            "skipped_lines FROM files WHERE source = ?",
+            [source],
+        ).fetchall()
+        return {r[1]: FileState(*r) for r in rows}
+
+    def write_ingest(
+        self, con: duckdb.DuckDBPyConnection, updates: list[FileUpdate], records_path: str | None
+    ) -> int:
+        """Write one batch: file states and their records, in one transaction.
+
+        A file whose stored state changed since the batch was planned (another
+        ccspend process read it meanwhile) is dropped from the batch, so two
+        processes never insert the same lines twice. Returns rows inserted.
+        """
+        con.execute("BEGIN TRANSACTION")
+        try:
+            current = self._file_states(con, updates[0].source) if updates else {}
+            accepted: list[FileUpdate] = []
+            next_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchone()[0]
+            for up in updates:
+                now_state = current.get(up.path)
+                if now_state != up.expected:
+                    continue
+                if now_state is None:
+                    up.file_id = next_id
+                    next_id += 1
+                else:
+                    up.file_id = now_state.file_id
+                accepted.append(up)
+            if not accepted:
+                con.execute("COMMIT")
+                return 0
+            con.execute("CREATE TEMP TABLE IF NOT EXISTS batch_files (tmp_id BIGINT, file_id BIGINT)")
+            con.execute("DELETE FROM batch_files")
+            con.executemany(
+                "INSERT INTO batch_files VALUES (?, ?)",
+                [(up.tmp_id, up.file_id) for up in accepted],
+            )
+            replaced = [up.file_id for up in accepted if up.replace and up.expected is not None]
+            if replaced:
+                con.execute("DELETE FROM requests WHERE list_contains(?, file_id)", [replaced])
+            inserted = 0
+            if records_path:
+                before = con.execute("SELECT count(*) FROM requests").fetchone()[0]
+                con.execute(_INSERT_RECORDS, [records_path])
+                inserted = con.execute("SELECT count(*) FROM requests").fetchone()[0] - before
+            for up in accepted:
+                if up.expected is None:
+                    con.execute(
+                        "INSERT INTO files (file_id, path, source, dev, ino, size, mtime_ns, "
+                        "read_offset, head_hash, agent_id, agent_type, skipped_lines, ingested_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                        [up.file_id, up.path, up.source, up.dev, up.ino, up.size, up.mtime_ns,
+                         up.end, up.head_hash, up.agent_id, up.agent_type, up.skipped],
+                    )
+                else:
+                    skipped = up.skipped if up.replace else up.expected.skipped_lines + up.skipped
+                    con.execute(
+                        "UPDATE files SET dev = ?, ino = ?, size = ?, mtime_ns = ?, "
+                        "read_offset = ?, head_hash = ?, agent_id = ?, "
+                        "agent_type = coalesce(?, agent_type), skipped_lines = ?, "
+                        "ingested_at = now() WHERE file_id = ?",
+                        [up.dev, up.ino, up.size, up.mtime_ns, up.end, up.head_hash, up.agent_id,
+                         up.agent_type, skipped, up.file_id],
+                    )
+            con.execute(
+                "UPDATE files SET first_ts = s.first_ts, last_ts = s.last_ts FROM ("
+                "  SELECT file_id, min(ts) AS first_ts, max(ts) AS last_ts FROM requests"
+                "  WHERE list_contains(?, file_id) GROUP BY file_id) s "
+                "WHERE files.file_id = s.file_id",
+                [[up.file_id for up in accepted]],
+            )
+            con.execute("COMMIT")
+            return inserted
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+
+
+# Records arrive as newline-delimited JSON written by the scanner: DuckDB parses
+# and inserts them in C++, so no row passes through Python twice. ``f`` is the
+# batch-local file index, mapped to the file's id through ``batch_files``.
+_RECORD_COLUMNS = (
+    "{f: 'BIGINT', o: 'BIGINT', ts: 'BIGINT', sid: 'VARCHAR', mid: 'VARCHAR', rid: 'VARCHAR', "
+    "model: 'VARCHAR', \"in\": 'BIGINT', out: 'BIGINT', c5: 'BIGINT', c1: 'BIGINT', cr: 'BIGINT', "
+    "ws: 'BIGINT', cwd: 'VARCHAR', br: 'VARCHAR', ver: 'VARCHAR', ent: 'VARCHAR', sc: 'BOOLEAN', "
+    "aid: 'VARCHAR', err: 'BOOLEAN', cu: 'DOUBLE'}"
+)
+
+_INSERT_RECORDS = f"""
+INSERT INTO requests
+SELECT b.file_id, r.o, make_timestamp(r.ts)::TIMESTAMPTZ, r.sid, r.mid, r.rid,
+       CASE WHEN r.mid IS NULL THEN NULL ELSE r.mid || '|' || coalesce(r.rid, '') END,
+       r.model, r."in", r.out, r.c5, r.c1, r.cr, r.ws, r.cwd, r.br, r.ver, r.ent,
+       coalesce(r.sc, false), r.aid, coalesce(r.err, false), r.cu
+FROM read_json(?, format = 'newline_delimited', columns = {_RECORD_COLUMNS},
+               maximum_object_size = 16777216) r
+JOIN batch_files b ON b.tmp_id = r.f
+"""

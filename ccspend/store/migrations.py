@@ -1,0 +1,62 @@
+"""The database schema, as an append-only list of named migrations.
+
+A migration is never edited once released: a later one repairs an earlier one.
+Each runs in its own transaction together with the row that records it, so a
+failed migration leaves nothing behind and stays pending.
+"""
+
+from __future__ import annotations
+
+M001_INITIAL = """
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+
+CREATE TABLE files (
+    file_id        BIGINT PRIMARY KEY,
+    path           VARCHAR NOT NULL UNIQUE,
+    source         VARCHAR NOT NULL,      -- 'claude-code', later 'codex', exports
+    dev            BIGINT,
+    ino            BIGINT,
+    size           BIGINT,
+    mtime_ns       BIGINT,
+    read_offset    BIGINT NOT NULL,       -- end of the last complete line read
+    head_hash      VARCHAR,               -- fingerprint of the first bytes: detects a replaced file
+    agent_id       VARCHAR,               -- subagent transcripts: agent-<id>.jsonl
+    agent_type     VARCHAR,               -- from agent-<id>.meta.json
+    skipped_lines  BIGINT NOT NULL DEFAULT 0,
+    first_ts       TIMESTAMPTZ,           -- earliest request: picks the original of a resumed copy
+    last_ts        TIMESTAMPTZ,
+    ingested_at    TIMESTAMPTZ
+);
+
+-- One row per assistant log line that carries usage. Duplicates (several lines
+-- per response, resumed sessions) are kept here and resolved at query time, so
+-- re-reading a file never needs to know what other files hold.
+CREATE TABLE requests (
+    file_id               BIGINT NOT NULL,
+    line_offset           BIGINT NOT NULL,
+    ts                    TIMESTAMPTZ NOT NULL,
+    session_id            VARCHAR,
+    message_id            VARCHAR,
+    request_id            VARCHAR,
+    dedup_key             VARCHAR,        -- message_id|request_id; NULL: cannot be deduplicated
+    model                 VARCHAR,
+    input_tokens          BIGINT NOT NULL,
+    output_tokens         BIGINT NOT NULL,
+    cache_write_5m_tokens BIGINT NOT NULL,
+    cache_write_1h_tokens BIGINT NOT NULL,
+    cache_read_tokens     BIGINT NOT NULL,
+    web_search_requests   BIGINT NOT NULL,
+    cwd                   VARCHAR,
+    git_branch            VARCHAR,
+    version               VARCHAR,
+    entrypoint            VARCHAR,
+    is_sidechain          BOOLEAN NOT NULL,
+    agent_id              VARCHAR,
+    is_api_error          BOOLEAN NOT NULL,
+    logged_cost_usd       DOUBLE
+);
+"""
+
+MIGRATIONS: list[tuple[str, str]] = [
+    ("m001_initial", M001_INITIAL),
+]
