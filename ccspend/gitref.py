@@ -58,7 +58,9 @@ def branch_window(ref: str, cwd: str) -> BranchWindow:
     name = _git(["rev-parse", "--abbrev-ref", ref], cwd) or ref
     base = default_branch(cwd)
     if base is None:
-        raise UsageError(f"cannot tell the default branch of {root}", hint="is there a main branch?")
+        raise UsageError(
+            f"cannot tell the default branch of {root}", hint="is there a main branch?"
+        )
     merge_base = _git(["merge-base", ref, base], cwd)
     if merge_base is None:
         raise UsageError(f"{ref} and {base} share no history")

@@ -249,7 +249,7 @@ def ingest_claude(
         try:
             for path, file_results, nbytes in results:
                 updates = []
-                for update, fbytes, error, nrec in file_results:
+                for update, _nbytes, error, nrec in file_results:
                     if error is not None:
                         report.unreadable[update.path] = error
                         continue

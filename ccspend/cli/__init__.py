@@ -62,7 +62,9 @@ ClaudeDir = Annotated[
         "$CLAUDE_CONFIG_DIR, else ~/.config/claude and ~/.claude).",
     ),
 ]
-Demo = Annotated[bool, typer.Option("--demo", help="Report on the sample logs shipped with ccspend.")]
+Demo = Annotated[
+    bool, typer.Option("--demo", help="Report on the sample logs shipped with ccspend.")
+]
 NoIngest = Annotated[
     bool, typer.Option("--no-ingest", help="Report from the database only; read no logs.")
 ]
@@ -121,10 +123,8 @@ def _no_logs_message(roots: list[Path]) -> str:
     lines = ["No Claude Code logs found. Looked in:"]
     for r in roots:
         lines.append(f"  {r}{'' if r.is_dir() else ' (missing)'}")
-    lines.append(
-        "Point CLAUDE_CONFIG_DIR or --claude-dir at your Claude config, or try the sample "
-        "logs shipped with ccspend: ccspend daily --demo"
-    )
+    lines.append("Point CLAUDE_CONFIG_DIR or --claude-dir at your Claude config dir.")
+    lines.append("To see a report on the sample logs shipped with ccspend: ccspend daily --demo")
     return "\n".join(lines)
 
 
@@ -203,11 +203,11 @@ def _run_report(
         report = reports.build_report(
             store, card, reports.ReportRequest(name, filters, breakdown), warnings
         )
-        if ingested is not None and ingested.files_seen == 0 and report.totals.requests == 0:
-            if since_day is None and until_day is None and window is None:
-                _stderr().print(_no_logs_message(roots), highlight=False)
-                if not json_out:
-                    return
+        nothing = ingested is not None and ingested.files_seen == 0
+        if nothing and report.totals.requests == 0 and not (since_day or until_day or window):
+            sys.stderr.write(_no_logs_message(roots) + "\n")
+            if not json_out:
+                return
         if json_out:
             import json
 

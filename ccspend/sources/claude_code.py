@@ -77,7 +77,9 @@ def discover(roots: list[Path]) -> Iterator[LogFile]:
                 agent_id = None
                 if entry.name.startswith(_SUBAGENT_PREFIX) and folder.endswith("subagents"):
                     agent_id = entry.name[len(_SUBAGENT_PREFIX) : -len(".jsonl")]
-                yield LogFile(entry.path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino, agent_id)
+                yield LogFile(
+                    entry.path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino, agent_id
+                )
 
 
 def subagent_type(log: LogFile) -> str | None:

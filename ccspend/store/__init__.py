@@ -244,7 +244,9 @@ class Store:
             if not accepted:
                 con.execute("COMMIT")
                 return 0
-            con.execute("CREATE TEMP TABLE IF NOT EXISTS batch_files (tmp_id BIGINT, file_id BIGINT)")
+            con.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS batch_files (tmp_id BIGINT, file_id BIGINT)"
+            )
             con.execute("DELETE FROM batch_files")
             con.executemany(
                 "INSERT INTO batch_files VALUES (?, ?)",

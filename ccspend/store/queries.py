@@ -187,9 +187,11 @@ _SUMS = """
     sum(cache_read_tokens)::BIGINT, sum(web_search_requests)::BIGINT,
     coalesce(sum(cost_micro), 0)::DECIMAL(38,6), coalesce(sum(savings_micro), 0)::DECIMAL(38,6),
     count(*)::BIGINT,
-    list(DISTINCT coalesce(model_name, model, '(unknown)') ORDER BY coalesce(model_name, model, '(unknown)')),
+    list(DISTINCT coalesce(model_name, model, '(unknown)')
+         ORDER BY coalesce(model_name, model, '(unknown)')),
     strftime(min(ts), '%Y-%m-%dT%H:%M:%S.%gZ'), strftime(max(ts), '%Y-%m-%dT%H:%M:%S.%gZ'),
-    list(DISTINCT coalesce(nullif(git_branch, ''), '(none)') ORDER BY coalesce(nullif(git_branch, ''), '(none)')),
+    list(DISTINCT coalesce(nullif(git_branch, ''), '(none)')
+         ORDER BY coalesce(nullif(git_branch, ''), '(none)')),
     mode(cwd)
 """
 
@@ -228,12 +230,15 @@ def aggregate(
         f"GROUP BY ALL ORDER BY k, sk"
     )
     rows = con.execute(sql, _bind(sql, params)).fetchall()
+    if group is None and rows and rows[0][10] == 0:
+        return []  # no requests: the caller's empty total
     return [
         Aggregate(
             key=r[0], sub_key=r[1], input_tokens=r[2], output_tokens=r[3],
             cache_write_5m_tokens=r[4], cache_write_1h_tokens=r[5], cache_read_tokens=r[6],
             web_search_requests=r[7], cost_micro=r[8], savings_micro=r[9], requests=r[10],
-            models=list(r[11]), first_ts=r[12], last_ts=r[13], branches=list(r[14]), cwd=r[15],
+            models=list(r[11] or []), first_ts=r[12], last_ts=r[13], branches=list(r[14] or []),
+            cwd=r[15],
         )  # fmt: skip
         for r in rows
     ]

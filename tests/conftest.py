@@ -1,0 +1,65 @@
+"""Every test runs in a sandbox: no test reads the real home's logs, settings or data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ccspend.pricing import load_card
+from ccspend.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def sandbox(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
+    monkeypatch.setenv("CCSPEND_DB", str(tmp_path / "data" / "ccspend.duckdb"))
+    monkeypatch.setenv("CCSPEND_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("CCSPEND_LOCK_TIMEOUT", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def projects(sandbox) -> Path:
+    """The ``projects`` folder of the sandbox's Claude config dir."""
+    p = sandbox / "claude" / "projects"
+    p.mkdir(parents=True)
+    return p
+
+
+@pytest.fixture
+def store(sandbox) -> Store:
+    return Store(sandbox / "data" / "ccspend.duckdb")
+
+
+@pytest.fixture(scope="session")
+def card():
+    return load_card()
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: str | None = None, timeout: float = 60):
+    """Run the real ``ccspend`` in a subprocess, with the sandbox's environment."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "ccspend", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=timeout,
+    )

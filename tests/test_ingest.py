@@ -1,0 +1,159 @@
+"""Incremental, idempotent ingest: offsets, truncation, replacement, failures."""
+
+import json
+import os
+import stat
+
+import pytest
+
+from ccspend.ingest import ingest_claude
+from tests.logs import append, assistant, user, write
+
+
+def count(store):
+    with store.connect() as con:
+        return con.execute("SELECT count(*) FROM requests").fetchone()[0]
+
+
+def test_second_run_reads_nothing_and_never_double_counts(store, projects):
+    write(projects / "-home-dev-app" / "s1.jsonl", [user(), assistant(msg="a"), assistant(msg="b")])
+    first = ingest_claude(store, [projects])
+    assert (first.files_read, first.records) == (1, 2)
+    second = ingest_claude(store, [projects])
+    assert (second.files_read, second.bytes_read, second.records) == (0, 0, 0)
+    assert count(store) == 2
+
+
+def test_appended_lines_are_read_from_the_last_offset(store, projects):
+    f = write(projects / "p" / "s1.jsonl", [assistant(msg="a")])
+    ingest_claude(store, [projects])
+    size = f.stat().st_size
+    append(f, [assistant(msg="b")])
+    r = ingest_claude(store, [projects])
+    assert r.records == 1 and r.bytes_read == f.stat().st_size - size
+    assert count(store) == 2
+
+
+def test_incomplete_last_line_is_read_when_complete(store, projects):
+    f = projects / "p" / "s1.jsonl"
+    whole = json.dumps(assistant(msg="b"))
+    write(f, [assistant(msg="a"), whole[:40]], newline_at_end=False)
+    r = ingest_claude(store, [projects])
+    assert r.records == 1 and not r.skipped
+    with f.open("ab") as fh:
+        fh.write(whole[40:].encode() + b"\n")
+    r = ingest_claude(store, [projects])
+    assert r.records == 1 and not r.skipped
+    assert count(store) == 2
+
+
+def test_truncated_file_is_read_again(store, projects):
+    f = write(projects / "p" / "s1.jsonl", [assistant(msg="a"), assistant(msg="b")])
+    ingest_claude(store, [projects])
+    write(f, [assistant(msg="c")])
+    ingest_claude(store, [projects])
+    with store.connect() as con:
+        mids = [r[0] for r in con.execute("SELECT message_id FROM requests").fetchall()]
+    assert mids == ["c"]
+
+
+def test_replaced_file_of_same_size_is_read_again(store, projects):
+    f = write(projects / "p" / "s1.jsonl", [assistant(msg="aaaa", out=1)])
+    ingest_claude(store, [projects])
+    tmp = f.with_suffix(".new")
+    write(tmp, [assistant(msg="bbbb", out=2)])
+    os.replace(tmp, f)
+    ingest_claude(store, [projects])
+    with store.connect() as con:
+        rows = con.execute("SELECT message_id FROM requests").fetchall()
+    assert rows == [("bbbb",)]
+
+
+def test_history_outlives_deleted_logs(store, projects):
+    f = write(projects / "p" / "s1.jsonl", [assistant(msg="a")])
+    ingest_claude(store, [projects])
+    f.unlink()
+    ingest_claude(store, [projects])
+    assert count(store) == 1
+
+
+def test_subagent_files_are_read_with_their_agent_type(store, projects):
+    sub = projects / "p" / "s1" / "subagents"
+    write(sub / "agent-a1.jsonl", [assistant(msg="x", sidechain=True)])
+    (sub / "agent-a1.meta.json").write_text(json.dumps({"agentType": "code-reviewer"}))
+    ingest_claude(store, [projects])
+    with store.connect() as con:
+        row = con.execute("SELECT agent_id, agent_type FROM files").fetchone()
+    assert row == ("a1", "code-reviewer")
+
+
+def test_bad_lines_are_counted_per_file(store, projects):
+    write(projects / "p" / "s1.jsonl", [assistant(msg="a"), "garbage", "", "{broken"])
+    r = ingest_claude(store, [projects])
+    assert list(r.skipped.values()) == [3]
+    with store.connect() as con:
+        assert con.execute("SELECT skipped_lines FROM files").fetchone()[0] == 3
+
+
+def test_database_is_owner_only(store, projects):
+    write(projects / "p" / "s1.jsonl", [assistant()])
+    ingest_claude(store, [projects])
+    mode = stat.S_IMODE(os.stat(store.path).st_mode)
+    assert mode == 0o600
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def test_unreadable_file_is_reported_not_fatal(store, projects):
+    f = write(projects / "p" / "s1.jsonl", [assistant()])
+    write(projects / "p" / "s2.jsonl", [assistant(msg="z")])
+    f.chmod(0)
+    r = ingest_claude(store, [projects])
+    assert list(r.unreadable) == [str(f)]
+    assert count(store) == 1
+
+
+def test_killed_ingest_leaves_store_consistent(store, projects, monkeypatch):
+    """A failure while writing a batch rolls it back; the next run reads the file again."""
+    write(projects / "p" / "s1.jsonl", [assistant(msg="a"), assistant(msg="b")])
+    from ccspend import store as store_mod
+
+    real = store_mod.Store.write_ingest
+
+    def dying(self, con, updates, path):
+        con.execute("BEGIN TRANSACTION")
+        con.execute("INSERT INTO files (file_id, path, source, read_offset) VALUES (99, 'x', 'claude-code', 5)")
+        con.execute("ROLLBACK")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store_mod.Store, "write_ingest", dying)
+    with pytest.raises(Exception, match="No space left"):
+        ingest_claude(store, [projects])
+    monkeypatch.setattr(store_mod.Store, "write_ingest", real)
+    assert count(store) == 0
+    r = ingest_claude(store, [projects])
+    assert r.records == 2 and count(store) == 2
+
+
+def test_parallel_ingest_matches_serial(sandbox, projects):
+    from ccspend.store import Store
+
+    for i in range(6):
+        write(
+            projects / "p" / f"s{i}.jsonl",
+            [user("x" * 2000), *[assistant(msg=f"m{i}-{j}", out=j) for j in range(50)]],
+        )
+    a = Store(sandbox / "a.duckdb")
+    b = Store(sandbox / "b.duckdb")
+    import ccspend.ingest as ing
+
+    old = ing.BATCH_BYTES
+    ing.BATCH_BYTES = 1
+    try:
+        ingest_claude(a, [projects], workers=2)
+    finally:
+        ing.BATCH_BYTES = old
+    ingest_claude(b, [projects], workers=1)
+    q = "SELECT message_id, output_tokens FROM requests ORDER BY 1"
+    with a.connect() as ca, b.connect() as cb:
+        assert ca.execute(q).fetchall() == cb.execute(q).fetchall()
+        assert len(ca.execute(q).fetchall()) == 300

@@ -1,0 +1,97 @@
+"""The byte scanner: what it takes, what it skips and counts, where it stops."""
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ccspend.sources.claude_code import extract, scan
+from tests.logs import assistant, user
+
+
+def lines(*objs) -> bytes:
+    return b"".join((json.dumps(o).encode() if isinstance(o, dict) else o) + b"\n" for o in objs)
+
+
+def test_only_assistant_usage_lines_become_records():
+    data = lines(user(), assistant(), {"type": "summary", "summary": "usage of x"})
+    r = scan(data, 0, 7)
+    assert len(r.records) == 1
+    rec = r.records[0]
+    assert rec["f"] == 7 and rec["o"] == len(lines(user()))
+    assert rec["in"] == 10 and rec["out"] == 100 and rec["model"] == "claude-sonnet-4-5-20250929"
+    assert r.skipped == 0 and r.end == len(data)
+
+
+def test_bad_lines_are_skipped_and_counted():
+    data = lines(
+        assistant(msg="a"),
+        b"this is not json",
+        b"",
+        b"   ",
+        b'{"type":"assistant","message":{"usage":{"input_tokens":',  # truncated mid-file
+        b"[1, 2]",
+        assistant(msg="b"),
+    )
+    r = scan(data, 0, 0)
+    assert [x["mid"] for x in r.records] == ["a", "b"]
+    assert r.skipped == 5
+
+
+def test_incomplete_last_line_is_left_for_next_run():
+    full = lines(assistant(msg="a"))
+    partial = json.dumps(assistant(msg="b")).encode()[:50]
+    r = scan(full + partial, 0, 0)
+    assert len(r.records) == 1 and r.skipped == 0
+    assert r.end == len(full)
+
+
+def test_bom_and_crlf_do_not_lose_a_line():
+    data = b"\xef\xbb\xbf" + json.dumps(assistant(msg="a")).encode() + b"\r\n"
+    data += json.dumps(assistant(msg="b")).encode() + b"\r\n"
+    r = scan(data, 0, 0)
+    assert [x["mid"] for x in r.records] == ["a", "b"] and r.skipped == 0
+
+
+def test_offsets_are_absolute():
+    data = lines(assistant())
+    r = scan(data, 1000, 0)
+    assert r.records[0]["o"] == 1000 and r.end == 1000 + len(data)
+
+
+def test_cache_split_defaults_to_5m_and_reads_1h():
+    no_split = extract(assistant(cache_write=500))
+    assert (no_split["c5"], no_split["c1"]) == (500, 0)
+    split = extract(assistant(cache_write=500, w1h=300))
+    assert (split["c5"], split["c1"]) == (200, 300)
+
+
+def test_web_searches_api_errors_and_sidechains_are_kept_as_metadata():
+    rec = extract(assistant(searches=3, api_error=True, sidechain=True, agent_id="a1"))
+    assert rec["ws"] == 3 and rec["err"] is True and rec["sc"] is True and rec["aid"] == "a1"
+
+
+def test_missing_branch_and_no_message_text_stored():
+    rec = extract(assistant(branch=None))
+    assert rec["br"] is None
+    assert "a reply" not in json.dumps(rec)
+
+
+def test_line_without_timestamp_is_skipped_and_counted():
+    bad = assistant()
+    del bad["timestamp"]
+    r = scan(lines(bad), 0, 0)
+    assert r.records == [] and r.skipped == 1
+
+
+def test_odd_token_values_never_crash():
+    line = assistant()
+    line["message"]["usage"].update(input_tokens="12", output_tokens=None, cache_read_input_tokens=-5)
+    rec = extract(line)
+    assert (rec["in"], rec["out"], rec["cr"]) == (0, 0, 0)
+
+
+@given(st.binary(max_size=400))
+def test_garbage_never_raises(blob):
+    r = scan(blob, 0, 0)
+    assert r.end <= len(blob)
