@@ -1,3 +1,3 @@
-from ccspend.cli import main
+from ccspend.entry import main
 
 main()

@@ -46,6 +46,7 @@ class IngestReport:
     """What an ingest run saw and did."""
 
     roots: list[Path]
+    files: list[LogFile] = field(default_factory=list)  # as found, before reading
     files_seen: int = 0
     files_read: int = 0
     bytes_read: int = 0
@@ -224,6 +225,7 @@ def ingest_claude(
     t0 = time.monotonic()
     report = IngestReport(roots=list(roots))
     files = list(discover(roots))
+    report.files = files
     report.files_seen = len(files)
     states = store.file_states(SOURCE)
     tasks = plan(files, states)

@@ -7,7 +7,7 @@ import textwrap
 import time
 
 from tests.conftest import run_cli
-from tests.logs import assistant, write
+from tests.logs import append, assistant, write
 
 
 def test_no_logs_says_where_it_looked_and_exits_0(sandbox):
@@ -112,20 +112,22 @@ def _holder(db, seconds):
 
 
 def test_locked_database_is_waited_for(sandbox, projects):
-    write(projects / "p" / "s.jsonl", [assistant()])
+    f = write(projects / "p" / "s.jsonl", [assistant()])
     assert run_cli("daily").returncode == 0
+    append(f, [assistant(msg="new")])  # so the next run must write
     holder = _holder(sandbox / "data" / "ccspend.duckdb", 1.5)
     t = time.monotonic()
     r = run_cli("daily", "--json")
     holder.wait()
     assert r.returncode == 0, r.stderr
     assert time.monotonic() - t >= 1.0
-    assert json.loads(r.stdout)["totals"]["requests"] == 1
+    assert json.loads(r.stdout)["totals"]["requests"] == 2
 
 
 def test_locked_database_gives_up_with_a_clear_error(sandbox, projects):
-    write(projects / "p" / "s.jsonl", [assistant()])
+    f = write(projects / "p" / "s.jsonl", [assistant()])
     assert run_cli("daily").returncode == 0
+    append(f, [assistant(msg="new")])
     holder = _holder(sandbox / "data" / "ccspend.duckdb", 6)
     try:
         r = run_cli("daily", env={"CCSPEND_LOCK_TIMEOUT": "1"})

@@ -199,34 +199,56 @@ def _run_report(
                     f"{p} ({why})" for p, why in list(ingested.unreadable.items())[:3]
                 )
                 warnings.append(f"could not read {len(ingested.unreadable)} log files: {named}")
+        db_path = store.path.absolute()
+        cacheable = ingested is not None and not demo and window is None
+        if cacheable:
+            from ccspend import fastpath
+
+            state = fastpath.fingerprint(ingested.files, db_path)
         card = load_card(paths.rate_overrides_path())
         report = reports.build_report(
             store, card, reports.ReportRequest(name, filters, breakdown), warnings
         )
-        nothing = ingested is not None and ingested.files_seen == 0
-        if nothing and report.totals.requests == 0 and not (since_day or until_day or window):
-            sys.stderr.write(_no_logs_message(roots) + "\n")
-            if not json_out:
-                return
-        if json_out:
-            import json
-
-            sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
-            return
-        from ccspend.cli.render import money, print_report
-
-        out = _stdout()
-        print_report(report, out, _stderr())
-        if window is not None:
-            days = len(report.rows)
-            out.print(
-                f"{window.branch}: {money(float(report.cost_usd))} over {days} "
-                f"day{'s' if days != 1 else ''}, {report.totals.requests:,} requests, since it "
-                f"left {window.base} at {window.merge_base[:10]} ({window.since:%Y-%m-%d})"
-            )
+        out, err = _render(report, json_out, window, roots, ingested, bool(since_day or until_day))
+        sys.stdout.write(out)
+        sys.stderr.write(err)
+        if cacheable and state == fastpath.fingerprint(ingested.files, db_path):
+            key = fastpath.request_key(
+                name=name, tz=tz, since=since, until=until, project=project, branch=branch,
+                breakdown=breakdown, json_out=json_out, db=db_path, roots=roots,
+            )  # fmt: skip
+            fastpath.save(db_path, key, state, out, err)
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _render(report, json_out: bool, window, roots, ingested, dated: bool) -> tuple[str, str]:
+    """The report as the text for stdout and for stderr."""
+    err = ""
+    nothing = ingested is not None and ingested.files_seen == 0 and report.totals.requests == 0
+    if nothing and not dated and window is None:
+        err = _no_logs_message(roots) + "\n"
+        if not json_out:
+            return "", err
+    if json_out:
+        import json
+
+        return json.dumps(report.to_json(), indent=2) + "\n", err
+    from ccspend.cli.render import money, print_report
+
+    out_console, err_console = _stdout(), _stderr()
+    out_console.begin_capture()
+    err_console.begin_capture()
+    print_report(report, out_console, err_console)
+    if window is not None:
+        days = len(report.rows)
+        out_console.print(
+            f"{window.branch}: {money(float(report.cost_usd))} over {days} "
+            f"day{'s' if days != 1 else ''}, {report.totals.requests:,} requests, since it "
+            f"left {window.base} at {window.merge_base[:10]} ({window.since:%Y-%m-%d})"
+        )
+    return out_console.end_capture(), err + err_console.end_capture()
 
 
 def _report_command(name: str, doc: str):
