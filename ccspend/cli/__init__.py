@@ -248,7 +248,8 @@ def _render(report, json_out: bool, window, roots, ingested, dated: bool) -> tup
             f"day{'s' if days != 1 else ''}, {report.totals.requests:,} requests, since it "
             f"left {window.base} at {window.merge_base[:10]} ({window.since:%Y-%m-%d})"
         )
-    return out_console.end_capture(), err + err_console.end_capture()
+    text = "".join(line.rstrip() + "\n" for line in out_console.end_capture().splitlines())
+    return text, err + err_console.end_capture()
 
 
 def _report_command(name: str, doc: str):
@@ -394,6 +395,18 @@ def rates(
     out.print("Sources: " + "; ".join(card.files))
 
 
+@app.command("completions")
+def completions(
+    shell: Annotated[str, typer.Argument(help="bash, zsh or fish")],
+) -> None:
+    """Print a shell completion script (also shipped in completions/)."""
+    from ccspend.cli.completions import SHELLS, script
+
+    if shell not in SHELLS:
+        raise UsageError(f"unknown shell {shell!r}", hint="bash, zsh or fish")
+    sys.stdout.write(script(app, shell))
+
+
 def main() -> None:
     """Console entry point: every ccspend error becomes one line and an exit code."""
     try:
@@ -411,15 +424,13 @@ def main() -> None:
 
 
 def _unexpected(exc: BaseException) -> None:
-    import click  # typer's click; only for its exception types
-
-    if isinstance(exc, click.exceptions.Exit):
+    if isinstance(exc, typer.Exit):
         sys.exit(exc.exit_code)
-    if isinstance(exc, click.exceptions.Abort):
+    if isinstance(exc, typer.Abort):
         sys.stderr.write("ccspend: interrupted\n")
         sys.exit(int(ExitCode.INTERRUPTED))
-    if isinstance(exc, click.exceptions.ClickException):
-        exc.show()
+    if isinstance(exc, typer.TyperException) and hasattr(exc, "format_message"):
+        sys.stderr.write(f"ccspend: error: {exc.format_message()} (see ccspend --help)\n")
         sys.exit(int(ExitCode.USAGE))
     if os.environ.get("CCSPEND_DEBUG"):
         raise exc

@@ -51,6 +51,8 @@ def _key_text(report: Report, row: Row, compact: bool) -> str:
 
 def report_table(report: Report, width: int) -> Table:
     compact = width < COMPACT_BELOW
+    broken_down = any(r.breakdown for r in report.rows)
+    show_models = not compact and report.name != "model" and not broken_down
     table = Table(
         title=f"ccspend {report.name} ({report.filters.tz})",
         show_footer=False,
@@ -59,8 +61,8 @@ def report_table(report: Report, width: int) -> Table:
         header_style="bold",
     )
     table.add_column(TITLES[report.name], no_wrap=True)
-    if not compact and report.name != "model":
-        table.add_column("Models", overflow="fold", max_width=28)
+    if show_models:
+        table.add_column("Models", no_wrap=True, overflow="ellipsis", max_width=32)
     table.add_column("Input", justify="right")
     table.add_column("Output", justify="right")
     table.add_column("Cache W" if compact else "Cache write", justify="right")
@@ -72,7 +74,7 @@ def report_table(report: Report, width: int) -> Table:
 
     def cells(label: str, n: dict, models: list[str] | None, style: str | None = None):
         out: list = [Text(label, style=style)]
-        if not compact and report.name != "model":
+        if show_models:
             out.append(", ".join(short_model(m) for m in models or []))
         out += [
             tokens(n["input_tokens"], compact),

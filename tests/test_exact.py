@@ -1,0 +1,47 @@
+"""Exact to 1e-6 USD per key, on generated corpora with every trap, in several zones.
+
+The generator (bench/gen_corpus.py) and the checker (bench/check_exact.py)
+are an independent implementation of the log and pricing rules: they share
+no code with ccspend.
+"""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from ccspend.ingest import ingest_claude
+from ccspend.reports import REPORTS, ReportRequest, build_report
+from ccspend.store import Store
+from ccspend.store.queries import Filters
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+gen = _load("gen_corpus")
+check = _load("check_exact")
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_every_report_matches_the_truth(tmp_path, card, seed):
+    corpus = tmp_path / "corpus"
+    gen.generate(corpus, 1.5, seed=seed)
+    truth = check.Truth(corpus / "truth.json")
+    store = Store(tmp_path / "db.duckdb")
+    ingest_claude(store, [corpus / "projects"])
+    # a second ingest changes nothing
+    assert ingest_claude(store, [corpus / "projects"]).records == 0
+    for tz in ("UTC", "America/Los_Angeles", "Asia/Kolkata"):
+        for name in REPORTS:
+            got = build_report(store, card, ReportRequest(name, Filters(tz=tz))).to_json()
+            problems = check.compare(check.expected(truth, name, tz), got, name, tz)
+            assert problems == [], f"{name} {tz}: {problems[:5]}"
