@@ -169,10 +169,6 @@ def _int(value: object) -> int:
     return 0
 
 
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def parse_timestamp_us(value: object) -> int | None:
     """ISO 8601 timestamp to integer microseconds since the epoch (naive means UTC)."""
     if not isinstance(value, str) or not value:
@@ -191,49 +187,70 @@ def extract(obj: object) -> dict | None | bool:
 
     Returns ``None`` for a line that carries no cost (not an assistant line with
     usage), ``False`` for an assistant usage line that cannot be placed in time
-    (skipped and counted), else the record.
+    (skipped and counted), else the record. Written flat, without helper calls
+    per field: it runs once per response in every log, on the ingest's hot path.
     """
-    if not isinstance(obj, dict) or obj.get("type") != "assistant":
+    if obj.__class__ is not dict or obj.get("type") != "assistant":
         return None
     msg = obj.get("message")
-    if not isinstance(msg, dict):
+    if msg.__class__ is not dict:
         return None
     usage = msg.get("usage")
-    if not isinstance(usage, dict):
+    if usage.__class__ is not dict:
         return None
     ts = parse_timestamp_us(obj.get("timestamp"))
     if ts is None:
         return False
-    cache_total = _int(usage.get("cache_creation_input_tokens"))
-    split = usage.get("cache_creation")
-    if isinstance(split, dict):
+    u = usage.get
+    inp, out, cw, cr = (
+        u("input_tokens"), u("output_tokens"), u("cache_creation_input_tokens"),
+        u("cache_read_input_tokens"),
+    )  # fmt: skip
+    if not (inp.__class__ is int and inp >= 0):
+        inp = _int(inp)
+    if not (out.__class__ is int and out >= 0):
+        out = _int(out)
+    if not (cw.__class__ is int and cw >= 0):
+        cw = _int(cw)
+    if not (cr.__class__ is int and cr >= 0):
+        cr = _int(cr)
+    split = u("cache_creation")
+    if split.__class__ is dict:
         w1h = _int(split.get("ephemeral_1h_input_tokens"))
-        w5m = max(cache_total - w1h, _int(split.get("ephemeral_5m_input_tokens")))
+        w5m = max(cw - w1h, _int(split.get("ephemeral_5m_input_tokens")))
     else:
         w1h = 0
-        w5m = cache_total
-    tools = usage.get("server_tool_use")
-    searches = _int(tools.get("web_search_requests")) if isinstance(tools, dict) else 0
-    cost = obj.get("costUSD")
-    branch = obj.get("gitBranch")
-    return {
+        w5m = cw
+    tools = u("server_tool_use")
+    searches = _int(tools.get("web_search_requests")) if tools.__class__ is dict else 0
+    g = obj.get
+    cost = g("costUSD")
+    rec = {
         "ts": ts,
-        "sid": _str(obj.get("sessionId")),
-        "mid": _str(msg.get("id")),
-        "rid": _str(obj.get("requestId")),
-        "model": _str(msg.get("model")),
-        "in": _int(usage.get("input_tokens")),
-        "out": _int(usage.get("output_tokens")),
+        "sid": g("sessionId"),
+        "mid": msg.get("id"),
+        "rid": g("requestId"),
+        "model": msg.get("model"),
+        "in": inp,
+        "out": out,
         "c5": w5m,
         "c1": w1h,
-        "cr": _int(usage.get("cache_read_input_tokens")),
+        "cr": cr,
         "ws": searches,
-        "cwd": _str(obj.get("cwd")),
-        "br": branch if isinstance(branch, str) else None,
-        "ver": _str(obj.get("version")),
-        "ent": _str(obj.get("entrypoint")),
-        "sc": obj.get("isSidechain") is True,
-        "aid": _str(obj.get("agentId")),
-        "err": obj.get("isApiErrorMessage") is True,
-        "cu": cost if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None,
+        "cwd": g("cwd"),
+        "br": g("gitBranch"),
+        "ver": g("version"),
+        "ent": g("entrypoint"),
+        "sc": g("isSidechain") is True,
+        "aid": g("agentId"),
+        "err": g("isApiErrorMessage") is True,
+        "cu": cost if cost.__class__ in (int, float) else None,
     }
+    for key in _STR_FIELDS:
+        v = rec[key]
+        if v is not None and v.__class__ is not str:
+            rec[key] = None
+    return rec
+
+
+_STR_FIELDS = ("sid", "mid", "rid", "model", "cwd", "br", "ver", "ent", "aid")

@@ -244,13 +244,26 @@ class Store:
             if not accepted:
                 con.execute("COMMIT")
                 return 0
+            # The batch's file states, in one statement: per-row statements cost
+            # a millisecond each, which adds up over thousands of files.
+            cols = list(zip(*[
+                (up.tmp_id, up.file_id, up.expected is None, up.path, up.source, up.dev, up.ino,
+                 up.size, up.mtime_ns, up.end, up.head_hash, up.agent_id, up.agent_type,
+                 up.skipped if (up.replace or up.expected is None)
+                 else up.expected.skipped_lines + up.skipped)
+                for up in accepted
+            ], strict=True))  # fmt: skip
             con.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS batch_files (tmp_id BIGINT, file_id BIGINT)"
-            )
-            con.execute("DELETE FROM batch_files")
-            con.executemany(
-                "INSERT INTO batch_files VALUES (?, ?)",
-                [(up.tmp_id, up.file_id) for up in accepted],
+                "CREATE OR REPLACE TEMP TABLE batch_files AS "
+                "SELECT unnest($1::BIGINT[]) AS tmp_id, "
+                "unnest($2::BIGINT[]) AS file_id, unnest($3::BOOLEAN[]) AS is_new, "
+                "unnest($4::VARCHAR[]) AS path, unnest($5::VARCHAR[]) AS source, "
+                "unnest($6::BIGINT[]) AS dev, unnest($7::BIGINT[]) AS ino, "
+                "unnest($8::BIGINT[]) AS size, unnest($9::BIGINT[]) AS mtime_ns, "
+                "unnest($10::BIGINT[]) AS read_offset, unnest($11::VARCHAR[]) AS head_hash, "
+                "unnest($12::VARCHAR[]) AS agent_id, unnest($13::VARCHAR[]) AS agent_type, "
+                "unnest($14::BIGINT[]) AS skipped_lines",
+                [list(c) for c in cols],
             )
             replaced = [up.file_id for up in accepted if up.replace and up.expected is not None]
             if replaced:
@@ -260,25 +273,19 @@ class Store:
                 before = con.execute("SELECT count(*) FROM requests").fetchone()[0]
                 con.execute(_INSERT_RECORDS, [records_path])
                 inserted = con.execute("SELECT count(*) FROM requests").fetchone()[0] - before
-            for up in accepted:
-                if up.expected is None:
-                    con.execute(
-                        "INSERT INTO files (file_id, path, source, dev, ino, size, mtime_ns, "
-                        "read_offset, head_hash, agent_id, agent_type, skipped_lines, ingested_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-                        [up.file_id, up.path, up.source, up.dev, up.ino, up.size, up.mtime_ns,
-                         up.end, up.head_hash, up.agent_id, up.agent_type, up.skipped],
-                    )
-                else:
-                    skipped = up.skipped if up.replace else up.expected.skipped_lines + up.skipped
-                    con.execute(
-                        "UPDATE files SET dev = ?, ino = ?, size = ?, mtime_ns = ?, "
-                        "read_offset = ?, head_hash = ?, agent_id = ?, "
-                        "agent_type = coalesce(?, agent_type), skipped_lines = ?, "
-                        "ingested_at = now() WHERE file_id = ?",
-                        [up.dev, up.ino, up.size, up.mtime_ns, up.end, up.head_hash, up.agent_id,
-                         up.agent_type, skipped, up.file_id],
-                    )
+            con.execute(
+                "INSERT INTO files (file_id, path, source, dev, ino, size, mtime_ns, read_offset, "
+                "head_hash, agent_id, agent_type, skipped_lines, ingested_at) "
+                "SELECT file_id, path, source, dev, ino, size, mtime_ns, read_offset, head_hash, "
+                "agent_id, agent_type, skipped_lines, now() FROM batch_files WHERE is_new"
+            )
+            con.execute(
+                "UPDATE files SET dev = b.dev, ino = b.ino, size = b.size, mtime_ns = b.mtime_ns, "
+                "read_offset = b.read_offset, head_hash = b.head_hash, agent_id = b.agent_id, "
+                "agent_type = coalesce(b.agent_type, files.agent_type), "
+                "skipped_lines = b.skipped_lines, ingested_at = now() "
+                "FROM batch_files b WHERE files.file_id = b.file_id AND NOT b.is_new"
+            )
             con.execute(
                 "UPDATE files SET first_ts = s.first_ts, last_ts = s.last_ts FROM ("
                 "  SELECT file_id, min(ts) AS first_ts, max(ts) AS last_ts FROM requests"
