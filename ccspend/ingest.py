@@ -35,7 +35,7 @@ SOURCE = "claude-code"
 HEAD_BYTES = 4096
 CHUNK = 8 << 20  # bytes read at a time: bounds memory whatever the file size
 PARALLEL_MIN_BYTES = 48 << 20  # below this, a second process costs more than it saves
-BATCH_BYTES = 32 << 20  # log bytes per write transaction in a large ingest
+BATCH_BYTES = int(os.environ.get("CCSPEND_BATCH_BYTES", 32 << 20))  # log bytes per transaction
 HOLD_SECONDS = 0.5  # a writer releases the database at least this often
 
 Progress = Callable[[int, int, int, int], None]  # bytes_done, bytes_total, files_done, files_total

@@ -202,3 +202,29 @@ def test_rates_lists_the_card_in_force(sandbox):
     haiku = next(m for m in old["models"] if m["model"] == "claude-3-5-haiku")
     assert haiku["input"] == 1.0
     assert run_cli("rates").returncode == 0
+
+
+def test_progress_bar_only_on_a_terminal(sandbox, projects):
+    import os
+    import pty
+
+    for i in range(5):
+        write(projects / "p" / f"s{i}.jsonl", [assistant(msg=f"m{i}-{j}") for j in range(50)])
+    piped = run_cli("daily", env={"CCSPEND_PROGRESS_AFTER": "0"})
+    assert "reading logs" not in piped.stderr
+    (sandbox / "data").mkdir(exist_ok=True)
+    env = dict(os.environ, CCSPEND_PROGRESS_AFTER="0", CCSPEND_DB=str(sandbox / "data" / "tty.duckdb"))
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(sys.executable, [sys.executable, "-m", "ccspend", "daily"], env)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.waitpid(pid, 0)
+    assert b"reading logs" in out

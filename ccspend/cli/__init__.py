@@ -79,7 +79,7 @@ def _stdout():
 def _stderr():
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _progress_callback():
@@ -91,11 +91,15 @@ def _progress_callback():
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
     start = time.monotonic()
+    try:
+        delay = float(os.environ.get("CCSPEND_PROGRESS_AFTER", "1"))
+    except ValueError:
+        delay = 1.0
     state: dict = {}
 
     def update(done: int, total: int, files_done: int, files_total: int) -> None:
         if "bar" not in state:
-            if time.monotonic() - start < 1.0:
+            if time.monotonic() - start < delay:
                 return
             bar = Progress(
                 TextColumn("reading logs"),
