@@ -115,10 +115,11 @@ def build_report(
         raise ValueError(f"unknown report {req.name}")
     with store.connect() as con:
         queries.load_card(con, card, at=req.card_at)
+        queries.select(con, req.filters)
         groups = queries.aggregate(con, req.name, req.filters)
         totals = queries.aggregate(con, None, req.filters)
         subs = queries.aggregate(con, req.name, req.filters, by_model=True) if req.breakdown else []
-        unpriced = queries.unpriced(con, req.filters)
+        unpriced = queries.unpriced(con)
         skipped = queries.skipped_lines(con)
     rows = [Row(a.key, a) for a in groups]
     if subs:

@@ -218,18 +218,25 @@ class Aggregate:
     sub_key: str | None = None
 
 
+def select(con: duckdb.DuckDBPyConnection, f: Filters) -> None:
+    """Price, deduplicate and filter once, into the temp table ``selected``.
+
+    Deduplication spans all files, so it runs before the filters: a copy
+    outside the filter must not hide the original inside it.
+    """
+    where, params = _where(f)
+    sql = f"CREATE OR REPLACE TEMP TABLE selected AS SELECT * FROM ({PRICED}) q {where}"
+    con.execute(sql, _bind(sql, params))
+
+
 def aggregate(
     con: duckdb.DuckDBPyConnection, group: str | None, f: Filters, by_model: bool = False
 ) -> list[Aggregate]:
-    """Usage summed per report key (``group`` None: one grand total row)."""
-    where, params = _where(f)
+    """Usage in ``selected`` summed per report key (``group`` None: one grand total row)."""
     key = GROUP_KEYS[group] if group else "'total'"
     sub = "coalesce(model_name, model, '(unknown)')" if by_model else "NULL"
-    sql = (
-        f"SELECT {key} AS k, {sub} AS sk, {_SUMS} FROM ({PRICED}) q {where} "
-        f"GROUP BY ALL ORDER BY k, sk"
-    )
-    rows = con.execute(sql, _bind(sql, params)).fetchall()
+    sql = f"SELECT {key} AS k, {sub} AS sk, {_SUMS} FROM selected GROUP BY ALL ORDER BY k, sk"
+    rows = con.execute(sql, _bind(sql, {"tz": f.tz})).fetchall()
     if group is None and rows and rows[0][10] == 0:
         return []  # no requests: the caller's empty total
     return [
@@ -244,16 +251,14 @@ def aggregate(
     ]
 
 
-def unpriced(con: duckdb.DuckDBPyConnection, f: Filters) -> list[tuple[str, int, int]]:
-    """Models the card does not know: (model id, total tokens, requests)."""
-    where, params = _where(f)
-    extra = " AND " if where else " WHERE "
+def unpriced(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int]]:
+    """Models in ``selected`` the card does not know: (model id, total tokens, requests)."""
     sql = (
         "SELECT coalesce(model, '(unknown)'), sum(input_tokens + output_tokens "
         "+ cache_write_5m_tokens + cache_write_1h_tokens + cache_read_tokens)::BIGINT, "
-        f"count(*)::BIGINT FROM ({PRICED}) q {where}{extra} i IS NULL GROUP BY 1 ORDER BY 1"
+        "count(*)::BIGINT FROM selected WHERE i IS NULL GROUP BY 1 ORDER BY 1"
     )
-    return [(r[0], r[1], r[2]) for r in con.execute(sql, _bind(sql, params)).fetchall()]
+    return [(r[0], r[1], r[2]) for r in con.execute(sql).fetchall()]
 
 
 def skipped_lines(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
