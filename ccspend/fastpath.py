@@ -3,7 +3,7 @@
 A warm ``ccspend daily`` (no log grew since the last run) should cost little
 more than starting Python: importing DuckDB, typer and rich alone takes longer
 than the whole answer. So the console entry point first calls ``serve``,
-which imports only the standard library (and orjson via the log scanner's
+which imports only the standard library (and msgspec via the log scanner's
 directory walk): it parses the few options a report takes, stats every log
 file, and if the logs, the database, the rate card and the request are all as
 they were when a cached answer was written, prints that answer.

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
+import msgspec
 
 from ccspend.errors import CcspendError
 from ccspend.sources.claude_code import LogFile, discover, scan, subagent_type
@@ -35,7 +35,11 @@ SOURCE = "claude-code"
 HEAD_BYTES = 4096
 CHUNK = 8 << 20  # bytes read at a time: bounds memory whatever the file size
 PARALLEL_MIN_BYTES = 48 << 20  # below this, a second process costs more than it saves
-BATCH_BYTES = int(os.environ.get("CCSPEND_BATCH_BYTES", 32 << 20))  # log bytes per transaction
+BATCH_BYTES = int(os.environ.get("CCSPEND_BATCH_BYTES", 32 << 20))  # log bytes per parse job
+# Parsed records wait on disk and are written in one transaction per this many
+# log bytes: the database is held once, briefly, instead of once per parse job,
+# and the parse workers keep both cores while nothing is being written.
+FLUSH_BYTES = int(os.environ.get("CCSPEND_FLUSH_BYTES", 1 << 30))
 HOLD_SECONDS = 0.5  # a writer releases the database at least this often
 
 Progress = Callable[[int, int, int, int], None]  # bytes_done, bytes_total, files_done, files_total
@@ -62,6 +66,7 @@ class _Task:
     start: int
     replace: bool
     expected: FileState | None
+    index: int = 0  # unique within a run: ties a file's records to its state
 
 
 def _head_hash(path: str, length: int) -> str | None:
@@ -99,7 +104,9 @@ def plan(files: list[LogFile], states: dict[str, FileState]) -> list[_Task]:
             tasks.append(_Task(log, st.read_offset, False, st))
         else:
             tasks.append(_Task(log, 0, True, st))
-    return tasks
+    return [
+        _Task(t.log, t.start, t.replace, t.expected, i) for i, t in enumerate(tasks)
+    ]
 
 
 def _read_file(task: _Task, index: int, sink) -> tuple[FileUpdate, int, str | None, int]:
@@ -114,6 +121,9 @@ def _read_file(task: _Task, index: int, sink) -> tuple[FileUpdate, int, str | No
     nrec = 0
     error = None
     want = CHUNK
+    first_ts = None
+    last_ts = None
+    encode = msgspec.json.Encoder().encode
     try:
         with open(log.path, "rb") as fh:
             fh.seek(pos)
@@ -123,10 +133,15 @@ def _read_file(task: _Task, index: int, sink) -> tuple[FileUpdate, int, str | No
                     break
                 result = scan(data, pos, index)
                 skipped += result.skipped
+                if result.first_ts is not None:
+                    first_ts = result.first_ts
                 if result.records:
                     nrec += len(result.records)
-                    dumps = orjson.dumps
-                    sink.write(b"\n".join(dumps(r) for r in result.records))
+                    if task.start == 0 and first_ts is None:
+                        first_ts = min(r["ts"] for r in result.records)
+                    newest = max(r["ts"] for r in result.records)
+                    last_ts = newest if last_ts is None else max(last_ts, newest)
+                    sink.write(b"\n".join(encode(r) for r in result.records))
                     sink.write(b"\n")
                 if result.end == pos:
                     if pos + len(data) >= log.size:
@@ -159,6 +174,8 @@ def _read_file(task: _Task, index: int, sink) -> tuple[FileUpdate, int, str | No
         replace=task.replace,
         expected=task.expected,
         tmp_id=index,
+        first_ts_us=first_ts,
+        last_ts_us=last_ts,
     )
     return update, (end - task.start) if error is None else 0, error, nrec
 
@@ -170,8 +187,8 @@ def _read_batch(args: tuple[list[_Task], str]) -> tuple[str, list, int]:
     results = []
     total = 0
     with os.fdopen(fd, "wb", buffering=1 << 20) as sink:
-        for i, task in enumerate(tasks):
-            update, nbytes, error, nrec = _read_file(task, i, sink)
+        for task in tasks:
+            update, nbytes, error, nrec = _read_file(task, task.index, sink)
             results.append((update, nbytes, error, nrec))
             total += nbytes
     return path, results, total
@@ -199,12 +216,12 @@ class _Writer:
         self._con = None
         self._since = 0.0
 
-    def write(self, updates: list[FileUpdate], records_path: str | None) -> int:
+    def write(self, updates: list[FileUpdate], records: list[str]) -> int:
         if self._con is None:
             self._ctx = self.store.connect(write=True)
             self._con = self._ctx.__enter__()
             self._since = time.monotonic()
-        n = self.store.write_ingest(self._con, updates, records_path)
+        n = self.store.write_ingest(self._con, updates, records)
         if time.monotonic() - self._since >= HOLD_SECONDS:
             self.close()
         return n
@@ -248,26 +265,43 @@ def ingest_claude(
         else:
             pool = None
             results = map(_read_batch, jobs)
+        pending: list[FileUpdate] = []
+        pending_paths: list[str] = []
+        pending_bytes = 0
+
+        def flush() -> None:
+            nonlocal pending, pending_paths, pending_bytes
+            if pending:
+                writer.write(pending, pending_paths)
+                writer.close()
+            for p in pending_paths:
+                os.unlink(p)
+            pending, pending_paths, pending_bytes = [], [], 0
+
         try:
             for path, file_results, nbytes in results:
-                updates = []
                 for update, _nbytes, error, nrec in file_results:
                     if error is not None:
                         report.unreadable[update.path] = error
                         continue
-                    updates.append(update)
+                    pending.append(update)
                     report.files_read += 1
                     report.records += nrec
                     if update.skipped:
                         report.skipped[update.path] = update.skipped
-                if updates:
-                    writer.write(updates, path if os.path.getsize(path) else None)
-                os.unlink(path)
+                if os.path.getsize(path):
+                    pending_paths.append(path)
+                else:
+                    os.unlink(path)
+                pending_bytes += nbytes
                 done_bytes += nbytes
                 done_files += len(file_results)
                 report.bytes_read += nbytes
+                if pending_bytes >= FLUSH_BYTES:
+                    flush()
                 if progress:
                     progress(done_bytes, total_bytes, done_files, len(tasks))
+            flush()
         finally:
             if pool is not None:
                 pool.terminate()

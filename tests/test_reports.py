@@ -51,6 +51,28 @@ def test_resumed_session_copy_counts_once_in_the_original_session(store, card, p
     assert r["orig"]["requests"] == 2 and r["new"]["requests"] == 1
 
 
+def test_resumed_copy_of_the_first_response_goes_to_the_session_that_began_first(
+    store, card, projects
+):
+    """The original began with a user line; the resumed file begins with the copied response."""
+    write(
+        projects / "p" / "a-orig.jsonl",
+        [
+            user(session="orig", ts="2026-09-01T09:59:43.195Z"),
+            assistant(session="orig", msg="m1", req="r1", ts="2026-09-01T09:59:46.387Z"),
+        ],
+    )
+    write(
+        projects / "p" / "0-new.jsonl",
+        [
+            assistant(session="new", msg="m1", req="r1", ts="2026-09-01T09:59:46.387Z"),
+            assistant(session="new", msg="m2", req="r2", ts="2026-09-01T11:00:00Z"),
+        ],
+    )
+    r = rows(report(store, card, "session"))
+    assert r["orig"]["requests"] == 1 and r["new"]["requests"] == 1
+
+
 def test_old_lines_without_request_id_dedupe_on_message_id(store, card, projects):
     write(
         projects / "p" / "s.jsonl",

@@ -6,6 +6,11 @@ cost, so the scanner never parses them: it walks line boundaries with
 the JSON parser only lines that mention ``"usage"``. A record keeps usage
 metadata only, never message text.
 
+Candidate lines are decoded with msgspec against a schema of just the fields
+ccspend keeps, which skips message text without materialising it; a line
+whose fields have unexpected types falls back to a plain decode and a
+tolerant extractor, so odd input costs time, never data.
+
 Traps handled here (see the reference page on Claude Code logs): bad lines
 (garbage, empty, truncated, a BOM) are skipped and counted; an incomplete last
 line is left for the next run; the 5m/1h cache-write split defaults to 5m.
@@ -21,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import orjson
+import msgspec
 
 BOM = b"\xef\xbb\xbf"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -48,6 +53,7 @@ class ScanResult:
     records: list[dict] = field(default_factory=list)
     skipped: int = 0  # bad lines: garbage, empty, truncated, unparseable
     end: int = 0  # offset just past the last complete line read
+    first_ts: int | None = None  # the first line's timestamp, when the read began at 0
 
 
 def discover(roots: list[Path]) -> Iterator[LogFile]:
@@ -89,8 +95,8 @@ def subagent_type(log: LogFile) -> str | None:
     meta = log.path[: -len(".jsonl")] + ".meta.json"
     try:
         with open(meta, "rb") as fh:
-            data = orjson.loads(fh.read())
-    except (OSError, orjson.JSONDecodeError):
+            data = msgspec.json.decode(fh.read())
+    except (OSError, msgspec.DecodeError):
         return None
     if isinstance(data, dict):
         for key in ("agentType", "agent_type", "subagent_type", "type"):
@@ -110,6 +116,8 @@ def scan(buf: bytes | bytearray, base: int, file_id: int) -> ScanResult:
     find = buf.find
     limit = len(buf)
     pos = 0
+    if base == 0:
+        out.first_ts = _first_timestamp(buf)
     while pos < limit:
         nl = find(b"\n", pos, limit)
         if nl < 0:
@@ -127,6 +135,28 @@ def scan(buf: bytes | bytearray, base: int, file_id: int) -> ScanResult:
     return out
 
 
+def _first_timestamp(buf: bytes | bytearray) -> int | None:
+    """The timestamp of a file's first timestamped line (among its first few).
+
+    It tells which of two files holding the same response started first: the
+    original session, not a resumed copy of it.
+    """
+    pos = 0
+    for _ in range(64):
+        nl = buf.find(b"\n", pos)
+        if nl < 0:
+            return None
+        line = bytes(buf[pos:nl]).strip().removeprefix(BOM)
+        try:
+            ts = parse_timestamp_us(_STAMP.decode(line).timestamp)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            ts = None
+        if ts is not None:
+            return ts
+        pos = nl + 1
+    return None
+
+
 def _odd_line(line: bytes, offset: int, file_id: int, out: ScanResult) -> None:
     """A line that fails the cheap shape check: blank, BOM, stray spaces, or garbage."""
     stripped = line.strip()
@@ -139,18 +169,18 @@ def _odd_line(line: bytes, offset: int, file_id: int, out: ScanResult) -> None:
         _take(stripped, offset, file_id, out)
     else:
         try:
-            orjson.loads(stripped)
-        except orjson.JSONDecodeError:
+            msgspec.json.decode(stripped)
+        except msgspec.DecodeError:
             out.skipped += 1
 
 
-def _take(line: bytes, offset: int, file_id: int, out: ScanResult) -> None:
+def _take(line: bytes | bytearray, offset: int, file_id: int, out: ScanResult) -> None:
     try:
-        obj = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        out.skipped += 1
-        return
-    rec = extract(obj)
+        rec = _from_struct(_LINE.decode(line))
+    except msgspec.ValidationError:
+        rec = _slow(line)  # valid JSON, unexpected types: the tolerant path
+    except msgspec.DecodeError:
+        rec = False
     if rec is None:
         return
     if rec is False:
@@ -159,6 +189,96 @@ def _take(line: bytes, offset: int, file_id: int, out: ScanResult) -> None:
     rec["f"] = file_id
     rec["o"] = offset
     out.records.append(rec)
+
+
+def _slow(line: bytes | bytearray) -> dict | None | bool:
+    try:
+        return extract(msgspec.json.decode(line))
+    except msgspec.DecodeError:
+        return False
+
+
+# -- the fast schema: only what a record keeps --------------------------------
+
+
+class _Usage(msgspec.Struct):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cache_creation: dict | None = None
+    server_tool_use: dict | None = None
+
+
+class _Message(msgspec.Struct):
+    id: str | None = None
+    model: str | None = None
+    usage: _Usage | None = None
+
+
+class _Line(msgspec.Struct):
+    type: str | None = None
+    timestamp: str | None = None
+    sessionId: str | None = None  # noqa: N815 - the log's own key
+    requestId: str | None = None  # noqa: N815
+    cwd: str | None = None
+    gitBranch: str | None = None  # noqa: N815
+    version: str | None = None
+    entrypoint: str | None = None
+    isSidechain: bool | None = None  # noqa: N815
+    agentId: str | None = None  # noqa: N815
+    isApiErrorMessage: bool | None = None  # noqa: N815
+    costUSD: float | None = None  # noqa: N815
+    message: _Message | None = None
+
+
+class _Stamp(msgspec.Struct):
+    timestamp: str | None = None
+
+
+_LINE = msgspec.json.Decoder(_Line)
+_STAMP = msgspec.json.Decoder(_Stamp)
+
+
+def _from_struct(line: _Line) -> dict | None | bool:
+    """The record of a line decoded by the fast schema (same rules as ``extract``)."""
+    msg = line.message
+    if line.type != "assistant" or msg is None or msg.usage is None:
+        return None
+    ts = parse_timestamp_us(line.timestamp)
+    if ts is None:
+        return False
+    u = msg.usage
+    cw = u.cache_creation_input_tokens if u.cache_creation_input_tokens > 0 else 0
+    split = u.cache_creation
+    if split is not None:
+        w1h = _int(split.get("ephemeral_1h_input_tokens"))
+        w5m = max(cw - w1h, _int(split.get("ephemeral_5m_input_tokens")))
+    else:
+        w1h = 0
+        w5m = cw
+    tools = u.server_tool_use
+    return {
+        "ts": ts,
+        "sid": line.sessionId,
+        "mid": msg.id,
+        "rid": line.requestId,
+        "model": msg.model,
+        "in": u.input_tokens if u.input_tokens > 0 else 0,
+        "out": u.output_tokens if u.output_tokens > 0 else 0,
+        "c5": w5m,
+        "c1": w1h,
+        "cr": u.cache_read_input_tokens if u.cache_read_input_tokens > 0 else 0,
+        "ws": _int(tools.get("web_search_requests")) if tools is not None else 0,
+        "cwd": line.cwd,
+        "br": line.gitBranch,
+        "ver": line.version,
+        "ent": line.entrypoint,
+        "sc": line.isSidechain is True,
+        "aid": line.agentId,
+        "err": line.isApiErrorMessage is True,
+        "cu": line.costUSD,
+    }
 
 
 def _int(value: object) -> int:

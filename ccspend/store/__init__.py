@@ -59,7 +59,9 @@ class FileUpdate:
     agent_type: str | None
     replace: bool  # the file was truncated or replaced: drop its old rows first
     expected: FileState | None  # the state the read was planned from
-    tmp_id: int = 0  # the file's index in the batch's records file
+    tmp_id: int = 0  # the file's index in the run: its records carry it as "f"
+    first_ts_us: int | None = None  # the file's first line (read from offset 0 only)
+    last_ts_us: int | None = None  # the newest request read this time
     file_id: int | None = None
 
 
@@ -218,7 +220,7 @@ class Store:
         return {r[1]: FileState(*r) for r in rows}
 
     def write_ingest(
-        self, con: duckdb.DuckDBPyConnection, updates: list[FileUpdate], records_path: str | None
+        self, con: duckdb.DuckDBPyConnection, updates: list[FileUpdate], records: list[str]
     ) -> int:
         """Write one batch: file states and their records, in one transaction.
 
@@ -250,7 +252,8 @@ class Store:
                 (up.tmp_id, up.file_id, up.expected is None, up.path, up.source, up.dev, up.ino,
                  up.size, up.mtime_ns, up.end, up.head_hash, up.agent_id, up.agent_type,
                  up.skipped if (up.replace or up.expected is None)
-                 else up.expected.skipped_lines + up.skipped)
+                 else up.expected.skipped_lines + up.skipped,
+                 up.first_ts_us, up.last_ts_us, up.start == 0)
                 for up in accepted
             ], strict=True))  # fmt: skip
             con.execute(
@@ -262,36 +265,36 @@ class Store:
                 "unnest($8::BIGINT[]) AS size, unnest($9::BIGINT[]) AS mtime_ns, "
                 "unnest($10::BIGINT[]) AS read_offset, unnest($11::VARCHAR[]) AS head_hash, "
                 "unnest($12::VARCHAR[]) AS agent_id, unnest($13::VARCHAR[]) AS agent_type, "
-                "unnest($14::BIGINT[]) AS skipped_lines",
+                "unnest($14::BIGINT[]) AS skipped_lines, "
+                "make_timestamp(unnest($15::BIGINT[]))::TIMESTAMPTZ AS first_ts, "
+                "make_timestamp(unnest($16::BIGINT[]))::TIMESTAMPTZ AS last_ts, "
+                "unnest($17::BOOLEAN[]) AS from_start",
                 [list(c) for c in cols],
             )
             replaced = [up.file_id for up in accepted if up.replace and up.expected is not None]
             if replaced:
                 con.execute("DELETE FROM requests WHERE list_contains(?, file_id)", [replaced])
             inserted = 0
-            if records_path:
+            if records:
                 before = con.execute("SELECT count(*) FROM requests").fetchone()[0]
-                con.execute(_INSERT_RECORDS, [records_path])
+                con.execute(_INSERT_RECORDS, [records])
                 inserted = con.execute("SELECT count(*) FROM requests").fetchone()[0] - before
             con.execute(
                 "INSERT INTO files (file_id, path, source, dev, ino, size, mtime_ns, read_offset, "
-                "head_hash, agent_id, agent_type, skipped_lines, ingested_at) "
+                "head_hash, agent_id, agent_type, skipped_lines, first_ts, last_ts, ingested_at) "
                 "SELECT file_id, path, source, dev, ino, size, mtime_ns, read_offset, head_hash, "
-                "agent_id, agent_type, skipped_lines, now() FROM batch_files WHERE is_new"
+                "agent_id, agent_type, skipped_lines, first_ts, last_ts, now() "
+                "FROM batch_files WHERE is_new"
             )
             con.execute(
                 "UPDATE files SET dev = b.dev, ino = b.ino, size = b.size, mtime_ns = b.mtime_ns, "
                 "read_offset = b.read_offset, head_hash = b.head_hash, agent_id = b.agent_id, "
                 "agent_type = coalesce(b.agent_type, files.agent_type), "
-                "skipped_lines = b.skipped_lines, ingested_at = now() "
+                "skipped_lines = b.skipped_lines, ingested_at = now(), "
+                "first_ts = CASE WHEN b.from_start THEN b.first_ts ELSE files.first_ts END, "
+                "last_ts = CASE WHEN b.from_start THEN b.last_ts "
+                "ELSE greatest(files.last_ts, b.last_ts) END "
                 "FROM batch_files b WHERE files.file_id = b.file_id AND NOT b.is_new"
-            )
-            con.execute(
-                "UPDATE files SET first_ts = s.first_ts, last_ts = s.last_ts FROM ("
-                "  SELECT file_id, min(ts) AS first_ts, max(ts) AS last_ts FROM requests"
-                "  WHERE list_contains(?, file_id) GROUP BY file_id) s "
-                "WHERE files.file_id = s.file_id",
-                [[up.file_id for up in accepted]],
             )
             con.execute("COMMIT")
             return inserted

@@ -116,21 +116,27 @@ WITH base AS (
     WHERE NOT r.is_api_error AND coalesce(r.model, '') <> '<synthetic>'
 ),
 dedup AS (
-    SELECT * FROM base
+    SELECT * FROM base WHERE dedup_key IS NULL  -- cannot be deduplicated: each counts
+    UNION ALL
+    SELECT * FROM base WHERE dedup_key IS NOT NULL
     QUALIFY row_number() OVER (
-        PARTITION BY coalesce(dedup_key, '#' || file_id || ':' || line_offset)
+        PARTITION BY dedup_key
         ORDER BY output_tokens DESC, is_sidechain, f_first NULLS LAST, f_last NULLS LAST,
                  f_path, line_offset) = 1
 ),
 joined AS (
-    SELECT d.*, m.name AS model_name, p.*,
+    SELECT d.ts, d.session_id, d.model, d.cwd, d.git_branch, d.input_tokens, d.output_tokens,
+           d.cache_write_5m_tokens, d.cache_write_1h_tokens, d.cache_read_tokens,
+           d.web_search_requests, m.name AS model_name, p.*,
            coalesce(d.input_tokens + d.cache_write_5m_tokens + d.cache_write_1h_tokens
                     + d.cache_read_tokens > p.lc_threshold, false) AS lc
     FROM dedup d
     LEFT JOIN model_map m ON m.raw = d.model
     LEFT JOIN card_prices p ON p.name = m.name AND d.ts >= p.valid_from AND d.ts < p.valid_to
 )
-SELECT *,
+SELECT ts, session_id, model, model_name, cwd, git_branch, input_tokens, output_tokens,
+    cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, web_search_requests,
+    i IS NOT NULL AS priced,
     CASE WHEN i IS NULL THEN NULL ELSE
         input_tokens * (CASE WHEN lc THEN li ELSE i END)
       + output_tokens * (CASE WHEN lc THEN lo ELSE o END)
@@ -256,7 +262,7 @@ def unpriced(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int]]:
     sql = (
         "SELECT coalesce(model, '(unknown)'), sum(input_tokens + output_tokens "
         "+ cache_write_5m_tokens + cache_write_1h_tokens + cache_read_tokens)::BIGINT, "
-        "count(*)::BIGINT FROM selected WHERE i IS NULL GROUP BY 1 ORDER BY 1"
+        "count(*)::BIGINT FROM selected WHERE NOT priced GROUP BY 1 ORDER BY 1"
     )
     return [(r[0], r[1], r[2]) for r in con.execute(sql).fetchall()]
 
