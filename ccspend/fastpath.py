@@ -3,9 +3,8 @@
 A warm ``ccspend daily`` (no log grew since the last run) should cost little
 more than starting Python: importing DuckDB, typer and rich alone takes longer
 than the whole answer. So the console entry point first calls ``serve``,
-which imports only the standard library (and msgspec via the log scanner's
-directory walk): it parses the few options a report takes, stats every log
-file, and if the logs, the database, the rate card and the request are all as
+which imports only the standard library: it parses the few options a report
+takes, stats every log file, and if the logs, the database, the rate card and the request are all as
 they were when a cached answer was written, prints that answer.
 
 Anything it does not understand (another command, a git ref as ``--since``,
@@ -22,7 +21,7 @@ import sys
 from pathlib import Path
 
 from ccspend import __version__, paths
-from ccspend.sources.claude_code import LogFile
+from ccspend.sources.logfiles import LogFile
 
 REPORTS = {"daily", "weekly", "monthly", "session", "model", "project", "branch"}
 _FLAGS = {"--json": "json", "--breakdown": "breakdown", "-b": "breakdown"}
@@ -161,7 +160,7 @@ def serve(argv: list[str]) -> bool:
     opts = parse(argv)
     if opts is None:
         return False
-    from ccspend.sources.claude_code import discover
+    from ccspend.sources.logfiles import discover
     from ccspend.timeutil import check_timezone
 
     try:

@@ -20,30 +20,16 @@ store's job, at query time, because it spans files.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import msgspec
+
+from ccspend.sources.logfiles import LogFile, discover  # noqa: F401 - re-exported
 
 BOM = b"\xef\xbb\xbf"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
-_SUBAGENT_PREFIX = "agent-"
-
-
-@dataclass(frozen=True)
-class LogFile:
-    """One JSONL file found under a Claude ``projects`` folder."""
-
-    path: str
-    size: int
-    mtime_ns: int
-    dev: int
-    ino: int
-    agent_id: str | None = None  # set for ``<session>/subagents/agent-<id>.jsonl``
 
 
 @dataclass
@@ -54,38 +40,6 @@ class ScanResult:
     skipped: int = 0  # bad lines: garbage, empty, truncated, unparseable
     end: int = 0  # offset just past the last complete line read
     first_ts: int | None = None  # the first line's timestamp, when the read began at 0
-
-
-def discover(roots: list[Path]) -> Iterator[LogFile]:
-    """Every ``*.jsonl`` below the given ``projects`` folders (subagent files included)."""
-    seen: set[tuple[int, int]] = set()
-    for root in roots:
-        stack = [str(root)]
-        while stack:
-            folder = stack.pop()
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
-                continue
-            for entry in entries:
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                        continue
-                    if not entry.name.endswith(".jsonl") or not entry.is_file():
-                        continue
-                    st = entry.stat()
-                except OSError:
-                    continue
-                if (st.st_dev, st.st_ino) in seen:
-                    continue  # the same file reached twice (overlapping roots, links)
-                seen.add((st.st_dev, st.st_ino))
-                agent_id = None
-                if entry.name.startswith(_SUBAGENT_PREFIX) and folder.endswith("subagents"):
-                    agent_id = entry.name[len(_SUBAGENT_PREFIX) : -len(".jsonl")]
-                yield LogFile(
-                    entry.path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino, agent_id
-                )
 
 
 def subagent_type(log: LogFile) -> str | None:
