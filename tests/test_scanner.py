@@ -95,3 +95,18 @@ def test_odd_token_values_never_crash():
 def test_garbage_never_raises(blob):
     r = scan(blob, 0, 0)
     assert r.end <= len(blob)
+
+
+def test_hostile_token_counts_are_clamped_not_fatal():
+    from ccspend.sources.claude_code import MAX_TOKENS
+
+    for n in (99999999999999999999999, 9999999999999999):
+        line = assistant(inp=n)
+        rec = scan(lines(line), 0, 0).records[0]
+        assert rec["in"] == MAX_TOKENS
+
+
+def test_non_utf8_and_deep_nesting_are_skipped():
+    deep = b'{"usage":' * 5000 + b"1" + b"}" * 5000
+    r = scan(lines(b'\xff\xfe{"usage"', deep, assistant()), 0, 0)
+    assert len(r.records) == 1 and r.skipped == 2

@@ -103,7 +103,7 @@ def _first_timestamp(buf: bytes | bytearray) -> int | None:
         line = bytes(buf[pos:nl]).strip().removeprefix(BOM)
         try:
             ts = parse_timestamp_us(_STAMP.decode(line).timestamp)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
             ts = None
         if ts is not None:
             return ts
@@ -124,7 +124,7 @@ def _odd_line(line: bytes, offset: int, file_id: int, out: ScanResult) -> None:
     else:
         try:
             msgspec.json.decode(stripped)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             out.skipped += 1
 
 
@@ -133,7 +133,7 @@ def _take(line: bytes | bytearray, offset: int, file_id: int, out: ScanResult) -
         rec = _from_struct(_LINE.decode(line))
     except msgspec.ValidationError:
         rec = _slow(line)  # valid JSON, unexpected types: the tolerant path
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         rec = False
     if rec is None:
         return
@@ -148,7 +148,7 @@ def _take(line: bytes | bytearray, offset: int, file_id: int, out: ScanResult) -
 def _slow(line: bytes | bytearray) -> dict | None | bool:
     try:
         return extract(msgspec.json.decode(line))
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return False
 
 
@@ -203,6 +203,9 @@ def _from_struct(line: _Line) -> dict | None | bool:
     if ts is None:
         return False
     u = msg.usage
+    if max(u.input_tokens, u.output_tokens, u.cache_creation_input_tokens,
+           u.cache_read_input_tokens) > MAX_TOKENS:  # fmt: skip
+        return extract(msgspec.to_builtins(line))
     cw = u.cache_creation_input_tokens if u.cache_creation_input_tokens > 0 else 0
     split = u.cache_creation
     if split is not None:
@@ -235,11 +238,14 @@ def _from_struct(line: _Line) -> dict | None | bool:
     }
 
 
+MAX_TOKENS = 1 << 40  # far beyond any request; keeps hostile values inside BIGINT sums
+
+
 def _int(value: object) -> int:
     if type(value) is int:
-        return value if value > 0 else 0
+        return min(value, MAX_TOKENS) if value > 0 else 0
     if isinstance(value, float) and value == value and value > 0:
-        return int(value)
+        return int(min(value, MAX_TOKENS))
     return 0
 
 
@@ -280,13 +286,13 @@ def extract(obj: object) -> dict | None | bool:
         u("input_tokens"), u("output_tokens"), u("cache_creation_input_tokens"),
         u("cache_read_input_tokens"),
     )  # fmt: skip
-    if not (inp.__class__ is int and inp >= 0):
+    if not (inp.__class__ is int and 0 <= inp <= MAX_TOKENS):
         inp = _int(inp)
-    if not (out.__class__ is int and out >= 0):
+    if not (out.__class__ is int and 0 <= out <= MAX_TOKENS):
         out = _int(out)
-    if not (cw.__class__ is int and cw >= 0):
+    if not (cw.__class__ is int and 0 <= cw <= MAX_TOKENS):
         cw = _int(cw)
-    if not (cr.__class__ is int and cr >= 0):
+    if not (cr.__class__ is int and 0 <= cr <= MAX_TOKENS):
         cr = _int(cr)
     split = u("cache_creation")
     if split.__class__ is dict:
