@@ -38,6 +38,7 @@ import datetime as dt
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -481,7 +482,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.self_test:
         return 1 if self_test(args.corpus, tzs) else 0
-    failures = check(args.corpus, tzs, shlex.split(args.ccspend),
+    cmd = shlex.split(args.ccspend)
+    if not cmd or shutil.which(cmd[0]) is None:
+        print(f"command not found: {args.ccspend!r} (pass --ccspend CMD)",
+              file=sys.stderr)
+        return 2
+    failures = check(args.corpus, tzs, cmd,
                      tuple(args.reports or REPORTS),
                      check_models=not args.no_models, timeout=args.timeout)
     return 1 if failures else 0

@@ -818,6 +818,7 @@ class Generator:
                 self.got["split_equal"] += 1
 
         no_id = (not sidechain and self.want("no_message_id", 0.002))
+        prev = None
         if no_id:
             self.got["no_message_id"] += 1
             kinds = kinds[-1:]
@@ -864,6 +865,15 @@ class Generator:
             sidechain=sidechain, agent_id=agent_id, kinds=kinds, outs=outs,
             msg_id=msg_id, req_id=req_id, spaced_at=spaced_at,
             final_stop=final_stop)
+        if no_id and prev is None and self.need("no_message_id_repeat"):
+            # The same id-less usage again, as the next request.
+            t0 = self.fit_quarter(t + rng.randint(2000, 9000), span)
+            _, t = self.assistant_lines(
+                S, t0=t0, variant=variant, tokens=(inp, cw, cr, cw1h, ws),
+                sidechain=False, agent_id=None, kinds=kinds, outs=outs,
+                msg_id=None, req_id=None, final_stop=final_stop)
+            self.got["no_message_id"] += 1
+            self.got["no_message_id_repeat"] += 1
         S.clock = t
         S.context = cr + cw + outs[-1]
         self.turns += 1
@@ -947,14 +957,15 @@ class Generator:
         cwd, branches = self.pick_project()
         self.got["project:" + cwd] += 1
         legacy = self.want("legacy", 0.006, 0.0) or (
-            self.need("legacy_no_request_id") and rng.random() < 0.5)
+            (self.need("legacy_no_request_id") or self.need("branch_absent"))
+            and rng.random() < 0.5)
         if legacy:
             version = rng.choice(LEGACY_VERSIONS)
         else:
             version = rng.choices([v for v, _ in VERSIONS],
                                   weights=[w for _, w in VERSIONS])[0]
         branch = None if legacy else rng.choice(branches)
-        if "HEAD" in branches and self.need("branch_head"):
+        if not legacy and "HEAD" in branches and self.need("branch_head"):
             branch = "HEAD"
         variant = self.pick_variant()
         fam = FAMILY_OF[variant]
