@@ -14,10 +14,10 @@ only ever repeats what the full CLI printed for the same state.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
+import zlib
 from pathlib import Path
 
 from ccspend import __version__, paths
@@ -114,7 +114,7 @@ def request_key(
         "tty": (sys.stdout.isatty(), sys.stderr.isatty()),
         "env": env,
     }
-    return hashlib.blake2b(json.dumps(parts, sort_keys=True).encode(), digest_size=16).hexdigest()
+    return json.dumps(parts, sort_keys=True)
 
 
 def _stat(path: Path) -> list:
@@ -126,29 +126,39 @@ def _stat(path: Path) -> list:
 
 
 def fingerprint(files: list[LogFile], db: Path) -> str:
-    """The state an answer was computed from: every log's stat, the database, the prices."""
-    h = hashlib.blake2b(digest_size=16)
-    for f in sorted(files, key=lambda f: f.path):
-        h.update(f"{f.path}\0{f.size}\0{f.mtime_ns}\0{f.ino}\n".encode())
+    """The state an answer was computed from: every log's stat, the database, the prices.
+
+    Kept whole rather than hashed (no hashlib import on the warm path, and no
+    collision can ever serve a stale answer).
+    """
     card = Path(__file__).parent / "pricing" / "data" / "rates.toml"
     extra = [_stat(db), _stat(Path(str(db) + ".wal")), _stat(card),
              _stat(paths.rate_overrides_path())]  # fmt: skip
-    h.update(json.dumps(extra).encode())
-    return h.hexdigest()
+    logs = "".join(
+        f"{f.path}\0{f.size}\0{f.mtime_ns}\0{f.ino}\n" for f in sorted(files)
+    )
+    return logs + json.dumps(extra)
 
 
 def cache_dir(db: Path) -> Path:
     return Path(str(db) + ".cache")
 
 
+def _entry_name(key: str) -> str:
+    return f"{zlib.crc32(key.encode()):08x}"
+
+
 def save(db: Path, key: str, state: str, stdout: str, stderr: str) -> None:
     """Remember an answer; a failure to write the cache is never an error."""
     folder = cache_dir(db)
+    name = _entry_name(key)
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = folder / f".{key}.{os.getpid()}"
-        tmp.write_text(json.dumps({"state": state, "stdout": stdout, "stderr": stderr}))
-        os.replace(tmp, folder / key)
+        tmp = folder / f".{name}.{os.getpid()}"
+        tmp.write_text(
+            json.dumps({"key": key, "state": state, "stdout": stdout, "stderr": stderr})
+        )
+        os.replace(tmp, folder / name)
     except OSError:
         pass
 
@@ -179,10 +189,10 @@ def serve(argv: list[str]) -> bool:
         json_out=opts["json"], db=db, roots=roots,
     )  # fmt: skip
     try:
-        cached = json.loads((cache_dir(db) / key).read_text())
+        cached = json.loads((cache_dir(db) / _entry_name(key)).read_text())
     except (OSError, ValueError):
         return False
-    if cached.get("state") != fingerprint(list(discover(roots)), db):
+    if cached.get("key") != key or cached.get("state") != fingerprint(list(discover(roots)), db):
         return False
     sys.stdout.write(cached["stdout"])
     sys.stderr.write(cached["stderr"])
