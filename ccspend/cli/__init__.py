@@ -204,7 +204,11 @@ def _run_report(
                 )
                 warnings.append(f"could not read {len(ingested.unreadable)} log files: {named}")
         db_path = store.path.absolute()
-        cacheable = ingested is not None and not demo and window is None
+        # An answer is cached only when it reflects every log: an unreadable file
+        # could become readable without its size or time changing.
+        cacheable = (
+            ingested is not None and not demo and window is None and not ingested.unreadable
+        )
         if cacheable:
             from ccspend import fastpath
 
@@ -214,6 +218,8 @@ def _run_report(
             store, card, reports.ReportRequest(name, filters, breakdown), warnings
         )
         out, err = _render(report, json_out, window, roots, ingested, bool(since_day or until_day))
+        if demo:
+            err += f"(sample logs shipped with ccspend: {roots[0]})\n"
         sys.stdout.write(out)
         sys.stderr.write(err)
         if cacheable and state == fastpath.fingerprint(ingested.files, db_path):
