@@ -228,3 +228,11 @@ def test_progress_bar_only_on_a_terminal(sandbox, projects):
         out += chunk
     os.waitpid(pid, 0)
     assert b"reading logs" in out
+
+
+def test_a_database_folder_that_cannot_be_made_is_one_clear_line(sandbox, projects):
+    blocker = sandbox / "file"
+    blocker.write_text("x")
+    r = run_cli("daily", "--db", str(blocker / "sub" / "db.duckdb"))
+    assert r.returncode == 1 and "cannot create the database folder" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -429,6 +429,10 @@ def main() -> None:
         sys.exit(int(ExitCode.INTERRUPTED))
     except SystemExit:
         raise
+    except OSError as exc:  # a file or folder the user named: say which, and why
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        sys.stderr.write(f"ccspend: error:{where}: {exc.strerror or exc}\n")
+        sys.exit(int(ExitCode.ERROR))
     except BaseException as exc:  # noqa: BLE001 - the last line of defence
         _unexpected(exc)
 

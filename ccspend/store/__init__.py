@@ -91,7 +91,14 @@ class Store:
         while True:
             try:
                 if write:
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    try:
+                        self.path.parent.mkdir(parents=True, exist_ok=True)
+                    except OSError as exc:
+                        raise CcspendError(
+                            f"cannot create the database folder {self.path.parent}: "
+                            f"{exc.strerror or exc}",
+                            hint="pass another --db or set CCSPEND_DB",
+                        ) from None
                     old = os.umask(0o077)  # the database is created owner-only
                     try:
                         con = duckdb.connect(str(self.path))
