@@ -10,7 +10,7 @@ each row with ``key``, token fields, ``cost_usd`` (full precision), ``models``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -158,3 +158,103 @@ def parse_day(text: str) -> date:
     text = text.strip()
     fmt = "%Y%m%d" if len(text) == 8 and text.isdigit() else "%Y-%m-%d"
     return datetime.strptime(text, fmt).date()
+
+
+# -- 5-hour blocks -------------------------------------------------------------
+
+
+def _iso_us(us: int) -> str:
+    return datetime.fromtimestamp(us / 1e6, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class BlocksReport:
+    """``ccspend blocks``: the JSON contract, one row per 5-hour block."""
+
+    filters: Filters
+    rows: list[dict]
+    totals: dict
+    unpriced: list[tuple[str, int, int]]
+    warnings: list[str]
+    now_us: int
+
+    def to_json(self) -> dict:
+        f = self.filters
+        return {
+            "report": "blocks",
+            "timezone": f.tz,
+            "since": f.since.isoformat() if f.since else None,
+            "until": f.until.isoformat() if f.until else None,
+            "rows": self.rows,
+            "totals": self.totals,
+            "unpriced": [{"model": m, "tokens": t, "requests": n} for m, t, n in self.unpriced],
+            "warnings": list(self.warnings),
+        }
+
+
+def _block_numbers(reqs) -> dict:
+    inp = sum(r.input_tokens for r in reqs)
+    out = sum(r.output_tokens for r in reqs)
+    cw = sum(r.cache_write_tokens for r in reqs)
+    cr = sum(r.cache_read_tokens for r in reqs)
+    cost = sum((r.cost_micro for r in reqs), Decimal(0))
+    return {
+        "input_tokens": inp,
+        "output_tokens": out,
+        "cache_write_tokens": cw,
+        "cache_read_tokens": cr,
+        "total_tokens": inp + out + cw + cr,
+        "cost_usd": float(cost / _MICRO),
+        "requests": len(reqs),
+    }
+
+
+def build_blocks(
+    store: Store,
+    card: RateCard,
+    filters: Filters,
+    now_us: int,
+    active_only: bool = False,
+    recent_days: int | None = None,
+    warnings: list[str] | None = None,
+) -> BlocksReport:
+    """Usage grouped into 5-hour billing blocks, with burn rates and projections."""
+    from ccspend.forecast.blocks import HOUR_US, Request, burn, group_blocks
+
+    with store.connect() as con:
+        queries.load_card(con, card)
+        queries.select(con, filters)
+        rows = queries.timeline(con)
+        unpriced = queries.unpriced(con)
+    blocks = group_blocks([Request(*r) for r in rows])
+    if recent_days is not None:
+        blocks = [b for b in blocks if b.end_us > now_us - recent_days * 24 * HOUR_US]
+    if active_only:
+        blocks = [b for b in blocks if b.is_active(now_us)]
+    out = []
+    for b in blocks:
+        rate = burn(b, now_us)
+        out.append(
+            {
+                "key": _iso_us(b.start_us),
+                **_block_numbers(b.requests),
+                "models": sorted({r.model for r in b.requests}),
+                "end": _iso_us(b.end_us),
+                "active": b.is_active(now_us),
+                "gap_before": None if b.gap_before_us is None else b.gap_before_us // 1_000_000,
+                "last_activity": _iso_us(b.last_us),
+                "burn_tokens_per_min": rate.tokens_per_min,
+                "burn_usd_per_hour": rate.usd_per_hour,
+                "projected_tokens": rate.projected_tokens,
+                "projected_cost_usd": rate.projected_cost_usd,
+            }
+        )
+    all_reqs = [r for b in blocks for r in b.requests]
+    return BlocksReport(
+        filters=filters,
+        rows=out,
+        totals=_block_numbers(all_reqs),
+        unpriced=unpriced,
+        warnings=list(warnings or []),
+        now_us=now_us,
+    )

@@ -132,6 +132,24 @@ def _no_logs_message(roots: list[Path]) -> str:
     return "\n".join(lines)
 
 
+def _ingest(store, roots: list[Path], skip: bool):
+    """Bring the store up to date (unless told not to); the run's report and warnings."""
+    from ccspend.ingest import ingest_claude
+
+    if skip:
+        return None, []
+    update, close = _progress_callback()
+    try:
+        ingested = ingest_claude(store, roots, progress=update)
+    finally:
+        close()
+    warnings = []
+    if ingested.unreadable:
+        named = ", ".join(f"{p} ({why})" for p, why in list(ingested.unreadable.items())[:3])
+        warnings.append(f"could not read {len(ingested.unreadable)} log files: {named}")
+    return ingested, warnings
+
+
 def _run_report(
     name: str,
     since: str | None,
@@ -147,7 +165,6 @@ def _run_report(
     no_ingest: bool,
 ) -> None:
     from ccspend import reports
-    from ccspend.ingest import ingest_claude
     from ccspend.pricing import load_card
     from ccspend.store import Store
     from ccspend.store.queries import Filters
@@ -190,19 +207,7 @@ def _run_report(
         else:
             roots = paths.claude_project_roots(claude_dir)
         store = Store(db or paths.default_db_path())
-        warnings: list[str] = []
-        ingested = None
-        if not no_ingest:
-            update, close = _progress_callback()
-            try:
-                ingested = ingest_claude(store, roots, progress=update)
-            finally:
-                close()
-            if ingested.unreadable:
-                named = ", ".join(
-                    f"{p} ({why})" for p, why in list(ingested.unreadable.items())[:3]
-                )
-                warnings.append(f"could not read {len(ingested.unreadable)} log files: {named}")
+        ingested, warnings = _ingest(store, roots, no_ingest)
         db_path = store.path.absolute()
         # An answer is cached only when it reflects every log: an unreadable file
         # could become readable without its size or time changing.
@@ -323,6 +328,57 @@ def root(
             "daily", since, until, timezone, project, branch, breakdown, json_out, db,
             claude_dir, demo, no_ingest,
         )  # fmt: skip
+
+
+@app.command("blocks")
+def blocks(
+    active: Annotated[bool, typer.Option("--active", help="Only the current block.")] = False,
+    recent: Annotated[
+        bool, typer.Option("--recent", help="Only blocks of the last 3 days.")
+    ] = False,
+    since: Since = None,
+    until: Until = None,
+    timezone: Tz = None,
+    project: ProjectOpt = None,
+    branch: BranchOpt = None,
+    json_out: Json = False,
+    db: Db = None,
+    claude_dir: ClaudeDir = None,
+    no_ingest: NoIngest = False,
+) -> None:
+    """Usage in 5-hour billing blocks, with burn rate and projection."""
+    import time
+
+    from ccspend.pricing import load_card
+    from ccspend.reports import build_blocks, parse_day
+    from ccspend.store import Store
+    from ccspend.store.queries import Filters
+    from ccspend.timeutil import check_timezone
+
+    tz = check_timezone(timezone)
+    try:
+        since_day = parse_day(since) if since else None
+        until_day = parse_day(until) if until else None
+    except ValueError:
+        raise UsageError("--since and --until take dates (YYYY-MM-DD)") from None
+    if project:
+        project = str(Path(project).expanduser().absolute()).rstrip("/") or "/"
+    filters = Filters(tz=tz, since=since_day, until=until_day, project=project, branch=branch)
+    store = Store(db or paths.default_db_path())
+    roots = paths.claude_project_roots(claude_dir)
+    ingested, warnings = _ingest(store, roots, no_ingest)
+    report = build_blocks(
+        store, load_card(paths.rate_overrides_path()), filters, int(time.time() * 1e6),
+        active_only=active, recent_days=3 if recent else None, warnings=warnings,
+    )  # fmt: skip
+    if json_out:
+        import json
+
+        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+        return
+    from ccspend.cli.render import print_blocks
+
+    print_blocks(report, _stdout(), _stderr(), active_only=active)
 
 
 @app.command("rates")

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ccspend.reports import Report, Row
+from ccspend.reports import BlocksReport, Report, Row
 
 TITLES = {
     "daily": "Date",
@@ -110,3 +110,72 @@ def print_report(report: Report, console: Console, err: Console) -> None:
         )
     for w in report.warnings:
         err.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+
+
+def _local(iso: str, tz: str) -> str:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(ZoneInfo(tz)).strftime(
+        "%Y-%m-%d %H:%M"
+    )
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m"
+
+
+def print_blocks(report: BlocksReport, console: Console, err: Console, active_only: bool) -> None:
+    """5-hour blocks as a table; the active one with its burn rate and projection."""
+    data = report.to_json()
+    if not data["rows"]:
+        console.print("No active block." if active_only else "No usage in this period.")
+    else:
+        compact = console.width < COMPACT_BELOW
+        tz = report.filters.tz
+        table = Table(
+            title=f"ccspend blocks ({tz})", pad_edge=False, header_style="bold", box=None
+        )
+        table.add_column("Block start", no_wrap=True)
+        table.add_column("Status", no_wrap=True)
+        if not compact:
+            table.add_column("Models", no_wrap=True, overflow="ellipsis", max_width=32)
+        table.add_column("Tokens", justify="right")
+        table.add_column("Cost", justify="right", style="bold")
+        table.add_column("$/hour", justify="right")
+        table.add_column("Projected", justify="right")
+        for row in data["rows"]:
+            if row["active"]:
+                left = (report.now_us // 1_000_000) - int(
+                    datetime_to_epoch(row["end"])
+                )
+                status = f"ACTIVE {_duration(-left)} left"
+            elif row["gap_before"] and row["gap_before"] >= 5 * 3600:
+                status = f"after {_duration(row['gap_before'])} idle"
+            else:
+                status = ""
+            cells = [_local(row["key"], tz), status]
+            if not compact:
+                cells.append(", ".join(short_model(m) for m in row["models"]))
+            cells += [
+                tokens(row["total_tokens"], compact),
+                money(row["cost_usd"]),
+                money(row["burn_usd_per_hour"]),
+                money(row["projected_cost_usd"]) if row["active"] else "",
+            ]
+            table.add_row(*cells, style="green" if row["active"] else None)
+        table.add_section()
+        t = data["totals"]
+        total = ["Total", ""] + ([""] if not compact else [])
+        total += [tokens(t["total_tokens"], compact), money(t["cost_usd"]), "", ""]
+        table.add_row(*total, style="bold")
+        console.print(table)
+    for w in report.warnings:
+        err.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+
+
+def datetime_to_epoch(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()

@@ -279,3 +279,14 @@ def skipped_lines(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
 
 def request_count(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT count(*) FROM requests").fetchone()[0]
+
+
+def timeline(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """Every request in ``selected``, oldest first: (µs, input, output, cache write,
+    cache read, cost in micro-dollars (0 if unpriced), model)."""
+    return con.execute(
+        "SELECT epoch_us(ts), input_tokens, output_tokens, "
+        "cache_write_5m_tokens + cache_write_1h_tokens, cache_read_tokens, "
+        "coalesce(cost_micro, 0)::DECIMAL(38,6), coalesce(model_name, model, '(unknown)') "
+        "FROM selected ORDER BY ts"
+    ).fetchall()
