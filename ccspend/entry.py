@@ -8,10 +8,15 @@ import sys
 
 
 def main() -> None:
+    args = sys.argv[1:]
+    if args == ["statusline"]:  # every keystroke: never import the heavy CLI
+        from ccspend.statusline import run
+
+        sys.exit(run())
     from ccspend.fastpath import serve
 
     try:
-        if serve(sys.argv[1:]):
+        if serve(args):
             return
     except Exception:  # noqa: BLE001 - the cache is an optimisation, never a failure
         pass

@@ -381,6 +381,52 @@ def blocks(
     print_blocks(report, _stdout(), _stderr(), active_only=active)
 
 
+@app.command("statusline")
+def statusline(
+    install: Annotated[
+        bool, typer.Option("--install", help="Add ccspend to Claude Code's settings.json.")
+    ] = False,
+    uninstall: Annotated[
+        bool, typer.Option("--uninstall", help="Remove ccspend from Claude Code's settings.json.")
+    ] = False,
+    shell: Annotated[
+        bool, typer.Option("--shell", help="A line for a shell prompt (no stdin).")
+    ] = False,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Rewrite the status line's summary now.")
+    ] = False,
+) -> None:
+    """One line for Claude Code's status bar (reads its JSON on stdin)."""
+    from ccspend import statusline as sl
+
+    if install or uninstall:
+        from ccspend import claude_settings
+
+        path = claude_settings.settings_path()
+        msg = claude_settings.install(path) if install else claude_settings.uninstall(path)
+        sys.stdout.write(msg + "\n")
+        return
+    if refresh:
+        from ccspend.pricing import load_card
+        from ccspend.store import Store
+        from ccspend.summary import refresh as do_refresh
+        from ccspend.timeutil import check_timezone
+
+        folder = sl.state_dir()
+        try:
+            do_refresh(
+                Store(paths.default_db_path()), paths.claude_project_roots(),
+                load_card(paths.rate_overrides_path()), check_timezone(None), folder,
+            )  # fmt: skip
+        finally:
+            (folder / "refresh.lock").unlink(missing_ok=True)
+        return
+    if shell:
+        sys.stdout.write(sl.shell_line() + "\n")
+        return
+    sl.run()
+
+
 @app.command("rates")
 def rates(
     at: Annotated[

@@ -14,7 +14,6 @@ adds or replaces price periods of shipped ones.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,6 +24,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from ccspend.errors import RateCardError
+from ccspend.pricing.names import normalise_model, strip_iso_date
 
 SHIPPED = "data/rates.toml"
 
@@ -154,7 +154,7 @@ class RateCard:
         if not model_id:
             return None
         raw = model_id.strip().lower()
-        for candidate in (raw, normalise_model(raw), _strip_iso_date(normalise_model(raw))):
+        for candidate in (raw, normalise_model(raw), strip_iso_date(normalise_model(raw))):
             name = self._index.get(candidate)
             if name is not None:
                 return name
@@ -163,34 +163,6 @@ class RateCard:
     def in_force(self, day: date) -> list[tuple[ModelRates, Price]]:
         """Every model with the price in force on ``day``: the card as of that date."""
         return [(m, m.price_at(day)) for m in sorted(self.models.values(), key=lambda m: m.name)]
-
-
-_PREFIX = re.compile(r"^(?:[a-z]{2,6}\.)?anthropic\.")
-_BRACKET = re.compile(r"\[[^\]]*\]$")
-_BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
-_DATE_SUFFIX = re.compile(r"-(?:\d{8}|latest)$")
-_ISO_DATE_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")
-
-
-def normalise_model(model_id: str) -> str:
-    """A model id without provider prefix, date suffix, or deployment suffix.
-
-    ``us.anthropic.claude-sonnet-4-5-20250929-v1:0``, ``anthropic/claude-sonnet-4-5``
-    and ``claude-sonnet-4-5-20250929`` are all ``claude-sonnet-4-5``.
-    """
-    s = model_id.strip().lower()
-    if "/" in s:
-        s = s.rsplit("/", 1)[1]
-    s = _PREFIX.sub("", s)
-    s = s.split("@", 1)[0]
-    s = _BRACKET.sub("", s)
-    s = _BEDROCK_VERSION.sub("", s)
-    s = _DATE_SUFFIX.sub("", s)
-    return s
-
-
-def _strip_iso_date(s: str) -> str:
-    return _ISO_DATE_SUFFIX.sub("", s)
 
 
 def _tier(t: _TierIn | _PriceIn, fallback: Tier | None = None) -> Tier:

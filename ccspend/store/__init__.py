@@ -310,6 +310,19 @@ class Store:
             raise
 
 
+def add_readings(con: duckdb.DuckDBPyConnection, readings: list[tuple]) -> None:
+    """Store official rate-limit readings: (read_at µs, session, window, used %, resets_at s)."""
+    if not readings:
+        return
+    cols = [list(c) for c in zip(*readings, strict=True)]
+    con.execute(
+        "INSERT INTO rate_limit_readings SELECT make_timestamp(unnest($1::BIGINT[]))::TIMESTAMPTZ, "
+        "unnest($2::VARCHAR[]), unnest($3::VARCHAR[]), unnest($4::DOUBLE[]), "
+        "to_timestamp(unnest($5::DOUBLE[]))",
+        cols,
+    )
+
+
 # Records arrive as newline-delimited JSON written by the scanner: DuckDB parses
 # and inserts them in C++, so no row passes through Python twice. ``f`` is the
 # batch-local file index, mapped to the file's id through ``batch_files``.

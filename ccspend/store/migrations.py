@@ -57,6 +57,19 @@ CREATE TABLE requests (
 );
 """
 
+# The subscription's official window readings, as Claude Code's status line
+# reports them (rate_limits.five_hour / seven_day): the best limit there is.
+M002_RATE_LIMIT_READINGS = """
+CREATE TABLE rate_limit_readings (
+    read_at          TIMESTAMPTZ NOT NULL,
+    session_id       VARCHAR,
+    window_name      VARCHAR NOT NULL,      -- 'five_hour' or 'seven_day'
+    used_percentage  DOUBLE NOT NULL,
+    resets_at        TIMESTAMPTZ
+);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
+    ("m002_rate_limit_readings", M002_RATE_LIMIT_READINGS),
 ]

@@ -1,0 +1,102 @@
+"""The status line's summary: what the fast path reads instead of the database.
+
+``refresh`` runs in the background (``ccspend statusline --refresh``): it
+ingests new log lines, moves the status line's rate-limit readings into the
+database, and writes ``summary.json``: today's cost, the active 5-hour block,
+and the price in force for every model on the card, so the status line can
+price a transcript without loading the card.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from ccspend.ingest import ingest_claude
+from ccspend.pricing.card import RateCard
+from ccspend.reports import ReportRequest, build_blocks, build_report
+from ccspend.store import Store, add_readings
+from ccspend.store.queries import Filters
+
+
+def price_index(card: RateCard, day) -> dict:
+    """Every model name and alias on the card -> its price in force on ``day`` (floats)."""
+    index = {}
+    for m, p in card.in_force(day):
+        b, lc = p.base, p.long_context
+        entry = {
+            "base": [float(x) for x in (b.input, b.output, b.cache_write_5m, b.cache_write_1h,
+                                        b.cache_read)],
+            "ws": float(p.web_search_per_1k),
+        }  # fmt: skip
+        if lc is not None and p.long_context_threshold is not None:
+            entry["lc_threshold"] = p.long_context_threshold
+            entry["lc"] = [float(x) for x in (lc.input, lc.output, lc.cache_write_5m,
+                                              lc.cache_write_1h, lc.cache_read)]  # fmt: skip
+        for key in (m.name.lower(), *[a.lower() for a in m.aliases]):
+            index.setdefault(key, entry)
+    return index
+
+
+def _take_readings(folder: Path) -> list[tuple]:
+    src = folder / "readings.jsonl"
+    moving = folder / f"readings.{os.getpid()}.jsonl"
+    try:
+        os.replace(src, moving)
+    except OSError:
+        return []
+    rows = []
+    try:
+        for line in moving.read_text().splitlines():
+            try:
+                r = json.loads(line)
+                rows.append((int(r[0]), r[1], str(r[2]), float(r[3]), r[4]))
+            except (ValueError, IndexError, TypeError):
+                continue
+    finally:
+        moving.unlink(missing_ok=True)
+    return rows
+
+
+def refresh(store: Store, roots: list[Path], card: RateCard, tz: str, folder: Path) -> dict:
+    """Bring the store up to date and rewrite the summary the status line reads."""
+    ingest_claude(store, roots)
+    readings = _take_readings(folder)
+    if readings:
+        with store.connect(write=True) as con:
+            add_readings(con, readings)
+    now = time.time()
+    today = datetime.now(ZoneInfo(tz)).date()
+    today_only = Filters(tz=tz, since=today, until=today)
+    day = build_report(store, card, ReportRequest("daily", today_only))
+    blocks = build_blocks(store, card, Filters(tz=tz), int(now * 1e6), active_only=True)
+    block = None
+    if blocks.rows:
+        b = blocks.rows[-1]
+        block = {
+            "start": b["key"],
+            "end_s": datetime.fromisoformat(b["end"].replace("Z", "+00:00")).timestamp(),
+            "cost_usd": b["cost_usd"],
+            "total_tokens": b["total_tokens"],
+            "burn_usd_per_hour": b["burn_usd_per_hour"],
+            "burn_tokens_per_min": b["burn_tokens_per_min"],
+            "projected_cost_usd": b["projected_cost_usd"],
+        }
+    summary = {
+        "written_at": now,
+        "timezone": tz,
+        "today": today.isoformat(),
+        "today_cost_usd": float(day.cost_usd),
+        "block": block,
+        "prices": price_index(card, datetime.now(UTC).date()),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f"summary.{os.getpid()}.json"
+    tmp.write_text(json.dumps(summary))
+    os.replace(tmp, folder / "summary.json")
+    (folder / "refresh.lock").unlink(missing_ok=True)
+    return summary
