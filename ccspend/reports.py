@@ -217,20 +217,32 @@ def build_blocks(
     active_only: bool = False,
     recent_days: int | None = None,
     warnings: list[str] | None = None,
+    limit: str | None = None,
 ) -> BlocksReport:
-    """Usage grouped into 5-hour billing blocks, with burn rates and projections."""
+    """Usage grouped into 5-hour billing blocks, with burn rates and projections.
+
+    The active block also gets forecasts: against the official 5-hour and
+    7-day readings when the status line has recorded any, and against
+    ``limit`` (tokens, ``$USD``, a plan name, or ``auto``) when given.
+    """
     from ccspend.forecast.blocks import HOUR_US, Request, burn, group_blocks
 
+    now_s = now_us / 1e6
     with store.connect() as con:
         queries.load_card(con, card)
         queries.select(con, filters)
         rows = queries.timeline(con)
         unpriced = queries.unpriced(con)
+        official = {
+            w: queries.readings(con, w, now_s - span)
+            for w, span in (("five_hour", 5 * 3600), ("seven_day", 7 * 86400))
+        }
     blocks = group_blocks([Request(*r) for r in rows])
     if recent_days is not None:
         blocks = [b for b in blocks if b.end_us > now_us - recent_days * 24 * HOUR_US]
     if active_only:
         blocks = [b for b in blocks if b.is_active(now_us)]
+    all_blocks = group_blocks([Request(*r) for r in rows]) if limit == "auto" else blocks
     out = []
     for b in blocks:
         rate = burn(b, now_us)
@@ -249,6 +261,8 @@ def build_blocks(
                 "projected_cost_usd": rate.projected_cost_usd,
             }
         )
+        if b.is_active(now_us):
+            out[-1]["forecasts"] = _forecasts(b, all_blocks, official, limit, now_s)
     all_reqs = [r for b in blocks for r in b.requests]
     return BlocksReport(
         filters=filters,
@@ -258,3 +272,36 @@ def build_blocks(
         warnings=list(warnings or []),
         now_us=now_us,
     )
+
+
+def _forecasts(block, all_blocks, official: dict, limit: str | None, now_s: float) -> list[dict]:
+    """Forecasts for the active block: official windows first, then the given limit."""
+    from ccspend.forecast import limits
+
+    out = []
+    for window, label in (("five_hour", "5-hour window"), ("seven_day", "7-day window")):
+        live = [r for r in official.get(window, []) if r[2] is None or r[2] > now_s]
+        f = limits.from_official(live, now_s)
+        if f is not None:
+            out.append({"name": label, **f.to_json()})
+    if limit:
+        kind, value = limits.parse_limit(limit)
+        source = "given"
+        if kind.startswith("plan:"):
+            plan = kind.split(":", 1)[1]
+            kind, value = "tokens", float(limits.PLANS[plan]["tokens"])
+            source = f"plan {plan}: {limits.PLANS_SOURCE}"
+        elif kind == "auto":
+            done = [b.tokens for b in all_blocks if b.end_us <= now_s * 1e6]
+            value = limits.auto_limit(done, floor=limits.PLANS["pro"]["tokens"])
+            kind, source = "tokens", "auto: 90th percentile of your completed blocks"
+        if value is not None:
+            if kind == "usd":
+                points = [(r.ts_us / 1e6, float(r.cost_micro) / 1e6) for r in block.requests]
+                used = float(block.cost_micro) / 1e6
+            else:
+                points = [(r.ts_us / 1e6, float(r.tokens)) for r in block.requests]
+                used = float(block.tokens)
+            f = limits.from_spend(used, value, kind, points, now_s, block.end_us / 1e6, source)
+            out.append({"name": "5-hour block", **f.to_json()})
+    return out

@@ -114,3 +114,33 @@ def test_blocks_are_exact_against_generated_truth(tmp_path, card):
     for k, v in expected.items():
         assert abs(Decimal(repr(got[k])) - v) <= Decimal("0.000001"), k
     assert MINUTE_US == 60_000_000
+
+
+def test_active_block_forecast_against_a_given_limit_and_official_readings(sandbox, projects):
+    now = datetime.now(UTC)
+    stamp = now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    write(projects / "p" / "s.jsonl", [assistant(msg="a", ts=stamp, inp=40_000, out=0)])
+    out = json.loads(run_cli("blocks", "--active", "--json", "--limit", "100000").stdout)
+    f = out["rows"][0]["forecasts"]
+    assert f[0]["name"] == "5-hour block" and f[0]["unit"] == "tokens"
+    assert f[0]["used"] == 40_000 and f[0]["official"] is False
+    # 40k tokens in the last 30 minutes: 80k/h; 60k left: 45 minutes
+    assert f[0]["reaches_at"] == pytest.approx(now.timestamp() + 45 * 60, abs=120)
+    resets = now.timestamp() + 3 * 3600
+    import subprocess
+    import sys as _sys
+    for pct in (20, 30):
+        subprocess.run([_sys.executable, "-m", "ccspend", "statusline"], input=json.dumps(
+            {"rate_limits": {"five_hour": {"used_percentage": pct, "resets_at": resets}}}),
+            capture_output=True, text=True)
+    assert run_cli("statusline", "--refresh").returncode == 0
+    out = json.loads(run_cli("blocks", "--active", "--json").stdout)
+    official = out["rows"][0]["forecasts"][0]
+    assert official["official"] is True and official["used"] == 30
+    table = run_cli("blocks", "--active", "--limit", "max5")
+    assert "(official)" in table.stdout and "(estimated)" in table.stdout
+
+
+def test_bad_limit_is_a_usage_error(sandbox):
+    r = run_cli("blocks", "--limit", "lots")
+    assert r.returncode == 2 and "limit" in r.stderr

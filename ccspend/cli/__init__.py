@@ -336,6 +336,14 @@ def blocks(
     recent: Annotated[
         bool, typer.Option("--recent", help="Only blocks of the last 3 days.")
     ] = False,
+    limit: Annotated[
+        str | None,
+        typer.Option(
+            "--limit",
+            help="Forecast the active block against tokens (500000), $USD ($40), a plan "
+            "(pro, max5, max20: estimates) or auto (your own 90th percentile).",
+        ),
+    ] = None,
     since: Since = None,
     until: Until = None,
     timezone: Tz = None,
@@ -366,10 +374,17 @@ def blocks(
     filters = Filters(tz=tz, since=since_day, until=until_day, project=project, branch=branch)
     store = Store(db or paths.default_db_path())
     roots = paths.claude_project_roots(claude_dir)
+    if limit:
+        from ccspend.forecast.limits import parse_limit
+
+        try:
+            parse_limit(limit)
+        except ValueError as exc:
+            raise UsageError(f"--limit {exc}") from None
     ingested, warnings = _ingest(store, roots, no_ingest)
     report = build_blocks(
         store, load_card(paths.rate_overrides_path()), filters, int(time.time() * 1e6),
-        active_only=active, recent_days=3 if recent else None, warnings=warnings,
+        active_only=active, recent_days=3 if recent else None, warnings=warnings, limit=limit,
     )  # fmt: skip
     if json_out:
         import json

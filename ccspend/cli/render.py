@@ -171,8 +171,39 @@ def print_blocks(report: BlocksReport, console: Console, err: Console, active_on
         total += [tokens(t["total_tokens"], compact), money(t["cost_usd"]), "", ""]
         table.add_row(*total, style="bold")
         console.print(table)
+        for row in data["rows"]:
+            for f in row.get("forecasts", []):
+                console.print(_forecast_line(f, tz), highlight=False)
     for w in report.warnings:
         err.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+
+
+def _forecast_line(f: dict, tz: str) -> str:
+    unit = f["unit"]
+    if unit == "usd":
+        used, limit, rate = money(f["used"]), money(f["limit"]), f"{money(f['rate_per_hour'])}/h"
+    elif unit == "percent":
+        used, limit, rate = f"{f['used']:.0f}%", "100%", f"{f['rate_per_hour']:.1f} pts/h"
+    else:
+        used, limit = tokens(int(f["used"]), True), tokens(int(f["limit"]), True)
+        rate = f"{tokens(int(f['rate_per_hour']), True)}/h"
+    kind = "official" if f["official"] else "estimated"
+    when = (
+        "not before the window resets"
+        if f["reaches_at"] is None
+        else "reached at " + _local_epoch(f["reaches_at"], tz)
+    )
+    return (
+        f"{f['name']} ({kind}): {used} of {limit} ({f['percent']:.0f}%), burning {rate} "
+        f"over the last 30 min: {when}. Source: {f['source']}"
+    )
+
+
+def _local_epoch(seconds: float, tz: str) -> str:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromtimestamp(seconds, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def datetime_to_epoch(iso: str) -> float:

@@ -290,3 +290,12 @@ def timeline(con: duckdb.DuckDBPyConnection) -> list[tuple]:
         "coalesce(cost_micro, 0)::DECIMAL(38,6), coalesce(model_name, model, '(unknown)') "
         "FROM selected ORDER BY ts"
     ).fetchall()
+
+
+def readings(con: duckdb.DuckDBPyConnection, window: str, since_s: float) -> list[tuple]:
+    """Official rate-limit readings of one window since a moment: (epoch s, used %, resets s)."""
+    return con.execute(
+        "SELECT epoch(read_at), used_percentage, epoch(resets_at) FROM rate_limit_readings "
+        "WHERE window_name = ? AND read_at >= to_timestamp(?) ORDER BY read_at",
+        [window, since_s],
+    ).fetchall()
