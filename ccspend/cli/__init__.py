@@ -442,6 +442,70 @@ def statusline(
     sl.run()
 
 
+@app.command("watch")
+def watch(
+    timezone: Tz = None,
+    limit: Annotated[
+        str | None,
+        typer.Option("--limit", help="Limit for the active block (tokens, $USD, plan, auto)."),
+    ] = None,
+    db: Db = None,
+    claude_dir: ClaudeDir = None,
+) -> None:
+    """A live full-screen view: the active block, burn rate, today, live sessions."""
+    import time
+
+    from rich.live import Live
+
+    from ccspend import live
+    from ccspend.cli.render import live_view
+    from ccspend.pricing import load_card
+    from ccspend.store import Store
+    from ccspend.timeutil import check_timezone
+
+    tz = check_timezone(timezone)
+    if limit:
+        from ccspend.forecast.limits import parse_limit
+
+        try:
+            parse_limit(limit)
+        except ValueError as exc:
+            raise UsageError(f"--limit {exc}") from None
+    store = Store(db or paths.default_db_path())
+    roots = paths.claude_project_roots(claude_dir)
+    if not any(r.is_dir() for r in roots):
+        sys.stderr.write(_no_logs_message(roots) + "\n")
+        return
+    card = load_card(paths.rate_overrides_path())
+
+    def frame():
+        from ccspend.ingest import ingest_claude
+
+        ingest_claude(store, roots)
+        return live_view(live.take(store, card, tz, time.time(), limit), tz, roots)
+
+    try:
+        with Live(frame(), screen=True, auto_refresh=False, console=_stdout()) as view:
+            for _changes in _log_changes(roots):
+                view.update(frame(), refresh=True)
+    except KeyboardInterrupt:
+        pass
+
+
+def _log_changes(roots: list[Path]):
+    """Yield whenever a log below ``roots`` changes (and every 30 s, for the clock).
+
+    Uses the operating system's file events (watchfiles), not a poll of the tree.
+    """
+    import watchfiles
+
+    yield from watchfiles.watch(
+        *[r for r in roots if r.is_dir()], debounce=200, step=50, rust_timeout=30_000,
+        yield_on_timeout=True,
+        watch_filter=lambda _change, path: path.endswith(".jsonl") or "." not in Path(path).name,
+    )  # fmt: skip
+
+
 @app.command("rates")
 def rates(
     at: Annotated[

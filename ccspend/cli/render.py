@@ -210,3 +210,49 @@ def datetime_to_epoch(iso: str) -> float:
     from datetime import datetime
 
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def live_view(snap, tz: str, roots):
+    """The watch screen: a rich renderable built from a ``live.Snapshot``."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.progress_bar import ProgressBar
+
+    from ccspend.live import sparkline
+
+    parts = []
+    now_local = _local_epoch(snap.taken_at, tz)
+    parts.append(Text(f"ccspend watch · {now_local} ({tz}) · Ctrl-C to quit", style="bold"))
+    b = snap.block
+    if b:
+        end_s = datetime_to_epoch(b["end"])
+        left = max(0, int(end_s - snap.taken_at))
+        lines = [
+            f"block since {_local(b['key'], tz)}: {money(b['cost_usd'])}, "
+            f"{tokens(b['total_tokens'], True)} tokens, {_duration(left)} left",
+            f"burn {money(b['burn_usd_per_hour'])}/h, "
+            f"{tokens(int(b['burn_tokens_per_min']), True)} tokens/min (last 30 min); "
+            f"projected {money(b['projected_cost_usd'])} at the block's end",
+        ]
+        body: list = [Text("\n".join(lines))]
+        for f in b.get("forecasts", []):
+            pct = min(f["percent"], 100.0)
+            style = "red" if pct >= 95 else "yellow" if pct >= 80 else "green"
+            body.append(ProgressBar(total=100, completed=pct, width=50, complete_style=style))
+            body.append(Text(_forecast_line(f, tz)))
+        parts.append(Panel(Group(*body), title="active 5-hour block"))
+    else:
+        parts.append(Panel(Text("no active block"), title="active 5-hour block"))
+    parts.append(Text(f"today: {money(snap.today_cost_usd)}"))
+    if snap.sessions:
+        table = Table(title="live sessions (active in the last hour)", box=None, pad_edge=False)
+        table.add_column("Session")
+        table.add_column("Project", overflow="ellipsis", no_wrap=True, max_width=40)
+        table.add_column("Today", justify="right")
+        table.add_column("Last", justify="right")
+        for sid, cwd, cost, last in snap.sessions:
+            table.add_row(sid[:8], cwd or "", money(cost), _local_epoch(last, tz)[11:])
+        parts.append(table)
+    parts.append(Text(f"last hour, cost per minute: {sparkline(snap.minutes)}"))
+    parts.append(Text("watching " + ", ".join(str(r) for r in roots), style="dim"))
+    return Group(*parts)

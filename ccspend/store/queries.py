@@ -299,3 +299,24 @@ def readings(con: duckdb.DuckDBPyConnection, window: str, since_s: float) -> lis
         "WHERE window_name = ? AND read_at >= to_timestamp(?) ORDER BY read_at",
         [window, since_s],
     ).fetchall()
+
+
+def minute_costs(con: duckdb.DuckDBPyConnection, since_s: float) -> list[tuple[int, float]]:
+    """Cost per minute in ``selected`` since a moment: (minute's epoch s, USD)."""
+    return con.execute(
+        "SELECT (epoch_ms(ts) // 60000 * 60)::BIGINT AS m, "
+        "(coalesce(sum(cost_micro), 0) / 1000000)::DOUBLE "
+        "FROM selected WHERE ts >= to_timestamp(?) GROUP BY m ORDER BY m",
+        [since_s],
+    ).fetchall()
+
+
+def live_sessions(con: duckdb.DuckDBPyConnection, since_s: float, top: int) -> list[tuple]:
+    """Sessions active since a moment, most expensive first: (id, cwd, USD, last epoch s)."""
+    return con.execute(
+        "SELECT coalesce(session_id, '(unknown)'), mode(cwd), "
+        "(coalesce(sum(cost_micro), 0) / 1000000)::DOUBLE, max(epoch(ts)) "
+        "FROM selected GROUP BY 1 HAVING max(ts) >= to_timestamp(?) "
+        "ORDER BY 3 DESC LIMIT ?",
+        [since_s, top],
+    ).fetchall()
