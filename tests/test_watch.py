@@ -1,5 +1,6 @@
 """The live view: a snapshot that is right, and a screen that follows the logs."""
 
+import contextlib
 import os
 import pty
 import select
@@ -76,7 +77,5 @@ def test_watch_redraws_within_a_second_of_a_new_line_and_quits_on_ctrl_c(sandbox
         _, status = os.waitpid(pid, 0)
         assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
