@@ -18,6 +18,7 @@ CASES = {
     "model-80.txt": (["model", "--demo", "-z", "UTC"], "80"),
     "weekly.json": (["weekly", "--demo", "-z", "Europe/Paris", "--json"], "120"),
     "branch.json": (["branch", "--demo", "-z", "UTC", "--json", "--breakdown"], "120"),
+    "daily-chart-100.txt": (["daily", "--demo", "-z", "UTC", "--chart"], "100"),
 }
 
 

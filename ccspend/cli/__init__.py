@@ -62,6 +62,10 @@ ClaudeDir = Annotated[
         "$CLAUDE_CONFIG_DIR, else ~/.config/claude and ~/.claude).",
     ),
 ]
+Chart = Annotated[
+    bool,
+    typer.Option("--chart", help="Bars per period, stacked by model (daily, weekly, monthly)."),
+]
 Demo = Annotated[
     bool, typer.Option("--demo", help="Report on the sample logs shipped with ccspend.")
 ]
@@ -163,6 +167,7 @@ def _run_report(
     claude_dir: list[Path] | None,
     demo: bool,
     no_ingest: bool,
+    chart: bool = False,
 ) -> None:
     from ccspend import reports
     from ccspend.pricing import load_card
@@ -171,6 +176,10 @@ def _run_report(
     from ccspend.timeutil import check_timezone
 
     tz = check_timezone(timezone)
+    if chart and name not in ("daily", "weekly", "monthly"):
+        raise UsageError("--chart goes with daily, weekly or monthly")
+    if chart and json_out:
+        raise UsageError("--chart draws for a person; --json is for scripts: pick one")
     since_day = until_day = None
     window = None
     if since:
@@ -220,8 +229,14 @@ def _run_report(
             state = fastpath.fingerprint(ingested.files, db_path)
         card = load_card(paths.rate_overrides_path())
         report = reports.build_report(
-            store, card, reports.ReportRequest(name, filters, breakdown), warnings
+            store, card, reports.ReportRequest(name, filters, breakdown or chart), warnings
         )
+        if chart:
+            from ccspend.cli.render import chart as draw
+
+            console = _stdout()
+            console.print(draw(report, console.width))
+            return
         out, err = _render(report, json_out, window, roots, ingested, bool(since_day or until_day))
         if demo:
             err += f"(sample logs shipped with ccspend: {roots[0]})\n"
@@ -280,10 +295,11 @@ def _report_command(name: str, doc: str):
         claude_dir: ClaudeDir = None,
         demo: Demo = False,
         no_ingest: NoIngest = False,
+        chart: Chart = False,
     ) -> None:
         _run_report(
             name, since, until, timezone, project, branch, breakdown, json_out, db,
-            claude_dir, demo, no_ingest,
+            claude_dir, demo, no_ingest, chart,
         )  # fmt: skip
 
     command.__doc__ = doc

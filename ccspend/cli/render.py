@@ -256,3 +256,46 @@ def live_view(snap, tz: str, roots):
     parts.append(Text(f"last hour, cost per minute: {sparkline(snap.minutes)}"))
     parts.append(Text("watching " + ", ".join(str(r) for r in roots), style="dim"))
     return Group(*parts)
+
+
+_SHADES = "█▓▒░▚▞▙▟"
+_COLOURS = ["cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta"]
+
+
+def chart(report: Report, width: int) -> Table:
+    """Cost per period as horizontal bars, stacked by model (needs a breakdown report).
+
+    Each model has its own colour and its own shade, so the chart still reads
+    without colour.
+    """
+    data = report.to_json()
+    models: list[str] = []
+    for row in data["rows"]:
+        for sub in sorted(row.get("breakdown", []), key=lambda b: -b["cost_usd"]):
+            if sub["model"] not in models:
+                models.append(sub["model"])
+    top = max((row["cost_usd"] for row in data["rows"]), default=0.0)
+    label_w = max((len(r["key"]) for r in data["rows"]), default=4)
+    bar_w = max(10, width - label_w - 14)
+    table = Table(title=f"ccspend {report.name}: cost by model ({report.filters.tz})",
+                  box=None, pad_edge=False, show_header=False)  # fmt: skip
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    for row in data["rows"]:
+        bar = Text()
+        used = 0
+        subs = sorted(row.get("breakdown", []), key=lambda b: models.index(b["model"]))
+        for sub in subs:
+            i = models.index(sub["model"]) % len(_SHADES)
+            cells = round(sub["cost_usd"] / top * bar_w) if top > 0 else 0
+            cells = min(cells, bar_w - used)
+            bar.append(_SHADES[i] * cells, style=_COLOURS[i])
+            used += cells
+        table.add_row(row["key"], bar, money(row["cost_usd"]))
+    legend = Text("  ")
+    for i, m in enumerate(models):
+        k = i % len(_SHADES)
+        legend.append(f"{_SHADES[k]} {short_model(m)}  ", style=_COLOURS[k])
+    table.caption = legend
+    return table
