@@ -6,14 +6,14 @@ _ccspend() {
     cmd=""
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${COMP_WORDS[i]}" in
-            blocks|branch|completions|daily|model|monthly|project|rates|session|statusline|watch|weekly) cmd="${COMP_WORDS[i]}"; break ;;
+            blocks|branch|completions|daily|model|monthly|project|rates|report|session|statusline|watch|weekly) cmd="${COMP_WORDS[i]}"; break ;;
         esac
     done
     case "$prev" in
         --db|--claude-dir|--project) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "blocks branch completions daily model monthly project rates session statusline watch weekly --since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --version --help" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "blocks branch completions daily model monthly project rates report session statusline watch weekly --since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --version --help" -- "$cur")) ;;
         blocks) COMPREPLY=($(compgen -W "--active --recent --limit --since --until --timezone -z --project --branch --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
         branch) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --help" -- "$cur")) ;;
         completions) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
@@ -22,6 +22,7 @@ _ccspend() {
         monthly) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --help" -- "$cur")) ;;
         project) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --help" -- "$cur")) ;;
         rates) COMPREPLY=($(compgen -W "--at --json --help" -- "$cur")) ;;
+        report) COMPREPLY=($(compgen -W "--html --since --until --timezone -z --project --db --claude-dir --demo --no-ingest --help" -- "$cur")) ;;
         session) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --help" -- "$cur")) ;;
         statusline) COMPREPLY=($(compgen -W "--install --uninstall --shell --refresh --help" -- "$cur")) ;;
         watch) COMPREPLY=($(compgen -W "--timezone -z --limit --db --claude-dir --help" -- "$cur")) ;;

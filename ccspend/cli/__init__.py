@@ -522,6 +522,60 @@ def _log_changes(roots: list[Path]):
     )  # fmt: skip
 
 
+@app.command("report")
+def report_page(
+    html: Annotated[Path, typer.Option("--html", help="Write a self-contained HTML page here.")],
+    since: Since = None,
+    until: Until = None,
+    timezone: Tz = None,
+    project: ProjectOpt = None,
+    db: Db = None,
+    claude_dir: ClaudeDir = None,
+    demo: Demo = False,
+    no_ingest: NoIngest = False,
+) -> None:
+    """A self-contained HTML page: daily trend, split by model and project, top sessions."""
+    from ccspend import html_report, reports
+    from ccspend.pricing import load_card
+    from ccspend.store import Store
+    from ccspend.store.queries import Filters
+    from ccspend.timeutil import check_timezone
+
+    tz = check_timezone(timezone)
+    try:
+        since_day = reports.parse_day(since) if since else None
+        until_day = reports.parse_day(until) if until else None
+    except ValueError:
+        raise UsageError("--since and --until take dates (YYYY-MM-DD)") from None
+    if project:
+        project = str(Path(project).expanduser().absolute()).rstrip("/") or "/"
+    filters = Filters(tz=tz, since=since_day, until=until_day, project=project)
+    tmp = tempfile.mkdtemp(prefix="ccspend-demo-") if demo else None
+    try:
+        if demo:
+            from ccspend.demo import LOGS
+
+            db, roots = Path(tmp) / "demo.duckdb", [LOGS / "projects"]
+        else:
+            roots = paths.claude_project_roots(claude_dir)
+        store = Store(db or paths.default_db_path())
+        _ingested, warnings = _ingest(store, roots, no_ingest)
+        card = load_card(paths.rate_overrides_path())
+
+        def run(name: str, breakdown: bool = False):
+            req = reports.ReportRequest(name, filters, breakdown)
+            return reports.build_report(store, card, req, warnings)
+
+        page = html_report.render(
+            run("daily", True), run("model"), run("project"), run("session")
+        )
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    html.write_text(page, encoding="utf-8")
+    sys.stdout.write(f"wrote {html} ({len(page):,} bytes)\n")
+
+
 @app.command("rates")
 def rates(
     at: Annotated[
