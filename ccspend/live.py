@@ -25,9 +25,17 @@ class Snapshot:
     block: dict | None  # the active block's row (blocks JSON), with its forecasts
     sessions: list[tuple] = field(default_factory=list)  # (id, cwd, USD today, last epoch s)
     minutes: list[float] = field(default_factory=list)  # cost per minute, last 60 minutes
+    daily_budget: float | None = None
 
 
-def take(store: Store, card: RateCard, tz: str, now: float, limit: str | None = None) -> Snapshot:
+def take(
+    store: Store,
+    card: RateCard,
+    tz: str,
+    now: float,
+    limit: str | None = None,
+    daily_budget: float | None = None,
+) -> Snapshot:
     """Today's spend, the active block, the live sessions and the last hour, as of ``now``."""
     today = datetime.fromtimestamp(now, ZoneInfo(tz)).date()
     blocks = build_blocks(store, card, Filters(tz=tz), int(now * 1e6), active_only=True,
@@ -46,6 +54,7 @@ def take(store: Store, card: RateCard, tz: str, now: float, limit: str | None = 
         block=blocks.rows[-1] if blocks.rows else None,
         sessions=sessions,
         minutes=minutes,
+        daily_budget=daily_budget,
     )
 
 

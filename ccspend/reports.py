@@ -305,3 +305,50 @@ def _forecasts(block, all_blocks, official: dict, limit: str | None, now_s: floa
             f = limits.from_spend(used, value, kind, points, now_s, block.end_us / 1e6, source)
             out.append({"name": "5-hour block", **f.to_json()})
     return out
+
+
+# -- budgets -------------------------------------------------------------------
+
+
+def period_window(period: str, now: datetime) -> tuple[date, date, datetime]:
+    """The current day, week (from Monday) or month containing ``now`` (local):
+    (first day, last day, the moment it ends)."""
+    from datetime import timedelta
+
+    today = now.date()
+    if period == "daily":
+        first, last = today, today
+    elif period == "weekly":
+        first = today - timedelta(days=today.weekday())
+        last = first + timedelta(days=6)
+    else:
+        first = today.replace(day=1)
+        nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        last = nxt - timedelta(days=1)
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)
+    return first, last, end
+
+
+def budget_status(store: Store, card: RateCard, budgets: dict, tz: str, now_s: float) -> list:
+    """Each budget's use in its current period, with the burn of the last 30 minutes
+    and when, at that rate, it runs out (or not before the period ends)."""
+    from zoneinfo import ZoneInfo
+
+    from ccspend.forecast import limits
+
+    now = datetime.fromtimestamp(now_s, ZoneInfo(tz))
+    out = []
+    for period, usd in budgets.items():
+        if usd is None:
+            continue
+        first, last, end = period_window(period, now)
+        with store.connect() as con:
+            queries.load_card(con, card)
+            queries.select(con, Filters(tz=tz, since=first, until=last))
+            points = [(r[0] / 1e6, float(r[5]) / 1e6) for r in queries.timeline(con)]
+        used = sum(p[1] for p in points)
+        f = limits.from_spend(used, float(usd), "usd", points, now_s, end.timestamp(),
+                              f"your {period} budget")  # fmt: skip
+        out.append({"name": period, "period_start": first.isoformat(),
+                    "period_end": last.isoformat(), **f.to_json()})  # fmt: skip
+    return out

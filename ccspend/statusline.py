@@ -157,6 +157,8 @@ def maybe_refresh(folder: Path, summary: dict | None, now: float) -> None:
     """Start ``ccspend statusline --refresh`` in the background if the summary is stale."""
     if summary is not None and now - summary.get("written_at", 0) < REFRESH_EVERY:
         return
+    if os.environ.get("CCSPEND_NO_BACKGROUND"):  # tests that refresh by hand
+        return
     lock = folder / "refresh.lock"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -238,7 +240,13 @@ def render(obj: dict, session_cost: float | None, summary: dict | None, now: flo
     if session_cost is not None:
         parts.append(f"session ${session_cost:.2f}")
     if summary:
-        parts.append(f"today ${summary.get('today_cost_usd', 0):.2f}")
+        today = summary.get("today_cost_usd", 0)
+        budget = summary.get("daily_budget_usd")
+        if budget:
+            pct = today / budget * 100
+            parts.append(_colour(f"today ${today:.2f}/${budget:.0f}", pct, colour))
+        else:
+            parts.append(f"today ${today:.2f}")
         block = summary.get("block")
         if block and block.get("end_s", 0) > now:
             parts.append(f"block ${block['cost_usd']:.2f} ({_left(block['end_s'] - now)} left)")

@@ -29,6 +29,8 @@ def sandbox(tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "120")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("CCSPEND_LOCK_TIMEOUT", raising=False)
+    # no status-line refresh left running in the background: tests refresh by hand
+    monkeypatch.setenv("CCSPEND_NO_BACKGROUND", "1")
     return tmp_path
 
 

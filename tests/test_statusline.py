@@ -100,3 +100,21 @@ def test_shell_form_needs_no_stdin(sandbox, projects):
     run_cli("statusline", "--refresh")
     r = run_cli("statusline", "--shell")
     assert r.returncode == 0 and "today" in r.stdout
+
+
+def test_a_stale_summary_starts_one_background_refresh(sandbox, projects):
+    write(projects / "p" / "s.jsonl", [assistant()])
+    env = {k: v for k, v in os.environ.items() if k != "CCSPEND_NO_BACKGROUND"}
+    r = subprocess.run([sys.executable, "-m", "ccspend", "statusline"],
+                       input=json.dumps({"model": {"id": "x"}}), capture_output=True, text=True,
+                       env=env, timeout=30)
+    assert r.returncode == 0
+    summary = sandbox / "data" / "ccspend.duckdb.cache" / "statusline" / "summary.json"
+    deadline = time.time() + 20
+    while time.time() < deadline and not summary.exists():
+        time.sleep(0.1)
+    assert summary.exists()
+    while time.time() < deadline and (summary.parent / "refresh.lock").exists():
+        time.sleep(0.1)
+    data = json.loads(summary.read_text())
+    assert "prices" in data and "claude-sonnet-4-5" in data["prices"]

@@ -473,7 +473,7 @@ def watch(
 
     from rich.live import Live
 
-    from ccspend import live
+    from ccspend import config, live
     from ccspend.cli.render import live_view
     from ccspend.pricing import load_card
     from ccspend.store import Store
@@ -498,7 +498,8 @@ def watch(
         from ccspend.ingest import ingest_claude
 
         ingest_claude(store, roots)
-        return live_view(live.take(store, card, tz, time.time(), limit), tz, roots)
+        daily = config.budgets().daily
+        return live_view(live.take(store, card, tz, time.time(), limit, daily), tz, roots)
 
     try:
         with Live(frame(), screen=True, auto_refresh=False, console=_stdout()) as view:
@@ -574,6 +575,84 @@ def report_page(
             shutil.rmtree(tmp, ignore_errors=True)
     html.write_text(page, encoding="utf-8")
     sys.stdout.write(f"wrote {html} ({len(page):,} bytes)\n")
+
+
+budget_app = typer.Typer(help="Budgets by day, week and month.", no_args_is_help=False)
+config_app = typer.Typer(help="ccspend's config file.", no_args_is_help=True)
+app.add_typer(budget_app, name="budget")
+app.add_typer(config_app, name="config")
+
+
+@budget_app.callback(invoke_without_command=True)
+def budget_show(
+    ctx: typer.Context,
+    timezone: Tz = None,
+    json_out: Json = False,
+    db: Db = None,
+    claude_dir: ClaudeDir = None,
+    no_ingest: NoIngest = False,
+) -> None:
+    """Each budget: used, remaining, burn rate, and when it runs out at that rate."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import time
+
+    from ccspend import config
+    from ccspend.pricing import load_card
+    from ccspend.reports import budget_status
+    from ccspend.store import Store
+    from ccspend.timeutil import check_timezone
+
+    tz = check_timezone(timezone)
+    budgets = config.budgets().model_dump()
+    store = Store(db or paths.default_db_path())
+    _ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
+    rows = budget_status(store, load_card(paths.rate_overrides_path()), budgets, tz, time.time())
+    if json_out:
+        import json
+
+        sys.stdout.write(json.dumps({"timezone": tz, "budgets": rows}, indent=2) + "\n")
+        return
+    if not rows:
+        sys.stdout.write(
+            f"No budgets set. Set one with: ccspend budget set daily 20 "
+            f"(kept in {config.config_path()})\n"
+        )
+        return
+    from ccspend.cli.render import _forecast_line
+
+    out = _stdout()
+    for row in rows:
+        out.print(_forecast_line(row, tz), highlight=False, soft_wrap=True)
+
+
+@budget_app.command("set")
+def budget_set(
+    period: Annotated[str, typer.Argument(help="daily, weekly or monthly")],
+    usd: Annotated[float, typer.Argument(help="dollars")],
+) -> None:
+    """Set the budget of a period, in dollars."""
+    from ccspend import config
+
+    path = config.set_budget(period, usd)
+    sys.stdout.write(f"{period} budget: ${usd:,.2f} (in {path})\n")
+
+
+@budget_app.command("unset")
+def budget_unset(period: Annotated[str, typer.Argument(help="daily, weekly or monthly")]) -> None:
+    """Remove the budget of a period."""
+    from ccspend import config
+
+    path = config.set_budget(period, None)
+    sys.stdout.write(f"{period} budget removed (from {path})\n")
+
+
+@config_app.command("path")
+def config_path() -> None:
+    """Print where the config file is (it may not exist yet)."""
+    from ccspend import config
+
+    sys.stdout.write(f"{config.config_path()}\n")
 
 
 @app.command("rates")

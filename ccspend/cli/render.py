@@ -187,9 +187,10 @@ def _forecast_line(f: dict, tz: str) -> str:
     else:
         used, limit = tokens(int(f["used"]), True), tokens(int(f["limit"]), True)
         rate = f"{tokens(int(f['rate_per_hour']), True)}/h"
-    kind = "official" if f["official"] else "estimated"
+    budget = "period_start" in f
+    kind = "official" if f["official"] else "budget" if budget else "estimated"
     when = (
-        "not before the window resets"
+        ("not before the period ends" if budget else "not before the window resets")
         if f["reaches_at"] is None
         else "reached at " + _local_epoch(f["reaches_at"], tz)
     )
@@ -243,7 +244,14 @@ def live_view(snap, tz: str, roots):
         parts.append(Panel(Group(*body), title="active 5-hour block"))
     else:
         parts.append(Panel(Text("no active block"), title="active 5-hour block"))
-    parts.append(Text(f"today: {money(snap.today_cost_usd)}"))
+    today = f"today: {money(snap.today_cost_usd)}"
+    if snap.daily_budget:
+        pct = snap.today_cost_usd / snap.daily_budget * 100
+        today += f" of a {money(snap.daily_budget)} daily budget ({pct:.0f}%)"
+        style = "red" if pct >= 95 else "yellow" if pct >= 80 else None
+        parts.append(Text(today, style=style))
+    else:
+        parts.append(Text(today))
     if snap.sessions:
         table = Table(title="live sessions (active in the last hour)", box=None, pad_edge=False)
         table.add_column("Session")
