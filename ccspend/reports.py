@@ -9,7 +9,7 @@ each row with ``key``, token fields, ``cost_usd`` (full precision), ``models``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -230,6 +230,10 @@ def build_blocks(
     now_s = now_us / 1e6
     with store.connect() as con:
         queries.load_card(con, card)
+        if active_only and limit != "auto" and filters.since_ts is None:
+            start = queries.chain_start(con, now_s)  # the active block needs nothing older
+            if start is not None:
+                filters = replace(filters, since_ts=datetime.fromtimestamp(start, UTC))
         queries.select(con, filters)
         rows = queries.timeline(con)
         unpriced = queries.unpriced(con)

@@ -113,7 +113,7 @@ WITH base AS (
     SELECT r.*, f.first_ts AS f_first, f.last_ts AS f_last, f.path AS f_path,
            f.agent_type
     FROM requests r JOIN files f USING (file_id)
-    WHERE NOT r.is_api_error AND coalesce(r.model, '') <> '<synthetic>'
+    WHERE NOT r.is_api_error AND coalesce(r.model, '') <> '<synthetic>' {window}
 ),
 dedup AS (
     SELECT * FROM base WHERE dedup_key IS NULL  -- cannot be deduplicated: each counts
@@ -224,15 +224,41 @@ class Aggregate:
     sub_key: str | None = None
 
 
+def _time_window(f: Filters) -> tuple[str, dict]:
+    """A loose bound on time applied before deduplication, to skip old history.
+
+    Every copy of a response carries (within seconds) the same timestamp, so a
+    margin of a day around the filter keeps every copy a kept response could
+    have; the exact filter still applies afterwards.
+    """
+    lows = []
+    if f.since_ts is not None:
+        lows.append(f.since_ts.astimezone(UTC))
+    if f.since is not None:
+        lows.append(datetime.combine(f.since, datetime.min.time(), tzinfo=UTC))
+    clauses, params = [], {}
+    if lows:
+        clauses.append("r.ts >= $low::TIMESTAMPTZ - INTERVAL 2 DAY")
+        params["low"] = min(lows).isoformat()
+    if f.until is not None:
+        clauses.append("r.ts < $high::TIMESTAMPTZ + INTERVAL 3 DAY")
+        params["high"] = datetime.combine(f.until, datetime.min.time(), tzinfo=UTC).isoformat()
+    return "".join(f" AND {c}" for c in clauses), params
+
+
 def select(con: duckdb.DuckDBPyConnection, f: Filters) -> None:
     """Price, deduplicate and filter once, into the temp table ``selected``.
 
-    Deduplication spans all files, so it runs before the filters: a copy
+    Deduplication spans all files, so it runs before the exact filters: a copy
     outside the filter must not hide the original inside it.
     """
     where, params = _where(f)
-    sql = f"CREATE OR REPLACE TEMP TABLE selected AS SELECT * FROM ({PRICED}) q {where}"
-    con.execute(sql, _bind(sql, params))
+    window, wparams = _time_window(f)
+    sql = (
+        "CREATE OR REPLACE TEMP TABLE selected AS SELECT * FROM "
+        f"({PRICED.format(window=window)}) q {where}"
+    )
+    con.execute(sql, _bind(sql, {**params, **wparams}))
 
 
 def aggregate(
@@ -320,3 +346,19 @@ def live_sessions(con: duckdb.DuckDBPyConnection, since_s: float, top: int) -> l
         "ORDER BY 3 DESC LIMIT ?",
         [since_s, top],
     ).fetchall()
+
+
+def chain_start(con: duckdb.DuckDBPyConnection, now_s: float) -> float | None:
+    """The last moment the 5-hour block chain restarted: the first request after the
+    latest idle gap of five hours or more (epoch s), None for an empty store.
+
+    Blocks from there on do not depend on anything earlier, so the active block
+    needs only the requests since. Raw lines are used: they include every counted
+    request, so their gaps are never longer than the counted ones'.
+    """
+    row = con.execute(
+        "SELECT epoch(max(ts)) FROM (SELECT ts, ts - lag(ts) OVER (ORDER BY ts) AS gap "
+        "FROM requests WHERE ts <= to_timestamp(?)) WHERE gap IS NULL OR gap >= INTERVAL 5 HOUR",
+        [now_s],
+    ).fetchone()
+    return row[0] if row else None
