@@ -510,14 +510,14 @@ def watch(
 
 
 def _log_changes(roots: list[Path]):
-    """Yield whenever a log below ``roots`` changes (and every 30 s, for the clock).
+    """Yield whenever a log below ``roots`` changes (and every minute, for the clock).
 
     Uses the operating system's file events (watchfiles), not a poll of the tree.
     """
     import watchfiles
 
     yield from watchfiles.watch(
-        *[r for r in roots if r.is_dir()], debounce=200, step=50, rust_timeout=30_000,
+        *[r for r in roots if r.is_dir()], debounce=200, step=50, rust_timeout=60_000,
         yield_on_timeout=True,
         watch_filter=lambda _change, path: path.endswith(".jsonl") or "." not in Path(path).name,
     )  # fmt: skip
