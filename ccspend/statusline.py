@@ -18,6 +18,7 @@ line must never break the status bar.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -66,6 +67,28 @@ def _get(obj: object, *keys: str):
 
 
 # -- this session, from its transcript ------------------------------------------
+
+
+def session_cost(transcript: str, folder: Path, summary: dict) -> float:
+    """This session's cost: remembered while neither the transcript nor the prices changed."""
+    tag = f"{zlib.crc32(transcript.encode()):08x}"
+    memo_file = folder / f"cost-{tag}.json"
+    try:
+        st = os.stat(transcript)
+        key = [transcript, st.st_size, st.st_mtime_ns, summary.get("prices_id")]
+    except OSError:
+        key = None
+    try:
+        memo = json.loads(memo_file.read_text())
+        if key is not None and memo["key"] == key:
+            return memo["cost"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    cost, _unknown = price_responses(session_usage(transcript, folder), summary.get("prices", {}))
+    if key is not None:
+        with contextlib.suppress(OSError):
+            memo_file.write_text(json.dumps({"key": key, "cost": cost}))
+    return cost
 
 
 def session_usage(transcript: str, folder: Path) -> dict:
@@ -281,14 +304,12 @@ def run(stdin=None, stdout=None, now: float | None = None) -> int:
         summary = read_summary(folder)
         record_readings(obj, folder, now)
         maybe_refresh(folder, summary, now)
-        session_cost = None
+        this_session = None
         transcript = obj.get("transcript_path")
-        if isinstance(transcript, str) and transcript:
-            responses = session_usage(transcript, folder)
-            if summary is not None:
-                session_cost, _unknown = price_responses(responses, summary.get("prices", {}))
+        if isinstance(transcript, str) and transcript and summary is not None:
+            this_session = session_cost(transcript, folder, summary)
         colour = not os.environ.get("NO_COLOR")
-        stdout.write(render(obj, session_cost, summary, now, colour) + "\n")
+        stdout.write(render(obj, this_session, summary, now, colour) + "\n")
     except Exception:  # noqa: BLE001 - a status line must never break the status bar
         stdout.write(FALLBACK + "\n")
     return 0

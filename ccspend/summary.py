@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -87,14 +88,16 @@ def refresh(store: Store, roots: list[Path], card: RateCard, tz: str, folder: Pa
             "burn_tokens_per_min": b["burn_tokens_per_min"],
             "projected_cost_usd": b["projected_cost_usd"],
         }
+    prices = price_index(card, datetime.now(UTC).date())
     summary = {
         "written_at": now,
+        "prices_id": f"{zlib.crc32(json.dumps(prices, sort_keys=True).encode()):08x}",
         "timezone": tz,
         "today": today.isoformat(),
         "today_cost_usd": float(day.cost_usd),
         "block": block,
         "daily_budget_usd": budgets().daily,
-        "prices": price_index(card, datetime.now(UTC).date()),
+        "prices": prices,
     }
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f"summary.{os.getpid()}.json"
