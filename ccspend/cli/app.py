@@ -1,0 +1,146 @@
+"""The typer app and what every command shares: option spellings, consoles, ingest.
+
+Every command spells an option the same way because they all take it from here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="ccspend",
+    help="What your coding agents cost: Claude Code logs, priced on a versioned rate card.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=False,
+    rich_markup_mode=None,
+)
+
+# -- shared options: every command spells them the same way ---------------------
+
+Since = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        help="First day (YYYY-MM-DD, inclusive), or a git branch: its cost since it "
+        "left the default branch.",
+    ),
+]
+Until = Annotated[str | None, typer.Option("--until", help="Last day (YYYY-MM-DD, inclusive).")]
+Tz = Annotated[
+    str | None,
+    typer.Option("--timezone", "-z", help="IANA time zone for days (default: the machine's)."),
+]
+ProjectOpt = Annotated[
+    str | None, typer.Option("--project", help="Only this project directory (and below).")
+]
+BranchOpt = Annotated[str | None, typer.Option("--branch", help="Only this git branch.")]
+Breakdown = Annotated[bool, typer.Option("--breakdown", "-b", help="Per-model sub-rows.")]
+Json = Annotated[bool, typer.Option("--json", help="Print the JSON report contract.")]
+Db = Annotated[
+    Path | None,
+    typer.Option("--db", help="Database file (default: $CCSPEND_DB or the user data dir)."),
+]
+ClaudeDir = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--claude-dir",
+        help="Claude Code config or projects dir to read (repeatable; default: "
+        "$CLAUDE_CONFIG_DIR, else ~/.config/claude and ~/.claude).",
+    ),
+]
+Chart = Annotated[
+    bool,
+    typer.Option("--chart", help="Bars per period, stacked by model (daily, weekly, monthly)."),
+]
+Demo = Annotated[
+    bool, typer.Option("--demo", help="Report on the sample logs shipped with ccspend.")
+]
+NoIngest = Annotated[
+    bool, typer.Option("--no-ingest", help="Report from the database only; read no logs.")
+]
+
+
+def _stdout():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _progress_callback():
+    """A rich progress bar on stderr, shown only on a terminal and after one second."""
+    import time
+
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    start = time.monotonic()
+    try:
+        delay = float(os.environ.get("CCSPEND_PROGRESS_AFTER", "1"))
+    except ValueError:
+        delay = 1.0
+    state: dict = {}
+
+    def update(done: int, total: int, files_done: int, files_total: int) -> None:
+        if "bar" not in state:
+            if time.monotonic() - start < delay:
+                return
+            bar = Progress(
+                TextColumn("reading logs"),
+                BarColumn(),
+                DownloadColumn(),
+                TextColumn("{task.fields[files]}"),
+                console=_stderr(),
+                transient=True,
+            )
+            bar.start()
+            state["bar"] = bar
+            state["task"] = bar.add_task("ingest", total=total, files="")
+        state["bar"].update(
+            state["task"], completed=done, files=f"{files_done}/{files_total} files"
+        )
+
+    def close() -> None:
+        if "bar" in state:
+            state["bar"].stop()
+
+    return update, close
+
+
+def _no_logs_message(roots: list[Path]) -> str:
+    lines = ["No Claude Code logs found. Looked in:"]
+    for r in roots:
+        lines.append(f"  {r}{'' if r.is_dir() else ' (missing)'}")
+    lines.append("Point CLAUDE_CONFIG_DIR or --claude-dir at your Claude config dir.")
+    lines.append("To see a report on the sample logs shipped with ccspend: ccspend daily --demo")
+    return "\n".join(lines)
+
+
+def _ingest(store, roots: list[Path], skip: bool):
+    """Bring the store up to date (unless told not to); the run's report and warnings."""
+    from ccspend.ingest import ingest_claude
+
+    if skip:
+        return None, []
+    update, close = _progress_callback()
+    try:
+        ingested = ingest_claude(store, roots, progress=update)
+    finally:
+        close()
+    warnings = []
+    if ingested.unreadable:
+        named = ", ".join(f"{p} ({why})" for p, why in list(ingested.unreadable.items())[:3])
+        warnings.append(f"could not read {len(ingested.unreadable)} log files: {named}")
+    return ingested, warnings

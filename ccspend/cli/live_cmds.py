@@ -1,0 +1,205 @@
+"""Commands about now: 5-hour blocks, the live view, the status line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ccspend import paths
+from ccspend.cli.app import (
+    BranchOpt,
+    ClaudeDir,
+    Db,
+    Json,
+    NoIngest,
+    ProjectOpt,
+    Since,
+    Tz,
+    Until,
+    _ingest,
+    _no_logs_message,
+    _stderr,
+    _stdout,
+    app,
+)
+from ccspend.errors import UsageError
+
+
+@app.command("blocks")
+def blocks(
+    active: Annotated[bool, typer.Option("--active", help="Only the current block.")] = False,
+    recent: Annotated[
+        bool, typer.Option("--recent", help="Only blocks of the last 3 days.")
+    ] = False,
+    limit: Annotated[
+        str | None,
+        typer.Option(
+            "--limit",
+            help="Forecast the active block against tokens (500000), $USD ($40), a plan "
+            "(pro, max5, max20: estimates) or auto (your own 90th percentile).",
+        ),
+    ] = None,
+    since: Since = None,
+    until: Until = None,
+    timezone: Tz = None,
+    project: ProjectOpt = None,
+    branch: BranchOpt = None,
+    json_out: Json = False,
+    db: Db = None,
+    claude_dir: ClaudeDir = None,
+    no_ingest: NoIngest = False,
+) -> None:
+    """Usage in 5-hour billing blocks, with burn rate and projection."""
+    import time
+
+    from ccspend.pricing import load_card
+    from ccspend.reports import build_blocks, parse_day
+    from ccspend.store import Store
+    from ccspend.store.queries import Filters
+    from ccspend.timeutil import check_timezone
+
+    tz = check_timezone(timezone)
+    try:
+        since_day = parse_day(since) if since else None
+        until_day = parse_day(until) if until else None
+    except ValueError:
+        raise UsageError("--since and --until take dates (YYYY-MM-DD)") from None
+    if project:
+        project = str(Path(project).expanduser().absolute()).rstrip("/") or "/"
+    filters = Filters(tz=tz, since=since_day, until=until_day, project=project, branch=branch)
+    store = Store(db or paths.default_db_path())
+    roots = paths.claude_project_roots(claude_dir)
+    if limit:
+        from ccspend.forecast.limits import parse_limit
+
+        try:
+            parse_limit(limit)
+        except ValueError as exc:
+            raise UsageError(f"--limit {exc}") from None
+    ingested, warnings = _ingest(store, roots, no_ingest)
+    report = build_blocks(
+        store, load_card(paths.rate_overrides_path()), filters, int(time.time() * 1e6),
+        active_only=active, recent_days=3 if recent else None, warnings=warnings, limit=limit,
+    )  # fmt: skip
+    if json_out:
+        import json
+
+        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+        return
+    from ccspend.cli.render import print_blocks
+
+    print_blocks(report, _stdout(), _stderr(), active_only=active)
+
+
+@app.command("statusline")
+def statusline(
+    install: Annotated[
+        bool, typer.Option("--install", help="Add ccspend to Claude Code's settings.json.")
+    ] = False,
+    uninstall: Annotated[
+        bool, typer.Option("--uninstall", help="Remove ccspend from Claude Code's settings.json.")
+    ] = False,
+    shell: Annotated[
+        bool, typer.Option("--shell", help="A line for a shell prompt (no stdin).")
+    ] = False,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Rewrite the status line's summary now.")
+    ] = False,
+) -> None:
+    """One line for Claude Code's status bar (reads its JSON on stdin)."""
+    from ccspend import statusline as sl
+
+    if install or uninstall:
+        from ccspend import claude_settings
+
+        path = claude_settings.settings_path()
+        msg = claude_settings.install(path) if install else claude_settings.uninstall(path)
+        sys.stdout.write(msg + "\n")
+        return
+    if refresh:
+        from ccspend.pricing import load_card
+        from ccspend.store import Store
+        from ccspend.summary import refresh as do_refresh
+        from ccspend.timeutil import check_timezone
+
+        folder = sl.state_dir()
+        try:
+            do_refresh(
+                Store(paths.default_db_path()), paths.claude_project_roots(),
+                load_card(paths.rate_overrides_path()), check_timezone(None), folder,
+            )  # fmt: skip
+        finally:
+            (folder / "refresh.lock").unlink(missing_ok=True)
+        return
+    if shell:
+        sys.stdout.write(sl.shell_line() + "\n")
+        return
+    sl.run()
+
+
+@app.command("watch")
+def watch(
+    timezone: Tz = None,
+    limit: Annotated[
+        str | None,
+        typer.Option("--limit", help="Limit for the active block (tokens, $USD, plan, auto)."),
+    ] = None,
+    db: Db = None,
+    claude_dir: ClaudeDir = None,
+) -> None:
+    """A live full-screen view: the active block, burn rate, today, live sessions."""
+    import time
+
+    from rich.live import Live
+
+    from ccspend import config, live
+    from ccspend.cli.render import live_view
+    from ccspend.pricing import load_card
+    from ccspend.store import Store
+    from ccspend.timeutil import check_timezone
+
+    tz = check_timezone(timezone)
+    if limit:
+        from ccspend.forecast.limits import parse_limit
+
+        try:
+            parse_limit(limit)
+        except ValueError as exc:
+            raise UsageError(f"--limit {exc}") from None
+    store = Store(db or paths.default_db_path())
+    roots = paths.claude_project_roots(claude_dir)
+    if not any(r.is_dir() for r in roots):
+        sys.stderr.write(_no_logs_message(roots) + "\n")
+        return
+    card = load_card(paths.rate_overrides_path())
+
+    def frame():
+        from ccspend.ingest import ingest_claude
+
+        ingest_claude(store, roots)
+        daily = config.budgets().daily
+        return live_view(live.take(store, card, tz, time.time(), limit, daily), tz, roots)
+
+    try:
+        with Live(frame(), screen=True, auto_refresh=False, console=_stdout()) as view:
+            for _changes in _log_changes(roots):
+                view.update(frame(), refresh=True)
+    except KeyboardInterrupt:
+        pass
+
+
+def _log_changes(roots: list[Path]):
+    """Yield whenever a log below ``roots`` changes (and every minute, for the clock).
+
+    Uses the operating system's file events (watchfiles), not a poll of the tree.
+    """
+    import watchfiles
+
+    yield from watchfiles.watch(
+        *[r for r in roots if r.is_dir()], debounce=200, step=50, rust_timeout=60_000,
+        yield_on_timeout=True,
+        watch_filter=lambda _change, path: path.endswith(".jsonl") or "." not in Path(path).name,
+    )  # fmt: skip
