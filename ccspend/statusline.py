@@ -69,25 +69,47 @@ def _get(obj: object, *keys: str):
 # -- this session, from its transcript ------------------------------------------
 
 
+def session_files(transcript: str) -> list[str]:
+    """The transcript and its subagents' (``<session>/subagents/agent-*.jsonl``): their
+    spend is the session's spend."""
+    files = [transcript]
+    sub = Path(transcript[: -len(".jsonl")] if transcript.endswith(".jsonl") else transcript)
+    with contextlib.suppress(OSError):
+        files += sorted(
+            str(p) for p in (sub / "subagents").iterdir()
+            if p.name.startswith("agent-") and p.name.endswith(".jsonl")
+        )  # fmt: skip
+    return files
+
+
 def session_cost(transcript: str, folder: Path, summary: dict) -> float:
-    """This session's cost: remembered while neither the transcript nor the prices changed."""
+    """This session's cost, subagents included: remembered while neither its files nor the
+    prices changed."""
     tag = f"{zlib.crc32(transcript.encode()):08x}"
     memo_file = folder / f"cost-{tag}.json"
-    try:
-        st = os.stat(transcript)
-        key = [transcript, st.st_size, st.st_mtime_ns, summary.get("prices_id")]
-    except OSError:
-        key = None
+    files = session_files(transcript)
+    key: list = [summary.get("prices_id")]
+    for f in files:
+        try:
+            st = os.stat(f)
+            key.append([f, st.st_size, st.st_mtime_ns])
+        except OSError:
+            key.append([f, None])
     try:
         memo = json.loads(memo_file.read_text())
-        if key is not None and memo["key"] == key:
+        if memo["key"] == key:
             return memo["cost"]
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    cost, _unknown = price_responses(session_usage(transcript, folder), summary.get("prices", {}))
-    if key is not None:
-        with contextlib.suppress(OSError):
-            memo_file.write_text(json.dumps({"key": key, "cost": cost}))
+    responses: dict = {}
+    for f in files:
+        for k, row in session_usage(f, folder).items():
+            old = responses.get(k)
+            if old is None or row[3] > old[3]:
+                responses[k] = row
+    cost, _unknown = price_responses(responses, summary.get("prices", {}))
+    with contextlib.suppress(OSError):
+        memo_file.write_text(json.dumps({"key": key, "cost": cost}))
     return cost
 
 

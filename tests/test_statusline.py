@@ -32,6 +32,11 @@ def test_session_cost_comes_from_the_transcript_priced_like_the_reports(sandbox,
         assistant(session="s1", msg="a", inp=1000, out=2000, model="claude-opus-4-7"),
         assistant(session="s1", msg="b", inp=500, cache_read=10_000, model="claude-haiku-4-5"),
     ])
+    # a subagent's spend is the session's spend
+    write(projects / "p" / "s1" / "subagents" / "agent-x1.jsonl", [
+        assistant(session="s1", msg="sub", req="rs", inp=300_000, out=10, sidechain=True,
+                  model="claude-haiku-4-5"),
+    ])
     assert run_cli("statusline", "--refresh").returncode == 0
     r = status({"session_id": "s1", "transcript_path": str(t), "model": {"display_name": "Opus"}})
     expected = json.loads(run_cli("session", "--json").stdout)["rows"][0]["cost_usd"]
