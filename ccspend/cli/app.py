@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from ccspend.errors import UsageError
+
 app = typer.Typer(
     name="ccspend",
     help="What your coding agents cost: Claude Code logs, priced on a versioned rate card.",
@@ -144,3 +146,44 @@ def _ingest(store, roots: list[Path], skip: bool):
         named = ", ".join(f"{p} ({why})" for p, why in list(ingested.unreadable.items())[:3])
         warnings.append(f"could not read {len(ingested.unreadable)} log files: {named}")
     return ingested, warnings
+
+
+def project_path(project: str | None) -> str | None:
+    """``--project`` as an absolute path without a trailing slash (how cwd is logged)."""
+    if not project:
+        return None
+    return str(Path(project).expanduser().absolute()).rstrip("/") or "/"
+
+
+def date_filters(
+    timezone: str | None,
+    since: str | None,
+    until: str | None,
+    project: str | None = None,
+    branch: str | None = None,
+):
+    """Filters for commands whose --since and --until are dates (no git refs)."""
+    from ccspend.reports import parse_day
+    from ccspend.store.queries import Filters
+    from ccspend.timeutil import check_timezone
+
+    tz = check_timezone(timezone)
+    try:
+        since_day = parse_day(since) if since else None
+        until_day = parse_day(until) if until else None
+    except ValueError:
+        raise UsageError("--since and --until take dates (YYYY-MM-DD)") from None
+    return Filters(tz=tz, since=since_day, until=until_day, project=project_path(project),
+                   branch=branch)  # fmt: skip
+
+
+def check_limit(limit: str | None) -> None:
+    """A usage error now for a --limit that cannot be read, before any work."""
+    if not limit:
+        return
+    from ccspend.forecast.limits import parse_limit
+
+    try:
+        parse_limit(limit)
+    except ValueError as exc:
+        raise UsageError(f"--limit {exc}") from None

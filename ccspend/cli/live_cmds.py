@@ -24,8 +24,9 @@ from ccspend.cli.app import (
     _stderr,
     _stdout,
     app,
+    check_limit,
+    date_filters,
 )
-from ccspend.errors import UsageError
 
 
 @app.command("blocks")
@@ -56,29 +57,13 @@ def blocks(
     import time
 
     from ccspend.pricing import load_card
-    from ccspend.reports import build_blocks, parse_day
+    from ccspend.reports import build_blocks
     from ccspend.store import Store
-    from ccspend.store.queries import Filters
-    from ccspend.timeutil import check_timezone
 
-    tz = check_timezone(timezone)
-    try:
-        since_day = parse_day(since) if since else None
-        until_day = parse_day(until) if until else None
-    except ValueError:
-        raise UsageError("--since and --until take dates (YYYY-MM-DD)") from None
-    if project:
-        project = str(Path(project).expanduser().absolute()).rstrip("/") or "/"
-    filters = Filters(tz=tz, since=since_day, until=until_day, project=project, branch=branch)
+    filters = date_filters(timezone, since, until, project, branch)
     store = Store(db or paths.default_db_path())
     roots = paths.claude_project_roots(claude_dir)
-    if limit:
-        from ccspend.forecast.limits import parse_limit
-
-        try:
-            parse_limit(limit)
-        except ValueError as exc:
-            raise UsageError(f"--limit {exc}") from None
+    check_limit(limit)
     ingested, warnings = _ingest(store, roots, no_ingest)
     report = build_blocks(
         store, load_card(paths.rate_overrides_path()), filters, int(time.time() * 1e6),
@@ -162,13 +147,7 @@ def watch(
     from ccspend.timeutil import check_timezone
 
     tz = check_timezone(timezone)
-    if limit:
-        from ccspend.forecast.limits import parse_limit
-
-        try:
-            parse_limit(limit)
-        except ValueError as exc:
-            raise UsageError(f"--limit {exc}") from None
+    check_limit(limit)
     store = Store(db or paths.default_db_path())
     roots = paths.claude_project_roots(claude_dir)
     if not any(r.is_dir() for r in roots):

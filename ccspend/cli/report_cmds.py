@@ -32,6 +32,8 @@ from ccspend.cli.app import (
     _stderr,
     _stdout,
     app,
+    date_filters,
+    project_path,
 )
 from ccspend.errors import UsageError
 
@@ -76,8 +78,7 @@ def _run_report(
             until_day = reports.parse_day(until)
         except ValueError:
             raise UsageError(f"--until {until!r} is not a date (YYYY-MM-DD)") from None
-    if project:
-        project = str(Path(project).expanduser().absolute()).rstrip("/") or "/"
+    project = project_path(project)
     filters = Filters(
         tz=tz,
         since=since_day,
@@ -244,18 +245,8 @@ def report_page(
     from ccspend import html_report, reports
     from ccspend.pricing import load_card
     from ccspend.store import Store
-    from ccspend.store.queries import Filters
-    from ccspend.timeutil import check_timezone
 
-    tz = check_timezone(timezone)
-    try:
-        since_day = reports.parse_day(since) if since else None
-        until_day = reports.parse_day(until) if until else None
-    except ValueError:
-        raise UsageError("--since and --until take dates (YYYY-MM-DD)") from None
-    if project:
-        project = str(Path(project).expanduser().absolute()).rstrip("/") or "/"
-    filters = Filters(tz=tz, since=since_day, until=until_day, project=project)
+    filters = date_filters(timezone, since, until, project)
     tmp = tempfile.mkdtemp(prefix="ccspend-demo-") if demo else None
     try:
         if demo:
