@@ -30,7 +30,9 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Console entry point: every ccspend error becomes one line and an exit code."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # returns typer.Exit's code instead of raising
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except CcspendError as exc:
         sys.stderr.write(f"ccspend: error: {exc}\n")
         sys.exit(int(exc.exit_code))

@@ -27,6 +27,7 @@ from ccspend.cli.app import (
     check_limit,
     date_filters,
 )
+from ccspend.errors import UsageError
 
 
 @app.command("blocks")
@@ -182,3 +183,63 @@ def _log_changes(roots: list[Path]):
         yield_on_timeout=True,
         watch_filter=lambda _change, path: path.endswith(".jsonl") or "." not in Path(path).name,
     )  # fmt: skip
+
+
+@app.command(
+    "run",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def run_command(
+    ctx: typer.Context,
+    cap: Annotated[float | None, typer.Option("--cap", help="Hard ceiling in USD.")] = None,
+    warn: Annotated[
+        str, typer.Option("--warn", help="Warning levels, percent of the cap.")
+    ] = "50,80",
+    grace: Annotated[
+        float, typer.Option("--grace", help="Seconds between SIGINT, SIGTERM and SIGKILL.")
+    ] = 10.0,
+    json_out: Json = False,
+    claude_dir: ClaudeDir = None,
+) -> None:
+    """Run an agent command (after --) with a hard cost cap and warnings before it."""
+    import json
+
+    from ccspend import runner
+    from ccspend.pricing import load_card
+    from ccspend.summary import price_index
+
+    argv = list(ctx.args)
+    if not argv:
+        raise UsageError("give the command after --, e.g. ccspend run --cap 2 -- claude -p '...'")
+    if cap is not None and not cap > 0:
+        raise UsageError("--cap is a positive amount of dollars")
+    try:
+        levels = tuple(sorted({int(x) for x in warn.split(",") if x.strip()}))
+    except ValueError:
+        raise UsageError("--warn takes percentages, e.g. 50,80") from None
+    from datetime import UTC, datetime
+
+    prices = price_index(load_card(paths.rate_overrides_path()), datetime.now(UTC).date())
+    roots = paths.claude_project_roots(claude_dir)
+
+    def on_warn(level: int, usd: float) -> None:
+        sys.stderr.write(f"ccspend: run at {level}% of its ${cap:.2f} cap (${usd:.2f} spent)\n")
+
+    try:
+        out = runner.run(argv, roots, prices, cap, levels, grace, on_warn)
+    except FileNotFoundError:
+        raise UsageError(f"no such command: {argv[0]}") from None
+    summary = {
+        "status": out.status, "exit_code": out.exit_code, "spent_usd": out.spent_usd,
+        "cap_usd": out.cap_usd, "stopped_by": out.stopped_by, "seconds": out.seconds,
+        "session_id": out.session, "warnings": out.warnings,
+        "command": runner.redact(argv),
+    }  # fmt: skip
+    if json_out:
+        sys.stdout.write(json.dumps(summary) + "\n")
+    elif out.status == "capped":
+        sys.stderr.write(
+            f"ccspend: stopped at the cap: ${out.spent_usd:.2f} spent of ${cap:.2f} "
+            f"after {out.seconds:.1f}s ({out.stopped_by})\n"
+        )
+    raise typer.Exit(out.exit_code)

@@ -1,0 +1,228 @@
+"""``ccspend run``: start an agent, follow what its sessions spend, stop it at a cap.
+
+The pieces that decide are pure (``prepare_command``, ``decide``); the pieces
+that act (starting the process group, following the logs, stopping) are kept
+small around them. Spend is counted from the logs the run writes, with the
+same deduplication and prices as every report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CAPPED_EXIT = 124  # like timeout(1): stopped by a limit, not by its own failure
+SECRET_FLAGS = ("key", "token", "secret", "password", "auth")
+
+
+@dataclass(frozen=True)
+class Decision:
+    warn: tuple[int, ...]  # warning levels crossed now, each announced once
+    stop: bool
+
+
+def decide(spent: float, cap: float | None, warned: set[int], levels: tuple[int, ...]) -> Decision:
+    """What to do at this spend: which warnings are due, and whether to stop."""
+    if not cap:
+        return Decision((), False)
+    pct = spent / cap * 100
+    due = tuple(level for level in levels if pct >= level and level not in warned)
+    return Decision(due, spent >= cap)
+
+
+def is_claude(argv: list[str]) -> bool:
+    return bool(argv) and Path(argv[0]).name == "claude"
+
+
+def prepare_command(argv: list[str], cap: float | None) -> tuple[list[str], str | None]:
+    """The command to start, and the session id it will log under (claude only).
+
+    ``claude`` gets a fresh ``--session-id`` (unless it has one) so the run's log
+    is known, and in print mode ``--max-budget-usd`` so it stops itself first.
+    """
+    if not is_claude(argv):
+        return list(argv), None
+    out = list(argv)
+    session = None
+    for i, arg in enumerate(out):
+        if arg == "--session-id" and i + 1 < len(out):
+            session = out[i + 1]
+        elif arg.startswith("--session-id="):
+            session = arg.split("=", 1)[1]
+    if session is None:
+        session = str(uuid.uuid4())
+        out[1:1] = ["--session-id", session]
+    printing = any(a in ("-p", "--print") for a in out)
+    if cap and printing and not any(a.startswith("--max-budget-usd") for a in out):
+        out[1:1] = ["--max-budget-usd", f"{cap:.2f}"]
+    return out, session
+
+
+def redact(argv: list[str]) -> str:
+    """The command for the ledger, with anything that looks like a secret hidden."""
+    out = []
+    hide_next = False
+    for arg in argv:
+        low = arg.lower()
+        if hide_next:
+            out.append("***")
+            hide_next = False
+        elif low.startswith("-") and any(s in low for s in SECRET_FLAGS):
+            if "=" in arg:
+                out.append(arg.split("=", 1)[0] + "=***")
+            else:
+                out.append(arg)
+                hide_next = True
+        elif low.startswith(("sk-", "sk_", "ghp_", "xox")):
+            out.append("***")
+        else:
+            out.append(arg)
+    return shlex.join(out)
+
+
+@dataclass
+class Spend:
+    """What a run's sessions have spent so far, from their logs."""
+
+    roots: list[Path]
+    cwd: str
+    started_at: float
+    session: str | None
+    prices: dict
+    state_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="ccspend-run-")))
+    before: set[str] = field(default_factory=set)  # logs that existed before the run
+    usd: float = 0.0
+    sessions: set[str] = field(default_factory=set)
+
+    def snapshot(self) -> None:
+        """Remember the logs that exist at the start: the run's logs are the others."""
+        from ccspend.sources.logfiles import discover
+
+        if self.session is None:
+            self.before = {f.path for f in discover(self.roots)}
+
+    def files(self) -> list[str]:
+        from ccspend.sources.logfiles import discover
+
+        found = []
+        for f in discover(self.roots):
+            name = Path(f.path).name
+            if self.session is not None:
+                if name == f"{self.session}.jsonl" or f"/{self.session}/subagents/" in f.path:
+                    found.append(f.path)
+            elif f.path not in self.before:
+                found.append(f.path)
+        return found
+
+    def update(self) -> float:
+        """Re-read what changed; the run's cost so far (USD)."""
+        from ccspend.statusline import price_responses, session_usage
+
+        responses: dict = {}
+        start_us = self.started_at * 1e6
+        for path in self.files():
+            for key, row in session_usage(path, self.state_dir).items():
+                if row[0] < start_us - 5e6:  # copied history of a resumed session
+                    continue
+                old = responses.get(key)
+                if old is None or row[3] > old[3]:
+                    responses[key] = row
+        self.usd, _unknown = price_responses(responses, self.prices)
+        return self.usd
+
+
+def stop_group(proc: subprocess.Popen, grace: float) -> str:
+    """SIGINT to the process group, then SIGTERM after ``grace``, then SIGKILL.
+
+    Returns the signal that ended it. The agent gets its chance to save what it has.
+    """
+    for sig, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return name
+        try:
+            proc.wait(timeout=grace)
+            return name
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return "SIGKILL"
+
+
+@dataclass
+class Outcome:
+    status: str  # ok, failed, capped, interrupted
+    exit_code: int
+    spent_usd: float
+    cap_usd: float | None
+    stopped_by: str | None
+    seconds: float
+    session: str | None
+    warnings: list[int]
+
+
+def run(
+    argv: list[str],
+    roots: list[Path],
+    prices: dict,
+    cap: float | None,
+    warn_levels: tuple[int, ...] = (50, 80),
+    grace: float = 10.0,
+    on_warn=None,
+    tick: float = 0.1,
+) -> Outcome:
+    """Start ``argv`` in its own process group, follow its spend, stop it at ``cap``."""
+    import watchfiles
+
+    command, session = prepare_command(argv, cap)
+    spend = Spend(roots, os.getcwd(), time.time(), session, prices)
+    spend.snapshot()
+    t0 = time.monotonic()
+    proc = subprocess.Popen(command, start_new_session=True)
+    warned: set[int] = set()
+    stopped_by = None
+    watched = [r for r in roots if r.is_dir()]
+    try:
+        changes = (
+            watchfiles.watch(*watched, debounce=0, step=int(tick * 1000), rust_timeout=200,
+                             yield_on_timeout=True, raise_interrupt=False)  # fmt: skip
+            if watched
+            else None
+        )
+        while proc.poll() is None:
+            if changes is not None:
+                next(changes, None)
+            else:
+                time.sleep(tick)
+            d = decide(spend.update(), cap, warned, warn_levels)
+            for level in d.warn:
+                warned.add(level)
+                if on_warn:
+                    on_warn(level, spend.usd)
+            if d.stop:
+                stopped_by = stop_group(proc, grace)
+                break
+    except KeyboardInterrupt:
+        stopped_by = stop_group(proc, grace)
+        spend.update()
+        return Outcome("interrupted", 130, spend.usd, cap, stopped_by,
+                       time.monotonic() - t0, session, sorted(warned))  # fmt: skip
+    code = proc.wait()
+    spend.update()
+    if stopped_by is not None:
+        status, code = "capped", CAPPED_EXIT
+    else:
+        status = "ok" if code == 0 else "failed"
+    return Outcome(status, code, spend.usd, cap, stopped_by, time.monotonic() - t0, session,
+                   sorted(warned))  # fmt: skip

@@ -1,0 +1,97 @@
+"""ccspend run: a real agent process (tests/fake_agent.py) capped, warned, stopped."""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ccspend.runner import CAPPED_EXIT, decide, prepare_command, redact
+from tests.conftest import run_cli
+
+FAKE = str(Path(__file__).with_name("fake_agent.py"))
+
+
+def agent(sandbox, *extra):
+    return ["--", sys.executable, FAKE, "--config", str(sandbox / "claude"),
+            "--cwd", str(sandbox / "work"), *extra]
+
+
+def test_decide_warns_once_per_level_and_stops_at_the_cap():
+    assert decide(0.4, 1.0, set(), (50, 80)) == decide(0.4, 1.0, set(), (50, 80))
+    d = decide(0.55, 1.0, set(), (50, 80))
+    assert d.warn == (50,) and not d.stop
+    d = decide(0.85, 1.0, {50}, (50, 80))
+    assert d.warn == (80,) and not d.stop
+    assert decide(1.0, 1.0, {50, 80}, (50, 80)).stop
+    assert decide(5.0, None, set(), (50,)) .warn == ()
+
+
+def test_claude_gets_a_session_id_and_the_cap_in_print_mode():
+    cmd, sid = prepare_command(["claude", "-p", "fix it"], 2.0)
+    assert cmd[:5] == ["claude", "--max-budget-usd", "2.00", "--session-id", sid]
+    cmd, sid2 = prepare_command(["claude"], 2.0)  # interactive: no budget flag
+    assert "--max-budget-usd" not in cmd and sid2
+    cmd, sid3 = prepare_command(["claude", "--session-id", "abc", "-p", "x"], None)
+    assert sid3 == "abc" and cmd.count("--session-id") == 1
+    assert prepare_command(["./agents.sh", "-p"], 2.0) == (["./agents.sh", "-p"], None)
+
+
+def test_secrets_are_redacted_from_the_ledger_command():
+    text = redact(["tool", "--api-key", "sk-123", "--token=abc", "sk-live-9", "plain"])
+    assert "sk-123" not in text and "abc" not in text and "sk-live-9" not in text
+    assert "plain" in text
+
+
+def test_a_run_is_stopped_at_its_cap_with_warnings_once_each(sandbox):
+    r = run_cli("run", "--cap", "0.5", "--grace", "3", "--json",
+                *agent(sandbox, "--usd-per-line", "0.1", "--every", "0.15"))
+    assert r.returncode == CAPPED_EXIT, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["status"] == "capped" and out["stopped_by"] == "SIGINT"
+    assert 0.5 <= out["spent_usd"] <= 0.5 + 0.1 + 1e-9  # at most the request in flight
+    assert "saved" in r.stdout  # the agent had its chance to save
+    assert r.stderr.count("50% of its") == 1 and r.stderr.count("80% of its") == 1
+
+
+def test_an_agent_that_ignores_sigint_gets_sigterm_after_the_grace(sandbox):
+    t = time.monotonic()
+    r = run_cli("run", "--cap", "0.3", "--grace", "1", "--json",
+                *agent(sandbox, "--usd-per-line", "0.1", "--every", "0.1", "--ignore-sigint"))
+    assert r.returncode == CAPPED_EXIT
+    assert json.loads(r.stdout.strip().splitlines()[-1])["stopped_by"] == "SIGTERM"
+    assert time.monotonic() - t < 15
+
+
+def test_the_whole_process_group_stops(sandbox):
+    r = run_cli("run", "--cap", "0.3", "--grace", "2",
+                *agent(sandbox, "--usd-per-line", "0.1", "--every", "0.1", "--child"))
+    assert r.returncode == CAPPED_EXIT
+    pid = int((sandbox / "claude" / "child.pid").read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the agent's child survived the cap")
+
+
+def test_exit_code_passes_through_and_subagents_count(sandbox):
+    r = run_cli("run", "--", sys.executable, "-c", "import sys; sys.exit(7)")
+    assert r.returncode == 7
+    r = run_cli("run", "--cap", "100", "--json",
+                *agent(sandbox, "--usd-per-line", "0.1", "--every", "0.02", "--lines", "6",
+                       "--subagent"))
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert r.returncode == 0 and out["status"] == "ok"
+    assert out["spent_usd"] == pytest.approx(0.6)
+
+
+def test_run_needs_a_command(sandbox):
+    assert run_cli("run", "--cap", "1").returncode == 2
+    assert run_cli("run", "--", "no-such-command-here").returncode == 2
