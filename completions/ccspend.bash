@@ -6,14 +6,14 @@ _ccspend() {
     cmd=""
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${COMP_WORDS[i]}" in
-            blocks|branch|budget|completions|config|daily|model|monthly|project|rates|report|run|session|statusline|watch|weekly) cmd="${COMP_WORDS[i]}"; break ;;
+            blocks|branch|budget|completions|config|daily|model|monthly|project|rates|report|run|runs|session|statusline|watch|weekly) cmd="${COMP_WORDS[i]}"; break ;;
         esac
     done
     case "$prev" in
         --db|--claude-dir|--project) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "blocks branch budget completions config daily model monthly project rates report run session statusline watch weekly --since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --version --help" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "blocks branch budget completions config daily model monthly project rates report run runs session statusline watch weekly --since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --version --help" -- "$cur")) ;;
         blocks) COMPREPLY=($(compgen -W "--active --recent --limit --since --until --timezone -z --project --branch --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
         branch) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --help" -- "$cur")) ;;
         budget) COMPREPLY=($(compgen -W "--timezone -z --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
@@ -25,7 +25,8 @@ _ccspend() {
         project) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --help" -- "$cur")) ;;
         rates) COMPREPLY=($(compgen -W "--at --json --help" -- "$cur")) ;;
         report) COMPREPLY=($(compgen -W "--html --since --until --timezone -z --project --db --claude-dir --demo --no-ingest --help" -- "$cur")) ;;
-        run) COMPREPLY=($(compgen -W "--cap --warn --grace --json --claude-dir --help" -- "$cur")) ;;
+        run) COMPREPLY=($(compgen -W "--cap --warn --grace --task --json --db --claude-dir --help" -- "$cur")) ;;
+        runs) COMPREPLY=($(compgen -W "--task --json --db --help" -- "$cur")) ;;
         session) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --help" -- "$cur")) ;;
         statusline) COMPREPLY=($(compgen -W "--install --uninstall --shell --refresh --help" -- "$cur")) ;;
         watch) COMPREPLY=($(compgen -W "--timezone -z --limit --db --claude-dir --help" -- "$cur")) ;;

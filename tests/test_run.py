@@ -95,3 +95,28 @@ def test_exit_code_passes_through_and_subagents_count(sandbox):
 def test_run_needs_a_command(sandbox):
     assert run_cli("run", "--cap", "1").returncode == 2
     assert run_cli("run", "--", "no-such-command-here").returncode == 2
+
+
+def test_every_run_lands_in_the_ledger_even_a_killed_wrapper(sandbox):
+    import signal
+    import subprocess
+
+    assert run_cli("run", "--task", "t1", "--cap", "0.3", "--grace", "2",
+                   *agent(sandbox, "--usd-per-line", "0.1", "--every", "0.1")).returncode == 124
+    assert run_cli("run", "--task", "t1", "--", sys.executable, "-c", "pass").returncode == 0
+    env = dict(os.environ)
+    wrapper = subprocess.Popen(
+        [sys.executable, "-m", "ccspend", "run", "--task", "t2", "--cap", "50",
+         *agent(sandbox, "--usd-per-line", "0.01", "--every", "0.2")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(2.5)
+    os.killpg(wrapper.pid, signal.SIGKILL)  # the wrapper and its agent, without warning
+    wrapper.wait()
+    out = json.loads(run_cli("runs", "--json").stdout)
+    by_task = {}
+    for row in out["rows"]:
+        by_task.setdefault(row["task_id"], []).append(row["status"])
+    assert by_task == {"t1": ["capped", "ok"], "t2": ["interrupted"]}
+    t1 = json.loads(run_cli("runs", "--task", "t1", "--json").stdout)["totals"]
+    assert t1["runs"] == 2 and t1["success_rate"] == 0.5
+    assert run_cli("runs").returncode == 0

@@ -198,14 +198,20 @@ def run_command(
     grace: Annotated[
         float, typer.Option("--grace", help="Seconds between SIGINT, SIGTERM and SIGKILL.")
     ] = 10.0,
+    task: Annotated[str | None, typer.Option("--task", help="A task id for the ledger.")] = None,
     json_out: Json = False,
+    db: Db = None,
     claude_dir: ClaudeDir = None,
 ) -> None:
     """Run an agent command (after --) with a hard cost cap and warnings before it."""
     import json
+    import os
+    import socket
+    import uuid
 
     from ccspend import runner
     from ccspend.pricing import load_card
+    from ccspend.store import Store, finish_run, mark_interrupted, start_run
     from ccspend.summary import price_index
 
     argv = list(ctx.args)
@@ -225,15 +231,31 @@ def run_command(
     def on_warn(level: int, usd: float) -> None:
         sys.stderr.write(f"ccspend: run at {level}% of its ${cap:.2f} cap (${usd:.2f} spent)\n")
 
+    command, session = runner.prepare_command(argv, cap)
+    store = Store(db or paths.default_db_path())
+    run_id = str(uuid.uuid4())
+    host = socket.gethostname()
+    with store.connect(write=True) as con:  # the ledger row exists before the agent starts
+        mark_interrupted(con, host, _alive)
+        start_run(con, {"run_id": run_id, "task_id": task, "command": runner.redact(argv),
+                        "cwd": os.getcwd(), "host": host, "pid": os.getpid(),
+                        "session_id": session, "cap_usd": cap})  # fmt: skip
     try:
-        out = runner.run(argv, roots, prices, cap, levels, grace, on_warn)
+        out = runner.run(command, roots, prices, cap, levels, grace, on_warn)
     except FileNotFoundError:
+        with store.connect(write=True) as con:
+            finish_run(con, {"run_id": run_id, "status": "refused", "exit_code": 2,
+                             "cost_usd": 0.0, "stopped_by": None, "session_id": session})
         raise UsageError(f"no such command: {argv[0]}") from None
+    with store.connect(write=True) as con:
+        finish_run(con, {"run_id": run_id, "status": out.status, "exit_code": out.exit_code,
+                         "cost_usd": out.spent_usd, "stopped_by": out.stopped_by,
+                         "session_id": out.session})  # fmt: skip
     summary = {
         "status": out.status, "exit_code": out.exit_code, "spent_usd": out.spent_usd,
         "cap_usd": out.cap_usd, "stopped_by": out.stopped_by, "seconds": out.seconds,
         "session_id": out.session, "warnings": out.warnings,
-        "command": runner.redact(argv),
+        "command": runner.redact(argv), "run_id": run_id, "task_id": task,
     }  # fmt: skip
     if json_out:
         sys.stdout.write(json.dumps(summary) + "\n")
@@ -243,3 +265,73 @@ def run_command(
             f"after {out.seconds:.1f}s ({out.stopped_by})\n"
         )
     raise typer.Exit(out.exit_code)
+
+
+def _alive(pid: int | None) -> bool:
+    import os
+
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@app.command("runs")
+def runs_command(
+    task: Annotated[str | None, typer.Option("--task", help="Only this task's runs.")] = None,
+    json_out: Json = False,
+    db: Db = None,
+) -> None:
+    """The ledger of ccspend run: every run, its cost and outcome."""
+    import socket
+
+    from ccspend.store import Store, list_runs, mark_interrupted
+
+    store = Store(db or paths.default_db_path())
+    with store.connect(write=True) as con:
+        mark_interrupted(con, socket.gethostname(), _alive)
+        rows = list_runs(con, task)
+    done = [r for r in rows if r["status"] in ("ok", "failed", "capped")]
+    ok = [r for r in done if r["status"] == "ok"]
+    totals = {
+        "runs": len(rows),
+        "cost_usd": sum(r["cost_usd"] or 0 for r in rows),
+        "success_rate": len(ok) / len(done) if done else None,
+        "cost_per_successful_run_usd": (sum(r["cost_usd"] or 0 for r in rows) / len(ok))
+        if ok else None,
+    }  # fmt: skip
+    if json_out:
+        import json
+
+        sys.stdout.write(json.dumps({"report": "runs", "task": task, "rows": rows,
+                                     "totals": totals}, indent=2) + "\n")  # fmt: skip
+        return
+    if not rows:
+        sys.stdout.write("No runs yet. Start one with: ccspend run --cap 2 -- <command>\n")
+        return
+    from rich.table import Table
+
+    table = Table(title="ccspend runs", box=None, pad_edge=False, header_style="bold")
+    for col in ("Started", "Task", "Status", "Cost", "Cap", "Exit", "Command"):
+        table.add_column(col, justify="right" if col in ("Cost", "Cap", "Exit") else "left",
+                         no_wrap=col != "Command", overflow="ellipsis")  # fmt: skip
+    for r in rows:
+        table.add_row(
+            r["started_at"], r["task_id"] or "", r["status"], f"${r['cost_usd'] or 0:.2f}",
+            f"${r['cap_usd']:.2f}" if r["cap_usd"] else "", str(r["exit_code"] or ""),
+            r["command"],
+        )  # fmt: skip
+    out = _stdout()
+    out.print(table)
+    rate = totals["success_rate"]
+    out.print(
+        f"{totals['runs']} runs, ${totals['cost_usd']:.2f}"
+        + (f", {rate * 100:.0f}% succeeded" if rate is not None else "")
+        + (f", ${totals['cost_per_successful_run_usd']:.2f} per successful run"
+           if totals["cost_per_successful_run_usd"] is not None else "")  # fmt: skip
+    )

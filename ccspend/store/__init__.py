@@ -323,6 +323,55 @@ def add_readings(con: duckdb.DuckDBPyConnection, readings: list[tuple]) -> None:
     )
 
 
+def start_run(con: duckdb.DuckDBPyConnection, row: dict) -> None:
+    """The ledger row of a run that starts now (status ``running``)."""
+    con.execute(
+        "INSERT INTO runs (run_id, task_id, command, cwd, host, pid, started_at, session_id, "
+        "cap_usd, status) VALUES ($run_id, $task_id, $command, $cwd, $host, $pid, now(), "
+        "$session_id, $cap_usd, 'running')",
+        row,
+    )
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, row: dict) -> None:
+    con.execute(
+        "UPDATE runs SET ended_at = now(), status = $status, exit_code = $exit_code, "
+        "cost_usd = $cost_usd, stopped_by = $stopped_by, session_id = $session_id "
+        "WHERE run_id = $run_id",
+        row,
+    )
+
+
+def mark_interrupted(con: duckdb.DuckDBPyConnection, host: str, alive) -> int:
+    """Runs of this host still marked running whose process is gone: interrupted."""
+    stale = [
+        r[0]
+        for r in con.execute(
+            "SELECT run_id, pid FROM runs WHERE status = 'running' AND host = ?", [host]
+        ).fetchall()
+        if not alive(r[1])
+    ]
+    if stale:
+        con.execute(
+            "UPDATE runs SET status = 'interrupted', ended_at = coalesce(ended_at, now()) "
+            "WHERE list_contains(?, run_id)",
+            [stale],
+        )
+    return len(stale)
+
+
+def list_runs(con: duckdb.DuckDBPyConnection, task: str | None) -> list[dict]:
+    rel = con.execute(
+        "SELECT run_id, task_id, command, cwd, strftime(started_at, '%Y-%m-%dT%H:%M:%SZ'), "
+        "strftime(ended_at, '%Y-%m-%dT%H:%M:%SZ'), session_id, cap_usd, cost_usd, status, "
+        "exit_code, stopped_by FROM runs WHERE ? IS NULL OR task_id = ? ORDER BY started_at",
+        [task, task],
+    )
+    cols = ["run_id", "task_id", "command", "cwd", "started_at", "ended_at", "session_id",
+            "cap_usd", "cost_usd", "status", "exit_code", "stopped_by"]  # fmt: skip
+    return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
+
+
 # Records arrive as newline-delimited JSON written by the scanner: DuckDB parses
 # and inserts them in C++, so no row passes through Python twice. ``f`` is the
 # batch-local file index, mapped to the file's id through ``batch_files``.

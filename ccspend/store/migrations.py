@@ -69,7 +69,29 @@ CREATE TABLE rate_limit_readings (
 );
 """
 
+# The ledger of `ccspend run`: a row written when a run starts and finished when
+# it ends, so a run killed with SIGKILL is still there (marked interrupted later).
+M003_RUNS = """
+CREATE TABLE runs (
+    run_id      VARCHAR PRIMARY KEY,
+    task_id     VARCHAR,
+    command     VARCHAR NOT NULL,   -- secrets redacted
+    cwd         VARCHAR,
+    host        VARCHAR,
+    pid         BIGINT,
+    started_at  TIMESTAMPTZ NOT NULL,
+    ended_at    TIMESTAMPTZ,
+    session_id  VARCHAR,
+    cap_usd     DOUBLE,
+    cost_usd    DOUBLE,
+    status      VARCHAR NOT NULL,   -- running, ok, failed, capped, interrupted
+    exit_code   INTEGER,
+    stopped_by  VARCHAR
+);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_rate_limit_readings", M002_RATE_LIMIT_READINGS),
+    ("m003_runs", M003_RUNS),
 ]
