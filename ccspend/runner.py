@@ -99,36 +99,42 @@ class Spend:
     prices: dict
     state_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="ccspend-run-")))
     before: set[str] = field(default_factory=set)  # logs that existed before the run
+    files: set[str] = field(default_factory=set)  # the run's logs, as they appear
     usd: float = 0.0
-    sessions: set[str] = field(default_factory=set)
 
     def snapshot(self) -> None:
         """Remember the logs that exist at the start: the run's logs are the others."""
         from ccspend.sources.logfiles import discover
 
-        if self.session is None:
-            self.before = {f.path for f in discover(self.roots)}
+        self.before = {f.path for f in discover(self.roots)}
+        self.notice(self.before)
 
-    def files(self) -> list[str]:
+    def rescan(self) -> None:
+        """Look at the whole tree again (only when file events are not available)."""
         from ccspend.sources.logfiles import discover
 
-        found = []
-        for f in discover(self.roots):
-            name = Path(f.path).name
+        self.notice(f.path for f in discover(self.roots))
+
+    def notice(self, paths) -> None:
+        """Take the run's logs among changed paths."""
+        for path in paths:
+            if not path.endswith(".jsonl"):
+                continue
             if self.session is not None:
-                if name == f"{self.session}.jsonl" or f"/{self.session}/subagents/" in f.path:
-                    found.append(f.path)
-            elif f.path not in self.before:
-                found.append(f.path)
-        return found
+                if Path(path).name == f"{self.session}.jsonl" or (
+                    f"/{self.session}/subagents/" in path
+                ):
+                    self.files.add(path)
+            elif path not in self.before:
+                self.files.add(path)
 
     def update(self) -> float:
-        """Re-read what changed; the run's cost so far (USD)."""
+        """Re-read the run's logs (only new bytes); the run's cost so far (USD)."""
         from ccspend.statusline import price_responses, session_usage
 
         responses: dict = {}
         start_us = self.started_at * 1e6
-        for path in self.files():
+        for path in sorted(self.files):
             for key, row in session_usage(path, self.state_dir).items():
                 if row[0] < start_us - 5e6:  # copied history of a resumed session
                     continue
@@ -188,23 +194,32 @@ def run(
     command, session = prepare_command(argv, cap)
     spend = Spend(roots, os.getcwd(), time.time(), session, prices)
     spend.snapshot()
+    spend.update()  # loads the parser now, not when the first line arrives
     t0 = time.monotonic()
     proc = subprocess.Popen(command, start_new_session=True)
     warned: set[int] = set()
     stopped_by = None
-    watched = [r for r in roots if r.is_dir()]
+
+    def watch():
+        watched = [r for r in roots if r.is_dir()]
+        if not watched:
+            return None
+        return watchfiles.watch(*watched, debounce=0, step=int(tick * 500), rust_timeout=200,
+                                yield_on_timeout=True, raise_interrupt=False)  # fmt: skip
+
     try:
-        changes = (
-            watchfiles.watch(*watched, debounce=0, step=int(tick * 1000), rust_timeout=200,
-                             yield_on_timeout=True, raise_interrupt=False)  # fmt: skip
-            if watched
-            else None
-        )
+        changes = watch()
         while proc.poll() is None:
             if changes is not None:
-                next(changes, None)
+                batch = next(changes, None)
+                if not batch:
+                    continue  # nothing was written: nothing to count
+                spend.notice(path for _change, path in batch)
             else:
+                # no log folder yet (a first run): look until one appears, then watch it
                 time.sleep(tick)
+                spend.rescan()
+                changes = watch()
             d = decide(spend.update(), cap, warned, warn_levels)
             for level in d.warn:
                 warned.add(level)
