@@ -115,8 +115,9 @@ class Spend:
 
         self.notice(f.path for f in discover(self.roots))
 
-    def notice(self, paths) -> None:
-        """Take the run's logs among changed paths."""
+    def notice(self, paths) -> bool:
+        """Take the run's logs among changed paths; True if any of them is the run's."""
+        ours = False
         for path in paths:
             if not path.endswith(".jsonl"):
                 continue
@@ -125,8 +126,25 @@ class Spend:
                     f"/{self.session}/subagents/" in path
                 ):
                     self.files.add(path)
-            elif path not in self.before:
+                    ours = True
+            elif path not in self.before and self._under_cwd(path):
                 self.files.add(path)
+                ours = True
+        return ours
+
+    def _under_cwd(self, path: str) -> bool:
+        """Is the log in the project folder of the run's directory (or one below it)?
+
+        Claude Code names a project's folder after its path, '/' and '.' made '-'.
+        """
+        mine = self.cwd.replace("/", "-").replace(".", "-")
+        for root in self.roots:
+            try:
+                folder = Path(path).relative_to(root).parts[0]
+            except (ValueError, IndexError):
+                continue
+            return folder == mine or folder.startswith(mine + "-")
+        return False
 
     def update(self) -> float:
         """Re-read the run's logs (only new bytes); the run's cost so far (USD)."""
@@ -212,9 +230,8 @@ def run(
         while proc.poll() is None:
             if changes is not None:
                 batch = next(changes, None)
-                if not batch:
-                    continue  # nothing was written: nothing to count
-                spend.notice(path for _change, path in batch)
+                if not batch or not spend.notice(path for _change, path in batch):
+                    continue  # nothing of the run's was written: nothing to count
             else:
                 # no log folder yet (a first run): look until one appears, then watch it
                 time.sleep(tick)

@@ -14,9 +14,9 @@ from tests.conftest import run_cli
 FAKE = str(Path(__file__).with_name("fake_agent.py"))
 
 
-def agent(sandbox, *extra):
+def agent(sandbox, *extra, cwd=None):
     return ["--", sys.executable, FAKE, "--config", str(sandbox / "claude"),
-            "--cwd", str(sandbox / "work"), *extra]
+            "--cwd", cwd or os.getcwd(), *extra]
 
 
 def test_decide_warns_once_per_level_and_stops_at_the_cap():
@@ -120,3 +120,19 @@ def test_every_run_lands_in_the_ledger_even_a_killed_wrapper(sandbox):
     t1 = json.loads(run_cli("runs", "--task", "t1", "--json").stdout)["totals"]
     assert t1["runs"] == 2 and t1["success_rate"] == 0.5
     assert run_cli("runs").returncode == 0
+
+
+def test_sessions_elsewhere_do_not_count_against_the_run(sandbox):
+    import subprocess
+
+    other = subprocess.Popen([sys.executable, FAKE, "--config", str(sandbox / "claude"),
+                              "--cwd", "/somewhere/else", "--usd-per-line", "1", "--every", "0.05",
+                              "--lines", "40"], stdout=subprocess.DEVNULL)
+    try:
+        r = run_cli("run", "--cap", "5", "--json",
+                    *agent(sandbox, "--usd-per-line", "0.1", "--every", "0.05", "--lines", "10"))
+    finally:
+        other.kill()
+        other.wait()
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert r.returncode == 0 and out["spent_usd"] == pytest.approx(1.0)
