@@ -199,22 +199,31 @@ class Outcome:
 def run(
     argv: list[str],
     roots: list[Path],
-    prices: dict,
+    prices,
     cap: float | None,
     warn_levels: tuple[int, ...] = (50, 80),
     grace: float = 10.0,
     on_warn=None,
     tick: float = 0.1,
+    on_started=None,
 ) -> Outcome:
-    """Start ``argv`` in its own process group, follow its spend, stop it at ``cap``."""
+    """Start ``argv`` in its own process group, follow its spend, stop it at ``cap``.
+
+    ``prices`` may be a function returning the price index: it is then called
+    once the agent is running, so loading the card does not delay its start;
+    ``on_started(session)`` runs at the same point (the ledger's first row).
+    """
     import watchfiles
 
     command, session = prepare_command(argv, cap)
-    spend = Spend(roots, os.getcwd(), time.time(), session, prices)
+    spend = Spend(roots, os.getcwd(), time.time(), session, {})
     spend.snapshot()
-    spend.update()  # loads the parser now, not when the first line arrives
     t0 = time.monotonic()
     proc = subprocess.Popen(command, start_new_session=True)
+    if on_started is not None:
+        on_started(session)
+    spend.prices = prices() if callable(prices) else prices
+    spend.update()  # loads the parser now, not when the first line arrives
     warned: set[int] = set()
     stopped_by = None
 

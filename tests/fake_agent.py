@@ -31,7 +31,19 @@ def main() -> int:
     ap.add_argument("--ignore-sigint", action="store_true")
     ap.add_argument("--subagent", action="store_true")
     ap.add_argument("--child", action="store_true")
+    ap.add_argument("--report", default=None, help="write timings here (JSON) on exit")
     args = ap.parse_args()
+    started = time.time()
+    writes: list[float] = []
+
+    def report(sigint_at=None):
+        if args.report:
+            import resource
+
+            ru = resource.getrusage(resource.RUSAGE_SELF)
+            Path(args.report).write_text(json.dumps({
+                "started": started, "writes": writes, "sigint_at": sigint_at,
+                "cpu": ru.ru_utime + ru.ru_stime}))
     session = args.session or str(uuid.uuid4())
     folder = Path(args.config) / "projects" / args.cwd.replace("/", "-").replace(".", "-")
     folder.mkdir(parents=True, exist_ok=True)
@@ -40,6 +52,7 @@ def main() -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     else:
         def on_int(*_):
+            report(time.time())
             print("saved", flush=True)
             sys.exit(130)
 
@@ -61,7 +74,9 @@ def main() -> int:
             line["isSidechain"] = True
         with open(target, "a") as fh:
             fh.write(json.dumps(line) + "\n")
+        writes.append(time.time())
         time.sleep(args.every)
+    report()
     print("done", flush=True)
     return 0
 

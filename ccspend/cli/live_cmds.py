@@ -27,7 +27,7 @@ from ccspend.cli.app import (
     check_limit,
     date_filters,
 )
-from ccspend.errors import UsageError
+from ccspend.errors import CcspendError, UsageError
 
 
 @app.command("blocks")
@@ -225,32 +225,40 @@ def run_command(
         raise UsageError("--warn takes percentages, e.g. 50,80") from None
     from datetime import UTC, datetime
 
-    prices = price_index(load_card(paths.rate_overrides_path()), datetime.now(UTC).date())
+    def prices() -> dict:
+        return price_index(load_card(paths.rate_overrides_path()), datetime.now(UTC).date())
+
     roots = paths.claude_project_roots(claude_dir)
 
     def on_warn(level: int, usd: float) -> None:
         sys.stderr.write(f"ccspend: run at {level}% of its ${cap:.2f} cap (${usd:.2f} spent)\n")
 
-    command, session = runner.prepare_command(argv, cap)
     store = Store(db or paths.default_db_path())
     run_id = str(uuid.uuid4())
     host = socket.gethostname()
-    with store.connect(write=True) as con:  # the ledger row exists before the agent starts
-        mark_interrupted(con, host, _alive)
-        start_run(con, {"run_id": run_id, "task_id": task, "command": runner.redact(argv),
-                        "cwd": os.getcwd(), "host": host, "pid": os.getpid(),
-                        "session_id": session, "cap_usd": cap})  # fmt: skip
+
+    def started(session: str | None) -> None:  # the ledger row, as soon as the agent runs
+        try:
+            with store.connect(write=True) as con:
+                mark_interrupted(con, host, _alive)
+                row = {"run_id": run_id, "task_id": task, "command": runner.redact(argv),
+                       "cwd": os.getcwd(), "host": host, "pid": os.getpid(),
+                       "session_id": session, "cap_usd": cap}  # fmt: skip
+                start_run(con, row)
+        except CcspendError as exc:  # the cap matters more than the ledger: keep watching
+            sys.stderr.write(f"ccspend: warning: the run is not in the ledger: {exc}\n")
+
     try:
-        out = runner.run(command, roots, prices, cap, levels, grace, on_warn)
+        out = runner.run(argv, roots, prices, cap, levels, grace, on_warn, on_started=started)
     except FileNotFoundError:
-        with store.connect(write=True) as con:
-            finish_run(con, {"run_id": run_id, "status": "refused", "exit_code": 2,
-                             "cost_usd": 0.0, "stopped_by": None, "session_id": session})
         raise UsageError(f"no such command: {argv[0]}") from None
-    with store.connect(write=True) as con:
-        finish_run(con, {"run_id": run_id, "status": out.status, "exit_code": out.exit_code,
-                         "cost_usd": out.spent_usd, "stopped_by": out.stopped_by,
-                         "session_id": out.session})  # fmt: skip
+    try:
+        with store.connect(write=True) as con:
+            finish_run(con, {"run_id": run_id, "status": out.status, "exit_code": out.exit_code,
+                             "cost_usd": out.spent_usd, "stopped_by": out.stopped_by,
+                             "session_id": out.session})  # fmt: skip
+    except CcspendError as exc:
+        sys.stderr.write(f"ccspend: warning: the ledger was not updated: {exc}\n")
     summary = {
         "status": out.status, "exit_code": out.exit_code, "spent_usd": out.spent_usd,
         "cap_usd": out.cap_usd, "stopped_by": out.stopped_by, "seconds": out.seconds,
