@@ -236,6 +236,7 @@ def run(
 
     try:
         changes = watch()
+        spend.rescan()  # logs written before the watch began
         while proc.poll() is None:
             if changes is not None:
                 batch = next(changes, None)
@@ -256,10 +257,12 @@ def run(
                 break
     except KeyboardInterrupt:
         stopped_by = stop_group(proc, grace)
+        spend.rescan()
         spend.update()
         return Outcome("interrupted", 130, spend.usd, cap, stopped_by,
                        time.monotonic() - t0, session, sorted(warned))  # fmt: skip
     code = proc.wait()
+    spend.rescan()  # a quick agent may be done before any file event was read
     spend.update()
     if stopped_by is not None:
         status, code = "capped", CAPPED_EXIT

@@ -209,10 +209,7 @@ def run_command(
     import socket
     import uuid
 
-    from ccspend import runner
-    from ccspend.pricing import load_card
-    from ccspend.store import Store, finish_run, mark_interrupted, start_run
-    from ccspend.summary import price_index
+    from ccspend import runner  # light: the database and the card load once the agent runs
 
     argv = list(ctx.args)
     if not argv:
@@ -226,6 +223,9 @@ def run_command(
     from datetime import UTC, datetime
 
     def prices() -> dict:
+        from ccspend.pricing import load_card
+        from ccspend.summary import price_index
+
         return price_index(load_card(paths.rate_overrides_path()), datetime.now(UTC).date())
 
     roots = paths.claude_project_roots(claude_dir)
@@ -233,12 +233,15 @@ def run_command(
     def on_warn(level: int, usd: float) -> None:
         sys.stderr.write(f"ccspend: run at {level}% of its ${cap:.2f} cap (${usd:.2f} spent)\n")
 
-    store = Store(db or paths.default_db_path())
     run_id = str(uuid.uuid4())
     host = socket.gethostname()
+    db_path = db or paths.default_db_path()
 
     def started(session: str | None) -> None:  # the ledger row, as soon as the agent runs
+        from ccspend.store import Store, mark_interrupted, start_run
+
         try:
+            store = Store(db_path)
             with store.connect(write=True) as con:
                 mark_interrupted(con, host, _alive)
                 row = {"run_id": run_id, "task_id": task, "command": runner.redact(argv),
@@ -252,8 +255,10 @@ def run_command(
         out = runner.run(argv, roots, prices, cap, levels, grace, on_warn, on_started=started)
     except FileNotFoundError:
         raise UsageError(f"no such command: {argv[0]}") from None
+    from ccspend.store import Store, finish_run
+
     try:
-        with store.connect(write=True) as con:
+        with Store(db_path).connect(write=True) as con:
             finish_run(con, {"run_id": run_id, "status": out.status, "exit_code": out.exit_code,
                              "cost_usd": out.spent_usd, "stopped_by": out.stopped_by,
                              "session_id": out.session})  # fmt: skip
