@@ -226,27 +226,43 @@ def maybe_refresh(folder: Path, summary: dict | None, now: float) -> None:
         pass
 
 
+READING_EVERY = 60.0  # an unchanged reading is recorded again at most this often
+
+
 def record_readings(obj: dict, folder: Path, now: float) -> None:
-    """Append the official window readings; the refresh moves them into the database."""
-    lines = []
+    """Append the official window readings; the refresh moves them into the database.
+
+    The status line runs several times a second, so a reading is kept only when
+    it changed, or once a minute while it holds (enough for a 30-minute rate).
+    """
+    current = {}
     for window in ("five_hour", "seven_day"):
         r = _get(obj, "rate_limits", window)
         used = _get(r, "used_percentage")
         if isinstance(used, (int, float)) and not isinstance(used, bool):
             resets = _get(r, "resets_at")
-            lines.append(
-                json.dumps(
-                    [int(now * 1e6), _get(obj, "session_id"), window, float(used),
-                     float(resets) if isinstance(resets, (int, float)) else None]
-                )  # fmt: skip
-            )
+            reset_s = float(resets) if isinstance(resets, (int, float)) else None
+            current[window] = [float(used), reset_s]
+    if not current:
+        return
+    last_file = folder / "last-readings.json"
+    try:
+        last = json.loads(last_file.read_text())
+    except (OSError, ValueError):
+        last = {}
+    lines = []
+    for window, value in current.items():
+        seen = last.get(window)
+        if seen and seen[0] == value and now - seen[1] < READING_EVERY:
+            continue
+        last[window] = [value, now]
+        lines.append(json.dumps([int(now * 1e6), _get(obj, "session_id"), window, *value]))
     if lines:
-        try:
+        with contextlib.suppress(OSError):
             folder.mkdir(parents=True, exist_ok=True)
             with open(folder / "readings.jsonl", "a") as fh:
                 fh.write("\n".join(lines) + "\n")
-        except OSError:
-            pass
+            last_file.write_text(json.dumps(last))
 
 
 # -- the line --------------------------------------------------------------------

@@ -123,3 +123,16 @@ def test_a_stale_summary_starts_one_background_refresh(sandbox, projects):
         time.sleep(0.1)
     data = json.loads(summary.read_text())
     assert "prices" in data and "claude-sonnet-4-5" in data["prices"]
+
+
+def test_a_reading_is_recorded_once_while_it_holds(sandbox):
+    from ccspend.statusline import record_readings
+
+    folder = sandbox / "sl"
+    obj = {"rate_limits": {"five_hour": {"used_percentage": 10, "resets_at": 2e9}}}
+    for i in range(5):
+        record_readings(obj, folder, 1000.0 + i)
+    obj["rate_limits"]["five_hour"]["used_percentage"] = 11
+    record_readings(obj, folder, 1006.0)
+    record_readings(obj, folder, 1100.0)  # unchanged, but a minute later: kept for the rate
+    assert len((folder / "readings.jsonl").read_text().splitlines()) == 3
