@@ -13,7 +13,6 @@ import os
 import shlex
 import signal
 import subprocess
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -97,7 +96,7 @@ class Spend:
     started_at: float
     session: str | None
     prices: dict
-    state_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="ccspend-run-")))
+    states: dict = field(default_factory=dict)  # where each log was read up to, in memory
     before: set[str] = field(default_factory=set)  # logs that existed before the run
     files: set[str] = field(default_factory=set)  # the run's logs, as they appear
     usd: float = 0.0
@@ -153,7 +152,7 @@ class Spend:
         responses: dict = {}
         start_us = self.started_at * 1e6
         for path in sorted(self.files):
-            for key, row in session_usage(path, self.state_dir).items():
+            for key, row in session_usage(path, None, self.states).items():
                 if row[0] < start_us - 5e6:  # copied history of a resumed session
                     continue
                 old = responses.get(key)

@@ -113,28 +113,37 @@ def session_cost(transcript: str, folder: Path, summary: dict) -> float:
     return cost
 
 
-def session_usage(transcript: str, folder: Path) -> dict:
+def session_usage(transcript: str, folder: Path | None, memory: dict | None = None) -> dict:
     """The responses of one transcript, read incrementally and deduplicated.
 
     Returns ``{key: [ts_us, model, input, output, cache5m, cache1h, cache_read, searches]}``
-    with, per response, the line of largest output (as the store counts).
+    with, per response, the line of largest output (as the store counts). Where it
+    stopped is kept in a small state file in ``folder`` (the status line: one call per
+    process), or in ``memory`` (a long-lived caller such as ``ccspend run``).
     """
     from ccspend.sources.claude_code import scan  # msgspec, but no database
 
     tag = f"{zlib.crc32(transcript.encode()):08x}"
-    state_file = folder / f"session-{tag}.json"
+    state_file = folder / f"session-{tag}.json" if folder is not None else None
     try:
         st = os.stat(transcript)
     except OSError:
         return {}
     try:
-        state = json.loads(state_file.read_text())
+        if memory is not None:
+            state = memory[transcript]
+        elif state_file is not None:
+            state = json.loads(state_file.read_text())
+        else:
+            raise KeyError(transcript)
         if state.get("path") != transcript or state.get("ino") != st.st_ino or (
             st.st_size < state.get("offset", 0)
         ):
             raise ValueError("another file")
-    except (OSError, ValueError):
+    except (OSError, ValueError, KeyError):
         state = {"path": transcript, "ino": st.st_ino, "offset": 0, "responses": {}}
+    if memory is not None:
+        memory[transcript] = state
     if st.st_size > state["offset"]:
         try:
             with open(transcript, "rb") as fh:
@@ -153,6 +162,8 @@ def session_usage(transcript: str, folder: Path) -> dict:
             if old is None or row[3] > old[3]:
                 responses[key] = row
         state["offset"] = result.end
+        if state_file is None or memory is not None:
+            return state["responses"]
         try:
             folder.mkdir(parents=True, exist_ok=True)
             tmp = state_file.with_suffix(f".{os.getpid()}")
