@@ -65,3 +65,26 @@ def run_cli(*args: str, env: dict | None = None, cwd: str | None = None, timeout
         cwd=cwd,
         timeout=timeout,
     )
+
+
+def read_pty(fd: int, needle: bytes | None = None, timeout: float = 30) -> tuple[bool, bytes]:
+    """Read a pseudo-terminal until ``needle`` shows (True), or it closes or times out."""
+    import select
+    import time
+
+    out = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if needle is not None and needle in out:
+            return True, out
+    return needle is None, out

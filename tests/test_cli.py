@@ -6,7 +6,7 @@ import sys
 import textwrap
 import time
 
-from tests.conftest import run_cli
+from tests.conftest import read_pty, run_cli
 from tests.logs import append, assistant, write
 
 
@@ -217,15 +217,7 @@ def test_progress_bar_only_on_a_terminal(sandbox, projects):
     pid, fd = pty.fork()
     if pid == 0:
         os.execve(sys.executable, [sys.executable, "-m", "ccspend", "daily"], env)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
+    _, out = read_pty(fd)
     os.waitpid(pid, 0)
     assert b"reading logs" in out
 

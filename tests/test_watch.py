@@ -3,13 +3,13 @@
 import contextlib
 import os
 import pty
-import select
 import sys
 import time
 from datetime import UTC, datetime
 
 from ccspend.ingest import ingest_claude
 from ccspend.live import sparkline, take
+from tests.conftest import read_pty
 from tests.logs import append, assistant, write
 
 
@@ -36,24 +36,6 @@ def test_sparkline_scales_and_handles_zero():
     assert sparkline([0, 1, 2]) == "▁▅█"
 
 
-def _read_until(fd, needle: bytes, timeout: float) -> tuple[bool, bytes]:
-    out = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-            if needle in out:
-                return True, out
-    return False, out
-
-
 def test_watch_redraws_within_a_second_of_a_new_line_and_quits_on_ctrl_c(sandbox, projects):
     now = datetime.now(UTC)
     f = write(projects / "p" / "s.jsonl", [
@@ -64,13 +46,13 @@ def test_watch_redraws_within_a_second_of_a_new_line_and_quits_on_ctrl_c(sandbox
         env = dict(os.environ, COLUMNS="100", LINES="40")
         os.execve(sys.executable, [sys.executable, "-m", "ccspend", "watch", "-z", "UTC"], env)
     try:
-        ok, out = _read_until(fd, b"today: $1.00", 20)
+        ok, out = read_pty(fd, b"today: $1.00", 20)
         assert ok, out[-2000:]
         time.sleep(0.5)
         append(f, [assistant(msg="b", ts=stamp(now), inp=2_000_000, out=0,
                              model="claude-haiku-4-5")])
         t = time.monotonic()
-        ok, out = _read_until(fd, b"today: $3.00", 5)
+        ok, out = read_pty(fd, b"today: $3.00", 5)
         assert ok, out[-2000:]
         assert time.monotonic() - t < 1.5
         os.kill(pid, 2)  # Ctrl-C
