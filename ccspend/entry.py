@@ -13,6 +13,10 @@ def main() -> None:
         from ccspend.statusline import run
 
         sys.exit(run())
+    if args[:1] == ["run"] and not _asks_help(args[1:]):  # the agent waits for our start
+        from ccspend.run_main import main as run_main
+
+        sys.exit(run_main(args[1:]))
     from ccspend.fastpath import serve
 
     try:
@@ -23,3 +27,13 @@ def main() -> None:
     from ccspend.cli import main as cli_main
 
     cli_main()
+
+
+def _asks_help(args: list[str]) -> bool:
+    """``--help`` among run's own options (before the command): the full CLI answers."""
+    for arg in args:
+        if arg == "--help":
+            return True
+        if arg == "--" or not arg.startswith("-"):
+            return False
+    return False

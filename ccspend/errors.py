@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     ERROR = 1
     USAGE = 2
     STORE_BUSY = 3
+    REFUSED = 4  # a budget is exhausted, or the pre-flight estimate exceeds the cap
     INTERRUPTED = 130
 
 

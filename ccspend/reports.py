@@ -333,26 +333,43 @@ def period_window(period: str, now: datetime) -> tuple[date, date, datetime]:
     return first, last, end
 
 
-def budget_status(store: Store, card: RateCard, budgets: dict, tz: str, now_s: float) -> list:
-    """Each budget's use in its current period, with the burn of the last 30 minutes
-    and when, at that rate, it runs out (or not before the period ends)."""
+def budget_status(
+    store: Store, card: RateCard, budgets: list, tz: str, now_s: float
+) -> list:
+    """Each budget's use in its current period, with the burn of the last 30 minutes,
+    when at that rate it runs out (or not before the period ends), and its alert level.
+
+    Global budgets count all usage; project and branch budgets the requests logged
+    in that folder or on that branch; task budgets the runs of that task in the ledger.
+    """
     from zoneinfo import ZoneInfo
 
+    from ccspend.alerts import level_reached
     from ccspend.forecast import limits
+    from ccspend.store import task_spend
 
     now = datetime.fromtimestamp(now_s, ZoneInfo(tz))
     out = []
-    for period, usd in budgets.items():
-        if usd is None:
-            continue
-        first, last, end = period_window(period, now)
-        with store.connect() as con:
-            queries.load_card(con, card)
-            queries.select(con, Filters(tz=tz, since=first, until=last))
-            points = [(r[0] / 1e6, float(r[5]) / 1e6) for r in queries.timeline(con)]
-        used = sum(p[1] for p in points)
-        f = limits.from_spend(used, float(usd), "usd", points, now_s, end.timestamp(),
-                              f"your {period} budget")  # fmt: skip
-        out.append({"name": period, "period_start": first.isoformat(),
-                    "period_end": last.isoformat(), **f.to_json()})  # fmt: skip
+    with store.connect() as con:
+        queries.load_card(con, card)
+        for b in budgets:
+            first, last, end = period_window(b.period, now)
+            start = datetime.combine(first, datetime.min.time(), tzinfo=now.tzinfo)
+            if b.scope == "task":
+                points = task_spend(con, b.name, start.timestamp(), end.timestamp())
+            else:
+                f = Filters(tz=tz, since=first, until=last,
+                            project=b.name if b.scope == "project" else None,
+                            branch=b.name if b.scope == "branch" else None)  # fmt: skip
+                queries.select(con, f)
+                points = [(r[0] / 1e6, float(r[5]) / 1e6) for r in queries.timeline(con)]
+            used = sum(p[1] for p in points)
+            label = f"your {b.period} budget" + (f" for {b.scope} {b.name}" if b.name else "")
+            fc = limits.from_spend(used, b.cap_usd, "usd", points, now_s, end.timestamp(), label)
+            pct = used / b.cap_usd * 100
+            out.append({"name": b.id, "scope": b.scope, "target": b.name, "period": b.period,
+                        "period_start": first.isoformat(), "period_end": last.isoformat(),
+                        **fc.to_json(), "alert_at": list(b.alert_at),
+                        "alert_level": level_reached(pct, b.alert_at),
+                        "exhausted": used >= b.cap_usd})  # fmt: skip
     return out

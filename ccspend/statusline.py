@@ -174,28 +174,37 @@ def session_usage(transcript: str, folder: Path | None, memory: dict | None = No
     return state["responses"]
 
 
-def price_responses(responses: dict, prices: dict) -> tuple[float, list[str]]:
-    """USD of the responses at the summary's prices; and the models it had no price for."""
+def price_response(row: list, prices: dict) -> float | None:
+    """USD of one response row at the summary's prices (None: the model has no price)."""
     from ccspend.pricing.names import normalise_model, strip_iso_date
 
+    _ts, model, inp, out, c5, c1, cr, ws = row
+    raw = (model or "").lower()
+    p = prices.get(raw) or prices.get(normalise_model(raw))
+    if p is None:
+        p = prices.get(strip_iso_date(normalise_model(raw)))
+    if p is None:
+        return None
+    tier = p["base"]
+    threshold = p.get("lc_threshold")
+    if threshold is not None and inp + c5 + c1 + cr > threshold and p.get("lc"):
+        tier = p["lc"]
+    return (
+        inp * tier[0] + out * tier[1] + c5 * tier[2] + c1 * tier[3] + cr * tier[4]
+    ) / 1e6 + ws * p.get("ws", 0.0) / 1000
+
+
+def price_responses(responses: dict, prices: dict) -> tuple[float, list[str]]:
+    """USD of the responses at the summary's prices; and the models it had no price for."""
     total = 0.0
     unknown: list[str] = []
-    for _ts, model, inp, out, c5, c1, cr, ws in responses.values():
-        raw = (model or "").lower()
-        p = prices.get(raw) or prices.get(normalise_model(raw))
-        if p is None:
-            p = prices.get(strip_iso_date(normalise_model(raw)))
-        if p is None:
-            if model not in unknown:
-                unknown.append(model)
+    for row in responses.values():
+        usd = price_response(row, prices)
+        if usd is None:
+            if row[1] not in unknown:
+                unknown.append(row[1])
             continue
-        tier = p["base"]
-        threshold = p.get("lc_threshold")
-        if threshold is not None and inp + c5 + c1 + cr > threshold and p.get("lc"):
-            tier = p["lc"]
-        total += (
-            inp * tier[0] + out * tier[1] + c5 * tier[2] + c1 * tier[3] + cr * tier[4]
-        ) / 1e6 + ws * p.get("ws", 0.0) / 1000
+        total += usd
     return total, unknown
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ccspend.config import budgets
+from ccspend import config
 from ccspend.ingest import ingest_claude
 from ccspend.pricing.card import RateCard
 from ccspend.reports import ReportRequest, build_blocks, build_report
@@ -96,7 +96,7 @@ def refresh(store: Store, roots: list[Path], card: RateCard, tz: str, folder: Pa
         "today": today.isoformat(),
         "today_cost_usd": float(day.cost_usd),
         "block": block,
-        "daily_budget_usd": budgets().daily,
+        "daily_budget_usd": config.load().global_budget("daily"),
         "prices": prices,
     }
     folder.mkdir(parents=True, exist_ok=True)

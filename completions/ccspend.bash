@@ -25,7 +25,7 @@ _ccspend() {
         project) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --help" -- "$cur")) ;;
         rates) COMPREPLY=($(compgen -W "--at --json --help" -- "$cur")) ;;
         report) COMPREPLY=($(compgen -W "--html --since --until --timezone -z --project --db --claude-dir --demo --no-ingest --help" -- "$cur")) ;;
-        run) COMPREPLY=($(compgen -W "--cap --warn --grace --task --json --db --claude-dir --help" -- "$cur")) ;;
+        run) COMPREPLY=($(compgen -W "--cap --cap-tokens --task --warn --grace --force --prompt-file --max-requests-per-minute --max-usd-per-hour --json --db --claude-dir --help" -- "$cur")) ;;
         runs) COMPREPLY=($(compgen -W "--task --json --db --help" -- "$cur")) ;;
         session) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --help" -- "$cur")) ;;
         statusline) COMPREPLY=($(compgen -W "--install --uninstall --shell --refresh --help" -- "$cur")) ;;

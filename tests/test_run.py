@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from ccspend.runner import CAPPED_EXIT, decide, prepare_command, redact
+from ccspend.runner import (
+    CAPPED_EXIT,
+    Controls,
+    Decision,
+    decide,
+    over_rate,
+    prepare_command,
+    redact,
+    used_pct,
+)
 from tests.conftest import run_cli
 
 FAKE = str(Path(__file__).with_name("fake_agent.py"))
@@ -20,13 +29,28 @@ def agent(sandbox, *extra, cwd=None):
 
 
 def test_decide_warns_once_per_level_and_stops_at_the_cap():
-    assert decide(0.4, 1.0, set(), (50, 80)) == decide(0.4, 1.0, set(), (50, 80))
-    d = decide(0.55, 1.0, set(), (50, 80))
+    assert decide(40, set(), (50, 80)) == Decision((), False)
+    d = decide(55, set(), (50, 80))
     assert d.warn == (50,) and not d.stop
-    d = decide(0.85, 1.0, {50}, (50, 80))
+    d = decide(85, {50}, (50, 80))
     assert d.warn == (80,) and not d.stop
-    assert decide(1.0, 1.0, {50, 80}, (50, 80)).stop
-    assert decide(5.0, None, set(), (50,)) .warn == ()
+    assert decide(100, {50, 80}, (50, 80)).stop
+    assert decide(used_pct(5.0, 10**9, Controls()), set(), (50,)).warn == ()
+
+
+def test_the_nearest_cap_counts_dollars_or_tokens():
+    both = Controls(cap=2.0, cap_tokens=1000)
+    assert used_pct(1.0, 100, both) == 50
+    assert used_pct(0.1, 900, both) == 90
+    assert used_pct(0.1, 900, Controls(cap=2.0)) == 5
+
+
+def test_rate_limits_say_why_a_run_pauses():
+    c = Controls(max_requests_per_minute=10, max_usd_per_hour=5.0)
+    assert over_rate(9, 4.99, c) is None
+    assert "10 requests" in over_rate(10, 0, c)
+    assert "$5.00 in the last hour" in over_rate(0, 5.0, c)
+    assert over_rate(1000, 1000, Controls()) is None
 
 
 def test_claude_gets_a_session_id_and_the_cap_in_print_mode():

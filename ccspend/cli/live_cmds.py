@@ -27,7 +27,7 @@ from ccspend.cli.app import (
     check_limit,
     date_filters,
 )
-from ccspend.errors import CcspendError, UsageError
+from ccspend.errors import UsageError
 
 
 @app.command("blocks")
@@ -160,7 +160,7 @@ def watch(
         from ccspend.ingest import ingest_claude
 
         ingest_claude(store, roots)
-        daily = config.budgets().daily
+        daily = config.load().global_budget("daily")
         return live_view(live.take(store, card, tz, time.time(), limit, daily), tz, roots)
 
     try:
@@ -192,92 +192,56 @@ def _log_changes(roots: list[Path]):
 def run_command(
     ctx: typer.Context,
     cap: Annotated[float | None, typer.Option("--cap", help="Hard ceiling in USD.")] = None,
+    cap_tokens: Annotated[
+        int | None, typer.Option("--cap-tokens", help="Hard ceiling in tokens (all kinds).")
+    ] = None,
+    task: Annotated[str | None, typer.Option("--task", help="A task id for the ledger.")] = None,
     warn: Annotated[
         str, typer.Option("--warn", help="Warning levels, percent of the cap.")
     ] = "50,80",
     grace: Annotated[
         float, typer.Option("--grace", help="Seconds between SIGINT, SIGTERM and SIGKILL.")
     ] = 10.0,
-    task: Annotated[str | None, typer.Option("--task", help="A task id for the ledger.")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Start even if a budget it falls under is spent.")
+    ] = False,
+    prompt_file: Annotated[
+        str | None,
+        typer.Option("--prompt-file", help="The prompt the run starts with: estimated before "
+                     "the start, and refused if it alone passes the cap."),  # fmt: skip
+    ] = None,
+    max_rpm: Annotated[
+        int | None,
+        typer.Option("--max-requests-per-minute", help="Pause the run while it goes faster."),
+    ] = None,
+    max_usd_per_hour: Annotated[
+        float | None,
+        typer.Option("--max-usd-per-hour", help="Pause the run while it spends faster."),
+    ] = None,
     json_out: Json = False,
     db: Db = None,
     claude_dir: ClaudeDir = None,
 ) -> None:
-    """Run an agent command (after --) with a hard cost cap and warnings before it."""
-    import json
-    import os
-    import socket
-    import uuid
+    """Run an agent command (after --) with a hard cost cap and warnings before it.
 
-    from ccspend import runner  # light: the database and the card load once the agent runs
+    Exit codes: the agent's own; 124 when stopped at the cap; 4 when refused
+    (a budget is spent, or the prompt alone passes the cap).
+    """
+    from ccspend.run_main import RunOptions, _value, execute
 
-    argv = list(ctx.args)
-    if not argv:
+    opts = RunOptions(
+        argv=list(ctx.args), cap=cap, cap_tokens=cap_tokens, task=task,
+        warn=_value("--warn", "levels", warn), grace=grace, force=force,
+        prompt_file=prompt_file, max_rpm=max_rpm, max_usd_per_hour=max_usd_per_hour,
+        json=json_out, db=str(db) if db else None, claude_dirs=list(claude_dir or []),
+    )  # fmt: skip
+    if not opts.argv:
         raise UsageError("give the command after --, e.g. ccspend run --cap 2 -- claude -p '...'")
-    if cap is not None and not cap > 0:
-        raise UsageError("--cap is a positive amount of dollars")
-    try:
-        levels = tuple(sorted({int(x) for x in warn.split(",") if x.strip()}))
-    except ValueError:
-        raise UsageError("--warn takes percentages, e.g. 50,80") from None
-    from datetime import UTC, datetime
-
-    def prices() -> dict:
-        from ccspend.pricing import load_card
-        from ccspend.summary import price_index
-
-        return price_index(load_card(paths.rate_overrides_path()), datetime.now(UTC).date())
-
-    roots = paths.claude_project_roots(claude_dir)
-
-    def on_warn(level: int, usd: float) -> None:
-        sys.stderr.write(f"ccspend: run at {level}% of its ${cap:.2f} cap (${usd:.2f} spent)\n")
-
-    run_id = str(uuid.uuid4())
-    host = socket.gethostname()
-    db_path = db or paths.default_db_path()
-
-    def started(session: str | None) -> None:  # the ledger row, as soon as the agent runs
-        from ccspend.store import Store, mark_interrupted, start_run
-
-        try:
-            store = Store(db_path)
-            with store.connect(write=True) as con:
-                mark_interrupted(con, host, _alive)
-                row = {"run_id": run_id, "task_id": task, "command": runner.redact(argv),
-                       "cwd": os.getcwd(), "host": host, "pid": os.getpid(),
-                       "session_id": session, "cap_usd": cap}  # fmt: skip
-                start_run(con, row)
-        except CcspendError as exc:  # the cap matters more than the ledger: keep watching
-            sys.stderr.write(f"ccspend: warning: the run is not in the ledger: {exc}\n")
-
-    try:
-        out = runner.run(argv, roots, prices, cap, levels, grace, on_warn, on_started=started)
-    except FileNotFoundError:
-        raise UsageError(f"no such command: {argv[0]}") from None
-    from ccspend.store import Store, finish_run
-
-    try:
-        with Store(db_path).connect(write=True) as con:
-            finish_run(con, {"run_id": run_id, "status": out.status, "exit_code": out.exit_code,
-                             "cost_usd": out.spent_usd, "stopped_by": out.stopped_by,
-                             "session_id": out.session})  # fmt: skip
-    except CcspendError as exc:
-        sys.stderr.write(f"ccspend: warning: the ledger was not updated: {exc}\n")
-    summary = {
-        "status": out.status, "exit_code": out.exit_code, "spent_usd": out.spent_usd,
-        "cap_usd": out.cap_usd, "stopped_by": out.stopped_by, "seconds": out.seconds,
-        "session_id": out.session, "warnings": out.warnings,
-        "command": runner.redact(argv), "run_id": run_id, "task_id": task,
-    }  # fmt: skip
-    if json_out:
-        sys.stdout.write(json.dumps(summary) + "\n")
-    elif out.status == "capped":
-        sys.stderr.write(
-            f"ccspend: stopped at the cap: ${out.spent_usd:.2f} spent of ${cap:.2f} "
-            f"after {out.seconds:.1f}s ({out.stopped_by})\n"
-        )
-    raise typer.Exit(out.exit_code)
+    for name, v in (("--cap", cap), ("--cap-tokens", cap_tokens), ("--max-usd-per-hour",
+                    max_usd_per_hour), ("--max-requests-per-minute", max_rpm)):  # fmt: skip
+        if v is not None and not v > 0:
+            raise UsageError(f"{name} takes a positive number")
+    raise typer.Exit(execute(opts))
 
 
 def _alive(pid: int | None) -> bool:
@@ -303,10 +267,13 @@ def runs_command(
     """The ledger of ccspend run: every run, its cost and outcome."""
     import socket
 
-    from ccspend.store import Store, list_runs, mark_interrupted
+    from ccspend.run_main import journal_dir
+    from ccspend.store import Store, adopt_journals, list_runs, mark_interrupted
 
-    store = Store(db or paths.default_db_path())
+    db_path = db or paths.default_db_path()
+    store = Store(db_path)
     with store.connect(write=True) as con:
+        adopt_journals(con, journal_dir(db_path), _alive)
         mark_interrupted(con, socket.gethostname(), _alive)
         rows = list_runs(con, task)
     done = [r for r in rows if r["status"] in ("ok", "failed", "capped")]

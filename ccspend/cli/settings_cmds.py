@@ -21,10 +21,43 @@ from ccspend.cli.app import (
 )
 from ccspend.errors import UsageError
 
-budget_app = typer.Typer(help="Budgets by day, week and month.", no_args_is_help=False)
+budget_app = typer.Typer(
+    help="Budgets by day, week and month: global, per project, branch and task.",
+    no_args_is_help=False,
+)
 config_app = typer.Typer(help="ccspend's config file.", no_args_is_help=True)
 app.add_typer(budget_app, name="budget")
 app.add_typer(config_app, name="config")
+
+
+ProjectScope = Annotated[
+    str | None, typer.Option("--project", help="A project's budget (its folder).")
+]
+BranchScope = Annotated[str | None, typer.Option("--branch", help="A git branch's budget.")]
+TaskScope = Annotated[str | None, typer.Option("--task", help="A task id's budget (its runs).")]
+
+
+def _scope(project: str | None, branch: str | None, task: str | None) -> tuple[str, str | None]:
+    given = [(s, v) for s, v in (("project", project), ("branch", branch), ("task", task)) if v]
+    if len(given) > 1:
+        raise UsageError("a budget has one scope: --project, --branch or --task")
+    return given[0] if given else ("global", None)
+
+
+def _budget_rows(db, claude_dir, no_ingest: bool, tz: str) -> tuple[list, object]:
+    import time
+
+    from ccspend import config
+    from ccspend.pricing import load_card
+    from ccspend.reports import budget_status
+    from ccspend.store import Store
+
+    cfg = config.load()
+    store = Store(db or paths.default_db_path())
+    if cfg.budgets:
+        _ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
+    card = load_card(paths.rate_overrides_path())
+    return budget_status(store, card, list(cfg.budgets), tz, time.time()), (store, cfg)
 
 
 @budget_app.callback(invoke_without_command=True)
@@ -36,22 +69,14 @@ def budget_show(
     claude_dir: ClaudeDir = None,
     no_ingest: NoIngest = False,
 ) -> None:
-    """Each budget: used, remaining, burn rate, and when it runs out at that rate."""
+    """Each budget: used, remaining, burn rate, when it runs out at that rate, alert level."""
     if ctx.invoked_subcommand is not None:
         return
-    import time
-
     from ccspend import config
-    from ccspend.pricing import load_card
-    from ccspend.reports import budget_status
-    from ccspend.store import Store
     from ccspend.timeutil import check_timezone
 
     tz = check_timezone(timezone)
-    budgets = config.budgets().model_dump()
-    store = Store(db or paths.default_db_path())
-    _ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
-    rows = budget_status(store, load_card(paths.rate_overrides_path()), budgets, tz, time.time())
+    rows, _ = _budget_rows(db, claude_dir, no_ingest, tz)
     if json_out:
         import json
 
@@ -67,28 +92,100 @@ def budget_show(
 
     out = _stdout()
     for row in rows:
-        out.print(_forecast_line(row, tz), highlight=False, soft_wrap=True)
+        level = row["alert_level"]
+        mark = (" [red]EXHAUSTED[/red]" if row["exhausted"] else
+                f" [yellow]past {level}%[/yellow]" if level else "")  # fmt: skip
+        out.print(_forecast_line(row, tz) + mark, highlight=False, soft_wrap=True)
+
+
+@budget_app.command("check")
+def budget_check(
+    timezone: Tz = None,
+    db: Db = None,
+    claude_dir: ClaudeDir = None,
+    no_ingest: NoIngest = False,
+) -> None:
+    """Send the alerts that are due (once per level), e.g. from cron; exit 4 if a budget
+    is exhausted."""
+    from ccspend.alerts import budget_alerts
+    from ccspend.errors import ExitCode
+    from ccspend.timeutil import check_timezone
+
+    rows, (store, cfg) = _budget_rows(db, claude_dir, no_ingest, check_timezone(timezone))
+    with store.connect(write=True) as con:
+        sent = budget_alerts(con, rows, cfg.alerts)
+    exhausted = [r["name"] for r in rows if r["exhausted"]]
+    sys.stdout.write(f"{len(rows)} budgets checked, {len(sent)} alerts sent"
+                     + (f"; exhausted: {', '.join(exhausted)}" if exhausted else "") + "\n")
+    if exhausted:
+        raise typer.Exit(ExitCode.REFUSED)
+
+
+@budget_app.command("alerts")
+def budget_alerts_list(json_out: Json = False, db: Db = None) -> None:
+    """The alerts sent so far, newest first."""
+    from ccspend.store import Store, list_alerts
+
+    with Store(db or paths.default_db_path()).connect() as con:
+        rows = list_alerts(con)
+    if json_out:
+        import json
+
+        sys.stdout.write(json.dumps({"report": "alerts", "rows": rows}, indent=2) + "\n")
+        return
+    if not rows:
+        sys.stdout.write("No alerts yet.\n")
+    for r in rows:
+        sys.stdout.write(f"{r['fired_at']}  {r['level']:>3}%  {r['message']}"
+                         f"  [{r['channels'] or 'recorded'}]\n")  # fmt: skip
+
+
+def _levels(alert_at: str | None) -> tuple[int, ...] | None:
+    if alert_at is None:
+        return None
+    try:
+        levels = tuple(sorted({int(x) for x in alert_at.split(",") if x.strip()}))
+    except ValueError:
+        raise UsageError("--alert-at takes percentages, e.g. 50,80") from None
+    if not all(0 < x < 100 for x in levels):
+        raise UsageError("--alert-at takes percentages between 1 and 99")
+    return levels
 
 
 @budget_app.command("set")
 def budget_set(
     period: Annotated[str, typer.Argument(help="daily, weekly or monthly")],
-    usd: Annotated[float, typer.Argument(help="dollars")],
+    usd: Annotated[float, typer.Argument(help="dollars: the hard cap")],
+    project: ProjectScope = None,
+    branch: BranchScope = None,
+    task: TaskScope = None,
+    alert_at: Annotated[
+        str | None, typer.Option("--alert-at", help="Soft alert levels, percent (default 50,80).")
+    ] = None,
 ) -> None:
-    """Set the budget of a period, in dollars."""
+    """Set a budget, in dollars: global, or for a project, branch or task."""
     from ccspend import config
 
-    path = config.set_budget(period, usd)
-    sys.stdout.write(f"{period} budget: ${usd:,.2f} (in {path})\n")
+    scope, name = _scope(project, branch, task)
+    path = config.set_budget(period, usd, scope=scope, name=name, alert_at=_levels(alert_at))
+    what = f"{period} budget" + (f" for {scope} {name}" if name else "")
+    sys.stdout.write(f"{what}: ${usd:,.2f} (in {path})\n")
 
 
 @budget_app.command("unset")
-def budget_unset(period: Annotated[str, typer.Argument(help="daily, weekly or monthly")]) -> None:
-    """Remove the budget of a period."""
+def budget_unset(
+    period: Annotated[str, typer.Argument(help="daily, weekly or monthly")],
+    project: ProjectScope = None,
+    branch: BranchScope = None,
+    task: TaskScope = None,
+) -> None:
+    """Remove a budget."""
     from ccspend import config
 
-    path = config.set_budget(period, None)
-    sys.stdout.write(f"{period} budget removed (from {path})\n")
+    scope, name = _scope(project, branch, task)
+    path = config.set_budget(period, None, scope=scope, name=name)
+    what = f"{period} budget" + (f" for {scope} {name}" if name else "")
+    sys.stdout.write(f"{what} removed (from {path})\n")
 
 
 @config_app.command("path")

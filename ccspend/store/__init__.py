@@ -324,22 +324,79 @@ def add_readings(con: duckdb.DuckDBPyConnection, readings: list[tuple]) -> None:
 
 
 def start_run(con: duckdb.DuckDBPyConnection, row: dict) -> None:
-    """The ledger row of a run that starts now (status ``running``)."""
+    """The ledger row of a run that starts now (status ``running``, or ``refused``)."""
+    row = {"cap_tokens": None, "forced": False, "note": None, "route_tier": None,
+           "route_reason": None, "status": "running", **row}  # fmt: skip
     con.execute(
         "INSERT INTO runs (run_id, task_id, command, cwd, host, pid, started_at, session_id, "
-        "cap_usd, status) VALUES ($run_id, $task_id, $command, $cwd, $host, $pid, now(), "
-        "$session_id, $cap_usd, 'running')",
+        "cap_usd, cap_tokens, forced, note, route_tier, route_reason, status, ended_at) "
+        "VALUES ($run_id, $task_id, $command, $cwd, $host, $pid, now(), $session_id, $cap_usd, "
+        "$cap_tokens, $forced, $note, $route_tier, $route_reason, $status, "
+        "CASE WHEN $status = 'running' THEN NULL ELSE now() END)",
         row,
     )
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, row: dict) -> None:
+    row = {"tokens": None, "sessions": None, "models": None, "note": None, **row}
     con.execute(
         "UPDATE runs SET ended_at = now(), status = $status, exit_code = $exit_code, "
-        "cost_usd = $cost_usd, stopped_by = $stopped_by, session_id = $session_id "
-        "WHERE run_id = $run_id",
+        "cost_usd = $cost_usd, stopped_by = $stopped_by, session_id = $session_id, "
+        "tokens = $tokens, sessions = $sessions, models = $models, "
+        "note = coalesce($note, note) WHERE run_id = $run_id",
         row,
     )
+
+
+def add_run_event(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, detail: str) -> None:
+    con.execute("INSERT INTO run_events VALUES (?, now(), ?, ?)", [run_id, kind, detail])
+
+
+def claim_alert(
+    con: duckdb.DuckDBPyConnection, key: str, level: int, message: str, channels: str
+) -> bool:
+    """Record that ``key`` reached ``level``; True only for the one caller that records it.
+
+    The primary key makes this the "once per level" rule, across processes.
+    """
+    rows = con.execute(
+        "INSERT OR IGNORE INTO alerts VALUES (?, ?, now(), ?, ?) RETURNING level",
+        [key, level, message, channels],
+    ).fetchall()
+    return bool(rows)
+
+
+def list_alerts(con: duckdb.DuckDBPyConnection, limit: int = 50) -> list[dict]:
+    rows = con.execute(
+        "SELECT alert_key, level, strftime(fired_at, '%Y-%m-%dT%H:%M:%SZ'), message, channels "
+        "FROM alerts ORDER BY fired_at DESC LIMIT ?",
+        [limit],
+    ).fetchall()
+    cols = ("key", "level", "fired_at", "message", "channels")
+    return [dict(zip(cols, r, strict=True)) for r in rows]
+
+
+def add_cap_decisions(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> int:
+    """The hooks' journal: (epoch s, session, hook, decision, reason, spent, cap)."""
+    if not rows:
+        return 0
+    before = con.execute("SELECT count(*) FROM cap_decisions").fetchone()[0]
+    con.executemany(
+        "INSERT OR IGNORE INTO cap_decisions VALUES (to_timestamp(?), ?, ?, ?, ?, ?, ?)", rows
+    )
+    return con.execute("SELECT count(*) FROM cap_decisions").fetchone()[0] - before
+
+
+def task_spend(
+    con: duckdb.DuckDBPyConnection, task: str, since_s: float, until_s: float
+) -> list[tuple[float, float]]:
+    """A task's runs started in [since, until): (epoch s of the run's end, USD)."""
+    return con.execute(
+        "SELECT epoch(coalesce(ended_at, now())), coalesce(cost_usd, 0) FROM runs "
+        "WHERE task_id = ? AND started_at >= to_timestamp(?) AND started_at < to_timestamp(?) "
+        "ORDER BY 1",
+        [task, since_s, until_s],
+    ).fetchall()
 
 
 def mark_interrupted(con: duckdb.DuckDBPyConnection, host: str, alive) -> int:
@@ -360,15 +417,56 @@ def mark_interrupted(con: duckdb.DuckDBPyConnection, host: str, alive) -> int:
     return len(stale)
 
 
+def adopt_journals(con: duckdb.DuckDBPyConnection, folder, alive, skip: str | None = None) -> int:
+    """Runs journaled before their agent started whose wrapper is gone: into the ledger.
+
+    A row already in the ledger is left to ``mark_interrupted``; one missing (the
+    wrapper was killed before it wrote it) is added as ``interrupted``.
+    """
+    import json
+    from pathlib import Path
+
+    adopted = 0
+    try:
+        entries = sorted(Path(folder).glob("*.json"))
+    except OSError:
+        return 0
+    for path in entries:
+        if path.stem == skip:
+            continue
+        try:
+            row = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(row, dict) or alive(row.get("pid")):
+            continue
+        known = con.execute("SELECT 1 FROM runs WHERE run_id = ?", [row.get("run_id")]).fetchall()
+        if not known:
+            con.execute(
+                "INSERT INTO runs (run_id, task_id, command, cwd, host, pid, started_at, "
+                "ended_at, cap_usd, cap_tokens, forced, note, status) VALUES ($run_id, $task_id, "
+                "$command, $cwd, $host, $pid, $started_at::TIMESTAMPTZ, now(), $cap_usd, "
+                "$cap_tokens, $forced, $note, 'interrupted')",
+                {k: row.get(k) for k in ("run_id", "task_id", "command", "cwd", "host", "pid",
+                                         "started_at", "cap_usd", "cap_tokens", "forced",
+                                         "note")},  # fmt: skip
+            )
+            adopted += 1
+        path.unlink(missing_ok=True)
+    return adopted
+
+
 def list_runs(con: duckdb.DuckDBPyConnection, task: str | None) -> list[dict]:
     rel = con.execute(
         "SELECT run_id, task_id, command, cwd, strftime(started_at, '%Y-%m-%dT%H:%M:%SZ'), "
         "strftime(ended_at, '%Y-%m-%dT%H:%M:%SZ'), session_id, cap_usd, cost_usd, status, "
-        "exit_code, stopped_by FROM runs WHERE ? IS NULL OR task_id = ? ORDER BY started_at",
+        "exit_code, stopped_by, cap_tokens, tokens, sessions, models, forced, note, "
+        "route_tier, route_reason FROM runs WHERE ? IS NULL OR task_id = ? ORDER BY started_at",
         [task, task],
     )
     cols = ["run_id", "task_id", "command", "cwd", "started_at", "ended_at", "session_id",
-            "cap_usd", "cost_usd", "status", "exit_code", "stopped_by"]  # fmt: skip
+            "cap_usd", "cost_usd", "status", "exit_code", "stopped_by", "cap_tokens", "tokens",
+            "sessions", "models", "forced", "note", "route_tier", "route_reason"]  # fmt: skip
     return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
 
 

@@ -90,8 +90,54 @@ CREATE TABLE runs (
 );
 """
 
+# What `ccspend run` grew after its first ledger: token caps, the sessions and
+# models a run used, refusals and --force, routing; alerts fired once per level;
+# run events (pauses under a rate limit); the cap hooks' decisions.
+M004_RUN_CONTROL = """
+ALTER TABLE runs ADD COLUMN cap_tokens BIGINT;
+ALTER TABLE runs ADD COLUMN tokens BIGINT;
+ALTER TABLE runs ADD COLUMN sessions VARCHAR[];
+ALTER TABLE runs ADD COLUMN models VARCHAR[];
+ALTER TABLE runs ADD COLUMN forced BOOLEAN;
+ALTER TABLE runs ADD COLUMN note VARCHAR;
+ALTER TABLE runs ADD COLUMN route_tier VARCHAR;
+ALTER TABLE runs ADD COLUMN route_reason VARCHAR;
+
+-- One row per (thing watched, level reached): an alert fires when its row is
+-- inserted, so concurrent or repeated checks (a cron job every minute) send it once.
+CREATE TABLE alerts (
+    alert_key  VARCHAR NOT NULL,   -- 'budget:daily:2026-11-23', 'run:<run id>'
+    level      INTEGER NOT NULL,   -- percent of the cap; 100 = cap reached
+    fired_at   TIMESTAMPTZ NOT NULL,
+    message    VARCHAR NOT NULL,
+    channels   VARCHAR,            -- where it went: terminal,desktop,webhook,command
+    PRIMARY KEY (alert_key, level)
+);
+
+CREATE TABLE run_events (
+    run_id  VARCHAR NOT NULL,
+    event_at TIMESTAMPTZ NOT NULL,
+    kind    VARCHAR NOT NULL,      -- paused, resumed, forced, refused
+    detail  VARCHAR
+);
+
+-- The interactive cap hooks answer from the standard library in a few ms, so
+-- they journal decisions to a file; the next ccspend start copies them here.
+CREATE TABLE cap_decisions (
+    decided_at  TIMESTAMPTZ NOT NULL,
+    session_id  VARCHAR,
+    hook        VARCHAR NOT NULL,  -- PreToolUse, UserPromptSubmit
+    decision    VARCHAR NOT NULL,  -- allow, warn, deny, block, override
+    reason      VARCHAR,
+    spent_usd   DOUBLE,
+    cap_usd     DOUBLE,
+    UNIQUE (decided_at, session_id, hook)
+);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_rate_limit_readings", M002_RATE_LIMIT_READINGS),
     ("m003_runs", M003_RUNS),
+    ("m004_run_control", M004_RUN_CONTROL),
 ]

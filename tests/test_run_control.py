@@ -1,0 +1,133 @@
+"""ccspend run's controls beyond the cap: token caps, budgets that refuse a run,
+--force, the pre-flight estimate, rate-limit pauses, and the journal that keeps a
+run in the ledger when its wrapper is killed before the database row is written."""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import ccspend.cli
+from ccspend import runner
+from ccspend.errors import UsageError
+from ccspend.run_main import OPTIONS, _version_key, current_branch, parse
+from tests.conftest import run_cli
+
+FAKE = str(Path(__file__).with_name("fake_agent.py"))
+
+
+def agent(sandbox, *extra):
+    return ["--", sys.executable, FAKE, "--config", str(sandbox / "claude"),
+            "--cwd", os.getcwd(), *extra]
+
+
+def runs(task=None):
+    args = ["runs", "--json"] + (["--task", task] if task else [])
+    return json.loads(run_cli(*args).stdout)["rows"]
+
+
+def test_the_fast_parser_knows_every_option_of_the_documented_command():
+    import typer.main
+
+    command = typer.main.get_command(ccspend.cli.app)
+    run = command.commands["run"]
+    documented = {o for p in run.params for o in getattr(p, "opts", []) if o.startswith("--")}
+    assert documented - {"--help"} == set(OPTIONS)
+
+
+def test_parse_reads_options_then_the_command():
+    o = parse(["--cap", "$2", "--cap-tokens=5000", "--warn", "80,50", "--force", "--",
+               "claude", "-p", "hi"])
+    assert o.cap == 2.0 and o.cap_tokens == 5000 and o.warn == (50, 80) and o.force
+    assert o.argv == ["claude", "-p", "hi"]
+    assert parse(["--task", "t", "./agent.sh", "--cap", "9"]).argv == ["./agent.sh", "--cap", "9"]
+    for bad in (["--cap", "0", "--", "x"], ["--cap"], ["--nope", "--", "x"], ["--cap", "1"],
+                ["--warn", "120", "--", "x"], ["--force=yes", "--", "x"]):
+        with pytest.raises(UsageError):
+            parse(bad)
+
+
+def test_aliases_price_as_the_newest_model_of_their_family():
+    assert _version_key("claude-sonnet-4-6") > _version_key("claude-3-5-sonnet-20241022")
+
+
+def test_branch_is_read_from_git_head(tmp_path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/feature/x\n")
+    (tmp_path / "sub").mkdir()
+    assert current_branch(str(tmp_path / "sub")) == "feature/x"
+
+
+def test_a_token_cap_stops_the_run(sandbox):
+    r = run_cli("run", "--cap-tokens", "300000", "--grace", "2", "--json",
+                *agent(sandbox, "--usd-per-line", "0.1", "--every", "0.1"))
+    assert r.returncode == runner.CAPPED_EXIT, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["status"] == "capped" and 300_000 <= out["tokens"] <= 400_000
+    assert out["models"] == ["claude-haiku-4-5"] and len(out["sessions"]) == 1
+
+
+def test_a_spent_budget_refuses_the_run_unless_forced(sandbox):
+    assert run_cli("budget", "set", "daily", "0.2", "--task", "nightly").returncode == 0
+    first = run_cli("run", "--task", "nightly", "--json",
+                    *agent(sandbox, "--usd-per-line", "0.1", "--every", "0.01", "--lines", "3"))
+    assert first.returncode == 0, first.stderr
+    refused = run_cli("run", "--task", "nightly", "--", sys.executable, "-c", "print('ran')")
+    assert refused.returncode == 4 and "ran" not in refused.stdout
+    assert "refused to start" in refused.stderr and "task:nightly:daily" in refused.stderr
+    other = run_cli("run", "--task", "other", "--", sys.executable, "-c", "print('ran')")
+    assert other.returncode == 0 and "ran" in other.stdout  # another task's budget is not spent
+    forced = run_cli("run", "--task", "nightly", "--force", "--", sys.executable, "-c", "pass")
+    assert forced.returncode == 0
+    rows = runs("nightly")
+    assert [r["status"] for r in rows] == ["ok", "refused", "ok"]
+    assert rows[1]["note"].startswith("task:nightly:daily budget spent")
+    assert rows[2]["forced"] and rows[2]["note"].startswith("forced past")
+
+
+def test_the_preflight_refuses_a_prompt_that_alone_passes_the_cap(sandbox, tmp_path):
+    prompt = tmp_path / "prompt.md"
+    prompt.write_text("Please refactor this module carefully. " * 20000)  # ~140k tokens
+    r = run_cli("run", "--cap", "0.05", "--prompt-file", str(prompt), "--",
+                sys.executable, "-c", "print('ran')")
+    assert r.returncode == 4 and "ran" not in r.stdout
+    assert "tokens" in r.stderr and "estimate" in r.stderr
+    small = tmp_path / "small.md"
+    small.write_text("fix the failing test")
+    r = run_cli("run", "--cap", "0.05", "--prompt-file", str(small), "--",
+                sys.executable, "-c", "print('ran')")
+    assert r.returncode == 0 and "ran" in r.stdout
+    assert [r["status"] for r in runs()] == ["refused", "ok"]
+
+
+def test_a_run_past_its_request_rate_is_paused_then_resumed(sandbox, projects):
+    events = []
+    controls = runner.Controls(max_requests_per_minute=3, requests_window_s=1.5, grace=2)
+    argv = [sys.executable, FAKE, "--config", str(sandbox / "claude"), "--cwd", os.getcwd(),
+            "--usd-per-line", "0.01", "--every", "0.05", "--lines", "8"]
+    t0 = time.monotonic()
+    out = runner.run(argv, [projects], {"claude-haiku-4-5": {"base": [1, 5, 1.25, 2, 0.1]}},
+                     controls, on_event=lambda kind, detail: events.append((kind, detail)))
+    assert out.status == "ok" and out.spent_usd == pytest.approx(0.08)
+    kinds = [k for k, _ in events]
+    assert "paused" in kinds and "resumed" in kinds
+    assert "requests in the last minute" in events[0][1]
+    assert out.paused_s > 0.5 and time.monotonic() - t0 > 1.0
+
+
+def test_a_wrapper_killed_before_its_database_row_still_leaves_one(sandbox):
+    from ccspend.run_main import journal_dir
+
+    db = Path(os.environ["CCSPEND_DB"])
+    folder = journal_dir(db)
+    folder.mkdir(parents=True)
+    (folder / "r-dead.json").write_text(json.dumps({
+        "run_id": "r-dead", "task_id": "t9", "command": "agent", "cwd": "/x", "host": "h",
+        "pid": 2**22 + 12345, "started_at": "2026-11-23T10:00:00+00:00", "cap_usd": 1.0}))
+    rows = runs("t9")
+    assert len(rows) == 1 and rows[0]["status"] == "interrupted"
+    assert not (folder / "r-dead.json").exists()
+    assert len(runs("t9")) == 1  # adopted once
