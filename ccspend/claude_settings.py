@@ -1,4 +1,5 @@
-"""Claude Code's settings.json: add or remove ccspend's status line, keeping the rest.
+"""Claude Code's settings.json: add or remove ccspend's status line and cap hooks,
+keeping the rest.
 
 Every change keeps every other setting and first writes a timestamped backup.
 """
@@ -71,3 +72,84 @@ def uninstall(path: Path) -> str:
     del data["statusLine"]
     backup = _save(path, data)
     return f"removed ccspend's status line from {path}; backup: {backup}"
+
+
+HOOK_COMMAND = "ccspend cap hook"
+HOOK_EVENTS = {"PreToolUse": "*", "UserPromptSubmit": None}  # event -> matcher
+
+
+def _is_ours(hook: object) -> bool:
+    return isinstance(hook, dict) and str(hook.get("command", "")).startswith(HOOK_COMMAND)
+
+
+def install_hooks(path: Path) -> str:
+    """Add the cap hooks (PreToolUse for every tool, UserPromptSubmit), once each."""
+    data = _load(path)
+    hooks = data.setdefault("hooks", {})
+    if not isinstance(hooks, dict):
+        raise CcspendError(f"{path}: \"hooks\" is not an object; ccspend changed nothing")
+    added = []
+    for event, matcher in HOOK_EVENTS.items():
+        groups = hooks.setdefault(event, [])
+        if not isinstance(groups, list):
+            raise CcspendError(f"{path}: hooks.{event} is not a list; ccspend changed nothing")
+        if any(_is_ours(h) for g in groups if isinstance(g, dict) for h in g.get("hooks", [])):
+            continue
+        group: dict = {"hooks": [{"type": "command", "command": HOOK_COMMAND, "timeout": 5}]}
+        if matcher is not None:
+            group = {"matcher": matcher, **group}
+        groups.append(group)
+        added.append(event)
+    if not added:
+        return f"ccspend's cap hooks are already in {path}"
+    backup = _save(path, data)
+    saved = f"; backup: {backup}" if backup else ""
+    return f"added ccspend's cap hooks ({', '.join(added)}) to {path}{saved}"
+
+
+def uninstall_hooks(path: Path) -> str:
+    """Remove exactly the hooks ``install_hooks`` added (and containers left empty)."""
+    data = _load(path)
+    hooks = data.get("hooks")
+    if not isinstance(hooks, dict):
+        return f"no ccspend cap hooks in {path}; nothing changed"
+    removed = False
+    for event in HOOK_EVENTS:
+        groups = hooks.get(event)
+        if not isinstance(groups, list):
+            continue
+        kept = []
+        for g in groups:
+            if isinstance(g, dict) and isinstance(g.get("hooks"), list):
+                inner = [h for h in g["hooks"] if not _is_ours(h)]
+                if len(inner) != len(g["hooks"]):
+                    removed = True
+                    if not inner:
+                        continue
+                    g = {**g, "hooks": inner}
+            kept.append(g)
+        if kept:
+            hooks[event] = kept
+        else:
+            del hooks[event]
+    if not removed:
+        return f"no ccspend cap hooks in {path}; nothing changed"
+    if not hooks:
+        del data["hooks"]
+    backup = _save(path, data)
+    return f"removed ccspend's cap hooks from {path}; backup: {backup}"
+
+
+def hooks_installed(path: Path) -> bool:
+    try:
+        data = _load(path)
+    except CcspendError:
+        return False
+    hooks = data.get("hooks")
+    if not isinstance(hooks, dict):
+        return False
+    return all(
+        any(_is_ours(h) for g in hooks.get(event) or [] if isinstance(g, dict)
+            for h in g.get("hooks", []))  # fmt: skip
+        for event in HOOK_EVENTS
+    )

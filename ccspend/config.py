@@ -300,3 +300,19 @@ def set_budget(
     _budgets(budgets, str(path))  # refuse to write what could not be read back
     _write(path, data)
     return path
+
+
+def set_cap(session_usd: float | None, daily_usd: float | None,
+            path: Path | None = None) -> Path:  # fmt: skip
+    """Write ``[cap]``, the interactive sessions' caps the hooks read (None: leave as is)."""
+    path = path or config_path()
+    data = _read(path)
+    cap = dict(data.get("cap", {}))
+    for key, value in (("session_usd", session_usd), ("daily_usd", daily_usd)):
+        if value is not None:
+            if not value > 0:
+                raise UsageError("a cap is a positive amount of dollars")
+            cap[key] = float(value)
+    data["cap"] = cap
+    _write(path, data)
+    return path

@@ -13,6 +13,10 @@ def main() -> None:
         from ccspend.statusline import run
 
         sys.exit(run())
+    if args == ["cap", "hook"]:  # every tool call of a capped session: stdlib only
+        from ccspend.cap_hook import run as hook
+
+        sys.exit(hook())
     if args[:1] == ["run"] and not _asks_help(args[1:]):  # the agent waits for our start
         from ccspend.run_main import main as run_main
 

@@ -21,7 +21,7 @@ from ccspend import config
 from ccspend.ingest import ingest_claude
 from ccspend.pricing.card import RateCard
 from ccspend.reports import ReportRequest, build_blocks, build_report
-from ccspend.store import Store, add_readings
+from ccspend.store import Store, add_cap_decisions, add_readings
 from ccspend.store.queries import Filters
 
 
@@ -64,13 +64,36 @@ def _take_readings(folder: Path) -> list[tuple]:
     return rows
 
 
+def take_cap_decisions(folder: Path) -> list[tuple]:
+    """The cap hooks' journal, taken (moved away) so each decision is stored once."""
+    src = folder / "cap-decisions.jsonl"
+    moving = folder / f"cap-decisions.{os.getpid()}.jsonl"
+    try:
+        os.replace(src, moving)
+    except OSError:
+        return []
+    rows = []
+    try:
+        for line in moving.read_text().splitlines():
+            try:
+                r = json.loads(line)
+                rows.append((float(r[0]), r[1], str(r[2]), str(r[3]), r[4], r[5], r[6]))
+            except (ValueError, IndexError, TypeError):
+                continue
+    finally:
+        moving.unlink(missing_ok=True)
+    return rows
+
+
 def refresh(store: Store, roots: list[Path], card: RateCard, tz: str, folder: Path) -> dict:
     """Bring the store up to date and rewrite the summary the status line reads."""
     ingest_claude(store, roots)
     readings = _take_readings(folder)
-    if readings:
+    decisions = take_cap_decisions(folder)
+    if readings or decisions:
         with store.connect(write=True) as con:
             add_readings(con, readings)
+            add_cap_decisions(con, decisions)
     now = time.time()
     today = datetime.now(ZoneInfo(tz)).date()
     today_only = Filters(tz=tz, since=today, until=today)

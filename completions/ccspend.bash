@@ -6,17 +6,18 @@ _ccspend() {
     cmd=""
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${COMP_WORDS[i]}" in
-            blocks|branch|budget|completions|config|daily|model|monthly|project|rates|report|run|runs|session|statusline|watch|weekly) cmd="${COMP_WORDS[i]}"; break ;;
+            blocks|branch|budget|cap|completions|config|daily|model|monthly|project|rates|report|run|runs|session|statusline|watch|weekly) cmd="${COMP_WORDS[i]}"; break ;;
         esac
     done
     case "$prev" in
         --db|--claude-dir|--project) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "blocks branch budget completions config daily model monthly project rates report run runs session statusline watch weekly --since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --version --help" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "blocks branch budget cap completions config daily model monthly project rates report run runs session statusline watch weekly --since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --version --help" -- "$cur")) ;;
         blocks) COMPREPLY=($(compgen -W "--active --recent --limit --since --until --timezone -z --project --branch --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
         branch) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --help" -- "$cur")) ;;
         budget) COMPREPLY=($(compgen -W "--timezone -z --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
+        cap) COMPREPLY=($(compgen -W "--json --db --help" -- "$cur")) ;;
         completions) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
         config) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
         daily) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --help" -- "$cur")) ;;

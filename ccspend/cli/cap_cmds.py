@@ -1,0 +1,118 @@
+"""``ccspend cap``: spend caps for interactive Claude Code sessions, as hooks."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from ccspend import paths
+from ccspend.cli.app import Db, Json, app
+from ccspend.errors import UsageError
+
+cap_app = typer.Typer(
+    help="Caps for interactive Claude Code sessions (hooks that stop tool calls at a cap).",
+    no_args_is_help=False,
+)
+app.add_typer(cap_app, name="cap")
+
+
+@cap_app.callback(invoke_without_command=True)
+def cap_status(ctx: typer.Context, json_out: Json = False, db: Db = None) -> None:
+    """The caps in force, whether the hooks are installed, and their recent decisions."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import json
+
+    from ccspend import claude_settings
+    from ccspend.cap_hook import load_caps
+    from ccspend.statusline import state_dir
+    from ccspend.store import Store, add_cap_decisions
+    from ccspend.summary import take_cap_decisions
+
+    caps = load_caps(paths.config_dir() / "config.toml")
+    settings = claude_settings.settings_path()
+    installed = claude_settings.hooks_installed(settings)
+    db_path = db or paths.default_db_path()
+    store = Store(db_path)
+    with store.connect(write=True) as con:
+        add_cap_decisions(con, take_cap_decisions(state_dir(db_path)))
+        rows = con.execute(
+            "SELECT strftime(decided_at, '%Y-%m-%dT%H:%M:%SZ'), session_id, hook, decision, "
+            "reason FROM cap_decisions ORDER BY decided_at DESC LIMIT 20"
+        ).fetchall()
+    decisions = [dict(zip(("at", "session_id", "hook", "decision", "reason"), r, strict=True))
+                 for r in rows]  # fmt: skip
+    if json_out:
+        sys.stdout.write(json.dumps({"session_usd": caps.session_usd, "daily_usd": caps.daily_usd,
+                                     "alert_at": list(caps.alert_at), "hooks_installed": installed,
+                                     "settings": str(settings), "decisions": decisions},
+                                    indent=2) + "\n")  # fmt: skip
+        return
+    cap_line = ", ".join(x for x in (
+        f"session ${caps.session_usd:.2f}" if caps.session_usd else "",
+        f"daily ${caps.daily_usd:.2f}" if caps.daily_usd else "") if x) or "none set"  # fmt: skip
+    sys.stdout.write(f"caps: {cap_line} (soft alerts at {', '.join(map(str, caps.alert_at))}%)\n")
+    sys.stdout.write(f"hooks: {'installed' if installed else 'not installed'} in {settings}\n")
+    for d in decisions:
+        sys.stdout.write(f"{d['at']}  {d['hook']:<16} {d['decision']:<8} {d['reason']}\n")
+
+
+@cap_app.command("install")
+def cap_install(
+    session_cap: Annotated[
+        float | None, typer.Option("--session-cap", help="USD per session.")
+    ] = None,
+    daily_cap: Annotated[float | None, typer.Option("--daily-cap", help="USD per day.")] = None,
+) -> None:
+    """Add the cap hooks to Claude Code's settings (with a backup) and set the caps."""
+    from ccspend import claude_settings, config
+    from ccspend.cap_hook import load_caps
+
+    if session_cap is None and daily_cap is None:
+        caps = load_caps(config.config_path())
+        if not (caps.session_usd or caps.daily_usd):
+            raise UsageError("give --session-cap and/or --daily-cap (dollars)")
+    else:
+        path = config.set_cap(session_cap, daily_cap)
+        sys.stdout.write(f"caps written to {path}\n")
+    sys.stdout.write(claude_settings.install_hooks(claude_settings.settings_path()) + "\n")
+
+
+@cap_app.command("uninstall")
+def cap_uninstall() -> None:
+    """Remove the cap hooks from Claude Code's settings (the caps stay in the config)."""
+    from ccspend import claude_settings
+
+    sys.stdout.write(claude_settings.uninstall_hooks(claude_settings.settings_path()) + "\n")
+
+
+@cap_app.command("override")
+def cap_override(
+    session: Annotated[
+        str | None, typer.Option("--session", help="Lift the caps for this session id only.")
+    ] = None,
+) -> None:
+    """Lift the interactive caps for the rest of today (or one session); recorded."""
+    import json
+    import time
+
+    from ccspend.cap_hook import _save_state, _state, _today, day_override_file, journal
+    from ccspend.statusline import read_summary, state_dir
+
+    folder = state_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    if session:
+        state = _state(folder, session)
+        state["override"] = True
+        _save_state(folder, session, state)
+        what = f"session {session}"
+    else:
+        summary = read_summary(folder) or {}
+        day = _today(summary.get("timezone"), now)
+        day_override_file(folder, day).write_text(json.dumps({"at": now}))
+        what = f"today ({day})"
+    journal(folder, [now, session, "cli", "override", f"caps lifted for {what}", None, None])
+    sys.stdout.write(f"caps lifted for {what}\n")

@@ -1,0 +1,120 @@
+"""Interactive caps: the hooks' pure verdicts, their answers to Claude Code, the
+settings they install and remove exactly, failing open, and the ledger."""
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pytest
+
+from ccspend.cap_hook import OVERRIDE_WORD, Caps, answer, judge
+from tests.conftest import run_cli
+from tests.logs import assistant, write
+
+CAPS = Caps(session_usd=2.0, daily_usd=10.0, alert_at=(50, 80))
+
+
+def test_verdicts():
+    assert judge("PreToolUse", 0.5, 1.0, CAPS, False, set()).decision == "allow"
+    w = judge("PreToolUse", 1.7, 1.0, CAPS, False, set())
+    assert w.decision == "warn" and w.level == 80 and "85%" in w.reason
+    assert judge("PreToolUse", 1.7, 1.0, CAPS, False, {50, 80}).decision == "allow"  # once
+    d = judge("PreToolUse", 2.01, 3.0, CAPS, False, set())
+    assert d.decision == "deny" and "$2.01 of its $2.00" in d.reason and OVERRIDE_WORD in d.reason
+    assert judge("PreToolUse", 0.1, 10.0, CAPS, False, set()).decision == "deny"  # daily cap
+    assert judge("UserPromptSubmit", 2.5, 0, CAPS, False, set()).decision == "block"
+    assert judge("UserPromptSubmit", 2.5, 0, CAPS, False, set(),
+                 f"go on {OVERRIDE_WORD}").decision == "override"
+    assert judge("PreToolUse", 2.5, 0, CAPS, True, {50, 80}).decision == "allow"  # overridden
+    assert judge("PreToolUse", 99.0, 99.0, Caps(), False, set()).decision == "allow"  # no caps
+
+
+def test_answers_follow_claude_codes_hook_contract():
+    deny = answer("PreToolUse", judge("PreToolUse", 3, 0, CAPS, False, set()))
+    assert deny["hookSpecificOutput"]["permissionDecision"] == "deny"
+    assert deny["hookSpecificOutput"]["hookEventName"] == "PreToolUse"
+    block = answer("UserPromptSubmit", judge("UserPromptSubmit", 3, 0, CAPS, False, set()))
+    assert block["decision"] == "block" and block["reason"]
+    warn = answer("PreToolUse", judge("PreToolUse", 1.1, 0, CAPS, False, set()))
+    assert "additionalContext" in warn["hookSpecificOutput"]
+    assert answer("PreToolUse", judge("PreToolUse", 0, 0, CAPS, False, set())) is None
+
+
+def test_install_and_uninstall_leave_the_settings_exactly_as_they_were(sandbox):
+    settings = sandbox / "claude" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    before = {"model": "opus", "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [
+        {"type": "command", "command": "my-guard.sh"}]}], "Stop": []}, "env": {"A": "1"}}
+    settings.write_text(json.dumps(before))
+    r = run_cli("cap", "install", "--session-cap", "5", "--daily-cap", "30")
+    assert r.returncode == 0 and "backup" in r.stdout, r.stderr
+    data = json.loads(settings.read_text())
+    assert data["hooks"]["PreToolUse"][0] == before["hooks"]["PreToolUse"][0]
+    assert data["hooks"]["PreToolUse"][1]["hooks"][0]["command"] == "ccspend cap hook"
+    assert data["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"] == "ccspend cap hook"
+    assert "already" in run_cli("cap", "install").stdout
+    status = json.loads(run_cli("cap", "--json").stdout)
+    assert status["hooks_installed"] and status["session_usd"] == 5 and status["daily_usd"] == 30
+    assert run_cli("cap", "uninstall").returncode == 0
+    assert json.loads(settings.read_text()) == before
+    assert "nothing changed" in run_cli("cap", "uninstall").stdout
+
+
+def test_install_on_a_machine_without_settings_and_back(sandbox):
+    settings = sandbox / "claude" / "settings.json"
+    assert run_cli("cap", "install", "--daily-cap", "3").returncode == 0
+    assert run_cli("cap", "uninstall").returncode == 0
+    assert json.loads(settings.read_text()) == {}
+
+
+def hook(event: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ccspend", "cap", "hook"],
+                          input=json.dumps(event), capture_output=True, text=True, timeout=30)
+
+
+def test_the_hook_denies_past_the_cap_warns_once_and_can_be_overridden(sandbox, projects):
+    now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    t = write(projects / "p" / "s1.jsonl", [
+        assistant(session="s1", ts=now, msg="a", req="a", inp=1_200_000, out=0,
+                  model="claude-haiku-4-5")])  # $1.20
+    assert run_cli("cap", "install", "--session-cap", "2").returncode == 0
+    assert run_cli("statusline", "--refresh").returncode == 0
+    tool = {"hook_event_name": "PreToolUse", "session_id": "s1", "transcript_path": str(t),
+            "tool_name": "Bash", "tool_input": {"command": "ls"}}
+    first = hook(tool)
+    assert first.returncode == 0
+    assert "additionalContext" in json.loads(first.stdout)["hookSpecificOutput"]  # 60%: warn
+    assert hook(tool).stdout == ""  # once per level
+    from tests.logs import append
+
+    append(t, [assistant(session="s1", ts=now, msg="b", req="b", inp=900_000, out=0,
+                         model="claude-haiku-4-5")])  # $2.10
+    denied = json.loads(hook(tool).stdout)["hookSpecificOutput"]
+    assert denied["permissionDecision"] == "deny" and "$2.10 of its $2.00" in denied[
+        "permissionDecisionReason"]
+    prompt = {**tool, "hook_event_name": "UserPromptSubmit", "prompt": "keep going"}
+    assert json.loads(hook(prompt).stdout)["decision"] == "block"
+    assert hook({**prompt, "prompt": f"finish it {OVERRIDE_WORD}"}).stdout == ""
+    assert hook(tool).stdout == ""  # the override holds for the session
+    status = json.loads(run_cli("cap", "--json").stdout)
+    assert [d["decision"] for d in reversed(status["decisions"])] == [
+        "warn", "deny", "block", "override"]
+
+
+@pytest.mark.parametrize("stdin", ["", "not json", "[]", '{"hook_event_name": "PreToolUse"}',
+                                   '{"hook_event_name": "PreToolUse", "transcript_path": 5}'])
+def test_the_hook_fails_open(sandbox, stdin):
+    run_cli("cap", "install", "--session-cap", "0.01")
+    r = subprocess.run([sys.executable, "-m", "ccspend", "cap", "hook"], input=stdin,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and r.stdout == "" and "Traceback" not in r.stderr
+
+
+def test_the_hook_never_imports_the_heavy_stack(sandbox):
+    code = ("import io, sys, json; from ccspend.cap_hook import run; "
+            "run(io.StringIO(json.dumps({'hook_event_name': 'PreToolUse'})), io.StringIO()); "
+            "print(sorted(m.split('.')[0] for m in sys.modules "
+            "if m.split('.')[0] in ('duckdb', 'pydantic', 'typer', 'rich', 'msgspec')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.stdout.strip() == "[]", r.stderr
