@@ -121,8 +121,6 @@ def session_usage(transcript: str, folder: Path | None, memory: dict | None = No
     stopped is kept in a small state file in ``folder`` (the status line: one call per
     process), or in ``memory`` (a long-lived caller such as ``ccspend run``).
     """
-    from ccspend.sources.claude_code import scan  # msgspec, but no database
-
     tag = f"{zlib.crc32(transcript.encode()):08x}"
     state_file = folder / f"session-{tag}.json" if folder is not None else None
     try:
@@ -151,9 +149,9 @@ def session_usage(transcript: str, folder: Path | None, memory: dict | None = No
                 data = fh.read(st.st_size - state["offset"])
         except OSError:
             return state["responses"]
-        result = scan(data, state["offset"], 0)
+        records, end = _scan(data, state["offset"])
         responses = state["responses"]
-        for r in result.records:
+        for r in records:
             if r["err"] or r["model"] == "<synthetic>":
                 continue
             key = f"{r['mid']}|{r['rid'] or ''}" if r["mid"] else f"#{r['o']}"
@@ -161,7 +159,7 @@ def session_usage(transcript: str, folder: Path | None, memory: dict | None = No
             old = responses.get(key)
             if old is None or row[3] > old[3]:
                 responses[key] = row
-        state["offset"] = result.end
+        state["offset"] = end
         if state_file is None or memory is not None:
             return state["responses"]
         try:
@@ -172,6 +170,39 @@ def session_usage(transcript: str, folder: Path | None, memory: dict | None = No
         except OSError:
             pass
     return state["responses"]
+
+
+SMALL_READ = 1 << 20  # below this, the standard library's json is quicker than importing msgspec
+
+
+def _scan(data: bytes, base: int) -> tuple[list[dict], int]:
+    """Usage records of the complete lines of ``data`` (read from offset ``base``), and
+    the offset after the last complete line. A session's new lines since the last call
+    are few: they are parsed with ``json``; a large first read uses the ingest's scanner."""
+    if len(data) > SMALL_READ:
+        from ccspend.sources.claude_code import scan
+
+        result = scan(data, base, 0)
+        return result.records, result.end
+    from ccspend.sources.claude_record import extract
+
+    records = []
+    pos = 0
+    while True:
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            break
+        line = data[pos:nl]
+        if b'"usage"' in line:
+            try:
+                rec = extract(json.loads(line.strip().removeprefix(b"\xef\xbb\xbf")))
+            except (ValueError, RecursionError):
+                rec = None
+            if rec:
+                rec["o"] = base + pos
+                records.append(rec)
+        pos = nl + 1
+    return records, base + pos
 
 
 def price_response(row: list, prices: dict) -> float | None:
