@@ -6,7 +6,8 @@ or too new, 130 interrupted.
 
 One module per group of commands, all registered on the app in ``cli.app``:
 ``report_cmds`` (reports and the HTML page), ``live_cmds`` (blocks, watch,
-status line), ``cap_cmds`` (interactive caps as hooks), ``settings_cmds`` (budgets,
+status line), ``cap_cmds`` (interactive caps as hooks), ``data_cmds`` (sql, import, export),
+``settings_cmds`` (budgets,
 config, rates, completions).
 """
 
@@ -22,7 +23,7 @@ from ccspend.cli.app import app
 from ccspend.errors import CcspendError, ExitCode
 
 # Importing a module registers its commands; this order is ``ccspend --help``'s.
-for _module in ("report_cmds", "live_cmds", "cap_cmds", "settings_cmds"):
+for _module in ("report_cmds", "live_cmds", "cap_cmds", "data_cmds", "settings_cmds"):
     importlib.import_module(f"ccspend.cli.{_module}")
 
 __all__ = ["app", "main"]
