@@ -35,6 +35,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "--prompt-file": ("prompt_file", "str"),
     "--max-requests-per-minute": ("max_rpm", "int"),
     "--max-usd-per-hour": ("max_usd_per_hour", "usd"),
+    "--route": ("route", "str"),
     "--json": ("json", "flag"),
     "--db": ("db", "str"),
     "--claude-dir": ("claude_dirs", "path+"),
@@ -53,6 +54,7 @@ class RunOptions:
     prompt_file: str | None = None
     max_rpm: int | None = None
     max_usd_per_hour: float | None = None
+    route: str | None = None  # 'auto' or a tier name
     json: bool = False
     db: str | None = None
     claude_dirs: list[Path] = field(default_factory=list)
@@ -197,8 +199,9 @@ def preflight(opts: RunOptions, prices) -> dict | None:
     return {"tokens": tokens, "usd": usd, "model": model} if usd >= opts.cap else None
 
 
-def input_price(prices: dict, model: str) -> float | None:
-    """USD per million input tokens of a model id or a Claude Code alias (newest of the family)."""
+def model_price(prices: dict, model: str) -> dict | None:
+    """The price entry of a model id, or of a Claude Code alias (``sonnet``): the newest
+    model of that family on the card, so an alias stays right when a model ships."""
     from ccspend.pricing.names import normalise_model
 
     p = prices.get(model.lower()) or prices.get(normalise_model(model.lower()))
@@ -207,7 +210,13 @@ def input_price(prices: dict, model: str) -> float | None:
         if not family:
             return None
         p = prices[max(family, key=_version_key)]
-    return p["base"][0]
+    return p
+
+
+def input_price(prices: dict, model: str) -> float | None:
+    """USD per million input tokens of a model id or alias."""
+    p = model_price(prices, model)
+    return None if p is None else p["base"][0]
 
 
 def _version_key(model_id: str) -> tuple:
@@ -292,6 +301,43 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def apply_route(opts: RunOptions) -> tuple[str, str] | None:
+    """``--route auto|TIER``: pick the tier, pass its model to the agent, default the cap.
+
+    ``claude`` gets ``--model``; any other command gets ``ANTHROPIC_MODEL`` (and the
+    alias variables Claude Code reads), in the environment it inherits.
+    Returns (tier, reason) for the ledger.
+    """
+    if not opts.route:
+        return None
+    from ccspend.route import load_policy
+
+    policy = load_policy()
+    if opts.route == "auto":
+        text = prompt_text(opts)
+        if not text:
+            raise UsageError("--route auto needs a visible prompt: claude -p '…' or --prompt-file")
+        from ccspend.route_main import decide
+
+        d = decide(text, {"stakes": "medium"})[0]
+        tier, model, cap, reason = d.tier, d.model, d.cap_usd, "; ".join(d.reasons)
+    else:
+        t = policy.tier(opts.route)
+        if t is None or not t.usable:
+            names = ", ".join(x.name for x in policy.tiers if x.usable)
+            raise UsageError(f"--route {opts.route!r} is not a usable tier", hint=f"one of {names}")
+        tier, model, cap, reason = t.name, t.model, t.cap_usd, f"--route {t.name}"
+    argv = opts.argv
+    if argv and Path(argv[0]).name == "claude":
+        if not any(a == "--model" or a.startswith("--model=") for a in argv):
+            opts.argv = [argv[0], "--model", model, *argv[1:]]
+    else:
+        os.environ["ANTHROPIC_MODEL"] = model
+    if opts.cap is None and cap:
+        opts.cap = cap
+    return tier, reason
+
+
 def _budget_check(opts: RunOptions, cfg, db_path: Path, roots, cwd: str, branch: str | None):
     """The budgets this run falls under, with their status now (ingests first)."""
     import time
@@ -329,6 +375,9 @@ def execute(opts: RunOptions) -> int:
     roots = paths.claude_project_roots(opts.claude_dirs or None)
     cfg = config.load()
     limits = cfg.limits
+    routed = apply_route(opts)  # may set the model and default the cap
+    if routed:
+        sys.stderr.write(f"ccspend: routed to {routed[0]} ({routed[1]})\n")
     controls = runner.Controls(
         cap=opts.cap, cap_tokens=opts.cap_tokens, warn_levels=opts.warn, grace=opts.grace,
         max_requests_per_minute=opts.max_rpm or limits.max_requests_per_minute,
@@ -338,7 +387,9 @@ def execute(opts: RunOptions) -> int:
     branch = current_branch(cwd)
     base_row = {"run_id": ledger.run_id, "task_id": opts.task, "command": runner.redact(opts.argv),
                 "cwd": cwd, "host": ledger.host, "pid": os.getpid(), "session_id": None,
-                "cap_usd": opts.cap, "cap_tokens": opts.cap_tokens}  # fmt: skip
+                "cap_usd": opts.cap, "cap_tokens": opts.cap_tokens,
+                "route_tier": routed[0] if routed else None,
+                "route_reason": routed[1] if routed else None}  # fmt: skip
 
     # 1. budgets it falls under: refuse when one is spent, unless --force
     budgets = _budget_check(opts, cfg, db_path, roots, cwd, branch) if cfg.budgets else []
@@ -405,6 +456,7 @@ def execute(opts: RunOptions) -> int:
         "seconds": out.seconds, "paused_seconds": out.paused_s, "session_id": out.session,
         "sessions": out.sessions, "models": out.models, "warnings": out.warnings,
         "command": runner.redact(opts.argv), "forced": bool(note),
+        "route_tier": routed[0] if routed else None,
     }  # fmt: skip
     if opts.json:
         sys.stdout.write(json.dumps(summary) + "\n")

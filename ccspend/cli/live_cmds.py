@@ -218,6 +218,11 @@ def run_command(
         float | None,
         typer.Option("--max-usd-per-hour", help="Pause the run while it spends faster."),
     ] = None,
+    route: Annotated[
+        str | None,
+        typer.Option("--route", help="auto (from the prompt) or a tier: picks the model and "
+                     "the default cap (ccspend route policy)."),  # fmt: skip
+    ] = None,
     json_out: Json = False,
     db: Db = None,
     claude_dir: ClaudeDir = None,
@@ -233,7 +238,7 @@ def run_command(
         argv=list(ctx.args), cap=cap, cap_tokens=cap_tokens, task=task,
         warn=_value("--warn", "levels", warn), grace=grace, force=force,
         prompt_file=prompt_file, max_rpm=max_rpm, max_usd_per_hour=max_usd_per_hour,
-        json=json_out, db=str(db) if db else None, claude_dirs=list(claude_dir or []),
+        route=route, json=json_out, db=str(db) if db else None, claude_dirs=list(claude_dir or []),
     )  # fmt: skip
     if not opts.argv:
         raise UsageError("give the command after --, e.g. ccspend run --cap 2 -- claude -p '...'")
@@ -315,3 +320,44 @@ def runs_command(
         + (f", ${totals['cost_per_successful_run_usd']:.2f} per successful run"
            if totals["cost_per_successful_run_usd"] is not None else "")  # fmt: skip
     )
+
+
+@app.command(
+    "route",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def route_command(
+    ctx: typer.Context,
+    stakes: Annotated[
+        str, typer.Option("--stakes", help="low, medium or high (high: never below standard).")
+    ] = "medium",
+    task_type: Annotated[
+        str | None, typer.Option("--type", help="An explicit task type (wins over words).")
+    ] = None,
+    context_tokens: Annotated[
+        int | None, typer.Option("--context-tokens", help="Context the task needs (tokens).")
+    ] = None,
+    task_file: Annotated[
+        str | None, typer.Option("--task-file", help="Read the task from a file.")
+    ] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Every rule and step.")] = False,
+    estimate: Annotated[
+        bool, typer.Option("--estimate", help="Count tokens with tiktoken (slower).")
+    ] = False,
+    json_out: Json = False,
+) -> None:
+    """Which model tier a task should run on, why, and what each tier costs.
+
+    `ccspend route policy` prints the routing policy in force and where it came from.
+    The task is the words given, --task-file, or stdin.
+    """
+    from ccspend.route_main import main as route_main
+
+    args = list(ctx.args) + ["--stakes", stakes]
+    for name, value in (("--type", task_type), ("--context-tokens", context_tokens),
+                        ("--task-file", task_file)):  # fmt: skip
+        if value is not None:
+            args += [name, str(value)]
+    args += [f for f, on in (("--explain", explain), ("--estimate", estimate),
+                             ("--json", json_out)) if on]  # fmt: skip
+    raise typer.Exit(route_main(args))

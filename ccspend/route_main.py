@@ -1,0 +1,242 @@
+"""``ccspend route``: which tier a task should run on, why, and what each tier would cost.
+
+Answered with the standard library (the console entry sends ``route`` here; the
+typer command of the same name serves ``--help`` and completions and calls
+``main`` too): the policy is TOML, the rules are pure (``ccspend.route``), and
+prices come from the status line's summary when there is one, else from the
+rate card. The token count is a quick estimate (about four bytes a token)
+unless ``--estimate`` loads tiktoken, or the prompt is long enough to come near
+a tier's context window, where the count can change the answer.
+
+Budget-aware: when the daily budget is past a soft alert level (from the
+summary), the task goes one tier lower where the rules allow; when Claude Code's
+recent logs show a rate-limit error, the heavy tier is routed around.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from ccspend.errors import CcspendError, ExitCode, UsageError
+
+DEFAULT_OUTPUT_TOKENS = 2_000  # stated in the output when no history says otherwise
+NEAR_CONTEXT = 150_000  # a quick estimate above this is recounted with tiktoken
+RATE_LIMIT_WINDOW_S = 15 * 60
+
+OPTIONS = {"--stakes": "stakes", "--type": "task_type", "--context-tokens": "context_tokens",
+           "--task-file": "task_file", "--json": "json", "--explain": "explain",
+           "--estimate": "estimate"}  # fmt: skip
+FLAGS = {"--json", "--explain", "--estimate"}
+
+
+def parse(args: list[str]) -> dict:
+    opts: dict = {"stakes": "medium", "task_type": None, "context_tokens": None,
+                  "task_file": None, "json": False, "explain": False, "estimate": False,
+                  "words": []}  # fmt: skip
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name, eq, inline = arg.partition("=")
+        if arg == "--":
+            opts["words"] += args[i + 1 :]
+            break
+        if name in FLAGS and not eq:
+            opts[OPTIONS[name]] = True
+            i += 1
+        elif name in OPTIONS:
+            if not eq and i + 1 >= len(args):
+                raise UsageError(f"{name} needs a value")
+            value = inline if eq else args[i + 1]
+            i += 1 if eq else 2
+            if name == "--context-tokens":
+                try:
+                    value = int(value)
+                except ValueError:
+                    raise UsageError("--context-tokens takes a whole number") from None
+            opts[OPTIONS[name]] = value
+        elif arg.startswith("--"):
+            raise UsageError(f"no such option for route: {name}")
+        else:
+            opts["words"].append(arg)
+            i += 1
+    return opts
+
+
+def task_text(opts: dict, stdin) -> str:
+    if opts["task_file"]:
+        try:
+            return Path(opts["task_file"]).read_text("utf-8", errors="replace")
+        except OSError as exc:
+            raise UsageError(f"--task-file {opts['task_file']}: {exc.strerror}") from None
+    if opts["words"]:
+        return " ".join(opts["words"])
+    if stdin is not None and not stdin.isatty():
+        return stdin.read()
+    raise UsageError("describe the task: ccspend route \"rename this function across 200 files\"")
+
+
+def _summary() -> dict | None:
+    from ccspend.statusline import read_summary, state_dir
+
+    return read_summary(state_dir())
+
+
+def _prices(summary: dict | None) -> dict:
+    """Today's prices: the summary's, else a cached price index, else the rate card
+    (loading it takes pydantic and a few hundred ms, so its index is kept beside the
+    database, keyed by the card files and the day)."""
+    if summary and summary.get("prices"):
+        return summary["prices"]
+    from datetime import UTC, datetime
+
+    from ccspend import paths
+
+    card_file = Path(__file__).parent / "pricing" / "data" / "rates.toml"
+    key = [datetime.now(UTC).date().isoformat()]
+    for f in (card_file, paths.rate_overrides_path()):
+        try:
+            st = f.stat()
+            key.append([str(f), st.st_size, st.st_mtime_ns])
+        except OSError:
+            key.append([str(f), None])
+    cache = Path(f"{paths.default_db_path()}.cache") / "prices.json"
+    try:
+        data = json.loads(cache.read_text())
+        if data["key"] == key:
+            return data["prices"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    from ccspend.pricing import load_card
+    from ccspend.summary import price_index
+
+    prices = price_index(load_card(paths.rate_overrides_path()), datetime.now(UTC).date())
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}")
+        tmp.write_text(json.dumps({"key": key, "prices": prices}))
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return prices
+
+
+def budget_past_soft(summary: dict | None, levels: tuple[int, ...] = (50, 80)) -> str | None:
+    """The daily budget past its first soft alert level, as the summary saw it."""
+    if not summary or not summary.get("daily_budget_usd"):
+        return None
+    used, cap = summary.get("today_cost_usd", 0.0), summary["daily_budget_usd"]
+    pct = used / cap * 100
+    top = max((lv for lv in levels if pct >= lv), default=None)
+    return f"the daily budget (${used:.2f} of ${cap:.2f}, past {top}%)" if top else None
+
+
+def recent_rate_limit(roots: list[Path], now: float) -> bool:
+    """A rate-limit error (HTTP 429) in the tails of the most recently written logs."""
+    from ccspend.sources.logfiles import discover
+
+    recent = sorted((f for f in discover(roots) if f.mtime_ns / 1e9 > now - RATE_LIMIT_WINDOW_S),
+                    key=lambda f: -f.mtime_ns)[:20]  # fmt: skip
+    for f in recent:
+        try:
+            with open(f.path, "rb") as fh:
+                fh.seek(max(0, f.size - 65536))
+                tail = fh.read()
+        except OSError:
+            continue
+        if b'"isApiErrorMessage":true' in tail.replace(b" ", b"") and (
+            b"429" in tail or b"rate_limit" in tail
+        ):
+            return True
+    return False
+
+
+def estimate(text: str, exact: bool) -> tuple[int, str]:
+    from ccspend.tokens import estimate_tokens, quick_estimate
+
+    quick = quick_estimate(text)
+    if exact or quick > NEAR_CONTEXT:
+        return estimate_tokens(text), "tiktoken cl100k_base estimate"
+    return quick, "quick estimate (4 bytes a token; --estimate for tiktoken)"
+
+
+def tier_costs(policy, prices: dict, input_tokens: int, output_tokens: int) -> list[dict]:
+    from ccspend.run_main import model_price
+
+    rows = []
+    for t in policy.tiers:
+        if not t.usable:
+            continue
+        p = model_price(prices, t.model)
+        usd = None
+        if p is not None:
+            usd = (input_tokens * p["base"][0] + output_tokens * p["base"][1]) / 1e6
+        rows.append({"tier": t.name, "model": t.model, "estimated_usd": usd, "cap_usd": t.cap_usd})
+    return rows
+
+
+def decide(text: str, opts: dict, now: float | None = None):
+    """The decision and its context (library entry for route and run --route)."""
+    from ccspend import paths
+    from ccspend.route import choose, load_policy
+
+    now = time.time() if now is None else now
+    policy = load_policy()
+    summary = _summary()
+    tokens, how = estimate(text, opts.get("estimate", False))
+    context = opts.get("context_tokens") or (tokens if tokens > NEAR_CONTEXT else None)
+    unavailable = {}
+    if recent_rate_limit(paths.claude_project_roots(), now):
+        unavailable["heavy"] = "rate-limited (HTTP 429 in the last 15 minutes of logs)"
+    d = choose(text, policy, stakes=opts.get("stakes", "medium"),
+               task_type=opts.get("task_type"), context_tokens=context,
+               budget_soft=budget_past_soft(summary) or False,
+               unavailable=unavailable)  # fmt: skip
+    return d, policy, summary, tokens, how
+
+
+def main(args: list[str], stdin=None, stdout=None) -> int:
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
+    try:
+        if args[:1] == ["policy"]:
+            from ccspend.route import load_policy, render_policy
+
+            stdout.write(render_policy(load_policy()))
+            return 0
+        opts = parse(args)
+        text = task_text(opts, stdin)
+        if not text.strip():
+            raise UsageError("the task is empty: describe it in words, --task-file or stdin")
+        d, policy, summary, tokens, how = decide(text, opts)
+        costs = tier_costs(policy, _prices(summary), tokens, DEFAULT_OUTPUT_TOKENS)
+        if opts["json"]:
+            out = {**d.to_dict(), "input_tokens": tokens, "input_tokens_method": how,
+                   "output_tokens_assumed": DEFAULT_OUTPUT_TOKENS, "costs": costs,
+                   "policy": str(policy.source)}  # fmt: skip
+            stdout.write(json.dumps(out, indent=2, default=str) + "\n")
+            return 0
+        stdout.write(f"{d.tier}: {d.model}  (cap ${d.cap_usd:.2f} per run)\n")
+        for r in d.reasons:
+            stdout.write(f"  - {r}\n")
+        if opts["explain"]:
+            stdout.write(d.explain().rstrip("\n") + "\n")
+        stdout.write(f"cost of one request at each tier ({tokens:,} input tokens, {how}; "
+                     f"{DEFAULT_OUTPUT_TOKENS:,} output tokens assumed):\n")  # fmt: skip
+        for c in costs:
+            mark = "  <-" if c["tier"] == d.tier else ""
+            usd = "unpriced" if c["estimated_usd"] is None else f"${c['estimated_usd']:.4f}"
+            stdout.write(f"  {c['tier']:<9} {c['model']:<10} {usd}{mark}\n")
+        return 0
+    except CcspendError as exc:
+        sys.stderr.write(f"ccspend: error: {exc}\n")
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        return int(ExitCode.INTERRUPTED)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(sys.argv[1:]))

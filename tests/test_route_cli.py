@@ -1,0 +1,57 @@
+"""ccspend route and run --route: the CLI over the routing library."""
+
+import json
+import sys
+
+from tests.conftest import run_cli
+
+
+def test_route_names_the_tier_the_reasons_and_each_tiers_cost(sandbox):
+    r = run_cli("route", "rename this function across 200 files")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("light: haiku")
+    out = json.loads(run_cli("route", "--json", "rename this function across 200 files").stdout)
+    assert out["tier"] == "light" and [c["tier"] for c in out["costs"]] == [
+        "light", "standard", "heavy"]
+    light, standard, heavy = (c["estimated_usd"] for c in out["costs"])
+    assert 0 < light < standard < heavy
+    assert "quick estimate" in out["input_tokens_method"]
+
+
+def test_stakes_type_stdin_and_policy(sandbox, tmp_path):
+    high = json.loads(run_cli("route", "--json", "--stakes", "high",
+                              "summarise the changelog").stdout)
+    assert high["tier"] == "standard"
+    typed = json.loads(run_cli("route", "--json", "--type", "architecture", "tidy up").stdout)
+    assert typed["tier"] == "heavy"
+    f = tmp_path / "task.md"
+    f.write_text("fix the typo in the README")
+    assert json.loads(run_cli("route", "--json", "--task-file", str(f)).stdout)["tier"]
+    assert "[tiers.light]" in run_cli("route", "policy").stdout
+    assert run_cli("route", "--stakes", "extreme", "x").returncode == 2
+    assert run_cli("route").returncode == 2
+
+
+def test_a_spent_daily_budget_routes_one_tier_lower(sandbox):
+    from ccspend.statusline import state_dir
+
+    folder = state_dir()
+    folder.mkdir(parents=True)
+    (folder / "summary.json").write_text(json.dumps(
+        {"today_cost_usd": 9.0, "daily_budget_usd": 10.0, "prices": {}}))
+    out = json.loads(run_cli("route", "--json", "implement the new --verbose flag for the "
+                             "export command and add tests").stdout)
+    assert out["base_tier"] == "standard" and out["tier"] == "light"
+    assert any("budget" in r for r in out["reasons"])
+
+
+def test_run_route_passes_the_model_and_records_the_tier(sandbox):
+    code = "import os; print(os.environ.get('ANTHROPIC_MODEL'))"
+    r = run_cli("run", "--route", "heavy", "--json", "--", sys.executable, "-c", code)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == "opus"
+    summary = json.loads(r.stdout.splitlines()[-1])
+    assert summary["route_tier"] == "heavy" and summary["cap_usd"] == 10.0
+    row = json.loads(run_cli("runs", "--json").stdout)["rows"][0]
+    assert row["route_tier"] == "heavy" and row["cap_usd"] == 10.0
+    assert run_cli("run", "--route", "auto", "--", sys.executable, "-c", "pass").returncode == 2
