@@ -27,10 +27,10 @@ from pathlib import Path
 
 def line(i: int) -> str:
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    usage = {"input_tokens": 1000, "output_tokens": 200, "cache_read_input_tokens": 20000}
+    message = {"id": f"m{i}", "model": "claude-sonnet-4-6", "usage": usage}
     return json.dumps({"type": "assistant", "sessionId": "s1", "timestamp": now, "cwd": "/x",
-                       "requestId": f"r{i}", "message": {"id": f"m{i}", "model": "claude-sonnet-4-6",
-                       "usage": {"input_tokens": 1000, "output_tokens": 200,
-                                 "cache_read_input_tokens": 20000}}})
+                       "requestId": f"r{i}", "message": message})
 
 
 def timed(cmd: list[str], env: dict, stdin: str) -> float:
