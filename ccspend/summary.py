@@ -44,9 +44,11 @@ def price_index(card: RateCard, day) -> dict:
     return index
 
 
-def _take_readings(folder: Path) -> list[tuple]:
-    src = folder / "readings.jsonl"
-    moving = folder / f"readings.{os.getpid()}.jsonl"
+def _take_journal(folder: Path, name: str, row) -> list[tuple]:
+    """Take (move away, then read) a journal the light paths append to, so each of its
+    lines is stored once; ``row`` turns a parsed line into a tuple (bad lines are dropped)."""
+    src = folder / f"{name}.jsonl"
+    moving = folder / f"{name}.{os.getpid()}.jsonl"
     try:
         os.replace(src, moving)
     except OSError:
@@ -55,34 +57,24 @@ def _take_readings(folder: Path) -> list[tuple]:
     try:
         for line in moving.read_text().splitlines():
             try:
-                r = json.loads(line)
-                rows.append((int(r[0]), r[1], str(r[2]), float(r[3]), r[4]))
+                rows.append(row(json.loads(line)))
             except (ValueError, IndexError, TypeError):
                 continue
     finally:
         moving.unlink(missing_ok=True)
     return rows
+
+
+def _take_readings(folder: Path) -> list[tuple]:
+    """The status line's official rate-limit readings."""
+    return _take_journal(folder, "readings",
+                         lambda r: (int(r[0]), r[1], str(r[2]), float(r[3]), r[4]))  # fmt: skip
 
 
 def take_cap_decisions(folder: Path) -> list[tuple]:
-    """The cap hooks' journal, taken (moved away) so each decision is stored once."""
-    src = folder / "cap-decisions.jsonl"
-    moving = folder / f"cap-decisions.{os.getpid()}.jsonl"
-    try:
-        os.replace(src, moving)
-    except OSError:
-        return []
-    rows = []
-    try:
-        for line in moving.read_text().splitlines():
-            try:
-                r = json.loads(line)
-                rows.append((float(r[0]), r[1], str(r[2]), str(r[3]), r[4], r[5], r[6]))
-            except (ValueError, IndexError, TypeError):
-                continue
-    finally:
-        moving.unlink(missing_ok=True)
-    return rows
+    """The cap hooks' decisions."""
+    return _take_journal(folder, "cap-decisions", lambda r: (
+        float(r[0]), r[1], str(r[2]), str(r[3]), r[4], r[5], r[6]))  # fmt: skip
 
 
 def refresh(store: Store, roots: list[Path], card: RateCard, tz: str, folder: Path) -> dict:

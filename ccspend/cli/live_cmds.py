@@ -249,20 +249,6 @@ def run_command(
     raise typer.Exit(execute(opts))
 
 
-def _alive(pid: int | None) -> bool:
-    import os
-
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @app.command("runs")
 def runs_command(
     task: Annotated[str | None, typer.Option("--task", help="Only this task's runs.")] = None,
@@ -272,7 +258,7 @@ def runs_command(
     """The ledger of ccspend run: every run, its cost and outcome."""
     import socket
 
-    from ccspend.run_main import journal_dir
+    from ccspend.run_main import _alive, journal_dir
     from ccspend.store import Store, adopt_journals, list_runs, mark_interrupted
 
     db_path = db or paths.default_db_path()
