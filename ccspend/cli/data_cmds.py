@@ -1,15 +1,17 @@
-"""Commands over the data itself: ``sql`` (read-only queries on your own history)."""
+"""Commands over the data itself: ``sql`` (read-only queries on your own history),
+``import`` (provider exports in), ``reconcile`` (logs against a bill), ``export`` (usage out)."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ccspend import paths
 from ccspend.cli.app import ClaudeDir, Db, Json, NoIngest, _ingest, _stdout, app
-from ccspend.errors import UsageError
+from ccspend.errors import CcspendError, UsageError
 
 
 @app.command("sql")
@@ -71,3 +73,199 @@ def sql_command(
         _stdout().print(table)
     if cut:
         sys.stderr.write(f"ccspend: showing the first {shown} rows (--limit N for more)\n")
+
+
+def _format_help() -> str:
+    from ccspend.imports.formats import FORMATS
+
+    return "Formats: " + "; ".join(f"{f.name} ({f.description})" for f in FORMATS) + "."
+
+
+@app.command("import")
+def import_command(
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Export files (JSON or CSV) to import.")
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="Read every file as this format instead of detecting it."),
+    ] = None,
+    same_as_local: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--same-as-local",
+            help="An API key or workspace (id or name) that Claude Code itself uses: its "
+            "export rows check the local logs (ccspend reconcile) instead of adding to them. "
+            "Repeatable.",
+        ),
+    ] = None,
+    json_out: Json = False,
+    db: Db = None,
+) -> None:
+    """Import provider usage or cost exports, idempotently: a bucket imported twice, or
+    present in two overlapping exports, is kept once. Every file is read before anything
+    is written, so a broken file changes nothing."""
+    import json
+
+    from ccspend.imports import formats
+    from ccspend.store import Store, imported
+
+    files = list(files or [])
+    keys = [k.strip() for k in (same_as_local or []) if k.strip()]
+    if not files and not keys:
+        raise UsageError("name at least one export file (or --same-as-local KEY)")
+    forced = formats.by_name(fmt) if fmt else None
+    parsed = []
+    for path in files:
+        f = forced or formats.detect(path)
+        parsed.append((path, f, formats.read(path, f)))
+
+    store = Store(db or paths.default_db_path())
+    results = []
+    with store.connect(write=True) as con:
+        all_rows = [r for _, _, rows in parsed for r in rows]
+        before = imported.existing_keys(con, sorted({r.key for r in all_rows}))
+        seen: set[str] = set(before)
+        for path, f, rows in parsed:
+            file_keys = {r.key for r in rows}
+            already = len(file_keys & seen)
+            seen |= file_keys
+            results.append({"file": str(path), "format": f.name, "provider": f.provider,
+                            "rows": len(file_keys), "new": len(file_keys) - already,
+                            "already_there": already,
+                            "totals": imported.row_totals(rows).as_dict()})  # fmt: skip
+        try:
+            imported.write_rows(con, all_rows,
+                                [str(p) for p, _, rows in parsed for _ in rows])  # fmt: skip
+        except ValueError as exc:
+            raise CcspendError(f"cannot import: {exc}") from None
+        for k in keys:
+            imported.add_same_as_local(con, k)
+        stored = imported.totals(con)
+        marked = imported.same_as_local(con)
+
+    if json_out:
+        sys.stdout.write(json.dumps({"report": "import", "files": results,
+                                     "same_as_local": marked, "store": stored.as_dict()},
+                                    indent=2) + "\n")  # fmt: skip
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for c in ("file", "format", "rows", "new", "already there", "tokens", "billed USD"):
+        table.add_column(c, justify="left" if c in ("file", "format") else "right",
+                         overflow="fold")
+    for r in results:
+        t = r["totals"]
+        table.add_row(Path(r["file"]).name, r["format"], str(r["rows"]), str(r["new"]),
+                      str(r["already_there"]), f"{t['tokens']:,}", t["cost_usd"])  # fmt: skip
+    if results:
+        _stdout().print(table)
+    if keys:
+        sys.stderr.write(f"ccspend: same as local (checked, not added): {', '.join(marked)}\n")
+
+
+@app.command("reconcile")
+def reconcile_command(
+    since: Annotated[
+        str | None, typer.Option("--since", help="First UTC day (YYYY-MM-DD).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Last UTC day (YYYY-MM-DD).")
+    ] = None,
+    provider: Annotated[
+        str, typer.Option("--provider", help="Whose imported export to compare with.")
+    ] = "anthropic",
+    threshold: Annotated[
+        float, typer.Option("--threshold", help="Flag differences past this percent.")
+    ] = 5.0,
+    json_out: Json = False,
+    db: Db = None,
+    claude_dir: ClaudeDir = None,
+    no_ingest: NoIngest = False,
+) -> None:
+    """Compare local logs with an imported provider export, per UTC day and model: tokens,
+    cost, the difference in USD and percent, and what likely explains it. Only the export
+    rows of keys or workspaces marked --same-as-local are compared when any are marked."""
+    import json
+
+    from ccspend import reconcile
+    from ccspend.pricing import load_card
+    from ccspend.reports import parse_day
+    from ccspend.store import Store
+
+    try:
+        since_day = parse_day(since) if since else None
+        until_day = parse_day(until) if until else None
+    except ValueError:
+        raise UsageError("--since and --until take dates (YYYY-MM-DD)") from None
+    if threshold < 0:
+        raise UsageError("--threshold takes a percent of 0 or more")
+    store = Store(db or paths.default_db_path())
+    _ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
+    card = load_card(paths.rate_overrides_path())
+    req = reconcile.Request(since=since_day, until=until_day, provider=provider,
+                            threshold=threshold)  # fmt: skip
+    with store.connect() as con:
+        rows = reconcile.reconcile(con, card, req)
+    if json_out:
+        sys.stdout.write(json.dumps({
+            "report": "reconcile", "provider": provider, "timezone": "UTC",
+            "since": since_day.isoformat() if since_day else None,
+            "until": until_day.isoformat() if until_day else None, "threshold_pct": threshold,
+            "rows": [r.to_json() for r in rows], "totals": reconcile.totals(rows),
+        }, indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for c in ("day", "model", "local tokens", "export tokens", "local USD", "export USD",
+              "diff USD", "diff %", "why"):
+        table.add_column(c, justify="left" if c in ("day", "model", "why") else "right",
+                         overflow="fold")
+    for r in rows:
+        pct = "" if r.diff_pct is None else f"{r.diff_pct:+.1f}%"
+        mark = "bold red" if r.flag else None
+        table.add_row(r.day.isoformat(), r.model, f"{r.local.total:,}", f"{r.export.total:,}",
+                      f"{r.local.cost_usd:.4f}", f"{r.export.cost_usd:.4f}",
+                      f"{r.diff_usd:+.4f}", pct, r.explanation or "", style=mark)  # fmt: skip
+    if rows:
+        _stdout().print(table)
+    else:
+        sys.stderr.write("ccspend: nothing to compare: no local usage and no imported "
+                         f"{provider} export in range\n")
+    t = reconcile.totals(rows)
+    sys.stderr.write(f"ccspend: {t['flagged']} of {len(rows)} rows differ by more than "
+                     f"{threshold:g}%\n")
+
+
+@app.command("export")
+def export_command(
+    fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet.")] = "csv",
+    since: Annotated[str | None, typer.Option("--since", help="First day (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Last day (YYYY-MM-DD).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="File to write (csv, jsonl; default stdout), or the new "
+                     "folder for parquet (partitioned month=YYYY-MM)."),
+    ] = None,
+    db: Db = None,
+    claude_dir: ClaudeDir = None,
+    no_ingest: NoIngest = False,
+) -> None:
+    """Write the priced usage, one row per counted request (no message text), for
+    spreadsheets, BI tools and other engines."""
+    from ccspend import export
+    from ccspend.cli.app import date_filters
+    from ccspend.pricing import load_card
+    from ccspend.store import Store
+
+    if fmt not in export.FORMATS:
+        raise UsageError(f"--format takes one of {', '.join(export.FORMATS)}")
+    filters = date_filters(None, since, until)
+    store = Store(db or paths.default_db_path())
+    _ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
+    card = load_card(paths.rate_overrides_path())
+    n = export.export(store, card, filters, fmt, out)
+    if out is not None:
+        sys.stderr.write(f"ccspend: wrote {n} rows to {out}\n")

@@ -135,9 +135,48 @@ CREATE TABLE cap_decisions (
 );
 """
 
+# Provider exports (`ccspend import`): one row per usage or cost bucket, keyed by
+# the bucket's identity so re-importing a file or an overlapping export replaces
+# rather than adds. ``same_as_local`` names the API keys or workspaces Claude Code
+# itself uses: their export rows check the local logs instead of adding to them.
+M005_IMPORTED_USAGE = """
+CREATE TABLE imported_usage (
+    row_key                VARCHAR PRIMARY KEY,   -- UsageRow.key
+    source                 VARCHAR NOT NULL,      -- the format: 'anthropic-usage-api', ...
+    provider               VARCHAR NOT NULL,
+    kind                   VARCHAR NOT NULL,      -- 'usage' or 'cost'
+    start_ts               TIMESTAMPTZ NOT NULL,
+    end_ts                 TIMESTAMPTZ,           -- exclusive; NULL for a single request
+    model                  VARCHAR,
+    workspace              VARCHAR,
+    api_key                VARCHAR,
+    project                VARCHAR,
+    task                   VARCHAR,
+    service_tier           VARCHAR,
+    context_window         VARCHAR,
+    line_item              VARCHAR,
+    input_tokens           BIGINT NOT NULL,
+    cache_write_5m_tokens  BIGINT NOT NULL,
+    cache_write_1h_tokens  BIGINT NOT NULL,
+    cache_read_tokens      BIGINT NOT NULL,
+    output_tokens          BIGINT NOT NULL,
+    web_search_requests    BIGINT NOT NULL,
+    requests               BIGINT,
+    cost_usd               DECIMAL(38,12),        -- billed, as the export says; NULL: not said
+    file                   VARCHAR,               -- the file it was last imported from
+    imported_at            TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE same_as_local (
+    key       VARCHAR PRIMARY KEY,   -- an API key or workspace (id or name) Claude Code uses
+    added_at  TIMESTAMPTZ NOT NULL
+);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_rate_limit_readings", M002_RATE_LIMIT_READINGS),
     ("m003_runs", M003_RUNS),
     ("m004_run_control", M004_RUN_CONTROL),
+    ("m005_imported_usage", M005_IMPORTED_USAGE),
 ]

@@ -5,6 +5,8 @@
 - ``priced_requests``: deduplicated and priced exactly as every report counts,
   with ``cost_usd`` (DECIMAL, NULL when the model is not on the rate card).
 - ``runs``: the ledger of ``ccspend run`` (the table itself).
+- ``imported_usage``: provider exports brought in by ``ccspend import`` (the
+  table itself: one row per usage or cost bucket, ``cost_usd`` billed, DECIMAL).
 - ``budgets``: the budgets of the config file (scope, target, period, cap_usd, alert_at).
 
 They are TEMP views and tables made on a read-only connection before its
@@ -21,7 +23,7 @@ import duckdb
 from ccspend.pricing.card import RateCard
 from ccspend.store import queries
 
-VIEWS = ("requests", "priced_requests", "runs", "budgets")
+VIEWS = ("requests", "priced_requests", "runs", "imported_usage", "budgets")
 
 
 def setup_steps(card: RateCard, budgets: list) -> list[Callable[[duckdb.DuckDBPyConnection], None]]:

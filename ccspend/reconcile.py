@@ -1,0 +1,249 @@
+"""Local logs against a provider's export: per UTC day and model, what differs and why.
+
+The local side is every counted request (deduplicated and priced exactly as the
+reports count them, ``queries.PRICED``). The export side is ``imported_usage``
+of one provider: only the rows of the API keys or workspaces marked
+``same_as_local`` when any are, else every row of the provider (with nothing
+marked, the user is comparing the whole export, usually an account that only
+Claude Code uses).
+
+Days are UTC, since exports bucket by UTC day; a bucket longer than a day counts
+on the day it starts. Model ids are reduced to the card's names (or, for models
+the card does not know, to ``normalise_model``) so ``claude-sonnet-4-5-20250929``
+in a log and ``claude-sonnet-4-5`` in an export meet. When several export
+formats hold usage for the same day (an Admin API report and a Console CSV of
+the same days), only the most detailed one is used for that day, so an export
+imported twice in two shapes is not counted twice; cost rows likewise.
+
+The export's cost is what it billed where it has cost rows for that day and
+model; otherwise its tokens priced on the card (base rates: exports do not say
+which requests were past a long-context threshold).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ccspend.pricing.card import RateCard
+from ccspend.pricing.names import normalise_model
+from ccspend.store import queries
+
+KINDS = ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
+         "cache_read_tokens", "output_tokens")  # fmt: skip
+# Usage and cost formats in order of preference for a day several of them cover.
+USAGE_PREFERENCE = ("anthropic-usage-api", "anthropic-usage-csv", "openai-usage-api",
+                    "openai-usage-csv", "anthropic-claude-code-api")  # fmt: skip
+COST_PREFERENCE = ("anthropic-cost-api", "anthropic-cost-csv", "openai-costs-api",
+                   "openai-cost-csv")  # fmt: skip
+TOKENS_AGREE_PCT = Decimal(1)
+_MICRO = Decimal(1_000_000)
+
+NOT_ON_CARD = "model not on the rate card"
+NO_LOCAL = "no local log for this usage"
+NO_EXPORT = "no export row for local usage"
+PRICE_DIFFERS = "price differs: tokens agree within 1% but cost differs"
+TOKENS_DIFFER = "tokens differ"
+
+Connection = Any  # a store connection (only ccspend.store imports duckdb)
+
+
+@dataclass
+class Side:
+    """Usage of one (day, model) on one side."""
+
+    tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    cost_usd: Decimal = Decimal(0)
+    requests: int = 0
+    unpriced: bool = False  # local: some requests' model is not on the card
+    cost_basis: str | None = None  # export: 'billed' or 'card'
+    present: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(self.tokens.values())
+
+    def to_json(self) -> dict:
+        out = {**self.tokens, "tokens": self.total, "cost_usd": float(self.cost_usd)}
+        if self.cost_basis is not None:
+            out["cost_basis"] = self.cost_basis
+        return out
+
+
+@dataclass
+class Row:
+    day: date
+    model: str
+    local: Side
+    export: Side
+    diff_usd: Decimal
+    diff_pct: float | None
+    tokens_diff_pct: float | None
+    flag: bool
+    explanation: str | None
+
+    def to_json(self) -> dict:
+        return {"day": self.day.isoformat(), "model": self.model,
+                "local": self.local.to_json(), "export": self.export.to_json(),
+                "diff_usd": float(self.diff_usd), "diff_pct": self.diff_pct,
+                "tokens_diff_pct": self.tokens_diff_pct, "flag": self.flag,
+                "explanation": self.explanation}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Request:
+    since: date | None = None
+    until: date | None = None
+    provider: str = "anthropic"
+    threshold: float = 5.0  # percent
+
+
+def _model(card: RateCard, raw: str | None) -> str:
+    if not raw:
+        return "(unknown)"
+    return card.resolve(raw) or normalise_model(raw)
+
+
+def _in_range(day: date, req: Request) -> bool:
+    return (req.since is None or day >= req.since) and (req.until is None or day <= req.until)
+
+
+def _local(con: Connection, card: RateCard, req: Request) -> dict:
+    queries.load_card(con, card)
+    rows = con.execute(
+        "SELECT CAST(timezone('UTC', ts) AS DATE) AS day, model, "
+        "sum(input_tokens)::BIGINT, sum(cache_write_5m_tokens)::BIGINT, "
+        "sum(cache_write_1h_tokens)::BIGINT, sum(cache_read_tokens)::BIGINT, "
+        "sum(output_tokens)::BIGINT, coalesce(sum(cost_micro), 0)::DECIMAL(38,6), "
+        "count(*)::BIGINT, bool_or(NOT priced) "
+        f"FROM ({queries.PRICED.format(window='')}) q GROUP BY ALL"
+    ).fetchall()
+    out: dict[tuple[date, str], Side] = defaultdict(Side)
+    for day, model, *nums, cost, n, unpriced in rows:
+        if not _in_range(day, req):
+            continue
+        side = out[(day, _model(card, model))]
+        for k, v in zip(KINDS, nums, strict=True):
+            side.tokens[k] += v
+        side.cost_usd += cost / _MICRO
+        side.requests += n
+        side.unpriced = side.unpriced or bool(unpriced)
+        side.present = True
+    return out
+
+
+def _pick(by_source: dict[str, object], preference: tuple[str, ...]) -> str:
+    ranked = sorted(by_source, key=lambda s: (preference.index(s) if s in preference
+                                              else len(preference), s))  # fmt: skip
+    return ranked[0]
+
+
+def _export(con: Connection, card: RateCard, req: Request) -> dict:
+    keys = [r[0] for r in con.execute("SELECT key FROM same_as_local").fetchall()]
+    rows = con.execute(
+        "SELECT CAST(timezone('UTC', start_ts) AS DATE) AS day, source, kind, model, "
+        "sum(input_tokens)::BIGINT, sum(cache_write_5m_tokens)::BIGINT, "
+        "sum(cache_write_1h_tokens)::BIGINT, sum(cache_read_tokens)::BIGINT, "
+        "sum(output_tokens)::BIGINT, sum(cost_usd)::DECIMAL(38,12) "
+        "FROM imported_usage WHERE provider = $provider AND (len($keys::VARCHAR[]) = 0 "
+        "OR list_contains($keys, api_key) OR list_contains($keys, workspace)) GROUP BY ALL",
+        {"provider": req.provider, "keys": keys},
+    ).fetchall()
+    # day -> kind -> source -> model -> (tokens, cost)
+    tree: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
+    for day, source, kind, model, *rest in rows:
+        if not _in_range(day, req):
+            continue
+        name = _model(card, model)
+        nums, cost = rest[:5], rest[5]
+        got = tree[day][kind][source].get(name)
+        if got:
+            nums = [a + b for a, b in zip(got[0], nums, strict=True)]
+            cost = (got[1] or 0) + (cost or 0)
+        tree[day][kind][source][name] = (nums, cost)
+    out: dict[tuple[date, str], Side] = defaultdict(Side)
+    for day, kinds in tree.items():
+        usage = kinds.get("usage")
+        costs = kinds.get("cost")
+        billed = costs[_pick(costs, COST_PREFERENCE)] if costs else {}
+        if usage:
+            for name, (nums, _) in usage[_pick(usage, USAGE_PREFERENCE)].items():
+                side = out[(day, name)]
+                side.present = True
+                for k, v in zip(KINDS, nums, strict=True):
+                    side.tokens[k] += v
+        for name, (_, cost) in billed.items():
+            side = out[(day, name)]
+            side.present = True
+            side.cost_usd += cost or 0
+            side.cost_basis = "billed"
+        for (d, name), side in out.items():
+            if d == day and side.cost_basis is None:
+                side.cost_usd = _card_cost(card, name, day, side.tokens)
+                side.cost_basis = "card" if side.cost_usd is not None else None
+                side.cost_usd = side.cost_usd or Decimal(0)
+    return out
+
+
+def _card_cost(card: RateCard, name: str, day: date, tokens: dict[str, int]) -> Decimal | None:
+    model = card.models.get(name)
+    if model is None:
+        return None
+    t = model.price_at(day).base
+    micro = (tokens["input_tokens"] * t.input + tokens["output_tokens"] * t.output
+             + tokens["cache_write_5m_tokens"] * t.cache_write_5m
+             + tokens["cache_write_1h_tokens"] * t.cache_write_1h
+             + tokens["cache_read_tokens"] * t.cache_read)  # fmt: skip
+    return micro / _MICRO
+
+
+def _pct(diff: Decimal | int, base: Decimal | int) -> float | None:
+    if base == 0:
+        return None if diff == 0 else float("inf") if diff > 0 else float("-inf")
+    return float(Decimal(diff) / Decimal(base) * 100)
+
+
+def reconcile(con: Connection, card: RateCard, req: Request) -> list[Row]:
+    """One row per (UTC day, model) present on either side, oldest first."""
+    local = _local(con, card, req)
+    export = _export(con, card, req)
+    rows = []
+    threshold = Decimal(str(req.threshold))
+    for key in sorted(local.keys() | export.keys()):
+        lo, ex = local.get(key, Side()), export.get(key, Side())
+        diff = ex.cost_usd - lo.cost_usd
+        pct = _pct(diff, lo.cost_usd)
+        tpct = _pct(ex.total - lo.total, lo.total)
+        past = (pct is not None and abs(pct) > threshold) or (
+            tpct is not None and abs(tpct) > threshold)
+        explanation = None
+        if lo.unpriced:
+            explanation = NOT_ON_CARD
+        elif past and not lo.present:
+            explanation = NO_LOCAL
+        elif past and not ex.present:
+            explanation = NO_EXPORT
+        elif past and tpct is not None and abs(tpct) <= TOKENS_AGREE_PCT:
+            explanation = PRICE_DIFFERS
+        elif past:
+            explanation = TOKENS_DIFFER
+        rows.append(Row(day=key[0], model=key[1], local=lo, export=ex, diff_usd=diff,
+                        diff_pct=None if pct is None or abs(pct) == float("inf") else pct,
+                        tokens_diff_pct=None if tpct is None or abs(tpct) == float("inf")
+                        else tpct,
+                        flag=explanation is not None, explanation=explanation))  # fmt: skip
+    return rows
+
+
+def totals(rows: list[Row]) -> dict:
+    local = sum((r.local.cost_usd for r in rows), Decimal(0))
+    export = sum((r.export.cost_usd for r in rows), Decimal(0))
+    return {"local_cost_usd": float(local), "export_cost_usd": float(export),
+            "diff_usd": float(export - local),
+            "diff_pct": None if local == 0 else float((export - local) / local * 100),
+            "local_tokens": sum(r.local.total for r in rows),
+            "export_tokens": sum(r.export.total for r in rows),
+            "flagged": sum(r.flag for r in rows)}  # fmt: skip
