@@ -3,7 +3,8 @@
 An alert is due when something watched (a budget in its period, a run against
 its cap) reaches one of its levels. Whether it has already fired is the
 database's to say (``store.claim_alert``: the row for that level is inserted by
-exactly one caller), so a cron job that checks every minute sends it once.
+exactly one caller), so a cron job that checks every minute sends it once. Claims
+are made in a short write; sending happens after it, outside the database.
 Sending never raises: an unreachable webhook is a warning, not a failed run.
 """
 
@@ -120,28 +121,38 @@ def send(alert: Alert, settings: Alerts, terminal=None) -> list[str]:
     return reached
 
 
-def fire(con, key: str, pct: float, levels: tuple[int, ...], message, settings: Alerts,
-         data: dict | None = None) -> Alert | None:  # fmt: skip
-    """Claim every level ``pct`` has crossed under ``key``; send one alert for the
-    highest newly claimed (a jump from 0 to 90% is one alert, not two).
+def claim(con, key: str, pct: float, levels: tuple[int, ...], message,
+          data: dict | None = None) -> Alert | None:  # fmt: skip
+    """Claim every level ``pct`` has crossed under ``key``; the alert for the highest
+    newly claimed (a jump from 0 to 90% is one alert, not two), or None.
 
-    ``message(level)`` builds the line. Returns the alert sent, if any.
+    Database only: the caller sends it (``deliver``) after closing its write
+    connection, so a slow webhook never holds the database.
     """
     from ccspend.store import claim_alert
 
     new = [lv for lv in crossed(pct, levels) if claim_alert(con, key, lv, message(lv), "")]
-    if not new:
-        return None
-    alert = Alert(key, new[-1], message(new[-1]), data or {})
-    channels = send(alert, settings)
-    con.execute("UPDATE alerts SET channels = ? WHERE alert_key = ? AND level = ?",
-                [",".join(channels), key, alert.level])  # fmt: skip
-    return alert
+    return Alert(key, new[-1], message(new[-1]), data or {}) if new else None
 
 
-def budget_alerts(con, rows: list[dict], settings: Alerts) -> list[Alert]:
-    """Alerts for budget rows (from ``reports.budget_status``) that reached a new level."""
-    sent = []
+def deliver(alerts: list[Alert], settings: Alerts, write) -> None:
+    """Send claimed alerts, then record where each went (``write(fn)`` runs ``fn(con)``
+    in one short write transaction)."""
+    if not alerts:
+        return
+    sent = [(a, ",".join(send(a, settings))) for a in alerts]
+
+    def record(con) -> None:
+        for a, channels in sent:
+            con.execute("UPDATE alerts SET channels = ? WHERE alert_key = ? AND level = ?",
+                        [channels, a.key, a.level])  # fmt: skip
+
+    write(record)
+
+
+def budget_alerts(con, rows: list[dict]) -> list[Alert]:
+    """Claim the alerts of budget rows (from ``reports.budget_status``) at a new level."""
+    due = []
     for row in rows:
         if not row["limit"]:
             continue
@@ -153,9 +164,9 @@ def budget_alerts(con, rows: list[dict], settings: Alerts) -> list[Alert]:
             return (f"{row['name']} budget {what} its ${row['limit']:.2f} cap "
                     f"(${row['used']:.2f} spent, period from {row['period_start']})")  # fmt: skip
 
-        alert = fire(con, key, pct, tuple(row["alert_at"]), message, settings,
-                     {"budget": row["name"], "used_usd": round(row["used"], 6),
-                      "cap_usd": row["limit"]})  # fmt: skip
+        alert = claim(con, key, pct, tuple(row["alert_at"]), message,
+                      {"budget": row["name"], "used_usd": round(row["used"], 6),
+                       "cap_usd": row["limit"]})  # fmt: skip
         if alert:
-            sent.append(alert)
-    return sent
+            due.append(alert)
+    return due

@@ -16,12 +16,12 @@ recent logs show a rate-limit error, the heavy tier is routed around.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 from ccspend.errors import CcspendError, ExitCode, UsageError
+from ccspend.pricing.today import today_prices
 
 DEFAULT_OUTPUT_TOKENS = 2_000  # stated in the output when no history says otherwise
 NEAR_CONTEXT = 150_000  # a quick estimate above this is recounted with tiktoken
@@ -83,45 +83,6 @@ def _summary() -> dict | None:
     from ccspend.statusline import read_summary, state_dir
 
     return read_summary(state_dir())
-
-
-def _prices(summary: dict | None) -> dict:
-    """Today's prices: the summary's, else a cached price index, else the rate card
-    (loading it takes pydantic and a few hundred ms, so its index is kept beside the
-    database, keyed by the card files and the day)."""
-    if summary and summary.get("prices"):
-        return summary["prices"]
-    from datetime import UTC, datetime
-
-    from ccspend import paths
-
-    card_file = Path(__file__).parent / "pricing" / "data" / "rates.toml"
-    key = [datetime.now(UTC).date().isoformat()]
-    for f in (card_file, paths.rate_overrides_path()):
-        try:
-            st = f.stat()
-            key.append([str(f), st.st_size, st.st_mtime_ns])
-        except OSError:
-            key.append([str(f), None])
-    cache = Path(f"{paths.default_db_path()}.cache") / "prices.json"
-    try:
-        data = json.loads(cache.read_text())
-        if data["key"] == key:
-            return data["prices"]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    from ccspend.pricing import load_card
-    from ccspend.summary import price_index
-
-    prices = price_index(load_card(paths.rate_overrides_path()), datetime.now(UTC).date())
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}")
-        tmp.write_text(json.dumps({"key": key, "prices": prices}))
-        os.replace(tmp, cache)
-    except OSError:
-        pass
-    return prices
 
 
 def budget_past_soft(summary: dict | None, levels: tuple[int, ...] = (50, 80)) -> str | None:
@@ -212,7 +173,7 @@ def main(args: list[str], stdin=None, stdout=None) -> int:
         if not text.strip():
             raise UsageError("the task is empty: describe it in words, --task-file or stdin")
         d, policy, summary, tokens, how = decide(text, opts)
-        costs = tier_costs(policy, _prices(summary), tokens, DEFAULT_OUTPUT_TOKENS)
+        costs = tier_costs(policy, today_prices(), tokens, DEFAULT_OUTPUT_TOKENS)
         if opts["json"]:
             out = {**d.to_dict(), "input_tokens": tokens, "input_tokens_method": how,
                    "output_tokens_assumed": DEFAULT_OUTPUT_TOKENS, "costs": costs,
@@ -236,7 +197,3 @@ def main(args: list[str], stdin=None, stdout=None) -> int:
         return int(exc.exit_code)
     except KeyboardInterrupt:
         return int(ExitCode.INTERRUPTED)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main(sys.argv[1:]))

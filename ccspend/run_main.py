@@ -229,13 +229,9 @@ def _version_key(model_id: str) -> tuple:
 
 
 def _prices() -> dict:
-    from datetime import UTC, datetime
+    from ccspend.pricing.today import today_prices
 
-    from ccspend import paths
-    from ccspend.pricing import load_card
-    from ccspend.summary import price_index
-
-    return price_index(load_card(paths.rate_overrides_path()), datetime.now(UTC).date())
+    return today_prices()
 
 
 def _alive(pid: int | None) -> bool:
@@ -353,15 +349,15 @@ def _budget_check(opts: RunOptions, cfg, db_path: Path, roots, cwd: str, branch:
         return []
     store = Store(db_path)
     ingest_claude(store, roots)
-    tz = os.environ.get("TZ") or _local_tz()
+    tz = _local_tz()
     return budget_status(store, load_card(paths.rate_overrides_path()), applicable, tz,
                          time.time())  # fmt: skip
 
 
 def _local_tz() -> str:
-    from ccspend.timeutil import check_timezone
+    from ccspend.timeutil import local_timezone
 
-    return check_timezone(None)
+    return local_timezone()
 
 
 def execute(opts: RunOptions) -> int:
@@ -485,14 +481,16 @@ def _refuse(opts: RunOptions, ledger: _Ledger, row: dict, why: str) -> int:
 
 
 def _after_run_alerts(opts, cfg, db_path, roots, cwd, branch, ledger: _Ledger) -> None:
-    from ccspend.alerts import budget_alerts
+    from ccspend.alerts import budget_alerts, deliver
 
     try:
         rows = _budget_check(opts, cfg, db_path, roots, cwd, branch)
     except CcspendError as exc:
         sys.stderr.write(f"ccspend: warning: budgets not checked: {exc}\n")
         return
-    ledger.write(lambda con: budget_alerts(con, rows, cfg.alerts))
+    due: list = []
+    ledger.write(lambda con: due.extend(budget_alerts(con, rows)))
+    deliver(due, cfg.alerts, ledger.write)
 
 
 class _Warner:
@@ -516,17 +514,15 @@ class _Warner:
     def _send(self, level: int, line: str, usd: float) -> None:
         from dataclasses import replace
 
-        from ccspend.alerts import Alert, send
-        from ccspend.store import claim_alert
+        from ccspend.alerts import claim, deliver
 
-        key = f"run:{self.ledger.run_id}"
-        claimed: list[bool] = []
-        self.ledger.write(lambda con: claimed.append(claim_alert(con, key, level, line, "")))
-        if claimed and claimed[0]:
-            others = replace(self.settings, terminal=False)  # already printed
-            task = f" (task {self.opts.task})" if self.opts.task else ""
-            send(Alert(key, level, line + task, {"run_id": self.ledger.run_id,
-                       "spent_usd": round(usd, 6), "cap_usd": self.opts.cap}), others)  # fmt: skip
+        task = f" (task {self.opts.task})" if self.opts.task else ""
+        data = {"run_id": self.ledger.run_id, "spent_usd": round(usd, 6), "cap_usd": self.opts.cap}
+        due: list = []
+        self.ledger.write(lambda con: due.append(claim(
+            con, f"run:{self.ledger.run_id}", level, (level,), lambda _lv: line + task, data)))
+        others = replace(self.settings, terminal=False)  # already printed
+        deliver([a for a in due if a], others, self.ledger.write)
 
     def join(self) -> None:
         for t in self.threads:

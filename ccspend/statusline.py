@@ -27,6 +27,7 @@ import zlib
 from pathlib import Path
 
 from ccspend import paths
+from ccspend.pricing.names import normalise_model, strip_iso_date
 
 REFRESH_EVERY = 5.0  # seconds between background refreshes of the summary
 REFRESH_STALE = 60.0  # a refresh lock older than this is from a process that died
@@ -207,8 +208,6 @@ def _scan(data: bytes, base: int) -> tuple[list[dict], int]:
 
 def price_response(row: list, prices: dict) -> float | None:
     """USD of one response row at the summary's prices (None: the model has no price)."""
-    from ccspend.pricing.names import normalise_model, strip_iso_date
-
     _ts, model, inp, out, c5, c1, cr, ws = row
     raw = (model or "").lower()
     p = prices.get(raw) or prices.get(normalise_model(raw))

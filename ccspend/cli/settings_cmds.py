@@ -107,13 +107,19 @@ def budget_check(
 ) -> None:
     """Send the alerts that are due (once per level), e.g. from cron; exit 4 if a budget
     is exhausted."""
-    from ccspend.alerts import budget_alerts
+    from ccspend.alerts import budget_alerts, deliver
     from ccspend.errors import ExitCode
     from ccspend.timeutil import check_timezone
 
     rows, (store, cfg) = _budget_rows(db, claude_dir, no_ingest, check_timezone(timezone))
     with store.connect(write=True) as con:
-        sent = budget_alerts(con, rows, cfg.alerts)
+        sent = budget_alerts(con, rows)
+
+    def write(fn) -> None:
+        with store.connect(write=True) as con:
+            fn(con)
+
+    deliver(sent, cfg.alerts, write)
     exhausted = [r["name"] for r in rows if r["exhausted"]]
     sys.stdout.write(f"{len(rows)} budgets checked, {len(sent)} alerts sent"
                      + (f"; exhausted: {', '.join(exhausted)}" if exhausted else "") + "\n")

@@ -1,0 +1,50 @@
+"""Today's price index (model or alias -> prices), for the paths that must start fast.
+
+``ccspend run``'s pre-flight and ``ccspend route`` price a few tokens before
+anything else happens; loading the rate card takes pydantic and a few hundred
+milliseconds. So the index is kept in a small JSON file beside the database,
+keyed by the card files (the shipped card and the user's overrides) and the day:
+it is right the moment either changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def today_prices() -> dict:
+    """Today's price index: from the cache file when its key still holds, else from
+    the rate card (then cached)."""
+    from datetime import UTC, datetime
+
+    from ccspend import paths
+
+    card_file = Path(__file__).parent / "data" / "rates.toml"
+    key = [datetime.now(UTC).date().isoformat()]
+    for f in (card_file, paths.rate_overrides_path()):
+        try:
+            st = f.stat()
+            key.append([str(f), st.st_size, st.st_mtime_ns])
+        except OSError:
+            key.append([str(f), None])
+    cache = Path(f"{paths.default_db_path()}.cache") / "prices.json"
+    try:
+        data = json.loads(cache.read_text())
+        if data["key"] == key:
+            return data["prices"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    from ccspend.pricing import load_card
+    from ccspend.summary import price_index
+
+    prices = price_index(load_card(paths.rate_overrides_path()), datetime.now(UTC).date())
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}")
+        tmp.write_text(json.dumps({"key": key, "prices": prices}))
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return prices
