@@ -34,11 +34,10 @@ from ccspend.store import queries
 
 KINDS = ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
          "cache_read_tokens", "output_tokens")  # fmt: skip
-# Usage and cost formats in order of preference for a day several of them cover.
-USAGE_PREFERENCE = ("anthropic-usage-api", "anthropic-usage-csv", "openai-usage-api",
-                    "openai-usage-csv", "anthropic-claude-code-api")  # fmt: skip
-COST_PREFERENCE = ("anthropic-cost-api", "anthropic-cost-csv", "openai-costs-api",
-                   "openai-cost-csv")  # fmt: skip
+# Usage and cost formats in order of preference for a day several of them cover
+# (the reports' rule too).
+USAGE_PREFERENCE = queries.USAGE_PREFERENCE
+COST_PREFERENCE = queries.COST_PREFERENCE
 TOKENS_AGREE_PCT = Decimal(1)
 _MICRO = Decimal(1_000_000)
 

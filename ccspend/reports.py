@@ -18,10 +18,10 @@ from ccspend.pricing.card import RateCard
 from ccspend.store import Store, queries
 from ccspend.store.queries import Aggregate, Filters
 
-REPORTS = ("daily", "weekly", "monthly", "session", "model", "project", "branch")
+REPORTS = ("daily", "weekly", "monthly", "session", "model", "project", "branch", "source")
 _MICRO = Decimal(1_000_000)
 # Reports sorted by time read best oldest first; the others, most expensive first.
-_BY_COST = {"model", "project", "branch"}
+_BY_COST = {"model", "project", "branch", "source"}
 
 
 @dataclass(frozen=True)
@@ -224,10 +224,14 @@ def build_blocks(
     The active block also gets forecasts: against the official 5-hour and
     7-day readings when the status line has recorded any, and against
     ``limit`` (tokens, ``$USD``, a plan name, or ``auto``) when given.
+
+    Blocks are the windows of a Claude subscription, so they count Claude Code's
+    own logs only (``source`` local), never API usage from a provider's export.
     """
     from ccspend.forecast.blocks import HOUR_US, Request, burn, group_blocks
 
     now_s = now_us / 1e6
+    filters = replace(filters, source="local")
     with store.connect() as con:
         queries.load_card(con, card)
         if active_only and limit != "auto" and filters.since_ts is None:

@@ -36,7 +36,8 @@ def test_demo_reports_on_shipped_logs(sandbox):
 
 def test_every_report_speaks_the_json_contract(projects):
     write(projects / "p" / "s.jsonl", [assistant(), assistant(msg="x", model="acme-2")])
-    for name in ("daily", "weekly", "monthly", "session", "model", "project", "branch"):
+    for name in ("daily", "weekly", "monthly", "session", "model", "project", "branch",
+                 "source"):
         r = run_cli(name, "--json", "--timezone", "UTC")
         assert r.returncode == 0, r.stderr
         out = json.loads(r.stdout)

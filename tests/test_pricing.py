@@ -28,6 +28,9 @@ from tests.logs import assistant, write
         ("eu.anthropic.claude-opus-4-6-v1:0", "claude-opus-4-6"),
         ("claude-4-opus-20250514", "claude-opus-4"),
         ("openrouter/anthropic/claude-sonnet-4", "claude-sonnet-4"),
+        ("anthropic/claude-sonnet-4.6", "claude-sonnet-4-6"),  # OpenRouter writes dots
+        ("anthropic/claude-3.7-sonnet", "claude-3-7-sonnet"),
+        ("openai/gpt-4.1-mini", "gpt-4.1-mini"),
         ("gemini/gemini-2.5-pro", "gemini-2.5-pro"),
         ("gpt-4o-2024-08-06", "gpt-4o"),
     ],

@@ -43,6 +43,14 @@ ProjectOpt = Annotated[
 ]
 BranchOpt = Annotated[str | None, typer.Option("--branch", help="Only this git branch.")]
 Breakdown = Annotated[bool, typer.Option("--breakdown", "-b", help="Per-model sub-rows.")]
+SourceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--source",
+        help="local (Claude Code logs), codex, anthropic, openai, openrouter (imports), "
+        "or all (default).",
+    ),
+]
 Json = Annotated[bool, typer.Option("--json", help="Print the JSON report contract.")]
 Db = Annotated[
     Path | None,
@@ -175,6 +183,23 @@ def date_filters(
         raise UsageError("--since and --until take dates (YYYY-MM-DD)") from None
     return Filters(tz=tz, since=since_day, until=until_day, project=project_path(project),
                    branch=branch)  # fmt: skip
+
+
+SOURCES = ("local", "codex", "anthropic", "openai", "openrouter")
+
+
+def source_filter(source: str | None) -> str | None:
+    """``--source`` as the value of ``Filters.source`` (None: every source).
+
+    A generic CSV import can name any provider, so an unlisted name is taken as
+    a provider's; it only has to look like one.
+    """
+    if source is None or source.strip().lower() in ("", "all"):
+        return None
+    value = source.strip().lower()
+    if value not in SOURCES and not value.replace("-", "").replace("_", "").isalnum():
+        raise UsageError(f"--source {source!r}: use {', '.join(SOURCES)} or all")
+    return value
 
 
 def check_limit(limit: str | None) -> None:

@@ -19,6 +19,7 @@ TITLES = {
     "model": "Model",
     "project": "Project",
     "branch": "Branch",
+    "source": "Source",
 }
 COMPACT_BELOW = 110
 

@@ -25,6 +25,7 @@ from ccspend.cli.app import (
     NoIngest,
     ProjectOpt,
     Since,
+    SourceOpt,
     Tz,
     Until,
     _ingest,
@@ -34,6 +35,7 @@ from ccspend.cli.app import (
     app,
     date_filters,
     project_path,
+    source_filter,
 )
 from ccspend.errors import UsageError
 
@@ -52,6 +54,7 @@ def _run_report(
     demo: bool,
     no_ingest: bool,
     chart: bool = False,
+    source: str | None = None,
 ) -> None:
     from ccspend import reports
     from ccspend.pricing import load_card
@@ -87,6 +90,7 @@ def _run_report(
         branch=window.branch if window else branch,
         since_ts=window.since if window else None,
         repo_root=window.repo_root if window else None,
+        source=source_filter(source),
     )
     tmp = None
     try:
@@ -105,6 +109,7 @@ def _run_report(
         # could become readable without its size or time changing.
         cacheable = (
             ingested is not None and not demo and window is None and not ingested.unreadable
+            and filters.source is None
         )
         if cacheable:
             from ccspend import fastpath
@@ -179,10 +184,11 @@ def _report_command(name: str, doc: str):
         demo: Demo = False,
         no_ingest: NoIngest = False,
         chart: Chart = False,
+        source: SourceOpt = None,
     ) -> None:
         _run_report(
             name, since, until, timezone, project, branch, breakdown, json_out, db,
-            claude_dir, demo, no_ingest, chart,
+            claude_dir, demo, no_ingest, chart, source,
         )  # fmt: skip
 
     command.__doc__ = doc
@@ -198,6 +204,7 @@ for _name, _doc in (
     ("model", "Cost per model, as the rate card names it."),
     ("project", "Cost per project (the working directory Claude Code ran in)."),
     ("branch", "Cost per git branch."),
+    ("source", "Cost per source: Claude Code logs, Codex logs, each provider's imports."),
 ):
     app.command(_name)(_report_command(_name, _doc))
 
@@ -216,6 +223,7 @@ def root(
     claude_dir: ClaudeDir = None,
     demo: Demo = False,
     no_ingest: NoIngest = False,
+    source: SourceOpt = None,
     version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
 ) -> None:
     """With no command, runs ``daily``; ``ccspend --since BRANCH`` costs a branch's work."""
@@ -225,7 +233,7 @@ def root(
     if ctx.invoked_subcommand is None:
         _run_report(
             "daily", since, until, timezone, project, branch, breakdown, json_out, db,
-            claude_dir, demo, no_ingest,
+            claude_dir, demo, no_ingest, source=source,
         )  # fmt: skip
 
 

@@ -34,6 +34,7 @@ GROUP_KEYS = {
     "model": "coalesce(model_name, model, '(unknown)')",
     "project": "coalesce(cwd, '(unknown)')",
     "branch": "coalesce(nullif(git_branch, ''), '(none)')",
+    "source": "source",
 }
 
 
@@ -48,6 +49,8 @@ class Filters:
     branch: str | None = None
     since_ts: datetime | None = None  # an instant (a git merge-base's time)
     repo_root: str | None = None  # only requests whose cwd lies in this repository
+    # 'local' (Claude Code logs), 'codex', or a provider's imports; None: all of them
+    source: str | None = None
 
 
 def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = None) -> None:
@@ -56,7 +59,8 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
     With ``at``, every request is priced by the card as it stood on that date
     (``whatif --card``); otherwise by the period in force at its own time.
     """
-    models = [r[0] for r in con.execute("SELECT DISTINCT model FROM requests").fetchall()]
+    models = [r[0] for r in con.execute(
+        "SELECT model FROM requests UNION SELECT model FROM imported_usage").fetchall()]
     con.execute("CREATE OR REPLACE TEMP TABLE model_map (raw VARCHAR, name VARCHAR)")
     mapping = [(m, card.resolve(m)) for m in models if m is not None]
     mapping = [(raw, name) for raw, name in mapping if name is not None]
@@ -111,7 +115,7 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
 PRICED = """
 WITH base AS (
     SELECT r.*, f.first_ts AS f_first, f.last_ts AS f_last, f.path AS f_path,
-           f.agent_type
+           f.agent_type, f.source AS f_source
     FROM requests r JOIN files f USING (file_id)
     WHERE NOT r.is_api_error AND coalesce(r.model, '') <> '<synthetic>' {window}
 ),
@@ -127,7 +131,7 @@ dedup AS (
 joined AS (
     SELECT d.ts, d.session_id, d.model, d.cwd, d.git_branch, d.input_tokens, d.output_tokens,
            d.cache_write_5m_tokens, d.cache_write_1h_tokens, d.cache_read_tokens,
-           d.web_search_requests, m.name AS model_name, p.*,
+           d.web_search_requests, d.f_source, m.name AS model_name, p.*,
            coalesce(d.input_tokens + d.cache_write_5m_tokens + d.cache_write_1h_tokens
                     + d.cache_read_tokens > p.lc_threshold, false) AS lc
     FROM dedup d
@@ -136,6 +140,7 @@ joined AS (
 )
 SELECT ts, session_id, model, model_name, cwd, git_branch, input_tokens, output_tokens,
     cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, web_search_requests,
+    CASE WHEN f_source = 'codex' THEN 'codex' ELSE 'local' END AS source, 1 AS n_requests,
     i IS NOT NULL AS priced,
     CASE WHEN i IS NULL THEN NULL ELSE
         input_tokens * (CASE WHEN lc THEN li ELSE i END)
@@ -151,6 +156,89 @@ SELECT ts, session_id, model, model_name, cwd, git_branch, input_tokens, output_
       - cache_write_5m_tokens * (CASE WHEN lc THEN lw5 ELSE w5 END)
       - cache_write_1h_tokens * (CASE WHEN lc THEN lw1 ELSE w1 END)
       - cache_read_tokens * (CASE WHEN lc THEN lr ELSE r END)
+    END AS savings_micro
+FROM joined
+"""
+
+
+# Export formats in order of preference when several hold the same provider's
+# usage (or cost) for one UTC day: an Admin API report and a Console CSV of the
+# same days are the same spend in two shapes, so only the most detailed counts.
+USAGE_PREFERENCE = ("anthropic-usage-api", "anthropic-usage-csv", "openai-usage-api",
+                    "openai-usage-csv", "anthropic-claude-code-api")  # fmt: skip
+COST_PREFERENCE = ("anthropic-cost-api", "anthropic-cost-csv", "openai-costs-api",
+                   "openai-cost-csv")  # fmt: skip
+
+# Provider exports as report rows, in the columns of ``PRICED``, so every report
+# shows local logs and exports side by side (``source`` is the provider).
+# - Rows of the API keys or workspaces marked ``same_as_local`` are left out:
+#   they are the spend Claude Code's own logs already count.
+# - Per provider and UTC day, only the preferred usage format and the preferred
+#   cost format count (see above); formats outside the lists (OpenRouter's
+#   per-request rows, the generic CSV) always count.
+# - Cost: what the provider billed where it says (a cost row, or a usage row
+#   that carries its cost); else the tokens priced on the card at base rates
+#   (an export does not say which requests were past a long-context threshold);
+#   a provider-day with cost rows takes its cost from them alone, so usage rows
+#   then add tokens, not money. A model the card does not know, with no billed
+#   cost, is unpriced (never zero).
+IMPORTED = """
+WITH iu AS (
+    SELECT i.*, CAST(timezone('UTC', i.start_ts) AS DATE) AS day
+    FROM imported_usage i
+    WHERE NOT EXISTS (SELECT 1 FROM same_as_local s
+                      WHERE s.key = i.api_key OR s.key = i.workspace)
+),
+ranked AS (
+    SELECT provider, day, kind, source,
+           coalesce(list_position(CASE WHEN kind = 'cost' THEN $cost_pref ELSE $usage_pref END,
+                                  source), 1000) AS rank
+    FROM (SELECT DISTINCT provider, day, kind, source FROM iu)
+),
+chosen AS (
+    SELECT provider, day, kind, arg_min(source, (rank, source)) AS source,
+           min(rank) AS rank
+    FROM ranked WHERE rank < 1000 GROUP BY ALL
+),
+kept AS (
+    SELECT iu.*, EXISTS (SELECT 1 FROM chosen c WHERE c.provider = iu.provider
+                         AND c.day = iu.day AND c.kind = 'cost') AS day_billed
+    FROM iu
+    WHERE NOT EXISTS (SELECT 1 FROM ranked r WHERE r.provider = iu.provider AND r.day = iu.day
+                      AND r.kind = iu.kind AND r.source = iu.source AND r.rank < 1000)
+       OR EXISTS (SELECT 1 FROM chosen c WHERE c.provider = iu.provider AND c.day = iu.day
+                  AND c.kind = iu.kind AND c.source = iu.source)
+),
+joined AS (
+    SELECT k.*, m.name AS model_name, p.*
+    FROM kept k
+    LEFT JOIN model_map m ON m.raw = k.model
+    LEFT JOIN card_prices p ON p.name = m.name AND k.start_ts >= p.valid_from
+                           AND k.start_ts < p.valid_to
+)
+SELECT start_ts AS ts, NULL::VARCHAR AS session_id, model, model_name,
+    provider || ':' || coalesce(project, workspace, api_key, 'default') AS cwd,
+    NULL::VARCHAR AS git_branch,
+    CASE WHEN kind = 'cost' THEN 0 ELSE input_tokens END AS input_tokens,
+    CASE WHEN kind = 'cost' THEN 0 ELSE output_tokens END AS output_tokens,
+    CASE WHEN kind = 'cost' THEN 0 ELSE cache_write_5m_tokens END AS cache_write_5m_tokens,
+    CASE WHEN kind = 'cost' THEN 0 ELSE cache_write_1h_tokens END AS cache_write_1h_tokens,
+    CASE WHEN kind = 'cost' THEN 0 ELSE cache_read_tokens END AS cache_read_tokens,
+    CASE WHEN kind = 'cost' THEN 0 ELSE web_search_requests END AS web_search_requests,
+    provider AS source,
+    CASE WHEN kind = 'cost' THEN 0 ELSE coalesce(requests, 1) END AS n_requests,
+    (kind = 'cost' OR day_billed OR cost_usd IS NOT NULL OR i IS NOT NULL) AS priced,
+    CASE
+        WHEN kind = 'cost' THEN coalesce(cost_usd, 0) * 1000000
+        WHEN day_billed THEN 0
+        WHEN cost_usd IS NOT NULL THEN cost_usd * 1000000
+        WHEN i IS NULL THEN NULL
+        ELSE input_tokens * i + output_tokens * o + cache_write_5m_tokens * w5
+           + cache_write_1h_tokens * w1 + cache_read_tokens * r + web_search_requests * ws * 1000
+    END::DECIMAL(38,6) AS cost_micro,
+    CASE WHEN kind = 'cost' OR i IS NULL THEN NULL ELSE
+        (cache_write_5m_tokens + cache_write_1h_tokens + cache_read_tokens) * i
+      - cache_write_5m_tokens * w5 - cache_write_1h_tokens * w1 - cache_read_tokens * r
     END AS savings_micro
 FROM joined
 """
@@ -180,6 +268,9 @@ def _where(f: Filters) -> tuple[str, dict]:
     if f.since_ts is not None:
         clauses.append("ts >= $since_ts::TIMESTAMPTZ")
         params["since_ts"] = f.since_ts.astimezone(UTC).isoformat()
+    if f.source is not None:
+        clauses.append("source = $source")
+        params["source"] = f.source
     if f.repo_root is not None:
         clauses.append("(cwd = $repo OR starts_with(cwd, $repo_prefix))")
         params["repo"] = f.repo_root
@@ -192,7 +283,7 @@ _SUMS = """
     sum(cache_write_5m_tokens)::BIGINT, sum(cache_write_1h_tokens)::BIGINT,
     sum(cache_read_tokens)::BIGINT, sum(web_search_requests)::BIGINT,
     coalesce(sum(cost_micro), 0)::DECIMAL(38,6), coalesce(sum(savings_micro), 0)::DECIMAL(38,6),
-    count(*)::BIGINT,
+    coalesce(sum(n_requests), 0)::BIGINT,
     list(DISTINCT coalesce(model_name, model, '(unknown)')
          ORDER BY coalesce(model_name, model, '(unknown)')),
     strftime(min(ts), '%Y-%m-%dT%H:%M:%S.%gZ'), strftime(max(ts), '%Y-%m-%dT%H:%M:%S.%gZ'),
@@ -254,11 +345,12 @@ def select(con: duckdb.DuckDBPyConnection, f: Filters) -> None:
     """
     where, params = _where(f)
     window, wparams = _time_window(f)
-    sql = (
-        "CREATE OR REPLACE TEMP TABLE selected AS SELECT * FROM "
-        f"({PRICED.format(window=window)}) q {where}"
-    )
-    con.execute(sql, _bind(sql, {**params, **wparams}))
+    sources = PRICED.format(window=window)
+    if f.source not in ("local", "codex") and f.repo_root is None and f.since_ts is None:
+        sources = f"{sources} UNION ALL BY NAME ({IMPORTED})"  # a git ref: local work only
+    sql = f"CREATE OR REPLACE TEMP TABLE selected AS SELECT * FROM ({sources}) q {where}"
+    params.update(wparams, usage_pref=list(USAGE_PREFERENCE), cost_pref=list(COST_PREFERENCE))
+    con.execute(sql, _bind(sql, params))
 
 
 def aggregate(
@@ -269,7 +361,7 @@ def aggregate(
     sub = "coalesce(model_name, model, '(unknown)')" if by_model else "NULL"
     sql = f"SELECT {key} AS k, {sub} AS sk, {_SUMS} FROM selected GROUP BY ALL ORDER BY k, sk"
     rows = con.execute(sql, _bind(sql, {"tz": f.tz})).fetchall()
-    if group is None and rows and rows[0][10] == 0:
+    if group is None and rows and not rows[0][10] and rows[0][2] is None:
         return []  # no requests: the caller's empty total
     return [
         Aggregate(
@@ -362,3 +454,77 @@ def chain_start(con: duckdb.DuckDBPyConnection, now_s: float) -> float | None:
         [now_s],
     ).fetchone()
     return row[0] if row else None
+
+
+# -- what if: the same history priced on another model -------------------------
+
+# ``PRICED`` with each request's card model replaced where ``whatif_map`` says so
+# (``ccspend whatif``). It is PRICED's own text with three edits, so the pricing
+# rules (price periods, long context, cache writes, web searches) are the same by
+# construction: a join to ``whatif_map`` on ``{key}`` (a session id, or ``'*'``
+# for every request), the card model to price by, and ``whatif_model`` in the
+# output. A request whose own model is not on the card stays unpriced (it is not
+# in the old cost either, so the difference compares like with like).
+_AS_EDITS = (
+    ("LEFT JOIN card_prices p ON p.name = m.name AND d.ts",
+     "LEFT JOIN whatif_map w ON w.key = {key}\n"
+     "    LEFT JOIN card_prices p ON p.name = CASE WHEN m.name IS NULL THEN NULL\n"
+     "        ELSE coalesce(w.name, m.name) END AND d.ts"),
+    ("m.name AS model_name, p.*,",
+     "m.name AS model_name, CASE WHEN m.name IS NULL THEN NULL ELSE w.name END "
+     "AS whatif_model, p.*,"),
+    ("SELECT ts, session_id, model, model_name,",
+     "SELECT ts, session_id, model, model_name, whatif_model,"),
+)  # fmt: skip
+
+
+def _priced_as(sql: str) -> str:
+    for old, new in _AS_EDITS:
+        if sql.count(old) != 1:  # PRICED changed shape: fail loudly, never misprice
+            raise RuntimeError(f"queries.PRICED no longer has {old!r} once")
+        sql = sql.replace(old, new)
+    return sql
+
+
+PRICED_AS = _priced_as(PRICED)
+
+
+def load_whatif_map(con: duckdb.DuckDBPyConnection, mapping: dict[str, str]) -> None:
+    """The what-if's model per key, into the temp table ``whatif_map``.
+
+    Keys are session ids (``select_as(per_session=True)``), or ``"*"`` for every
+    request; values are card model names (``RateCard.models`` keys).
+    """
+    con.execute("CREATE OR REPLACE TEMP TABLE whatif_map (key VARCHAR PRIMARY KEY, name VARCHAR)")
+    if mapping:
+        con.execute(
+            "INSERT INTO whatif_map SELECT unnest($1), unnest($2)",
+            [list(mapping), list(mapping.values())],
+        )
+
+
+def select_as(con: duckdb.DuckDBPyConnection, f: Filters, per_session: bool) -> None:
+    """``select`` for a what-if: Claude Code's requests priced as ``whatif_map`` says,
+    into ``selected`` (which ``aggregate`` then sums). An empty map prices each
+    request on its own model, exactly as ``select`` does for the logs.
+
+    ``per_session``: the map is keyed by session id; else its ``"*"`` row applies
+    to every request.
+    """
+    where, params = _where(f)
+    window, wparams = _time_window(f)
+    body = PRICED_AS.format(window=window, key="d.session_id" if per_session else "'*'")
+    sql = f"CREATE OR REPLACE TEMP TABLE selected AS SELECT * FROM ({body}) q {where}"
+    con.execute(sql, _bind(sql, {**params, **wparams}))
+
+
+def repriced(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    """Requests in ``selected`` moved to another model: (from, to, requests)."""
+    return [
+        (r[0], r[1], r[2])
+        for r in con.execute(
+            "SELECT model_name, whatif_model, count(*)::BIGINT FROM selected "
+            "WHERE whatif_model IS NOT NULL AND whatif_model <> model_name "
+            "GROUP BY ALL ORDER BY 3 DESC, 1, 2"
+        ).fetchall()
+    ]

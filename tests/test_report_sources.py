@@ -1,0 +1,138 @@
+"""Reports over local logs and provider imports together: --source, each bucket once."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ccspend import reconcile
+from ccspend.pricing import load_card
+from tests.conftest import run_cli
+from tests.logs import assistant, write
+
+REPO = Path(__file__).resolve().parent.parent
+RECONCILE = REPO / "fixtures" / "reconcile"
+IMPORTS = REPO / "fixtures" / "imports"
+SONNET = "claude-sonnet-4-5-20250929"
+
+
+def report(*args: str) -> dict:
+    r = run_cli(*args, "--json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def imported(*paths: Path) -> None:
+    r = run_cli("import", *map(str, paths))
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.fixture
+def local(projects) -> dict:
+    write(projects / "app" / "s1.jsonl", [
+        assistant(ts="2026-09-01T09:00:00.000Z", msg="m1", req="r1", model=SONNET,
+                  inp=400, out=1500, cache_read=10000),
+        assistant(ts="2026-09-03T09:00:00.000Z", msg="m2", req="r2", model=SONNET,
+                  inp=1000, out=1000),
+    ])  # fmt: skip
+    out = report("daily")
+    assert len(out["rows"]) == 2
+    return out["totals"]
+
+
+def test_imports_add_to_local_logs_and_source_picks_them_apart(sandbox, local):
+    imported(RECONCILE / "anthropic_usage.json", RECONCILE / "anthropic_cost.json")
+    everything = report("daily")["totals"]
+    only_local = report("daily", "--source", "local")["totals"]
+    anthropic = report("daily", "--source", "anthropic")["totals"]
+    assert only_local == local
+    for field in ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens",
+                  "total_tokens"):
+        assert everything[field] == local[field] + anthropic[field], field
+    assert everything["cost_usd"] == pytest.approx(local["cost_usd"] + anthropic["cost_usd"],
+                                                   abs=1e-9)
+    by_source = {r["key"]: r["cost_usd"] for r in report("source")["rows"]}
+    assert by_source == {"local": pytest.approx(local["cost_usd"]),
+                         "anthropic": pytest.approx(anthropic["cost_usd"])}
+    assert report("daily", "--source", "openai")["rows"] == []
+
+
+def test_billed_cost_where_the_export_has_it_else_card_prices(sandbox):
+    """The same rule as reconcile's export side (an independent implementation)."""
+    imported(RECONCILE / "anthropic_usage.json", RECONCILE / "anthropic_cost.json")
+    out = report("daily", "--source", "anthropic", "-z", "UTC")
+    con = duckdb.connect(str(sandbox / "data" / "ccspend.duckdb"), read_only=True)
+    try:
+        sides = reconcile._export(con, load_card(None), reconcile.Request())
+    finally:
+        con.close()
+    want: dict[str, list] = defaultdict(lambda: [Decimal(0), 0])
+    for (day, _model), side in sides.items():
+        want[day.isoformat()][0] += side.cost_usd
+        want[day.isoformat()][1] += side.total
+    got = {r["key"]: (r["cost_usd"], r["total_tokens"]) for r in out["rows"]}
+    assert got.keys() == want.keys()
+    for day, (cost, tokens) in want.items():
+        assert got[day][1] == tokens, day
+        assert got[day][0] == pytest.approx(float(cost), abs=1e-9), day
+    # 2026-09-03 is billed 2.7 cents for what the card prices at 1.8 (the README says so)
+    assert got["2026-09-03"][0] == pytest.approx(0.027, abs=1e-9)
+
+
+CONSOLE_HEADER = ("usage_date_utc,model_version,api_key,workspace,usage_type,context_window,"
+                  "usage_input_tokens_no_cache,usage_input_tokens_cache_write_5m,"
+                  "usage_input_tokens_cache_write_1h,usage_input_tokens_cache_read,"
+                  "usage_output_tokens,web_search_count,inference_geo,speed")
+
+
+def test_one_export_in_two_shapes_counts_once(sandbox, tmp_path):
+    imported(IMPORTS / "anthropic_usage_page1.json", IMPORTS / "anthropic_usage_page2.json")
+    once = report("daily", "--source", "anthropic", "-z", "UTC")
+    # the Console's CSV of one day the API report covers, and of one it does not
+    csv = tmp_path / "console.csv"
+    csv.write_text(CONSOLE_HEADER + "\n"
+                   "2025-08-01,claude-sonnet-4-5,k1,Default,standard,≤ 200k,7,0,0,0,3,0,global,\n"
+                   "2025-09-20,claude-sonnet-4-5,k1,Default,standard,≤ 200k,100,0,0,50,20,0,"
+                   "global,\n")
+    imported(csv)
+    both = report("daily", "--source", "anthropic", "-z", "UTC")
+    before = {r["key"]: r["total_tokens"] for r in once["rows"]}
+    after = {r["key"]: r["total_tokens"] for r in both["rows"]}
+    assert "2025-08-01" in before
+    assert after == {**before, "2025-09-20": 170}  # 2025-08-01: the API report's alone
+    assert both["totals"]["total_tokens"] == once["totals"]["total_tokens"] + 170
+
+
+def test_same_as_local_keys_check_instead_of_adding(sandbox, local):
+    imported(RECONCILE / "anthropic_usage.json")
+    keys = run_cli("sql", "SELECT DISTINCT api_key FROM imported_usage WHERE api_key IS NOT "
+                   "NULL ORDER BY 1", "--json")
+    assert keys.returncode == 0, keys.stderr
+    key = json.loads(keys.stdout)["rows"][0]["api_key"]
+    before = report("daily", "--source", "anthropic")["totals"]["total_tokens"]
+    assert run_cli("import", "--same-as-local", key).returncode == 0
+    after = report("daily", "--source", "anthropic")["totals"]["total_tokens"]
+    assert after < before
+    assert report("daily")["totals"]["total_tokens"] == local["total_tokens"] + after
+
+
+def test_generic_rows_billed_priced_or_unpriced(sandbox):
+    imported(IMPORTS / "generic_usage.csv")
+    out = report("model")
+    unpriced = {u["model"] for u in out["unpriced"]}
+    assert "local-llama" in unpriced  # no cost given and not on the card: never $0 silently
+    openrouter = report("daily", "--source", "openrouter")["totals"]
+    assert openrouter["cost_usd"] == pytest.approx(0.000021, abs=1e-12)
+    openai = report("daily", "--source", "openai")["totals"]
+    assert openai["cost_usd"] == pytest.approx(2 * 0.0191, abs=1e-12)  # two identical rows: two
+
+
+def test_git_ref_and_bad_source(sandbox, local):
+    r = run_cli("daily", "--source", "no such thing!")
+    assert r.returncode != 0 and "--source" in r.stderr and "Traceback" not in r.stderr
+    assert report("daily", "--source", "codex")["rows"] == []
