@@ -1,7 +1,8 @@
 """Local logs against a provider's export: per UTC day and model, what differs and why.
 
-The local side is every counted request (deduplicated and priced exactly as the
-reports count them, ``queries.PRICED``). The export side is ``imported_usage``
+The local side is every counted request of the agent that provider bills
+(Claude Code's logs for Anthropic, Codex CLI's for OpenAI; see ``LOCAL_AGENTS``),
+deduplicated and priced exactly as the reports count them (``queries.PRICED``). The export side is ``imported_usage``
 of one provider: only the rows of the API keys or workspaces marked
 ``same_as_local`` when any are, else every row of the provider (with nothing
 marked, the user is comparing the whole export, usually an account that only
@@ -39,6 +40,9 @@ KINDS = ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
 USAGE_PREFERENCE = queries.USAGE_PREFERENCE
 COST_PREFERENCE = queries.COST_PREFERENCE
 TOKENS_AGREE_PCT = Decimal(1)
+# Which local agent's logs a provider's bill covers: Claude Code runs on Anthropic's
+# API, Codex CLI on OpenAI's; any other provider is compared with both.
+LOCAL_AGENTS = {"anthropic": ["local"], "openai": ["codex"]}
 _MICRO = Decimal(1_000_000)
 
 NOT_ON_CARD = "model not on the rate card"
@@ -118,7 +122,9 @@ def _local(con: Connection, card: RateCard, req: Request) -> dict:
         "sum(cache_write_1h_tokens)::BIGINT, sum(cache_read_tokens)::BIGINT, "
         "sum(output_tokens)::BIGINT, coalesce(sum(cost_micro), 0)::DECIMAL(38,6), "
         "count(*)::BIGINT, bool_or(NOT priced) "
-        f"FROM ({queries.PRICED.format(window='')}) q GROUP BY ALL"
+        f"FROM ({queries.PRICED.format(window='')}) q "
+        "WHERE len($agents::VARCHAR[]) = 0 OR list_contains($agents, source) GROUP BY ALL",
+        {"agents": LOCAL_AGENTS.get(req.provider, [])},
     ).fetchall()
     out: dict[tuple[date, str], Side] = defaultdict(Side)
     for day, model, *nums, cost, n, unpriced in rows:

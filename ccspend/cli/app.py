@@ -144,11 +144,20 @@ def _ingest(store, roots: list[Path], skip: bool):
 
     if skip:
         return None, []
+    from ccspend.ingest_codex import ingest_codex
+
     update, close = _progress_callback()
     try:
         ingested = ingest_claude(store, roots, progress=update)
     finally:
         close()
+    # Codex CLI's logs, from their own place, whatever --claude-dir says: a second agent
+    # (its files join the fingerprint of a cached report, so a new Codex line is seen)
+    other = ingest_codex(store)
+    ingested.files.extend(other.files)
+    ingested.files_seen += other.files_seen
+    ingested.unreadable.update(other.unreadable)
+    ingested.skipped.update(other.skipped)
     warnings = []
     if ingested.unreadable:
         named = ", ".join(f"{p} ({why})" for p, why in list(ingested.unreadable.items())[:3])
