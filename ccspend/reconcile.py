@@ -4,10 +4,9 @@ The local side is every counted request of the agent that provider bills
 (Claude Code's logs for Anthropic, Codex CLI's for OpenAI; see ``LOCAL_AGENTS``),
 deduplicated and priced exactly as the reports count them (``queries.PRICED``).
 The export side is ``imported_usage`` of one provider: only the rows of the API
-keys or workspaces marked
-``same_as_local`` when any are, else every row of the provider (with nothing
-marked, the user is comparing the whole export, usually an account that only
-Claude Code uses).
+keys or workspaces marked ``same_as_local`` when any are, else every row of the
+provider (with nothing marked, the user is comparing the whole export, usually
+an account that only Claude Code uses).
 
 Days are UTC, since exports bucket by UTC day; a bucket longer than a day counts
 on the day it starts. Model ids are reduced to the card's names (or, for models
