@@ -9,9 +9,11 @@ lakehouse engine reads the folder as one table with ``hive_partitioning``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -25,11 +27,24 @@ _SELECT = """
 SELECT strftime(timezone('UTC', ts), '%Y-%m-%dT%H:%M:%S.%gZ') AS ts, session_id, model,
        model_name, cwd, git_branch, input_tokens, cache_write_5m_tokens,
        cache_write_1h_tokens, cache_read_tokens, output_tokens, web_search_requests,
-       CAST(cost_micro / 1000000 AS DECIMAL(38, 12)) AS cost_usd, priced{extra}
+       {cost} AS cost_usd, priced, source{extra}
 FROM selected ORDER BY selected.ts, session_id
 """
 
+# Exact: DECIMAL / INTEGER would go through DOUBLE; micro-dollars have 6 decimals, so
+# dollars need 12.
+COST_USD = "CAST(CAST(cost_micro AS DECIMAL(38, 12)) * 0.000001 AS DECIMAL(38, 12))"
+
 Connection = Any  # a store connection (only ccspend.store imports duckdb)
+
+
+@contextlib.contextmanager
+def priced(store: Store, card: RateCard, filters: queries.Filters) -> Iterator[Connection]:
+    """A read connection whose temp table ``selected`` holds the rows the reports count."""
+    with store.connect() as con:
+        queries.load_card(con, card)
+        queries.select(con, filters)
+        yield con
 
 
 def export(store: Store, card: RateCard, filters: queries.Filters, fmt: str,
@@ -37,9 +52,7 @@ def export(store: Store, card: RateCard, filters: queries.Filters, fmt: str,
     """Write the rows; how many. csv and jsonl go to ``out`` or stdout, parquet to a folder."""
     if fmt == "parquet" and out is None:
         raise CcspendError("--format parquet writes a folder: name it with --out DIR")
-    with store.connect() as con:
-        queries.load_card(con, card)
-        queries.select(con, filters)
+    with priced(store, card, filters) as con:
         if fmt == "parquet":
             return _parquet(con, out)
         if out is None:
@@ -52,7 +65,7 @@ def export(store: Store, card: RateCard, filters: queries.Filters, fmt: str,
 
 
 def _text(con: Connection, fmt: str, fh: TextIO) -> int:
-    cur = con.execute(_SELECT.format(extra=""))
+    cur = con.execute(_SELECT.format(cost=COST_USD, extra=""))
     columns = [d[0] for d in cur.description]
     writer = csv.writer(fh, lineterminator="\n") if fmt == "csv" else None
     if writer:
@@ -82,7 +95,8 @@ def _parquet(con: Connection, out: Path) -> int:
         raise CcspendError(f"{out} exists and is not an empty folder",
                            hint="parquet output goes to a new folder")  # fmt: skip
     n = con.execute("SELECT count(*) FROM selected").fetchone()[0]
-    sql = _SELECT.format(extra=", strftime(timezone('UTC', selected.ts), '%Y-%m') AS month")
+    sql = _SELECT.format(cost=COST_USD,
+                         extra=", strftime(timezone('UTC', selected.ts), '%Y-%m') AS month")
     path = str(out).replace("'", "''")
     con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet, PARTITION_BY (month))")
     return n

@@ -69,6 +69,14 @@ class Side:
     def total(self) -> int:
         return sum(self.tokens.values())
 
+    def contract(self) -> dict:
+        """The token and cost fields every report row and total carries."""
+        t = self.tokens
+        return {"input_tokens": t["input_tokens"], "output_tokens": t["output_tokens"],
+                "cache_write_tokens": t["cache_write_5m_tokens"] + t["cache_write_1h_tokens"],
+                "cache_read_tokens": t["cache_read_tokens"], "total_tokens": self.total,
+                "cost_usd": float(self.cost_usd)}  # fmt: skip
+
     def to_json(self) -> dict:
         out = {**self.tokens, "tokens": self.total, "cost_usd": float(self.cost_usd)}
         if self.cost_basis is not None:
@@ -89,7 +97,9 @@ class Row:
     explanation: str | None
 
     def to_json(self) -> dict:
-        return {"day": self.day.isoformat(), "model": self.model,
+        # the report contract's fields first (ccspend's own figures: the local side)
+        return {"key": f"{self.day.isoformat()}/{self.model}", **self.local.contract(),
+                "models": [self.model], "day": self.day.isoformat(), "model": self.model,
                 "local": self.local.to_json(), "export": self.export.to_json(),
                 "diff_usd": float(self.diff_usd), "diff_pct": self.diff_pct,
                 "tokens_diff_pct": self.tokens_diff_pct, "flag": self.flag,
@@ -174,17 +184,35 @@ def _export(con: Connection, card: RateCard, req: Request) -> dict:
         usage = kinds.get("usage")
         costs = kinds.get("cost")
         billed = costs[_pick(costs, COST_PREFERENCE)] if costs else {}
+        own_cost: dict[str, Decimal] = {}  # usage rows that carry what they were billed
         if usage:
-            for name, (nums, _) in usage[_pick(usage, USAGE_PREFERENCE)].items():
+            for name, (nums, cost) in usage[_pick(usage, USAGE_PREFERENCE)].items():
                 side = out[(day, name)]
                 side.present = True
                 for k, v in zip(KINDS, nums, strict=True):
                     side.tokens[k] += v
+                if cost is not None:
+                    own_cost[name] = cost
+        for source, models in (usage or {}).items():
+            if source in USAGE_PREFERENCE:
+                continue  # the preferred detailed format alone, above
+            for name, (nums, cost) in models.items():  # per-request rows (OpenRouter, CSV)
+                side = out[(day, name)]
+                side.present = True
+                for k, v in zip(KINDS, nums, strict=True):
+                    side.tokens[k] += v
+                if cost is not None:
+                    own_cost[name] = own_cost.get(name, Decimal(0)) + cost
         for name, (_, cost) in billed.items():
             side = out[(day, name)]
             side.present = True
             side.cost_usd += cost or 0
             side.cost_basis = "billed"
+        for name, cost in own_cost.items():
+            side = out[(day, name)]
+            if side.cost_basis is None:
+                side.cost_usd = cost
+                side.cost_basis = "billed"
         for (d, name), side in out.items():
             if d == day and side.cost_basis is None:
                 side.cost_usd = _card_cost(card, name, day, side.tokens)
@@ -209,6 +237,15 @@ def _pct(diff: Decimal | int, base: Decimal | int) -> float | None:
     if base == 0:
         return None if diff == 0 else float("inf") if diff > 0 else float("-inf")
     return float(Decimal(diff) / Decimal(base) * 100)
+
+
+def unpriced(rows: list[Row]) -> list[dict]:
+    """Local models the card does not know, with their tokens (the report contract's list)."""
+    tokens: dict[str, int] = defaultdict(int)
+    for r in rows:
+        if r.local.unpriced:
+            tokens[r.model] += r.local.total
+    return [{"model": m, "tokens": n} for m, n in sorted(tokens.items())]
 
 
 def reconcile(con: Connection, card: RateCard, req: Request) -> list[Row]:
@@ -246,7 +283,11 @@ def reconcile(con: Connection, card: RateCard, req: Request) -> list[Row]:
 def totals(rows: list[Row]) -> dict:
     local = sum((r.local.cost_usd for r in rows), Decimal(0))
     export = sum((r.export.cost_usd for r in rows), Decimal(0))
-    return {"local_cost_usd": float(local), "export_cost_usd": float(export),
+    summed = Side(cost_usd=local)
+    for r in rows:
+        for k in KINDS:
+            summed.tokens[k] += r.local.tokens[k]
+    return {**summed.contract(), "local_cost_usd": float(local), "export_cost_usd": float(export),
             "diff_usd": float(export - local),
             "diff_pct": None if local == 0 else float((export - local) / local * 100),
             "local_tokens": sum(r.local.total for r in rows),

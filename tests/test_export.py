@@ -40,6 +40,9 @@ def test_csv_and_jsonl_match_the_daily_report(sandbox, history):
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
     assert len(rows) == n == 3
     assert float(sum(Decimal(x["cost_usd"] or 0) for x in rows)) == pytest.approx(usd)
+    # exact, never through a float: haiku 1000 in + 200 out at $1/$5, sonnet 10 in + 3000 out
+    # + 5000 cache reads at $3/$15/$0.30 per million
+    assert [x["cost_usd"] for x in rows] == ["0.002000000000", "0.046530000000", ""]
     assert "text" not in rows[0] and rows[0]["ts"] == "2026-08-31T23:00:00.000Z"
     assert [x["priced"] for x in rows] == ["true", "true", "false"]
     out = sandbox / "u.jsonl"

@@ -202,7 +202,7 @@ def reconcile_command(
     if threshold < 0:
         raise UsageError("--threshold takes a percent of 0 or more")
     store = Store(db or paths.default_db_path())
-    _ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
+    _ingested, warnings = _ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
     card = load_card(paths.rate_overrides_path())
     req = reconcile.Request(since=since_day, until=until_day, provider=provider,
                             threshold=threshold)  # fmt: skip
@@ -214,6 +214,7 @@ def reconcile_command(
             "since": since_day.isoformat() if since_day else None,
             "until": until_day.isoformat() if until_day else None, "threshold_pct": threshold,
             "rows": [r.to_json() for r in rows], "totals": reconcile.totals(rows),
+            "unpriced": reconcile.unpriced(rows), "warnings": warnings,
         }, indent=2) + "\n")
         return
     from rich.table import Table
@@ -241,7 +242,9 @@ def reconcile_command(
 
 @app.command("export")
 def export_command(
-    fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet.")] = "csv",
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv (default), jsonl or parquet.")
+    ] = None,
     since: Annotated[str | None, typer.Option("--since", help="First day (YYYY-MM-DD).")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Last day (YYYY-MM-DD).")] = None,
     out: Annotated[
@@ -249,23 +252,63 @@ def export_command(
         typer.Option("--out", help="File to write (csv, jsonl; default stdout), or the new "
                      "folder for parquet (partitioned month=YYYY-MM)."),
     ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Append to a team's shared table instead: postgres://… "
+                     "or a PATH.duckdb on shared storage (idempotent).", show_default=False),
+    ] = None,
+    table: Annotated[
+        str, typer.Option("--table", help="The shared table (with --to).")
+    ] = "ccspend_usage",
+    user: Annotated[
+        str | None, typer.Option("--user", help="User tag (with --to; default the login name).")
+    ] = None,
+    machine: Annotated[
+        str | None,
+        typer.Option("--machine", help="Machine tag (with --to; default the hostname)."),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="With --to: print the counts as JSON.")
+    ] = False,
     db: Db = None,
     claude_dir: ClaudeDir = None,
     no_ingest: NoIngest = False,
 ) -> None:
     """Write the priced usage, one row per counted request (no message text), for
-    spreadsheets, BI tools and other engines."""
+    spreadsheets, BI tools and other engines; or, with --to, append it to a team's
+    shared PostgreSQL or DuckDB table, tagged with user and machine."""
     from ccspend import export
     from ccspend.cli.app import date_filters
     from ccspend.pricing import load_card
     from ccspend.store import Store
 
+    if to is None and (json_out or user is not None or machine is not None
+                       or table != "ccspend_usage"):  # fmt: skip
+        raise UsageError("--table, --user, --machine and --json go with --to")
+    if to is not None and (fmt is not None or out is not None):
+        raise UsageError("--to sends rows to a table: leave out --format and --out")
+    fmt = fmt or "csv"
     if fmt not in export.FORMATS:
         raise UsageError(f"--format takes one of {', '.join(export.FORMATS)}")
     filters = date_filters(None, since, until)
+    if to is not None:
+        from ccspend import team_export
+
+        target = team_export.parse_target(to)  # bad options fail before any log is read
+        user, machine = team_export.tags(table, user, machine)
     store = Store(db or paths.default_db_path())
     _ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
     card = load_card(paths.rate_overrides_path())
+    if to is not None:
+        r = team_export.export_team(store, card, filters, target, table, user, machine)
+        if json_out:
+            import json
+
+            sys.stdout.write(json.dumps(r.as_dict()) + "\n")
+        sys.stderr.write(f"ccspend: sent {r.sent} rows to {r.target} (table {r.table}, "
+                         f"{r.user}@{r.machine}): {r.new} new, {r.updated} updated, "
+                         f"{r.unchanged} already there\n")  # fmt: skip
+        return
     n = export.export(store, card, filters, fmt, out)
     if out is not None:
         sys.stderr.write(f"ccspend: wrote {n} rows to {out}\n")

@@ -132,6 +132,7 @@ joined AS (
     SELECT d.ts, d.session_id, d.model, d.cwd, d.git_branch, d.input_tokens, d.output_tokens,
            d.cache_write_5m_tokens, d.cache_write_1h_tokens, d.cache_read_tokens,
            d.web_search_requests, d.f_source, m.name AS model_name, p.*,
+           coalesce(d.dedup_key, 'line:' || d.f_path || ':' || d.line_offset) AS request_key,
            coalesce(d.input_tokens + d.cache_write_5m_tokens + d.cache_write_1h_tokens
                     + d.cache_read_tokens > p.lc_threshold, false) AS lc
     FROM dedup d
@@ -141,6 +142,7 @@ joined AS (
 SELECT ts, session_id, model, model_name, cwd, git_branch, input_tokens, output_tokens,
     cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, web_search_requests,
     CASE WHEN f_source = 'codex' THEN 'codex' ELSE 'local' END AS source, 1 AS n_requests,
+    request_key,
     i IS NOT NULL AS priced,
     CASE WHEN i IS NULL THEN NULL ELSE
         input_tokens * (CASE WHEN lc THEN li ELSE i END)
@@ -179,9 +181,9 @@ COST_PREFERENCE = ("anthropic-cost-api", "anthropic-cost-csv", "openai-costs-api
 # - Cost: what the provider billed where it says (a cost row, or a usage row
 #   that carries its cost); else the tokens priced on the card at base rates
 #   (an export does not say which requests were past a long-context threshold);
-#   a provider-day with cost rows takes its cost from them alone, so usage rows
-#   then add tokens, not money. A model the card does not know, with no billed
-#   cost, is unpriced (never zero).
+#   a model with cost rows for a provider-day takes its cost from them alone, so
+#   its usage rows then add tokens, not money (reconcile's rule too). A model the
+#   card does not know, with no billed cost, is unpriced (never zero).
 IMPORTED = """
 WITH iu AS (
     SELECT i.*, CAST(timezone('UTC', i.start_ts) AS DATE) AS day
@@ -201,20 +203,24 @@ chosen AS (
     FROM ranked WHERE rank < 1000 GROUP BY ALL
 ),
 kept AS (
-    SELECT iu.*, EXISTS (SELECT 1 FROM chosen c WHERE c.provider = iu.provider
-                         AND c.day = iu.day AND c.kind = 'cost') AS day_billed
-    FROM iu
+    SELECT iu.* FROM iu
     WHERE NOT EXISTS (SELECT 1 FROM ranked r WHERE r.provider = iu.provider AND r.day = iu.day
                       AND r.kind = iu.kind AND r.source = iu.source AND r.rank < 1000)
        OR EXISTS (SELECT 1 FROM chosen c WHERE c.provider = iu.provider AND c.day = iu.day
                   AND c.kind = iu.kind AND c.source = iu.source)
 ),
+named AS (
+    SELECT k.*, m.name AS model_name, coalesce(m.name, k.model, '') AS billed_as
+    FROM kept k LEFT JOIN model_map m ON m.raw = k.model
+),
+billed AS (SELECT DISTINCT provider, day, billed_as FROM named WHERE kind = 'cost'),
 joined AS (
-    SELECT k.*, m.name AS model_name, p.*
-    FROM kept k
-    LEFT JOIN model_map m ON m.raw = k.model
-    LEFT JOIN card_prices p ON p.name = m.name AND k.start_ts >= p.valid_from
-                           AND k.start_ts < p.valid_to
+    SELECT n.*, b.day IS NOT NULL AS day_billed, p.*
+    FROM named n
+    LEFT JOIN billed b ON n.kind <> 'cost' AND b.provider = n.provider AND b.day = n.day
+                      AND b.billed_as = n.billed_as
+    LEFT JOIN card_prices p ON p.name = n.model_name AND n.start_ts >= p.valid_from
+                           AND n.start_ts < p.valid_to
 )
 SELECT start_ts AS ts, NULL::VARCHAR AS session_id, model, model_name,
     provider || ':' || coalesce(project, workspace, api_key, 'default') AS cwd,

@@ -1,0 +1,60 @@
+"""A team's shared DuckDB file (``ccspend export --to PATH.duckdb``), opened briefly.
+
+A DuckDB file admits one writing process at a time, and teammates export to the
+same file on shared storage: so it is opened only for the append, and a file
+held by someone else is waited for (``CCSPEND_LOCK_TIMEOUT`` seconds, as for
+the local database) instead of failing at once. Unlike the local database it is
+created with the user's umask, not owner-only: it is meant to be shared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from ccspend.errors import CcspendError, StoreBusy
+from ccspend.store import LOCK_TIMEOUT_ENV, _is_lock_error, _lock_timeout
+
+
+@contextlib.contextmanager
+def open_shared(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to the team file, waiting while another process holds it."""
+    if not path.parent.is_dir():
+        raise CcspendError(f"cannot export to {path}: folder {path.parent} does not exist")
+    deadline = time.monotonic() + _lock_timeout()
+    delay = 0.01
+    while True:
+        try:
+            con = duckdb.connect(str(path))
+            break
+        except duckdb.Error as exc:
+            if not _is_lock_error(exc):
+                raise CcspendError(f"cannot export to {path}: {_first_line(exc)}") from None
+            if time.monotonic() >= deadline:
+                raise StoreBusy(f"the team file {path} is held by another process",
+                                hint=f"waited {_lock_timeout():.0f}s; try again, or raise "
+                                f"{LOCK_TIMEOUT_ENV}") from None  # fmt: skip
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.25)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        yield con
+    except duckdb.Error as exc:
+        raise CcspendError(f"cannot export to {path}: {_first_line(exc)}") from None
+    finally:
+        con.close()
+
+
+def parquet_source(path: Path) -> str:
+    """A staging Parquet file as a table expression."""
+    return "read_parquet('{}')".format(str(path).replace("'", "''"))
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
