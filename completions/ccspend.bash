@@ -6,37 +6,38 @@ _ccspend() {
     cmd=""
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${COMP_WORDS[i]}" in
-            blocks|branch|budget|cap|completions|config|daily|export|import|model|monthly|project|rates|reconcile|report|route|run|runs|session|sql|statusline|watch|weekly) cmd="${COMP_WORDS[i]}"; break ;;
+            blocks|branch|budget|cap|completions|config|daily|export|import|model|monthly|project|rates|reconcile|report|route|run|runs|session|source|sql|statusline|watch|weekly) cmd="${COMP_WORDS[i]}"; break ;;
         esac
     done
     case "$prev" in
         --db|--claude-dir|--project) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "blocks branch budget cap completions config daily export import model monthly project rates reconcile report route run runs session sql statusline watch weekly --since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --version --help" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "blocks branch budget cap completions config daily export import model monthly project rates reconcile report route run runs session source sql statusline watch weekly --since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --source --version --help" -- "$cur")) ;;
         blocks) COMPREPLY=($(compgen -W "--active --recent --limit --since --until --timezone -z --project --branch --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
-        branch) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --help" -- "$cur")) ;;
+        branch) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --source --help" -- "$cur")) ;;
         budget) COMPREPLY=($(compgen -W "--timezone -z --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
         cap) COMPREPLY=($(compgen -W "--json --db --help" -- "$cur")) ;;
         completions) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
         config) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
-        daily) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --help" -- "$cur")) ;;
-        export) COMPREPLY=($(compgen -W "--format --since --until --out --db --claude-dir --no-ingest --help" -- "$cur")) ;;
+        daily) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --source --help" -- "$cur")) ;;
+        export) COMPREPLY=($(compgen -W "--format --since --until --out --to --table --user --machine --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
         import) COMPREPLY=($(compgen -W "--format --same-as-local --json --db --help" -- "$cur")) ;;
-        model) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --help" -- "$cur")) ;;
-        monthly) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --help" -- "$cur")) ;;
-        project) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --help" -- "$cur")) ;;
+        model) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --source --help" -- "$cur")) ;;
+        monthly) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --source --help" -- "$cur")) ;;
+        project) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --source --help" -- "$cur")) ;;
         rates) COMPREPLY=($(compgen -W "--at --json --help" -- "$cur")) ;;
         reconcile) COMPREPLY=($(compgen -W "--since --until --provider --threshold --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
         report) COMPREPLY=($(compgen -W "--html --since --until --timezone -z --project --db --claude-dir --demo --no-ingest --help" -- "$cur")) ;;
         route) COMPREPLY=($(compgen -W "--stakes --type --context-tokens --task-file --explain --estimate --json --help" -- "$cur")) ;;
         run) COMPREPLY=($(compgen -W "--cap --cap-tokens --task --warn --grace --force --prompt-file --max-requests-per-minute --max-usd-per-hour --route --json --db --claude-dir --help" -- "$cur")) ;;
         runs) COMPREPLY=($(compgen -W "--task --json --db --help" -- "$cur")) ;;
-        session) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --help" -- "$cur")) ;;
+        session) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --source --help" -- "$cur")) ;;
+        source) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --source --help" -- "$cur")) ;;
         sql) COMPREPLY=($(compgen -W "--json --csv --limit --db --claude-dir --no-ingest --help" -- "$cur")) ;;
         statusline) COMPREPLY=($(compgen -W "--install --uninstall --shell --refresh --help" -- "$cur")) ;;
         watch) COMPREPLY=($(compgen -W "--timezone -z --limit --db --claude-dir --help" -- "$cur")) ;;
-        weekly) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --help" -- "$cur")) ;;
+        weekly) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --source --help" -- "$cur")) ;;
     esac
 }
 complete -o default -F _ccspend ccspend
