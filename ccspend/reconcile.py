@@ -65,9 +65,20 @@ class Side:
     cost_basis: str | None = None  # export: 'billed' or 'card'
     present: bool = False
 
+    # export: per workspace / API key where the export names them: [tokens, billed USD]
+    by_who: dict[str, list] = field(default_factory=dict)
+
     @property
     def total(self) -> int:
         return sum(self.tokens.values())
+
+    def add_who(self, who: str, tokens: int, cost: Decimal | None) -> None:
+        if not who:
+            return
+        got = self.by_who.setdefault(who, [0, None])
+        got[0] += tokens
+        if cost is not None:
+            got[1] = (got[1] or Decimal(0)) + cost
 
     def contract(self) -> dict:
         """The token and cost fields every report row and total carries."""
@@ -81,6 +92,10 @@ class Side:
         out = {**self.tokens, "tokens": self.total, "cost_usd": float(self.cost_usd)}
         if self.cost_basis is not None:
             out["cost_basis"] = self.cost_basis
+        if self.by_who:
+            out["by_key"] = [{"key": who, "tokens": n,
+                              "billed_usd": None if c is None else float(c)}
+                             for who, (n, c) in sorted(self.by_who.items())]  # fmt: skip
         return out
 
 
@@ -160,6 +175,7 @@ def _export(con: Connection, card: RateCard, req: Request) -> dict:
     keys = [r[0] for r in con.execute("SELECT key FROM same_as_local").fetchall()]
     rows = con.execute(
         "SELECT CAST(timezone('UTC', start_ts) AS DATE) AS day, source, kind, model, "
+        "concat_ws(' / ', workspace, api_key) AS who, "
         "sum(input_tokens)::BIGINT, sum(cache_write_5m_tokens)::BIGINT, "
         "sum(cache_write_1h_tokens)::BIGINT, sum(cache_read_tokens)::BIGINT, "
         "sum(output_tokens)::BIGINT, sum(cost_usd)::DECIMAL(38,12) "
@@ -167,52 +183,49 @@ def _export(con: Connection, card: RateCard, req: Request) -> dict:
         "OR list_contains($keys, api_key) OR list_contains($keys, workspace)) GROUP BY ALL",
         {"provider": req.provider, "keys": keys},
     ).fetchall()
-    # day -> kind -> source -> model -> (tokens, cost)
-    tree: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
-    for day, source, kind, model, *rest in rows:
+    # day -> kind -> source -> model -> workspace/key -> (tokens, cost)
+    tree: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(
+        lambda: defaultdict(dict))))
+    for day, source, kind, model, who, *rest in rows:
         if not _in_range(day, req):
             continue
         name = _model(card, model)
         nums, cost = rest[:5], rest[5]
-        got = tree[day][kind][source].get(name)
+        got = tree[day][kind][source][name].get(who)
         if got:
             nums = [a + b for a, b in zip(got[0], nums, strict=True)]
-            cost = (got[1] or 0) + (cost or 0)
-        tree[day][kind][source][name] = (nums, cost)
+            cost = None if got[1] is None and cost is None else (got[1] or 0) + (cost or 0)
+        tree[day][kind][source][name][who] = (nums, cost)
     out: dict[tuple[date, str], Side] = defaultdict(Side)
     for day, kinds in tree.items():
-        usage = kinds.get("usage")
+        usage = kinds.get("usage") or {}
         costs = kinds.get("cost")
         billed = costs[_pick(costs, COST_PREFERENCE)] if costs else {}
+        picked = _pick(usage, USAGE_PREFERENCE) if usage else None
+        # the preferred detailed format, and per-request rows (OpenRouter, CSV) beside it
+        counted = [src for src in usage if src == picked or src not in USAGE_PREFERENCE]
         own_cost: dict[str, Decimal] = {}  # usage rows that carry what they were billed
-        if usage:
-            for name, (nums, cost) in usage[_pick(usage, USAGE_PREFERENCE)].items():
+        for src in counted:
+            for name, by_who in usage[src].items():
                 side = out[(day, name)]
                 side.present = True
-                for k, v in zip(KINDS, nums, strict=True):
-                    side.tokens[k] += v
-                if cost is not None:
-                    own_cost[name] = cost
-        for source, models in (usage or {}).items():
-            if source in USAGE_PREFERENCE:
-                continue  # the preferred detailed format alone, above
-            for name, (nums, cost) in models.items():  # per-request rows (OpenRouter, CSV)
-                side = out[(day, name)]
-                side.present = True
-                for k, v in zip(KINDS, nums, strict=True):
-                    side.tokens[k] += v
-                if cost is not None:
-                    own_cost[name] = own_cost.get(name, Decimal(0)) + cost
-        for name, (_, cost) in billed.items():
+                for who, (nums, cost) in by_who.items():
+                    for k, v in zip(KINDS, nums, strict=True):
+                        side.tokens[k] += v
+                    side.add_who(who, sum(nums), cost)
+                    if cost is not None:
+                        own_cost[name] = own_cost.get(name, Decimal(0)) + cost
+        for name, by_who in billed.items():
             side = out[(day, name)]
             side.present = True
-            side.cost_usd += cost or 0
+            for who, (_, cost) in by_who.items():
+                side.cost_usd += cost or 0
+                side.add_who(who, 0, cost)
             side.cost_basis = "billed"
-        for name, cost in own_cost.items():
+        for name, cost in own_cost.items():  # beside cost rows (OpenRouter's BYOK fees)
             side = out[(day, name)]
-            if side.cost_basis is None:
-                side.cost_usd = cost
-                side.cost_basis = "billed"
+            side.cost_usd += cost
+            side.cost_basis = "billed"
         for (d, name), side in out.items():
             if d == day and side.cost_basis is None:
                 side.cost_usd = _card_cost(card, name, day, side.tokens)

@@ -97,3 +97,23 @@ def test_a_model_not_on_the_card(sandbox, projects):
 def test_bad_dates_are_usage_errors(sandbox):
     r = run_cli("reconcile", "--since", "yesterday-ish")
     assert r.returncode == 2 and r.stderr.count("\n") == 1
+
+
+def test_per_request_exports_count_once_billed_and_per_key(sandbox, projects):
+    path = FIXTURES.parent / "imports" / "openrouter_activity_export.csv"
+    assert run_cli("import", str(path)).returncode == 0
+    out = report("--provider", "openrouter")
+    assert out["totals"]["export_tokens"] == 19536  # what `ccspend import` counted, once
+    assert out["totals"]["export_cost_usd"] == pytest.approx(0.04385, abs=1e-12)
+    assert {r["export"]["cost_basis"] for r in out["rows"]} == {"billed"}
+    assert set(out) >= {"report", "rows", "totals", "unpriced", "warnings"}
+
+
+def test_rows_split_by_workspace_and_key_where_the_export_has_them(sandbox, local_logs):
+    imported()
+    rows = report()["rows"]
+    split = [r for r in rows if r["export"].get("by_key")]
+    assert split
+    for r in split:
+        assert sum(k["tokens"] for k in r["export"]["by_key"]) == r["export"]["tokens"]
+        assert r["key"] == f"{r['day']}/{r['model']}"

@@ -136,3 +136,11 @@ def test_git_ref_and_bad_source(sandbox, local):
     r = run_cli("daily", "--source", "no such thing!")
     assert r.returncode != 0 and "--source" in r.stderr and "Traceback" not in r.stderr
     assert report("daily", "--source", "codex")["rows"] == []
+
+
+def test_openrouter_byok_fees_add_to_what_each_request_cost(sandbox):
+    imported(IMPORTS / "openrouter_activity_export.csv")
+    out = report("daily", "--source", "openrouter")
+    # 0.0261 + 0.0020 + 0.00075 per request, plus 0.0150 the upstream billed (BYOK)
+    assert out["totals"]["cost_usd"] == pytest.approx(0.04385, abs=1e-12)
+    assert out["totals"]["total_tokens"] == 19536

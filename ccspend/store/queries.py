@@ -181,9 +181,11 @@ COST_PREFERENCE = ("anthropic-cost-api", "anthropic-cost-csv", "openai-costs-api
 # - Cost: what the provider billed where it says (a cost row, or a usage row
 #   that carries its cost); else the tokens priced on the card at base rates
 #   (an export does not say which requests were past a long-context threshold);
-#   a model with cost rows for a provider-day takes its cost from them alone, so
-#   its usage rows then add tokens, not money (reconcile's rule too). A model the
-#   card does not know, with no billed cost, is unpriced (never zero).
+#   a model with cost rows for a provider-day takes its cost from them, so its
+#   usage rows without a cost of their own then add tokens, not money; cost rows
+#   beside rows that carry their cost add to it (OpenRouter's BYOK fees). The
+#   same rule as reconcile's. A model the card does not know, with no billed
+#   cost, is unpriced (never zero).
 IMPORTED = """
 WITH iu AS (
     SELECT i.*, CAST(timezone('UTC', i.start_ts) AS DATE) AS day
@@ -236,8 +238,8 @@ SELECT start_ts AS ts, NULL::VARCHAR AS session_id, model, model_name,
     (kind = 'cost' OR day_billed OR cost_usd IS NOT NULL OR i IS NOT NULL) AS priced,
     CASE
         WHEN kind = 'cost' THEN coalesce(cost_usd, 0) * 1000000
-        WHEN day_billed THEN 0
         WHEN cost_usd IS NOT NULL THEN cost_usd * 1000000
+        WHEN day_billed THEN 0
         WHEN i IS NULL THEN NULL
         ELSE input_tokens * i + output_tokens * o + cache_write_5m_tokens * w5
            + cache_write_1h_tokens * w1 + cache_read_tokens * r + web_search_requests * ws * 1000
