@@ -8,7 +8,7 @@ compares with what ccspend prints:
 
     python bench/check_exact.py CORPUS [--timezone TZ ...] [--ccspend CMD]
 
-For each report R (daily weekly monthly session model project branch) and
+For each report R (daily weekly monthly session model project branch source) and
 each time zone it runs
 
     CMD R --json --timezone TZ --db <tmp>/db.duckdb
@@ -50,7 +50,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 REPORTS = ("daily", "weekly", "monthly", "session", "model", "project",
-           "branch")
+           "branch", "source")
 DEFAULT_TZS = ("UTC", "America/Los_Angeles", "Asia/Kolkata")
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_write_tokens",
                 "cache_read_tokens", "total_tokens")
@@ -115,6 +115,8 @@ def expected(truth: Truth, report: str, tz_name: str) -> dict:
             key = model
         elif report == "project":
             key = cwd
+        elif report == "source":
+            key = "local"  # the corpus is Claude Code logs only
         else:
             key = branch
         row = rows.get(key)
@@ -336,7 +338,7 @@ def _key_b(report: str, rec: tuple, tz: ZoneInfo) -> str:
     if report == "monthly":
         return local.strftime("%Y-%m")
     return {"session": rec[1], "model": rec[4], "project": rec[2],
-            "branch": rec[3]}[report]
+            "branch": rec[3], "source": "local"}[report]
 
 
 def render_b(truth: Truth, report: str, tz_name: str) -> dict:

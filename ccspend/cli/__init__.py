@@ -23,7 +23,8 @@ from ccspend.cli.app import app
 from ccspend.errors import CcspendError, ExitCode
 
 # Importing a module registers its commands; this order is ``ccspend --help``'s.
-for _module in ("report_cmds", "live_cmds", "cap_cmds", "data_cmds", "settings_cmds"):
+for _module in ("report_cmds", "live_cmds", "route_cmds", "cap_cmds", "data_cmds",
+                "settings_cmds"):
     importlib.import_module(f"ccspend.cli.{_module}")
 
 __all__ = ["app", "main"]

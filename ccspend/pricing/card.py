@@ -119,6 +119,10 @@ class Price:
     long_context: Tier | None = None
     source: str = ""
     note: str | None = None
+    # a local model priced from a machine: kept so ``ccspend breakeven`` can reason
+    # about a machine paid by the hour, not only about the per-token price derived here
+    hourly_usd: Decimal | None = None
+    tokens_per_second: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +189,8 @@ def _price(p: _PriceIn) -> Price:
         long_context=_tier(p.long_context) if p.long_context else None,
         source=p.source,
         note=p.note,
+        hourly_usd=p.hourly_usd,
+        tokens_per_second=p.tokens_per_second,
     )
 
 

@@ -8,7 +8,6 @@ file format and how a user's ``route.toml`` combines with the built-in policy.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,6 +150,8 @@ def default_policy_text() -> str:
 
 
 def _read_toml(text: str, origin: str) -> dict[str, Any]:
+    import tomllib  # here, not at the top: a cached policy (route_main) never parses
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -1,0 +1,419 @@
+"""Routing commands: route (the typer mirror), route review, whatif, breakeven.
+
+``ccspend route`` itself is answered by ``ccspend.route_main`` with the standard
+library (the console entry sends it there); the typer command here serves
+``--help`` and completions, and hands ``route review`` to ``review_main``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ccspend import paths
+from ccspend.cli.app import (
+    ClaudeDir,
+    Db,
+    Json,
+    NoIngest,
+    ProjectOpt,
+    Tz,
+    Until,
+    _ingest,
+    _stderr,
+    _stdout,
+    app,
+    date_filters,
+)
+from ccspend.errors import CcspendError, ExitCode, UsageError
+
+_DAYS = re.compile(r"^(\d+)d$")
+
+
+def _prose():
+    """stdout for sentences: a line stays one line however wide the terminal."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+@app.command(
+    "route",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                      "help_option_names": []},  # fmt: skip
+)
+def route_command(
+    ctx: typer.Context,
+    stakes: Annotated[
+        str, typer.Option("--stakes", help="low, medium or high (high: never below standard).")
+    ] = "medium",
+    task_type: Annotated[
+        str | None, typer.Option("--type", help="An explicit task type (wins over words).")
+    ] = None,
+    context_tokens: Annotated[
+        int | None, typer.Option("--context-tokens", help="Context the task needs (tokens).")
+    ] = None,
+    task_file: Annotated[
+        str | None, typer.Option("--task-file", help="Read the task from a file.")
+    ] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Every rule and step.")] = False,
+    estimate: Annotated[
+        bool, typer.Option("--estimate", help="Count tokens with tiktoken (slower).")
+    ] = False,
+    json_out: Json = False,
+) -> None:
+    """Which model tier a task should run on, why, and what each tier costs.
+
+    `ccspend route policy` prints the routing policy in force and where it came from.
+    `ccspend route review [--since 7d|DATE] [--json] [--policy-out FILE]` reads the
+    ledger of ccspend run and recommends promotions and demotions (see its --help).
+    The task is the words given, --task-file, or stdin.
+    """
+    from ccspend.route_main import main as route_main
+
+    extra = list(ctx.args)
+    if extra[:1] == ["review"]:
+        raise typer.Exit(review_main(extra[1:] + (["--json"] if json_out else [])))
+    if "--help" in extra:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+    args = extra + ["--stakes", stakes]
+    for name, value in (("--type", task_type), ("--context-tokens", context_tokens),
+                        ("--task-file", task_file)):  # fmt: skip
+        if value is not None:
+            args += [name, str(value)]
+    args += [f for f, on in (("--explain", explain), ("--estimate", estimate),
+                             ("--json", json_out)) if on]  # fmt: skip
+    raise typer.Exit(route_main(args))
+
+
+# -- route review ------------------------------------------------------------------------
+
+review_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                         rich_markup_mode=None)  # fmt: skip
+
+
+@review_app.command()
+def review(
+    since: Annotated[
+        str, typer.Option("--since", help="Runs started since: 7d (days back) or YYYY-MM-DD.")
+    ] = "30d",
+    timezone: Tz = None,
+    policy_out: Annotated[
+        Path | None,
+        typer.Option("--policy-out", help="Write the policy with the task-type "
+                     "recommendations applied (for ccspend whatif --route FILE)."),  # fmt: skip
+    ] = None,
+    json_out: Json = False,
+    db: Db = None,
+) -> None:
+    """Per task type and task id, per tier: runs, success rate, cost per successful run;
+    promotions, demotions and the monthly saving they would bring.
+
+    Reads the ledger of ccspend run (the runs' recorded cost). Thresholds are printed
+    with the review.
+    """
+    from ccspend.route import load_policy, render_policy
+    from ccspend.route import review as rv
+    from ccspend.store import Store
+    from ccspend.timeutil import check_timezone
+
+    tz = check_timezone(timezone)
+    now = time.time()
+    start = since_epoch(since, tz, now)
+    days = (now - start) / 86400
+    policy = load_policy()
+    rows = rv.load_runs(Store(db or paths.default_db_path()), start, now)
+    result = rv.review(rv.runs_from_ledger(rows, policy), policy, days)
+    applied, changes = rv.apply(policy, result.recommendations)
+    if policy_out is not None:
+        try:
+            policy_out.write_text(render_policy(applied))
+        except OSError as exc:
+            raise UsageError(f"--policy-out {policy_out}: {exc.strerror}") from None
+        _stderr().print(f"wrote {policy_out}: {'; '.join(changes) or 'no change'}; "
+                        f"see the saving on your history: ccspend whatif --route {policy_out}")
+    if json_out:
+        import json
+
+        out = {"report": "route-review", "timezone": tz,
+               "since": datetime.fromtimestamp(start).astimezone().isoformat(),
+               "days": days, "runs": result.runs, "policy": str(policy.source),
+               "thresholds": {**vars(result.thresholds), "text": result.thresholds.describe()},
+               "rows": [s.to_dict() for s in result.stats],
+               "recommendations": [r.to_dict() for r in result.recommendations],
+               "policy_changes": changes,
+               "totals": {"monthly_saving_usd": result.monthly_saving_usd},
+               "warnings": result.warnings}  # fmt: skip
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        return
+    out = _stdout()
+    if not result.runs:
+        out.print(f"No runs in the ledger since {since}. Runs come from: ccspend run --task ID "
+                  "--route auto -- <command>")  # fmt: skip
+        return
+    from rich.table import Table
+
+    for scope, title in (("type", "Task type"), ("task", "Task")):
+        stats = [s for s in result.stats if s.scope == scope]
+        if not stats:
+            continue
+        table = Table(title=f"route review: by {title.lower()} ({result.runs} runs, "
+                      f"{days:.0f} days)", box=None, pad_edge=False, header_style="bold")
+        for col in (title, "Tier", "Runs", "Finished", "Success", "Followed up", "Cost",
+                    "Per success"):  # fmt: skip
+            table.add_column(col, justify="left" if col in (title, "Tier") else "right",
+                             no_wrap=True, overflow="ellipsis")  # fmt: skip
+        for s in stats:
+            rate = s.success_rate
+            cps = s.cost_per_success_usd
+            table.add_row(s.unit, s.tier, str(s.runs), str(s.finished),
+                          "" if rate is None else f"{rate:.0%}", str(s.followed_up or ""),
+                          f"${s.cost_usd:,.2f}", "" if cps is None else f"${cps:,.4f}")  # fmt: skip
+        out.print(table)
+        out.print()
+    out = _prose()
+    if result.recommendations:
+        out.print("Recommendations (monthly: the window's runs scaled to 30 days):")
+        for r in result.recommendations:
+            out.print(f"  - {r.describe()}")
+        out.print(f"Task-type recommendations together: ${result.monthly_saving_usd:,.2f} a month"
+                  f" ({'; '.join(changes) or 'no policy change'})")  # fmt: skip
+    else:
+        out.print("No recommendation: every tier judged is doing the work it gets.")
+    out.print(f"Thresholds: {result.thresholds.describe()}.")
+    for w in result.warnings:
+        _stderr().print(f"warning: {w}")
+
+
+def since_epoch(text: str, tz: str, now: float) -> float:
+    """``7d``: seven days before now; ``YYYY-MM-DD``: that day's start in ``tz``."""
+    m = _DAYS.match(text.strip())
+    if m:
+        return now - int(m.group(1)) * 86400
+    from zoneinfo import ZoneInfo
+
+    from ccspend.reports import parse_day
+
+    try:
+        day = parse_day(text)
+    except ValueError:
+        raise UsageError(f"--since {text!r}: use 7d (days back) or YYYY-MM-DD") from None
+    return datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(tz)).timestamp()
+
+
+def review_main(args: list[str]) -> int:
+    """``ccspend route review …``: the review command's own parser, errors as cli.main's."""
+    import typer.main
+
+    from ccspend import cli
+
+    cmd = typer.main.get_command(review_app)
+    try:
+        code = cmd.main(args=args, prog_name="ccspend route review", standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except CcspendError as exc:
+        sys.stderr.write(f"ccspend: error: {exc}\n")
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("ccspend: interrupted\n")
+        return int(ExitCode.INTERRUPTED)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0
+    except OSError as exc:
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        sys.stderr.write(f"ccspend: error:{where}: {exc.strerror or exc}\n")
+        return int(ExitCode.ERROR)
+    except BaseException as exc:  # noqa: BLE001 - the last line of defence, as cli.main
+        cli._unexpected(exc)
+        return int(ExitCode.ERROR)
+
+
+# -- whatif ----------------------------------------------------------------------------------
+
+
+def _day_or_days(text: str | None, tz: str) -> str | None:
+    """``7d`` as the first of the last seven local days; anything else as given."""
+    if text is None or not _DAYS.match(text.strip()):
+        return text
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo(tz)).date()
+    return (today - timedelta(days=int(text.strip()[:-1]) - 1)).isoformat()
+
+
+@app.command("whatif")
+def whatif_command(
+    model: Annotated[
+        str | None, typer.Option("--model", help="Price every request at this model "
+                                 "(an id or an alias: haiku, sonnet, opus).")  # fmt: skip
+    ] = None,
+    route: Annotated[
+        str | None, typer.Option("--route", help="Route every run again by this policy file "
+                                 "(or auto: the policy in force).")  # fmt: skip
+    ] = None,
+    card: Annotated[
+        str | None, typer.Option("--card", help="Price everything by the rate card as it stood "
+                                 "on this day (YYYY-MM-DD).")  # fmt: skip
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option("--task", help="With --model: only this task's runs.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="First day (YYYY-MM-DD or 7d), inclusive.")
+    ] = None,
+    until: Until = None,
+    timezone: Tz = None,
+    project: ProjectOpt = None,
+    json_out: Json = False,
+    db: Db = None,
+    claude_dir: ClaudeDir = None,
+    no_ingest: NoIngest = False,
+) -> None:
+    """Reprice a period of history as if it had run on another model, routing policy or
+    rate card: old cost, new cost and the difference by day, model and project."""
+    from ccspend.pricing import load_card
+    from ccspend.reports import parse_day
+    from ccspend.store import Store
+    from ccspend.timeutil import check_timezone
+    from ccspend.whatif import Scenario, whatif
+
+    card_at = None
+    if card is not None:
+        try:
+            card_at = parse_day(card)
+        except ValueError:
+            raise UsageError(f"--card {card!r}: a day, YYYY-MM-DD") from None
+    scenario = Scenario(model=model, route=route, card_at=card_at, task=task)
+    scenario.check()
+    tz = check_timezone(timezone)
+    filters = date_filters(tz, _day_or_days(since, tz), _day_or_days(until, tz), project)
+    store = Store(db or paths.default_db_path())
+    roots = paths.claude_project_roots(claude_dir or None)
+    _, warnings = _ingest(store, roots, no_ingest)
+    result = whatif(store, load_card(paths.rate_overrides_path()), scenario, filters)
+    result.warnings[:0] = warnings
+    if not result.totals.requests:
+        result.warnings.append("no requests in the period: nothing to reprice")
+    if json_out:
+        import json
+
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+        return
+    _print_whatif(result)
+
+
+def _print_whatif(result) -> None:
+    from rich.table import Table
+
+    out = _stdout()
+    out.print(f"what if: {result.label}")
+    for name, title in (("daily", "Date"), ("model", "Model"), ("project", "Project")):
+        table = Table(title=f"by {title.lower()}", box=None, pad_edge=False, header_style="bold",
+                      title_justify="left")  # fmt: skip
+        for col in (title, "Requests", "Old cost", "New cost", "Difference"):
+            table.add_column(col, justify="left" if col == title else "right", no_wrap=True,
+                             overflow="ellipsis", max_width=48 if col == title else None)
+        for x in [*result.sections[name], result.totals]:
+            j = x.to_json()
+            style = "bold" if x is result.totals else None
+            table.add_row("Total" if x is result.totals else x.key, f"{x.requests:,}",
+                          f"${j['old_cost_usd']:,.2f}", f"${j['new_cost_usd']:,.2f}",
+                          f"{j['difference_usd']:+,.2f}", style=style)  # fmt: skip
+        out.print(table)
+        out.print()
+    out = _prose()
+    saving = float(result.saving_usd)
+    old = result.totals.to_json()["old_cost_usd"]
+    pct = f" ({abs(saving) / old:.1%})" if old else ""
+    out.print(f"{'saving' if saving >= 0 else 'extra cost'}: ${abs(saving):,.2f}{pct}")
+    for a, b, n in result.moved[:5]:
+        out.print(f"  {n:,} requests {a} -> {b}")
+    for note in result.notes:
+        out.print(f"  {note}")
+    for w in result.warnings:
+        _stderr().print(f"warning: {w}")
+
+
+# -- breakeven --------------------------------------------------------------------------------
+
+
+@app.command("breakeven")
+def breakeven_command(
+    model: Annotated[
+        str, typer.Option("--model", help="The local model (rate card: hourly_usd and "
+                          "tokens_per_second).")  # fmt: skip
+    ],
+    vs: Annotated[
+        str, typer.Option("--vs", help="The cloud model to compare with (id or alias).")
+    ] = "sonnet",
+    hours_per_day: Annotated[
+        float, typer.Option("--hours-per-day", help="Hours a day the machine is paid for "
+                            "(24: always on).")  # fmt: skip
+    ] = 24.0,
+    timezone: Tz = None,
+    json_out: Json = False,
+    db: Db = None,
+    claude_dir: ClaudeDir = None,
+    no_ingest: NoIngest = False,
+) -> None:
+    """The daily token volume above which a local model beats a cloud one, and where
+    your last 30 days stand."""
+    from zoneinfo import ZoneInfo
+
+    from ccspend.breakeven import breakeven, load_history
+    from ccspend.pricing import load_card
+    from ccspend.store import Store
+    from ccspend.timeutil import check_timezone
+
+    tz = check_timezone(timezone)
+    today = datetime.now(ZoneInfo(tz)).date()
+    rates = load_card(paths.rate_overrides_path())
+    breakeven(rates, model, vs, today, None, hours_per_day)  # bad input: fail before reading
+    store = Store(db or paths.default_db_path())
+    _ingest(store, paths.claude_project_roots(claude_dir or None), no_ingest)
+    result = breakeven(rates, model, vs, today, load_history(store, rates, tz, today),
+                       hours_per_day)  # fmt: skip
+    data = result.to_json()
+    if json_out:
+        import json
+
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    _print_breakeven(data, today)
+
+
+def _print_breakeven(d: dict, today: date) -> None:
+    out = _prose()
+    loc, cl = d["local"], d["cloud"]
+    hours = loc["hours_per_day"]
+    out.print(f"{loc['model']}: ${loc['hourly_usd']:,.2f}/h x {hours:g} h a day = "
+              f"${loc['usd_per_day']:,.2f} a day, paid whether used or not; at "
+              f"{loc['tokens_per_second']:g} tokens/s it handles up to "
+              f"{loc['capacity_tokens_per_day']:,.0f} tokens a day")  # fmt: skip
+    mix = ", ".join(f"{k.replace('_', ' ')} {v:.1%}" for k, v in d["mix"].items() if v)
+    out.print(f"{cl['model']}: ${cl['usd_per_million_tokens']:,.4f} per million tokens at "
+              f"{d['mix_source']} ({mix}; base rates in force {today})")
+    be = d["breakeven_tokens_per_day"]
+    if be is None:
+        out.print(f"local never beats {cl['model']} on one machine: even at full use "
+                  f"({loc['capacity_tokens_per_day']:,.0f} tokens a day) the same tokens cost "
+                  f"less in the cloud")  # fmt: skip
+    else:
+        out.print(f"break-even: {be:,.0f} tokens a day; above it {loc['model']} is cheaper")
+    you = d["you"]
+    if you is None:
+        out.print("your last 30 days: no usage in the logs")
+        return
+    verdict = "local would be cheaper" if you["local_cheaper"] else f"{cl['model']} is cheaper"
+    machines = f" ({you['machines']} machines)" if you["machines"] > 1 else ""
+    out.print(f"your last {you['days']} days: {you['tokens_per_day']:,.0f} tokens a day; "
+              f"${you['cloud_usd_per_day']:,.2f} a day on {cl['model']} vs "
+              f"${you['local_usd_per_day']:,.2f} local{machines}: {verdict} "
+              f"(you actually spent ${you['cost_usd_per_day']:,.2f} a day)")  # fmt: skip
