@@ -6,16 +6,17 @@ _ccspend() {
     cmd=""
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${COMP_WORDS[i]}" in
-            blocks|branch|budget|cap|completions|config|daily|export|import|model|monthly|project|rates|reconcile|report|route|run|runs|session|source|sql|statusline|watch|weekly) cmd="${COMP_WORDS[i]}"; break ;;
+            blocks|branch|breakeven|budget|cap|completions|config|daily|export|import|model|monthly|project|rates|reconcile|report|route|run|runs|session|source|sql|statusline|watch|weekly|whatif) cmd="${COMP_WORDS[i]}"; break ;;
         esac
     done
     case "$prev" in
         --db|--claude-dir|--project) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "blocks branch budget cap completions config daily export import model monthly project rates reconcile report route run runs session source sql statusline watch weekly --since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --source --version --help" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "blocks branch breakeven budget cap completions config daily export import model monthly project rates reconcile report route run runs session source sql statusline watch weekly whatif --since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --source --version --help" -- "$cur")) ;;
         blocks) COMPREPLY=($(compgen -W "--active --recent --limit --since --until --timezone -z --project --branch --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
         branch) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --source --help" -- "$cur")) ;;
+        breakeven) COMPREPLY=($(compgen -W "--model --vs --hours-per-day --timezone -z --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
         budget) COMPREPLY=($(compgen -W "--timezone -z --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
         cap) COMPREPLY=($(compgen -W "--json --db --help" -- "$cur")) ;;
         completions) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
@@ -38,6 +39,7 @@ _ccspend() {
         statusline) COMPREPLY=($(compgen -W "--install --uninstall --shell --refresh --help" -- "$cur")) ;;
         watch) COMPREPLY=($(compgen -W "--timezone -z --limit --db --claude-dir --help" -- "$cur")) ;;
         weekly) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --source --help" -- "$cur")) ;;
+        whatif) COMPREPLY=($(compgen -W "--model --route --card --task --since --until --timezone -z --project --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
     esac
 }
 complete -o default -F _ccspend ccspend
