@@ -13,9 +13,15 @@ fresh from npm at a pinned version:
    its truth.json is there, else generates it with gen_corpus.py.
 2. Installs ccusage@20.0.24 and its native binary package into a temp dir
    with npm and runs that binary directly (no node shim in the timing).
+   Times the ccspend a user gets from ``pip install``: a regular,
+   non-editable install of this checkout in a clean venv (bench/_venv.py;
+   built once per version of the source tree), not whatever ``ccspend`` is
+   on PATH (here a pyenv shim in front of an editable install, which costs
+   30 ms more per start). --ccspend CMD times another command instead.
 3. Reads every corpus file once, so all runs see a warm page cache.
 4. Times, each as a child process with CLAUDE_CONFIG_DIR=corpus and HOME (and
-   CCSPEND_CONFIG_DIR, XDG_*) in a temp dir, TZ=UTC:
+   CCSPEND_CONFIG_DIR, XDG_*) in a temp dir, TZ=UTC, and no PYTHON*
+   variable from this shell (PYTHONPATH, PYTHONDONTWRITEBYTECODE, ...):
    ccusage daily --offline --json (--runs, median);
    cold ccspend daily --json --db <fresh db> (--runs, each with a fresh db
    and fresh HOME); warm ccspend daily --json --db <same db> (--warm-runs).
@@ -42,6 +48,8 @@ import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
+
+from _venv import VenvError, ensure_venv
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CORPUS = Path("/tmp/ccspend-bench/corpus-1g")
@@ -116,7 +124,7 @@ def install_ccusage(where: Path) -> Path:
 
 def make_env(corpus: Path, home: Path) -> dict:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CLAUDE_", "CCSPEND_", "XDG_"))}
+           if not k.startswith(("CLAUDE_", "CCSPEND_", "XDG_", "PYTHON"))}
     env.update({
         "CLAUDE_CONFIG_DIR": str(corpus),
         "HOME": str(home),
@@ -210,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=3,
                     help="ccusage runs and cold ccspend runs (median)")
     ap.add_argument("--warm-runs", type=int, default=5)
-    ap.add_argument("--ccspend", default="ccspend", metavar="CMD")
+    ap.add_argument("--ccspend", metavar="CMD",
+                    help="time this command instead of a clean venv's install")
     ap.add_argument("--ccusage", type=Path, metavar="BIN",
                     help="use this ccusage binary instead of installing")
     ap.add_argument("--skip-ccspend", action="store_true",
@@ -222,15 +231,30 @@ def main(argv: list[str] | None = None) -> int:
     head = ensure_corpus(args.corpus, args.size_mb, args.seed, args.regen)
     corpus = args.corpus.resolve()
     truth_cost = Decimal(head["totals"]["cost_usd"])
-    ccspend = shlex.split(args.ccspend)
-    if not args.skip_ccspend and shutil.which(ccspend[0]) is None:
-        print(f"ccspend command not found: {ccspend[0]} "
-              f"(pass --ccspend or --skip-ccspend)", file=sys.stderr)
-        return 2
+    python = sys.executable  # the interpreter the floor row starts
+    if args.skip_ccspend:
+        ccspend = []
+    elif args.ccspend:
+        ccspend = shlex.split(args.ccspend)
+        if shutil.which(ccspend[0]) is None:
+            print(f"ccspend command not found: {ccspend[0]} "
+                  f"(pass --ccspend or --skip-ccspend)", file=sys.stderr)
+            return 2
+        print(f"ccspend: {args.ccspend} (as given)")
+    else:
+        try:
+            venv = ensure_venv()
+        except VenvError as e:
+            print(f"error: cannot build the clean venv: {e}", file=sys.stderr)
+            return 2
+        ccspend = [str(venv / "bin" / "ccspend")]
+        python = str(venv / "bin" / "python")
+        print(f"ccspend: {ccspend[0]} (pip install of this checkout, not editable)")
 
     results: dict = {"corpus": str(corpus),
                      "corpus_mib": head["generator"]["bytes"] / 1048576,
-                     "cpus": os.cpu_count(), "ccusage": CCUSAGE_VERSION}
+                     "cpus": os.cpu_count(), "ccusage": CCUSAGE_VERSION,
+                     "ccspend": " ".join(ccspend)}
     with tempfile.TemporaryDirectory(prefix="ccspend-bench-") as t:
         tmp = Path(t)
         try:
@@ -273,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
                     warm[-1]["stdout"], ("totals", "cost_usd"))
                 # The floor under any Python command on this machine: the
                 # interpreter starting and exiting, doing nothing.
-                floor = [measure([sys.executable, "-c", "pass"], env, home)
+                floor = [measure([python, "-c", "pass"], env, home)
                          for _ in range(args.warm_runs)]
                 floor_row = summarise("python -c pass (floor)", floor)
         except RunError as e:

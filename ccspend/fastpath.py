@@ -10,18 +10,20 @@ they were when a cached answer was written, prints that answer.
 Anything it does not understand (another command, a git ref as ``--since``,
 ``--demo``) falls through to the full CLI, which is always right; this module
 only ever repeats what the full CLI printed for the same state.
+
+The budget is a few milliseconds on top of the interpreter's start, so this
+module works on strings and avoids even the cheap-looking standard modules:
+pathlib, json and zoneinfo each cost milliseconds to import (json pulls in
+``re``). Paths come from ``ccspend.paths``' string forms, the request key is a
+``repr``, and a cache entry is a length-prefixed file that needs no parser.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import zlib
-from pathlib import Path
 
 from ccspend import __version__, paths
-from ccspend.sources.logfiles import LogFile
 
 REPORTS = {"daily", "weekly", "monthly", "session", "model", "project", "branch"}
 _FLAGS = {"--json": "json", "--breakdown": "breakdown", "-b": "breakdown"}
@@ -35,6 +37,10 @@ _VALUES = {
     "--db": "db",
     "--claude-dir": "claude_dir",
 }
+_MAGIC = b"ccspend-cache 2"
+_WALK_VERSION = 1
+_CARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pricing", "data", "rates.toml")
+_TZPATH = ("/usr/share/zoneinfo", "/usr/lib/zoneinfo", "/usr/share/lib/zoneinfo", "/etc/zoneinfo")
 
 
 def parse(argv: list[str]) -> dict | None:
@@ -89,78 +95,172 @@ def request_key(
     branch: str | None,
     breakdown: bool,
     json_out: bool,
-    db: Path,
-    roots: list[Path],
+    db,
+    roots: list,
 ) -> str:
     """What an answer depends on besides the data: the request and the terminal."""
     try:
         width = os.get_terminal_size(sys.stdout.fileno()).columns
     except (OSError, ValueError):
         width = None
-    env = {k: os.environ.get(k) for k in ("COLUMNS", "NO_COLOR", "FORCE_COLOR", "TERM")}
-    parts = {
-        "v": __version__,
-        "name": name,
-        "tz": tz,
-        "since": since,
-        "until": until,
-        "project": project,
-        "branch": branch,
-        "breakdown": breakdown,
-        "json": json_out,
-        "db": str(db),
-        "roots": [str(r) for r in roots],
-        "width": width,
-        "tty": (sys.stdout.isatty(), sys.stderr.isatty()),
-        "env": env,
-    }
-    return json.dumps(parts, sort_keys=True)
+    env = tuple(os.environ.get(k) for k in ("COLUMNS", "NO_COLOR", "FORCE_COLOR", "TERM"))
+    return repr((
+        __version__, name, tz, since, until, project, branch, bool(breakdown), bool(json_out),
+        str(db), tuple(str(r) for r in roots), width,
+        (sys.stdout.isatty(), sys.stderr.isatty()), env,
+    ))  # fmt: skip
 
 
-def _stat(path: Path) -> list:
+def _stat(path: str) -> tuple:
     try:
         st = os.stat(path)
     except OSError:
-        return [str(path), None]
-    return [str(path), st.st_size, st.st_mtime_ns, st.st_ino]
+        return (path, None)
+    return (path, st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-def fingerprint(files: list[LogFile], db: Path) -> str:
+def fingerprint(files, db) -> str:
     """The state an answer was computed from: every log's stat, the database, the prices.
 
-    Kept whole rather than hashed (no hashlib import on the warm path, and no
-    collision can ever serve a stale answer).
+    ``files`` holds ``(path, size, mtime_ns, dev, ino, ...)`` tuples: the
+    ``LogFile``s an ingest found, or ``logfiles.stat_logs``' rows (logs of
+    another agent can simply be added to the list). Kept whole rather than
+    hashed (no hashlib import on the warm path, and no collision can ever
+    serve a stale answer).
     """
-    card = Path(__file__).parent / "pricing" / "data" / "rates.toml"
-    extra = [_stat(db), _stat(Path(str(db) + ".wal")), _stat(card),
-             _stat(paths.rate_overrides_path())]  # fmt: skip
-    logs = "".join(
-        f"{f.path}\0{f.size}\0{f.mtime_ns}\0{f.ino}\n" for f in sorted(files)
-    )
-    return logs + json.dumps(extra)
+    db = str(db)
+    extra = (_stat(db), _stat(db + ".wal"), _stat(_CARD), _stat(paths.rate_overrides_str()))
+    logs = sorted([f"{f[0]}\0{f[1]}\0{f[2]}\0{f[4]}\n" for f in files])
+    return "".join(logs) + repr(extra)
 
 
-def cache_dir(db: Path) -> Path:
-    return Path(str(db) + ".cache")
+def cache_dir(db):
+    from pathlib import Path
+
+    return Path(_cache_dir(str(db)))
+
+
+def _cache_dir(db: str) -> str:
+    return db + ".cache"
 
 
 def _entry_name(key: str) -> str:
+    import zlib
+
     return f"{zlib.crc32(key.encode()):08x}"
 
 
-def save(db: Path, key: str, state: str, stdout: str, stderr: str) -> None:
-    """Remember an answer; a failure to write the cache is never an error."""
-    folder = cache_dir(db)
+def save(db, key: str, state: str, stdout: str, stderr: str) -> None:
+    """Remember an answer; a failure to write the cache is never an error.
+
+    The entry is a header line of lengths, then the key, the state and the
+    answer, so that reading it back needs no JSON parser.
+    """
+    folder = _cache_dir(str(db))
     name = _entry_name(key)
+    parts = [s.encode("utf-8", "surrogateescape") for s in (key, state, stdout, stderr)]
+    header = _MAGIC + b" " + b" ".join(str(len(p)).encode() for p in parts) + b"\n"
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = folder / f".{name}.{os.getpid()}"
-        tmp.write_text(
-            json.dumps({"key": key, "state": state, "stdout": stdout, "stderr": stderr})
-        )
-        os.replace(tmp, folder / name)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}")
+        with open(tmp, "wb") as fh:
+            fh.write(header + b"".join(parts))
+        os.replace(tmp, os.path.join(folder, name))
     except OSError:
         pass
+
+
+def _load(db: str, key: str) -> list[bytes] | None:
+    """The cached (key, state, stdout, stderr) for ``key``, or None."""
+    try:
+        with open(os.path.join(_cache_dir(db), _entry_name(key)), "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    nl = data.find(b"\n")
+    head = data[:nl].split(b" ")
+    if nl < 0 or b" ".join(head[:2]) != _MAGIC or len(head) != 6:
+        return None
+    parts = []
+    pos = nl + 1
+    for n in head[2:]:
+        if not n.isdigit():
+            return None
+        end = pos + int(n)
+        parts.append(data[pos:end])
+        pos = end
+    return parts if pos == len(data) else None  # a torn or foreign file: not an answer
+
+
+def _timezone(explicit: str | None) -> str:
+    """The zone the full CLI would report in (``timeutil.check_timezone``), cheaply.
+
+    An explicit name is taken as given: an answer is only ever cached under a
+    name the full CLI accepted. The machine's zone is found as
+    ``timeutil.local_timezone`` finds it, with a name checked by the presence
+    of its zone file; anything less plain asks timeutil (and zoneinfo).
+    """
+    if explicit:
+        return explicit
+    env = os.environ.get("TZ", "").strip().lstrip(":")
+    if env:
+        name = env
+    else:
+        try:
+            target = os.readlink("/etc/localtime")
+        except OSError:
+            target = ""
+        name = target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else ""
+    if name and _zone_file(name):
+        return name
+    from ccspend.timeutil import local_timezone
+
+    return local_timezone()
+
+
+def _zone_file(name: str) -> bool:
+    if name.startswith("/") or ".." in name or os.environ.get("PYTHONTZPATH") is not None:
+        return False
+    return any(os.path.isfile(os.path.join(d, name)) for d in _TZPATH)
+
+
+def log_files(roots: list[str], db: str | None = None) -> list:
+    """The stat rows the fingerprint covers (the walk an ingest of ``roots`` does).
+
+    With ``db``, the folder listings of the last walk of the same roots are
+    kept beside its cache (see ``logfiles.stat_logs``: a listing is reused only
+    while its folder is unchanged), which saves reading every folder again.
+    """
+    from ccspend.sources.logfiles import stat_logs
+
+    if db is None:
+        return stat_logs(roots)
+    import marshal
+
+    store = os.path.join(_cache_dir(db), "walk-" + _entry_name(repr(roots)))
+    known = None
+    try:
+        with open(store, "rb") as fh:
+            version, known = marshal.loads(fh.read())
+        if version != _WALK_VERSION or not isinstance(known, dict):
+            known = None
+    except (OSError, ValueError, EOFError, TypeError):
+        known = None
+    learned: dict = {}
+    try:
+        files = stat_logs(roots, known=known, learned=learned)
+    except (TypeError, ValueError, IndexError):  # a damaged listing: walk without it
+        learned = {}
+        files = stat_logs(roots, learned=learned)
+    if learned != known:
+        try:
+            tmp = f"{store}.{os.getpid()}"
+            with open(tmp, "wb") as fh:
+                fh.write(marshal.dumps((_WALK_VERSION, learned)))
+            os.replace(tmp, store)
+        except OSError:
+            pass
+    return files
 
 
 def serve(argv: list[str]) -> bool:
@@ -170,31 +270,25 @@ def serve(argv: list[str]) -> bool:
     opts = parse(argv)
     if opts is None:
         return False
-    from ccspend.sources.logfiles import discover
-    from ccspend.timeutil import check_timezone
-
-    try:
-        tz = check_timezone(opts.get("timezone"))
-    except Exception:  # noqa: BLE001 - the full CLI reports it properly
-        return False
-    db = Path(opts["db"]).expanduser() if opts.get("db") else paths.default_db_path()
-    db = db.absolute()
-    roots = paths.claude_project_roots([Path(p) for p in opts["claude_dir"]] or None)
+    tz = _timezone(opts.get("timezone"))
+    db = paths.absolute(paths.expand(opts["db"])) if opts.get("db") else paths.default_db_str()
+    db = paths.absolute(db)
+    roots = paths.claude_project_root_strs(opts["claude_dir"] or None)
     project = opts.get("project")
     if project:
-        project = str(Path(project).expanduser().absolute()).rstrip("/") or "/"
+        project = paths.absolute(paths.expand(project)).rstrip("/") or "/"
     key = request_key(
         name=opts["name"], tz=tz, since=opts.get("since"), until=opts.get("until"),
         project=project, branch=opts.get("branch"), breakdown=opts["breakdown"],
         json_out=opts["json"], db=db, roots=roots,
     )  # fmt: skip
-    try:
-        cached = json.loads((cache_dir(db) / _entry_name(key)).read_text())
-    except (OSError, ValueError):
+    cached = _load(db, key)
+    if cached is None or cached[0] != key.encode("utf-8", "surrogateescape"):
         return False
-    if cached.get("key") != key or cached.get("state") != fingerprint(list(discover(roots)), db):
+    state = fingerprint(log_files(roots, db), db)
+    if cached[1] != state.encode("utf-8", "surrogateescape"):
         return False
-    sys.stdout.write(cached["stdout"])
-    sys.stderr.write(cached["stderr"])
+    sys.stdout.write(cached[2].decode("utf-8", "surrogateescape"))
+    sys.stderr.write(cached[3].decode("utf-8", "surrogateescape"))
     sys.stdout.flush()
     return True

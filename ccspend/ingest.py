@@ -123,7 +123,7 @@ def _read_file(task: _Task, index: int, sink) -> tuple[FileUpdate, int, str | No
     want = CHUNK
     first_ts = None
     last_ts = None
-    encode = msgspec.json.Encoder().encode
+    encode_lines = msgspec.json.Encoder().encode_lines  # one call per chunk, newline-ended
     try:
         with open(log.path, "rb") as fh:
             fh.seek(pos)
@@ -137,12 +137,12 @@ def _read_file(task: _Task, index: int, sink) -> tuple[FileUpdate, int, str | No
                     first_ts = result.first_ts
                 if result.records:
                     nrec += len(result.records)
+                    stamps = [r["ts"] for r in result.records]
                     if task.start == 0 and first_ts is None:
-                        first_ts = min(r["ts"] for r in result.records)
-                    newest = max(r["ts"] for r in result.records)
+                        first_ts = min(stamps)
+                    newest = max(stamps)
                     last_ts = newest if last_ts is None else max(last_ts, newest)
-                    sink.write(b"\n".join(encode(r) for r in result.records))
-                    sink.write(b"\n")
+                    sink.write(encode_lines(result.records))
                 if result.end == pos:
                     if pos + len(data) >= log.size:
                         break  # only an incomplete last line remains
@@ -244,7 +244,10 @@ def ingest_claude(
     files = list(discover(roots))
     report.files = files
     report.files_seen = len(files)
-    states = store.file_states(SOURCE)
+    # A database that does not exist yet knows no file: plan without creating it,
+    # so the parse workers start at once and the schema is made while they run.
+    fresh = not store.path.exists()
+    states = {} if fresh else store.file_states(SOURCE)
     tasks = plan(files, states)
     if not tasks:
         report.seconds = time.monotonic() - t0
@@ -279,6 +282,9 @@ def ingest_claude(
             pending, pending_paths, pending_bytes = [], [], 0
 
         try:
+            if fresh and pool is not None:
+                with store.connect(write=True):  # create and migrate while the workers parse
+                    pass
             for path, file_results, nbytes in results:
                 for update, _nbytes, error, nrec in file_results:
                     if error is not None:

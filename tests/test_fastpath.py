@@ -1,8 +1,11 @@
 """The warm path: a repeated report is answered from cache only while nothing changed."""
 
 import json
+import os
+import time
 
 from ccspend import fastpath
+from ccspend.sources import logfiles
 from tests.conftest import run_cli
 from tests.logs import append, assistant, write
 
@@ -62,3 +65,90 @@ def test_parse_declines_what_it_does_not_know():
     assert fastpath.parse(["daily", "--demo"]) is None
     assert fastpath.parse(["--since", "feat/x"]) is None
     assert fastpath.parse(["weekly", "--since=2026-01-01", "-z", "UTC"])["name"] == "weekly"
+
+
+def test_a_damaged_cache_entry_is_not_an_answer(sandbox, projects):
+    write(projects / "p" / "s.jsonl", [assistant()])
+    first = run_cli("daily", "--json")
+    (entry,) = [p for p in (sandbox / "data" / "ccspend.duckdb.cache").iterdir() if p.is_file()]
+    entry.write_bytes(entry.read_bytes()[:-3])  # torn
+    again = run_cli("daily", "--json")
+    assert again.returncode == 0 and again.stdout == first.stdout
+
+
+# -- the walk: folder listings are reused only while their folder is unchanged --
+
+
+def _tree(root):
+    write(root / "a" / "s1.jsonl", [assistant(msg="1")])
+    write(root / "a" / "s1" / "subagents" / "agent-x.jsonl", [assistant(msg="2")])
+    write(root / "b" / "s2.jsonl", [assistant(msg="3")])
+    (root / "b" / "notes.txt").write_text("not a log")
+
+
+def _walk(root, known=None, learned=None):
+    return sorted(logfiles.stat_logs([str(root)], known=known, learned=learned))
+
+
+def test_remembered_listings_see_every_change(projects, monkeypatch):
+    monkeypatch.setattr(logfiles, "RACY_NS", 0)  # trust folders at once (the test's clock)
+    _tree(projects)
+    learned: dict = {}
+    assert _walk(projects, learned=learned) == _walk(projects)
+    assert str(projects / "a") in learned and len(learned) == 5
+    time.sleep(0.05)  # past the filesystem clock's tick
+    write(projects / "a" / "new.jsonl", [assistant(msg="4")])  # a new log in a known folder
+    os.unlink(projects / "b" / "s2.jsonl")  # a log removed
+    write(projects / "c" / "deep" / "s3.jsonl", [assistant(msg="5")])  # a new folder
+    os.rename(projects / "a" / "s1", projects / "a" / "s9")  # a renamed session folder
+    with open(projects / "a" / "s1.jsonl", "a") as fh:  # an append: the folder is unchanged
+        fh.write("{}\n")
+    relearned: dict = {}
+    assert _walk(projects, known=learned, learned=relearned) == _walk(projects)
+    assert any(p.endswith("/new.jsonl") for p, *_ in _walk(projects, known=relearned))
+
+
+def test_a_folder_changed_moments_ago_is_read_again_every_time(projects):
+    _tree(projects)
+    learned: dict = {}
+    _walk(projects, learned=learned)
+    assert learned == {}  # all of it was just written: within RACY_NS of now
+
+
+def test_the_warm_path_keeps_the_listing_and_still_sees_a_new_log(sandbox, projects, monkeypatch,
+                                                                  capsys):
+    monkeypatch.setattr(logfiles, "RACY_NS", 0)
+    write(projects / "p" / "s.jsonl", [assistant(msg="a")])
+    assert run_cli("daily", "--json").returncode == 0
+    assert fastpath.serve(["daily", "--json"]) is True
+    cache = sandbox / "data" / "ccspend.duckdb.cache"
+    (walk,) = cache.glob("walk-*")
+    assert fastpath.serve(["daily", "--json"]) is True  # now from the listing
+    time.sleep(0.05)
+    write(projects / "p" / "t.jsonl", [assistant(msg="b")])
+    assert fastpath.serve(["daily", "--json"]) is False
+    walk.write_bytes(b"garbage")  # a damaged listing is walked around, never trusted
+    assert json.loads(run_cli("daily", "--json").stdout)["totals"]["requests"] == 2
+    capsys.readouterr()
+    assert fastpath.serve(["daily", "--json"]) is True
+    assert json.loads(capsys.readouterr().out)["totals"]["requests"] == 2
+
+
+def test_the_warm_path_imports_no_pathlib_json_or_zoneinfo(sandbox, projects):
+    write(projects / "p" / "s.jsonl", [assistant()])
+    assert run_cli("daily").returncode == 0
+    import subprocess
+    import sys
+
+    # What the warm path adds to what the interpreter (and this venv's .pth files) loaded.
+    code = (
+        "import sys, io; before = set(sys.modules); from ccspend.entry import main; "
+        "sys.argv = ['ccspend']; real = sys.stdout; sys.stdout = io.StringIO()\n"
+        "try:\n    main()\nfinally:\n    sys.stdout = real\n"
+        "new = set(sys.modules) - before\n"
+        "print(sorted(m.split('.')[0] for m in new if not m.startswith(('ccspend', '_')) "
+        "and m.split('.')[0] in ('pathlib', 'json', 'zoneinfo', 're', 'platformdirs', "
+        "'typing', 'typer', 'duckdb', 'dataclasses', 'enum')))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.stdout.strip().splitlines()[-1] == "[]", r.stderr

@@ -1,6 +1,13 @@
 """Where logs are looked for: CLAUDE_CONFIG_DIR (comma-separated), else both defaults."""
 
 import json
+import os
+from pathlib import Path, PurePosixPath
+
+import platformdirs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ccspend import paths
 from tests.conftest import run_cli
@@ -44,3 +51,43 @@ def test_claude_dir_option_overrides_and_repeats(sandbox):
 def test_default_database_lives_in_the_user_data_dir(sandbox, monkeypatch):
     monkeypatch.delenv("CCSPEND_DB")
     assert paths.default_db_path().is_relative_to(sandbox / "xdg-data")
+
+
+# -- the string forms the warm path uses agree with pathlib and platformdirs ---
+
+
+@given(st.text(alphabet="/.ab~é ", max_size=12))
+def test_norm_is_what_pathlib_prints(text):
+    assert paths.norm(text) == str(PurePosixPath(text))
+
+
+@pytest.mark.parametrize("text", ["~", "~/x//y/", "~/.claude", "a/~/b", "./x", "", "//srv/x", "/a/../b"])
+def test_expand_and_absolute_are_what_pathlib_prints(text, sandbox, monkeypatch):
+    monkeypatch.chdir(sandbox)
+    assert paths.expand(text) == str(Path(text).expanduser())
+    assert paths.absolute(text) == str(Path(text).absolute())
+
+
+@pytest.mark.parametrize("xdg", [None, "", "relative/dir", "/abs/data//"])
+def test_user_dirs_are_what_platformdirs_answers(xdg, monkeypatch):
+    monkeypatch.delenv("CCSPEND_CONFIG_DIR")
+    for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME"):
+        if xdg is None:
+            monkeypatch.delenv(var)
+        else:
+            monkeypatch.setenv(var, xdg)
+    assert paths.data_dir() == Path(platformdirs.user_data_dir("ccspend", appauthor=False))
+    assert paths.config_dir() == Path(platformdirs.user_config_dir("ccspend", appauthor=False))
+    assert str(paths.data_dir()) == paths.data_dir_str()
+
+
+def test_every_path_is_its_string_form(sandbox, monkeypatch):
+    monkeypatch.setenv("CCSPEND_DB", "~/db//x.duckdb")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", f" {sandbox}/a/ , ~/b")
+    (sandbox / "a" / "projects").mkdir(parents=True)
+    assert str(paths.default_db_path()) == paths.default_db_str() == os.environ["HOME"] + "/db/x.duckdb"
+    assert str(paths.rate_overrides_path()) == paths.rate_overrides_str()
+    assert [str(p) for p in paths.claude_project_roots()] == paths.claude_project_root_strs() == [
+        f"{sandbox}/a/projects", os.environ["HOME"] + "/b/projects"]
+    assert paths.claude_project_roots([sandbox / "a", sandbox / "a" / "projects"]) == [
+        sandbox / "a" / "projects"]

@@ -110,3 +110,27 @@ def test_non_utf8_and_deep_nesting_are_skipped():
     deep = b'{"usage":' * 5000 + b"1" + b"}" * 5000
     r = scan(lines(b'\xff\xfe{"usage"', deep, assistant()), 0, 0)
     assert len(r.records) == 1 and r.skipped == 2
+
+
+_PIECES = st.sampled_from([
+    b"\n", b"\r\n", b"{", b"}", b'"usage"', b'"usage', b"usage\"", b" ", b"\xef\xbb\xbf", b"x",
+    json.dumps(assistant(msg="m")).encode(), json.dumps(user()).encode(),
+    b'{"type":"assistant","message":{"usage":{"input_tokens":',
+])
+
+
+@given(st.lists(_PIECES, max_size=40))
+def test_the_regex_search_of_big_buffers_finds_what_per_line_find_finds(pieces):
+    """Big buffers look for usage with one regex pass; small ones per line: same result."""
+    import ccspend.sources.claude_code as cc
+
+    data = b"".join(pieces)
+    saved = cc.REGEX_MIN_BYTES
+    try:
+        cc.REGEX_MIN_BYTES = 1 << 40
+        by_line = scan(data, 5, 3)
+        cc.REGEX_MIN_BYTES = 0
+        by_regex = scan(data, 5, 3)
+    finally:
+        cc.REGEX_MIN_BYTES = saved
+    assert by_regex == by_line

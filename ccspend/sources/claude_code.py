@@ -75,6 +75,18 @@ def scan(buf: bytes | bytearray, base: int, file_id: int) -> ScanResult:
     pos = 0
     if base == 0:
         out.first_ts = _first_timestamp(buf)
+    # Where '"usage"' occurs: one regex pass over the whole buffer costs a fifth
+    # less CPU than bytes.find over each line (the needle starts and ends with
+    # '"', JSON's commonest byte, which defeats find's skip table); the line loop
+    # then only compares offsets. Small buffers (a status line's appended bytes)
+    # keep to find, and never import re.
+    if limit >= REGEX_MIN_BYTES:
+        hits = [m.start() for m in _usage_regex().finditer(buf)]
+        hits.append(limit)
+    else:
+        hits = None
+    h = 0
+    hit = hits[0] if hits else 0
     while pos < limit:
         nl = find(b"\n", pos, limit)
         if nl < 0:
@@ -82,14 +94,34 @@ def scan(buf: bytes | bytearray, base: int, file_id: int) -> ScanResult:
         end = nl
         if end > pos and buf[end - 1] == 13:  # \r
             end -= 1
+        if hits is not None:
+            while hit < pos:
+                h += 1
+                hit = hits[h]
+            usage = hit < end  # the needle holds no \r or \n: inside this line
+        else:
+            usage = None
         if end > pos and buf[pos] == 123 and buf[end - 1] == 125:  # { ... }
-            if find(b'"usage"', pos, end) >= 0:
+            if usage or (usage is None and find(b'"usage"', pos, end) >= 0):
                 _take(buf[pos:end], base + pos, file_id, out)
         else:
             _odd_line(buf[pos:end], base + pos, file_id, out)
         pos = nl + 1
     out.end = base + pos
     return out
+
+
+REGEX_MIN_BYTES = 1 << 16
+_USAGE_RE = None
+
+
+def _usage_regex():
+    global _USAGE_RE
+    if _USAGE_RE is None:
+        import re
+
+        _USAGE_RE = re.compile(rb'"usage"')
+    return _USAGE_RE
 
 
 def _first_timestamp(buf: bytes | bytearray) -> int | None:

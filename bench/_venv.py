@@ -1,0 +1,140 @@
+"""A clean, non-editable install of this checkout, for benchmarks to time.
+
+Why: the ``ccspend`` found on a development machine's PATH is rarely what a
+user runs. Here it is a pyenv bash shim in front of an editable install, with
+``.pth`` files that import things at every start: ``python -c pass`` costs
+about four times as much that way as in a plain venv. A user gets
+``pip install ccspend`` (a venv or pipx): a regular install, no shim. So the
+benchmarks build exactly that, once per version of the source tree, and time
+``DIR/bin/ccspend``.
+
+    from _venv import ensure_venv
+    venv = ensure_venv()            # Path of a venv holding this checkout
+    argv = [str(venv / "bin" / "ccspend"), "daily"]
+
+The venv lives in ``$CCSPEND_BENCH_VENVS`` (default
+``/tmp/ccspend-bench/venvs``), in a folder named after a hash of the files
+that go into the package (``pyproject.toml``, ``README.md``, ``ccspend/``),
+so an unchanged tree reuses it and any edit gets a fresh one. Builds are
+serialised with a lock file and renamed into place when complete, so two
+benchmarks started together never see a half-built venv; beyond the six
+newest, venvs unused for half an hour are removed when another is built. The source is
+copied to a temp dir before ``pip install``, so the checkout gets no
+``build/`` or ``*.egg-info`` from it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENVS = Path(os.environ.get("CCSPEND_BENCH_VENVS", "/tmp/ccspend-bench/venvs"))
+# The interpreter a user would have: the real one, not a pyenv shim.
+BASE_PYTHON = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
+_TOP_FILES = ("pyproject.toml", "README.md", "LICENSE")
+
+
+class VenvError(Exception):
+    """The venv could not be built (pip failed, no network, ...)."""
+
+
+def _package_files(root: Path) -> list[Path]:
+    files = [root / name for name in _TOP_FILES if (root / name).is_file()]
+    for folder, dirs, names in os.walk(root / "ccspend"):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(names):
+            if not name.endswith((".pyc", ".pyo")):
+                files.append(Path(folder) / name)
+    return files
+
+
+def source_hash(root: Path = ROOT) -> str:
+    """A hash of everything the package is built from (paths and contents)."""
+    h = hashlib.blake2b(digest_size=8)
+    h.update(str(BASE_PYTHON).encode())
+    for path in _package_files(root):
+        h.update(str(path.relative_to(root)).encode() + b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _copy_source(root: Path, dest: Path) -> None:
+    for path in _package_files(root):
+        target = dest / path.relative_to(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+
+
+def ensure_venv(root: Path = ROOT, quiet: bool = False) -> Path:
+    """A venv with a regular (non-editable) ``pip install`` of ``root``; built if missing."""
+    digest = source_hash(root)
+    venv = VENVS / f"ccspend-{digest}"
+    if (venv / "bin" / "ccspend").is_file() and (venv / ".complete").is_file():
+        (venv / ".complete").touch()  # in use: not pruned
+        if not quiet:
+            print(f"ccspend: reusing clean venv {venv} (source hash {digest})")
+        return venv
+    VENVS.mkdir(parents=True, exist_ok=True)
+    with open(VENVS / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another benchmark may be building it
+        if (venv / ".complete").is_file():
+            return venv
+        if not quiet:
+            print(f"ccspend: building clean venv {venv} (pip install, not editable) ...",
+                  flush=True)
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="ccspend-src-") as t:
+            src = Path(t) / "src"
+            _copy_source(root, src)
+            building = Path(str(venv) + f".building-{os.getpid()}")
+            shutil.rmtree(building, ignore_errors=True)
+            _run([str(BASE_PYTHON), "-m", "venv", str(building)])
+            _run([str(building / "bin" / "python"), "-m", "pip", "install",
+                  "--disable-pip-version-check", "--quiet", str(src)])
+            # The scripts' shebangs name the building folder: rewrite them.
+            for script in (building / "bin").iterdir():
+                _retarget(script, building, venv)
+            (building / ".complete").write_text(digest + "\n")
+            shutil.rmtree(venv, ignore_errors=True)
+            os.replace(building, venv)
+        if not quiet:
+            print(f"  built in {time.perf_counter() - t0:.1f}s")
+        _prune(keep=venv)
+    return venv
+
+
+def _prune(keep: Path, newest: int = 6, idle_s: float = 1800) -> None:
+    """Remove old venvs (130 MB each): beyond the newest few, those unused for a while."""
+    done = sorted(VENVS.glob("ccspend-*/.complete"), key=lambda p: p.stat().st_mtime,
+                  reverse=True)
+    for marker in done[newest:]:
+        folder = marker.parent
+        if folder != keep and time.time() - marker.stat().st_mtime > idle_s:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _retarget(script: Path, old: Path, new: Path) -> None:
+    if not script.is_file() or script.is_symlink():
+        return
+    data = script.read_bytes()
+    if str(old).encode() in data[:4096]:
+        script.write_bytes(data.replace(str(old).encode(), str(new).encode()))
+
+
+def _run(argv: list[str]) -> None:
+    p = subprocess.run(argv, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise VenvError(f"{' '.join(argv[:4])} ... failed:\n{(p.stderr or p.stdout)[-2000:]}")
+
+
+if __name__ == "__main__":
+    print(ensure_venv())
