@@ -285,7 +285,11 @@ def serve(argv: list[str]) -> bool:
     cached = _load(db, key)
     if cached is None or cached[0] != key.encode("utf-8", "surrogateescape"):
         return False
-    state = fingerprint(log_files(roots, db), db)
+    # Codex CLI's rollouts are ingested beside Claude Code's logs (ccspend.ingest_codex)
+    from ccspend.sources.logfiles import is_rollout
+
+    codex = [f for f in log_files([paths.codex_sessions_str()], db) if is_rollout(f[0])]
+    state = fingerprint(log_files(roots, db) + codex, db)
     if cached[1] != state.encode("utf-8", "surrogateescape"):
         return False
     sys.stdout.write(cached[2].decode("utf-8", "surrogateescape"))

@@ -133,6 +133,13 @@ def claude_config_dir_strs() -> list[str]:
     return [norm(home + "/.config/claude"), norm(home + "/.claude")]
 
 
+def codex_sessions_str() -> str:
+    """Codex CLI's session logs: ``$CODEX_HOME/sessions``, else ``~/.codex/sessions``."""
+    home = os.environ.get("CODEX_HOME", "").strip()
+    base = expand(home) if home else norm(os.path.expanduser("~") + "/.codex")
+    return norm(base + "/sessions")
+
+
 def claude_project_root_strs(explicit: list[str] | None = None) -> list[str]:
     """The ``projects`` folders to scan (existing or not, so we can say where we looked).
 

@@ -73,3 +73,12 @@ def test_no_codex_folder_is_no_error(sandbox, projects):
     write(projects / "p" / "s.jsonl", [assistant(inp=100, out=10)])
     assert daily()["totals"]["total_tokens"] == 110
     assert daily("--source", "codex")["rows"] == []
+
+
+def test_a_cached_report_sees_a_new_rollout(sessions):
+    first = daily()["totals"]["total_tokens"]
+    assert daily()["totals"]["total_tokens"] == first  # served from the cache
+    path = sessions / "rollout-2026-09-03T00-00-00-0199c3d4-e5f6-7a8b-9c0d-1e2f3a4b5c6d.jsonl"
+    path.write_text(META + "\n" + CONTEXT + "\n"
+                    + count("2026-09-03T00:00:02Z", total=usage(100, 40, 10)) + "\n")
+    assert daily()["totals"]["total_tokens"] == first + 110

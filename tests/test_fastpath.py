@@ -122,12 +122,14 @@ def test_the_warm_path_keeps_the_listing_and_still_sees_a_new_log(sandbox, proje
     assert run_cli("daily", "--json").returncode == 0
     assert fastpath.serve(["daily", "--json"]) is True
     cache = sandbox / "data" / "ccspend.duckdb.cache"
-    (walk,) = cache.glob("walk-*")
+    walks = sorted(cache.glob("walk-*"))  # Claude Code's roots and Codex's
+    assert len(walks) == 2
     assert fastpath.serve(["daily", "--json"]) is True  # now from the listing
     time.sleep(0.05)
     write(projects / "p" / "t.jsonl", [assistant(msg="b")])
     assert fastpath.serve(["daily", "--json"]) is False
-    walk.write_bytes(b"garbage")  # a damaged listing is walked around, never trusted
+    for walk in walks:
+        walk.write_bytes(b"garbage")  # a damaged listing is walked around, never trusted
     assert json.loads(run_cli("daily", "--json").stdout)["totals"]["requests"] == 2
     capsys.readouterr()
     assert fastpath.serve(["daily", "--json"]) is True

@@ -46,7 +46,6 @@ from ccspend.sources.claude_code import BOM, parse_timestamp_us
 from ccspend.sources.logfiles import LogFile
 
 ENTRYPOINT = "codex"
-PREFIX = "rollout-"
 MAX_TOKENS = 1 << 40  # as in the Claude Code parser: hostile values stay inside BIGINT sums
 
 _WANTED = (b'"token_count"', b'"turn_context"', b'"session_meta"')
@@ -56,16 +55,16 @@ _TAIL = 256 * 1024
 
 def default_roots() -> list[Path]:
     """``$CODEX_HOME/sessions``, else ``~/.codex/sessions``."""
-    home = os.environ.get("CODEX_HOME")
-    base = Path(home).expanduser() if home else Path.home() / ".codex"
-    return [base / "sessions"]
+    from ccspend import paths
+
+    return [Path(paths.codex_sessions_str())]
+
 
 
 def discover(roots: list[Path]) -> Iterator[LogFile]:
     """Every ``rollout-*.jsonl`` below the given ``sessions`` folders."""
     for log in logfiles.discover(roots):
-        name = os.path.basename(log.path)
-        if name.startswith(PREFIX) and name.endswith(".jsonl"):
+        if logfiles.is_rollout(log.path):
             yield log
 
 

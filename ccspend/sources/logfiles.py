@@ -131,6 +131,12 @@ def stat_logs(
     return out
 
 
+def is_rollout(path: str) -> bool:
+    """A Codex CLI session log (``rollout-*.jsonl``), as opposed to any other JSONL."""
+    name = os.path.basename(path)
+    return name.startswith("rollout-") and name.endswith(".jsonl")
+
+
 def discover(roots: Iterable[str | os.PathLike]) -> Iterator[LogFile]:
     """Every ``*.jsonl`` below the given ``projects`` folders (subagent files included)."""
     for path, size, mtime_ns, dev, ino in stat_logs(roots):
