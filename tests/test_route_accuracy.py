@@ -1,6 +1,8 @@
 """How often the default routing policy agrees with labelled tasks (tests/route_cases/).
 
-``tuning.toml`` is for tuning the rules: its misses are printed case by case.
+``tuning.toml`` and ``tuning2.toml`` are for tuning the rules: their misses are
+printed case by case (``tuning2.toml`` was written blind and measured once as a
+holdout, 87.5%, before it became tuning data).
 ``holdout.toml`` is for measurement only: this test reports only aggregate
 numbers for it (accuracy, and how many high-stakes tasks landed below
 standard), never a case, so that the rules cannot be tuned on it by accident.
@@ -49,29 +51,33 @@ def _run(name: str) -> tuple[int, int, int, int, list[str]]:
     return n, agreed, high, below, misses
 
 
-def test_tuning_set():
-    n, agreed, high, below, misses = _run("tuning.toml")
-    print(f"\ntuning accuracy: {agreed / n:.1%} ({agreed}/{n})")
+@pytest.mark.parametrize("name", ["tuning.toml", "tuning2.toml"])
+def test_tuning_set(name: str):
+    n, agreed, high, below, misses = _run(name)
+    print(
+        f"\n{name} accuracy: {agreed / n:.1%} ({agreed}/{n}); high-stakes below standard: {below} of {high}"
+    )
     for line in misses:
         print(line)
     assert n >= 60
-    assert below == 0, f"{below} high-stakes tuning case(s) routed below standard"
-    assert agreed / n >= TARGET
+    assert below == 0, f"{below} high-stakes case(s) in {name} routed below standard"
+    assert agreed / n >= TARGET, f"{name}: {agreed}/{n} below {TARGET:.0%}"
 
 
-def _holdout_figures() -> tuple[int, float, int, int]:
+def _holdout_figures(name: str) -> tuple[int, float, int, int]:
     """Only aggregates leave this function: no task text, no per-case result."""
-    n, agreed, high, below, _misses = _run("holdout.toml")
+    n, agreed, high, below, _misses = _run(name)
     return n, agreed / n, high, below
 
 
-def test_holdout_set():
-    if not (CASES / "holdout.toml").is_file():
-        pytest.skip("no holdout set")
-    n, accuracy, high, below = _holdout_figures()
-    print(
-        f"\nholdout accuracy: {accuracy:.1%} of {n} cases; high-stakes below standard: {below} of {high}"
-    )
-    assert n > 0
+# holdout.toml was measured during earlier tuning; holdout3.toml was written blind
+# (by someone who never saw the rules) and kept out of the repository until the
+# tuning was done: it is the measurement.
+@pytest.mark.parametrize("name", ["holdout.toml", "holdout3.toml"])
+def test_holdout_set(name):
+    n, accuracy, high, below = _holdout_figures(name)
+    print(f"\n{name} accuracy: {accuracy:.1%} of {n} cases; "
+          f"high-stakes below standard: {below} of {high}")
+    assert n >= 60
     assert below == 0
     assert accuracy >= TARGET

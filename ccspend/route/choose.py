@@ -144,19 +144,24 @@ def score_rules(task: str, policy: Policy) -> list[RuleMatch]:
         if not rule.enabled:
             continue
         hits: list[Hit] = []
-        by_word: dict[str, int] = {}  # a word counts once per rule, however many keywords match it
+        # The same words count once per rule, however many of its keywords (or
+        # however many of its phrases: "failing test", "failing tests") match
+        # them: the heaviest term does. A "^" phrase is counted apart, as the
+        # task's opening: it adds to the keyword for the same word.
+        seen: dict[tuple[str, str], int] = {}
         for term in rule.terms:
             found = term.find(text)
             if found is None:
                 continue
             hit = Hit(term.text, term.kind, term.weight, found)
-            if term.kind == "keyword":
-                if found in by_word:
-                    i = by_word[found]
+            if term.kind != "pattern":
+                key = (term.kind + ("^" if term.text.startswith(_text.START) else ""), found)
+                if key in seen:
+                    i = seen[key]
                     if hit.weight > hits[i].weight:
                         hits[i] = hit
                     continue
-                by_word[found] = len(hits)
+                seen[key] = len(hits)
             hits.append(hit)
         if not hits:
             continue

@@ -12,8 +12,18 @@ matching is deliberately simple and predictable:
   (``.gitignore`` -> ``_file_ gitignore``). Dotted code names (``log.warn``)
   and slash commands (``/plan``) are words, not files. A chat channel
   (``#eng-updates``) adds the word ``_channel_`` before its name.
+- Build files without an extension (``Makefile``, ``Dockerfile``) are files
+  too and keep their name (``_file_ makefile``); so does ``__init__.py``
+  (``_file_ init``), whose name says what it is for.
 - British and American spellings are folded (``summarise`` = ``summarize``,
   ``analyse`` = ``analyze``).
+- Contractions are one word however they are typed: ``don't`` = ``dont`` =
+  ``do not`` -> ``dont``; ``what's`` = ``what is`` -> ``whats``; ``can't`` =
+  ``cannot`` = ``can not`` -> ``cant``. A possessive ``'s`` is dropped.
+- Chat shorthand is spelled out: ``pls`` -> ``please``, ``w/`` -> ``with``,
+  ``thru`` -> ``through``, ``repro`` -> ``reproduce``, ``dupes`` ->
+  ``duplicates``, ``prod`` -> ``production``, ``db`` -> ``database``,
+  ``msg`` -> ``message`` (see ``_SHORTHAND``).
 - A keyword written in its base form also matches its plural and verb forms:
   ``fix`` matches *fixes, fixed, fixing*; ``summarize`` matches *summarizes,
   summarized, summarizing*; ``copy`` matches *copies, copied*; ``stop``
@@ -23,6 +33,11 @@ matching is deliberately simple and predictable:
 - A phrase is a sequence of such words that must appear in order, next to each
   other; ``...`` inside a phrase allows up to four other words in between
   (``"write ... tests"`` matches *write unit tests for*).
+- A phrase starting with ``^`` must open the task, after words that only ask
+  politely (``please``, ``can you``, ``just``, ``quickly``: see ``_OPENERS``):
+  ``"^ triage"`` matches *triage these issues* and *can you triage these
+  issues*, not *the triage bot is broken*. What a task asks for usually comes
+  first; what it is about comes later.
 - A pattern is a Python regular expression searched in the normalised text
   (lowercase words separated by single spaces, file names as ``_file_``).
 """
@@ -33,6 +48,7 @@ import re
 
 FILE_TOKEN = "_file_"
 CHANNEL_TOKEN = "_channel_"
+START = "^"
 _CHANNEL = re.compile(r"^#[a-z][\w-]*[,.:;!?]?$")
 GAP = "..."
 GAP_MAX = 4
@@ -144,6 +160,28 @@ _EXTENSIONS = frozenset(
         "patch",
     }
 )
+# Files named without an extension, whose name says what they are.
+_BARE_FILES = frozenset(
+    {
+        "makefile",
+        "gnumakefile",
+        "dockerfile",
+        "containerfile",
+        "jenkinsfile",
+        "procfile",
+        "gemfile",
+        "rakefile",
+        "vagrantfile",
+        "justfile",
+        "brewfile",
+        "podfile",
+        "caddyfile",
+        "codeowners",
+    }
+)
+# Files named in capitals by convention: README, LICENSE (a lowercase
+# "license" in a sentence is a word).
+_CAPS_FILES = frozenset({"README", "LICENSE", "LICENCE", "CHANGELOG", "CONTRIBUTING", "NOTICE"})
 _FILENAME = re.compile(r"^\.?[\w-]+(?:\.[\w-]+)*\.([a-z0-9]+)$", re.IGNORECASE)
 _DOTFILE = re.compile(r"^\.[a-z][\w-]*(?:\.[\w-]+)*$", re.IGNORECASE)
 _NOT_FILES = {"e.g", "i.e", "etc", "vs", "a.k.a", "n.b"}
@@ -152,9 +190,28 @@ _WORD_SPLIT = re.compile(r"[^a-z0-9]+")  # snake_case names count as their words
 _APOSTROPHES = re.compile(r"(?<=[a-z])['\u2019](?=[a-z])")
 
 
+# "Makefile's" -> "Makefile"; but "it's", "what's" are contractions (-> its, whats).
+_POSSESSIVE = re.compile(
+    r"(?<![\w-])(?!(?:it|what|that|there|here|where|who|how|let|he|she)['\u2019]s$)"
+    r"([\w.\-/]+)['\u2019]s$",
+    re.IGNORECASE,
+)
+_DUNDER = re.compile(r"^__([a-z]+)__\.py$")
+
+
+def _bare_file(chunk: str) -> str | None:
+    """The name of an extensionless file named in ``chunk`` (Makefile, README), or None."""
+    c = _POSSESSIVE.sub(r"\1", chunk.strip(_STRIP_CHUNK).rstrip("."))
+    if c.lower() in _BARE_FILES:
+        return c.lower()
+    if c in _CAPS_FILES:
+        return c.lower()
+    return None
+
+
 def _is_path(chunk: str) -> bool:
-    c = chunk.strip(_STRIP_CHUNK).rstrip(".")
-    if not c or c.lower() in _NOT_FILES:
+    c = _POSSESSIVE.sub(r"\1", chunk.strip(_STRIP_CHUNK).rstrip("."))
+    if not c or c.lower() in _NOT_FILES or c.lower() in _SHORTHAND_CHUNKS:
         return False
     if "/" in c:
         parts = [p for p in c.split("/") if p]
@@ -185,24 +242,123 @@ def _fold_spelling(word: str) -> str:
     return _BRITISH.sub(lambda m: m.group(1)[0] + "z" + m.group(2), word)
 
 
+# Chat shorthand, spelled out (on both sides: the task and the policy's terms).
+_SHORTHAND = {
+    "pls": ["please"],
+    "plz": ["please"],
+    "thru": ["through"],
+    "tho": ["though"],
+    "u": ["you"],
+    "ur": ["your"],
+    "repro": ["reproduce"],
+    "repros": ["reproduces"],
+    "dupe": ["duplicate"],
+    "dupes": ["duplicates"],
+    "prod": ["production"],
+    "db": ["database"],
+    "dbs": ["databases"],
+    "msg": ["message"],
+    "msgs": ["messages"],
+    "perf": ["performance"],
+    "deps": ["dependencies"],
+    "cannot": ["cant"],
+}
+# Shorthand written with a slash, which would otherwise look like a path.
+_SHORTHAND_CHUNKS = {"w/": ["with"], "w/o": ["without"], "b/c": ["because"], "b/w": ["between"]}
+# Two words that are one contraction: "do not" -> "dont", like "don't".
+_CONTRACT = {
+    ("do", "not"): "dont",
+    ("does", "not"): "doesnt",
+    ("did", "not"): "didnt",
+    ("is", "not"): "isnt",
+    ("are", "not"): "arent",
+    ("was", "not"): "wasnt",
+    ("can", "not"): "cant",
+    ("could", "not"): "couldnt",
+    ("should", "not"): "shouldnt",
+    ("would", "not"): "wouldnt",
+    ("will", "not"): "wont",
+    ("have", "not"): "havent",
+    ("has", "not"): "hasnt",
+    ("what", "is"): "whats",
+    ("where", "is"): "wheres",
+    ("that", "is"): "thats",
+    ("there", "is"): "theres",
+    ("it", "is"): "its",
+    ("you", "are"): "youre",
+    ("they", "are"): "theyre",
+    ("i", "am"): "im",
+    ("let", "us"): "lets",
+}
+_CONTRACT_FIRST = frozenset(a for a, _ in _CONTRACT)
+
+
+def _contract(ws: list[str]) -> list[str]:
+    """Join two-word forms of contractions into their one-word form."""
+    if not any(w in _CONTRACT_FIRST for w in ws[:-1]):
+        return ws
+    out: list[str] = []
+    i = 0
+    while i < len(ws):
+        if i + 1 < len(ws) and (ws[i], ws[i + 1]) in _CONTRACT:
+            out.append(_CONTRACT[ws[i], ws[i + 1]])
+            i += 2
+        else:
+            out.append(ws[i])
+            i += 1
+    return out
+
+
 def words(text: str) -> list[str]:
     """The normalised words of ``text`` (see the module docstring)."""
     out: list[str] = []
     for chunk in text.split():
+        low = chunk.lower().strip(_STRIP_CHUNK)
+        if low in _SHORTHAND_CHUNKS:
+            out += _SHORTHAND_CHUNKS[low]
+            continue
+        bare_file = _bare_file(chunk)
+        if bare_file is not None:
+            out += [FILE_TOKEN, bare_file]
+            continue
         if _is_path(chunk):
             out.append(FILE_TOKEN)
             bare = chunk.strip(_STRIP_CHUNK)
             if bare.startswith(".") and "/" not in bare:
                 # a dotfile's name says what it is: .gitignore, .env.example
                 out += [w for w in _WORD_SPLIT.split(bare.lower()) if w]
+            elif dunder := _DUNDER.match(bare.lower()):
+                out.append(dunder.group(1))  # __init__.py: a package marker
             continue
-        chunk = _APOSTROPHES.sub("", chunk.lower())
+        chunk = _POSSESSIVE.sub(r"\1", chunk.lower().strip(_STRIP_CHUNK).rstrip("."))
+        chunk = _APOSTROPHES.sub("", chunk)
         if _CHANNEL.match(chunk):
             out.append(CHANNEL_TOKEN)  # a chat channel: #eng-updates
         for w in _WORD_SPLIT.split(chunk):
             if w:
-                out.append(_fold_spelling(w))
-    return out
+                if w in _SHORTHAND:
+                    out += _SHORTHAND[w]
+                else:
+                    out.append(_fold_spelling(w))
+    return _contract(out)
+
+
+# Words that open a task only to ask politely; a "^" phrase matches after them.
+_OPENERS = frozenset(
+    {
+        "please", "kindly", "can", "could", "would", "will", "you", "hey", "hi", "ok", "okay",
+        "so", "just", "quickly", "quick", "now", "also", "then", "go", "ahead", "and",
+        "i", "id", "like", "need", "want", "to", "help", "me", "lets",
+    }
+)  # fmt: skip
+
+
+def _lead(tokens: list[str]) -> int:
+    """Where the task proper starts: after the polite openers."""
+    i = 0
+    while i < len(tokens) - 1 and tokens[i] in _OPENERS:
+        i += 1
+    return i
 
 
 def lemmas(token: str) -> frozenset[str]:
@@ -241,11 +397,12 @@ def lemmas(token: str) -> frozenset[str]:
 class Text:
     """A task description, normalised and indexed for matching."""
 
-    __slots__ = ("tokens", "joined", "_lemmas", "_at")
+    __slots__ = ("tokens", "joined", "lead", "_lemmas", "_at")
 
     def __init__(self, text: str) -> None:
         self.tokens = words(text)
         self.joined = " ".join(self.tokens)
+        self.lead = _lead(self.tokens)
         self._lemmas = [lemmas(t) for t in self.tokens]
         at: dict[str, list[int]] = {}
         for i, ls in enumerate(self._lemmas):
@@ -263,6 +420,9 @@ class Text:
             if kind == "w" and value not in at:
                 return None  # a word the task does not have: no need to look further
         kind, value = seq[0]
+        if kind == "s":  # must open the task
+            end = self._match(seq, self.lead, 1)
+            return (self.lead, end) if end is not None else None
         starts = at[value] if kind == "w" else range(len(self.tokens))
         for start in starts:
             end = self._match(seq, start, 0)
@@ -296,14 +456,22 @@ def compile_words(term: str) -> tuple[tuple[str, str], ...]:
     """Compile a keyword or phrase into ``(kind, value)`` parts.
 
     Kinds: ``"w"`` a word (in base form), ``"p"`` a prefix (``summar*``), ``"g"``
-    a gap (``...``). Raises ValueError when the term has no words.
+    a gap (``...``), ``"s"`` the start of the task (``^``, first only). The
+    words go through the same normalisation as a task's (``words``). Raises
+    ValueError when the term has no words.
     """
-    if _PLAIN.match(term):  # the common case, quickly
-        parts = [("w", _fold_spelling(w)) for w in term.split()]
-        if parts:
-            return tuple(parts)
+    if _PLAIN.match(term):  # the common case, quickly: plain words, no file names
+        plain: list[str] = []
+        for w in term.split():
+            plain += _SHORTHAND.get(w) or [_fold_spelling(w)]
+        if plain:
+            return tuple(("w", w) for w in _contract(plain))
     out: list[tuple[str, str]] = []
-    for raw in term.split():
+    raws = term.split()
+    if raws and raws[0] == START:
+        out.append(("s", ""))
+        raws = raws[1:]
+    for raw in raws:
         if raw in (FILE_TOKEN, CHANNEL_TOKEN):
             out.append(("w", raw))
         elif raw == GAP:
@@ -318,8 +486,21 @@ def compile_words(term: str) -> tuple[tuple[str, str], ...]:
             out += [("w", w) for w in words(raw)]
     while out and out[-1][0] == "g":
         out.pop()
-    if not out:
+    if not any(k in ("w", "p") for k, _ in out):
         raise ValueError(f"no words in {term!r}")
     if out[0][0] == "g":
         out.pop(0)
+    if out[0][0] == "s" and len(out) > 1 and out[1][0] == "g":
+        out.pop(1)  # "^ ... x" would be "x" anywhere near the start: just "^ x"
+    return _contract_parts(out)
+
+
+def _contract_parts(parts: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """``_contract`` over the adjacent words of a compiled term (terms written "do not")."""
+    out: list[tuple[str, str]] = []
+    for kind, value in parts:
+        if kind == "w" and out and out[-1][0] == "w" and (out[-1][1], value) in _CONTRACT:
+            out[-1] = ("w", _CONTRACT[out[-1][1], value])
+        else:
+            out.append((kind, value))
     return tuple(out)
