@@ -271,9 +271,19 @@ def maybe_refresh(folder: Path, summary: dict | None, now: float) -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            # at a low priority: the refresh (a second or so of CPU on a big history)
+            # must not slow the status line calls and the agent it runs beside
+            preexec_fn=_lower_priority,
         )
     except OSError:
         pass
+
+
+def _lower_priority() -> None:
+    import contextlib  # in the child only: the status line itself never imports it
+
+    with contextlib.suppress(OSError):
+        os.nice(10)
 
 
 READING_EVERY = 60.0  # an unchanged reading is recorded again at most this often
