@@ -153,8 +153,35 @@ def recent_logs(roots: list[Path], now: float):
     return out
 
 
-def recent_rate_limit(roots: list[Path], now: float) -> bool:
-    """A rate-limit error (HTTP 429) in the tails of the most recently written logs."""
+RATE_LIMITED = "rate-limited"
+NO_CREDITS = "out of credits"
+_TS = b'"timestamp":"'
+
+
+def _api_error_kind(line: bytes) -> str | None:
+    """What a Claude Code API-error line says: rate-limited, out of credits, or neither.
+
+    Claude Code writes a failed request as an assistant line with
+    ``"isApiErrorMessage": true`` (model ``<synthetic>``), its text the error:
+    "API Error: Rate limit reached", "Request rejected (429)", "You've hit your
+    limit", or "Credit balance is too low" when a key's prepaid credits are spent.
+    """
+    text = line.lower()
+    if b"credit balance" in text or b"billing_error" in text or b"insufficient credit" in text:
+        return NO_CREDITS
+    if (b"429" in text or b"rate limit" in text or b"rate_limit" in text
+            or b"hit your limit" in text or b"usage limit" in text):
+        return RATE_LIMITED
+    return None
+
+
+def recent_unavailable(roots: list[Path], now: float) -> str | None:
+    """Why the heavy tier cannot be used now: an API error in the last 15 minutes of the
+    most recently written logs saying rate-limited (HTTP 429) or out of credits; else None.
+    """
+    from datetime import datetime
+
+    found = None
     for path, size, _ in recent_logs(roots, now)[:20]:
         try:
             with open(path, "rb") as fh:
@@ -162,11 +189,26 @@ def recent_rate_limit(roots: list[Path], now: float) -> bool:
                 tail = fh.read()
         except OSError:
             continue
-        if b'"isApiErrorMessage":true' in tail.replace(b" ", b"") and (
-            b"429" in tail or b"rate_limit" in tail
-        ):
-            return True
-    return False
+        if b"isApiErrorMessage" not in tail:
+            continue
+        for line in tail.split(b"\n"):
+            compact = line.replace(b" ", b"")
+            if b'"isApiErrorMessage":true' not in compact:
+                continue
+            kind = _api_error_kind(line)
+            at = compact.find(_TS)
+            if kind is None or at < 0:
+                continue
+            stamp = compact[at + len(_TS): at + len(_TS) + 19].decode("ascii", "replace")
+            try:
+                when = datetime.fromisoformat(stamp + "+00:00").timestamp()
+            except ValueError:
+                continue
+            if now - RATE_LIMIT_WINDOW_S <= when <= now + 60:
+                if kind == NO_CREDITS:
+                    return kind
+                found = kind
+    return found
 
 
 def cached_policy():
@@ -249,8 +291,11 @@ def decide(text: str, opts: dict, now: float | None = None):
     tokens, how = estimate(text, opts.get("estimate", False))
     context = opts.get("context_tokens") or (tokens if tokens > NEAR_CONTEXT else None)
     unavailable = {}
-    if recent_rate_limit(paths.claude_project_roots(), now):
+    why = recent_unavailable(paths.claude_project_roots(), now)
+    if why == RATE_LIMITED:
         unavailable["heavy"] = "rate-limited (HTTP 429 in the last 15 minutes of logs)"
+    elif why == NO_CREDITS:
+        unavailable["heavy"] = "out of credits (credit balance too low in the last 15 minutes)"
     d = choose(text, policy, stakes=opts.get("stakes", "medium"),
                task_type=opts.get("task_type"), context_tokens=context,
                budget_soft=budget_past_soft(summary) or False,

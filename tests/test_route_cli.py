@@ -55,3 +55,34 @@ def test_run_route_passes_the_model_and_records_the_tier(sandbox):
     row = json.loads(run_cli("runs", "--json").stdout)["rows"][0]
     assert row["route_tier"] == "heavy" and row["cap_usd"] == 10.0
     assert run_cli("run", "--route", "auto", "--", sys.executable, "-c", "pass").returncode == 2
+
+
+def _api_error(projects, text: str, minutes_ago: float) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.logs import assistant, write
+
+    ts = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    line = assistant(ts=ts, model="<synthetic>", inp=0, out=0, api_error=True, error="rate_limit")
+    line["message"]["content"] = [{"type": "text", "text": text}]
+    write(projects / "app" / "live.jsonl", [line])
+
+
+HARD = "architecture decision: should we split the billing service, weigh the tradeoffs"
+
+
+def test_heavy_falls_back_when_rate_limited_or_out_of_credits(projects):
+    assert json.loads(run_cli("route", "--json", HARD).stdout)["tier"] == "heavy"
+    _api_error(projects, "API Error: Request rejected (429) · Rate limited", minutes_ago=2)
+    out = json.loads(run_cli("route", "--json", HARD).stdout)
+    assert out["tier"] == "standard"
+    assert any("rate-limited" in r for r in out["reasons"]), out["reasons"]
+    _api_error(projects, "Credit balance is too low", minutes_ago=1)
+    out = json.loads(run_cli("route", "--json", HARD).stdout)
+    assert out["tier"] == "standard"
+    assert any("out of credits" in r for r in out["reasons"]), out["reasons"]
+
+
+def test_an_old_rate_limit_no_longer_counts(projects):
+    _api_error(projects, "API Error: Rate limit reached", minutes_ago=40)
+    assert json.loads(run_cli("route", "--json", HARD).stdout)["tier"] == "heavy"
