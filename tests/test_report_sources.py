@@ -144,3 +144,15 @@ def test_openrouter_byok_fees_add_to_what_each_request_cost(sandbox):
     # 0.0261 + 0.0020 + 0.00075 per request, plus 0.0150 the upstream billed (BYOK)
     assert out["totals"]["cost_usd"] == pytest.approx(0.04385, abs=1e-12)
     assert out["totals"]["total_tokens"] == 19536
+
+
+def test_export_and_the_html_page_take_source(sandbox, local, tmp_path):
+    imported(IMPORTS / "openrouter_activity_export.csv")
+    rows = run_cli("export", "--format", "jsonl", "--source", "openrouter").stdout.splitlines()
+    assert {json.loads(r)["source"] for r in rows} == {"openrouter"}
+    assert len(rows) == 4  # three requests and the BYOK fee the upstream billed
+    every = run_cli("export", "--format", "jsonl").stdout.splitlines()
+    assert {json.loads(r)["source"] for r in every} == {"local", "openrouter"}
+    page = tmp_path / "p.html"
+    assert run_cli("report", "--html", str(page), "--source", "local").returncode == 0
+    assert "openrouter" not in page.read_text()

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ccspend import paths
-from ccspend.cli.app import ClaudeDir, Db, Json, NoIngest, _ingest, _stdout, app
+from ccspend.cli.app import ClaudeDir, Db, Json, NoIngest, SourceOpt, _ingest, _stdout, app
 from ccspend.errors import CcspendError, UsageError
 
 
@@ -270,6 +270,7 @@ def export_command(
     json_out: Annotated[
         bool, typer.Option("--json", help="With --to: print the counts as JSON.")
     ] = False,
+    source: SourceOpt = None,
     db: Db = None,
     claude_dir: ClaudeDir = None,
     no_ingest: NoIngest = False,
@@ -277,8 +278,10 @@ def export_command(
     """Write the priced usage, one row per counted request (no message text), for
     spreadsheets, BI tools and other engines; or, with --to, append it to a team's
     shared PostgreSQL or DuckDB table, tagged with user and machine."""
+    from dataclasses import replace
+
     from ccspend import export
-    from ccspend.cli.app import date_filters
+    from ccspend.cli.app import date_filters, source_filter
     from ccspend.pricing import load_card
     from ccspend.store import Store
 
@@ -290,7 +293,7 @@ def export_command(
     fmt = fmt or "csv"
     if fmt not in export.FORMATS:
         raise UsageError(f"--format takes one of {', '.join(export.FORMATS)}")
-    filters = date_filters(None, since, until)
+    filters = replace(date_filters(None, since, until), source=source_filter(source))
     if to is not None:
         from ccspend import team_export
 

@@ -248,13 +248,16 @@ def report_page(
     claude_dir: ClaudeDir = None,
     demo: Demo = False,
     no_ingest: NoIngest = False,
+    source: SourceOpt = None,
 ) -> None:
     """A self-contained HTML page: daily trend, split by model and project, top sessions."""
+    from dataclasses import replace
+
     from ccspend import html_report, reports
     from ccspend.pricing import load_card
     from ccspend.store import Store
 
-    filters = date_filters(timezone, since, until, project)
+    filters = replace(date_filters(timezone, since, until, project), source=source_filter(source))
     tmp = tempfile.mkdtemp(prefix="ccspend-demo-") if demo else None
     try:
         if demo:
