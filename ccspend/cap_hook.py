@@ -11,9 +11,10 @@ adds two hooks to its settings, both running ``ccspend cap hook``:
   caps for the rest of that session (or day).
 
 The hooks run on every tool call, so this module is the standard library only
-and answers from what the status line already keeps: this session's cost from
-its transcript (read incrementally), today's cost and the prices from the
-summary the background refresh writes. It fails open: any error, a missing
+and answers from small files: this session's cost is a running total kept in
+its state file with the transcript offsets it covers, so each call reads only
+what the session logged since the last one; today's cost and the prices come
+from the summary the background refresh writes. It fails open: any error, a missing
 summary, an unreadable input, and the hook says nothing and exits 0, so a
 broken hook never blocks the user's work. Decisions other than a silent
 "allow" are journaled to a file; the next refresh moves them into the ledger
@@ -27,30 +28,33 @@ import json
 import os
 import sys
 import time
-import tomllib
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
 
 OVERRIDE_WORD = "#ccspend-override"
 HOOK_COMMAND = "ccspend cap hook"
 
-
-@dataclass(frozen=True)
-class Caps:
-    session_usd: float | None = None
-    daily_usd: float | None = None
-    alert_at: tuple[int, ...] = (50, 80)
+# Named tuples rather than dataclasses: ``dataclasses`` imports ``inspect``, a tenth
+# of the hook's time, on every tool call.
 
 
-@dataclass(frozen=True)
-class Verdict:
-    decision: str  # allow, warn, deny, block, override
-    reason: str = ""
-    level: int | None = None  # the soft level a warning is for
+class Caps(namedtuple("Caps", "session_usd daily_usd alert_at", defaults=(None, None, (50, 80)))):
+    """The caps in force: USD per session, USD per day, soft levels (percent)."""
+
+    __slots__ = ()
+
+
+class Verdict(namedtuple("Verdict", "decision reason level", defaults=("", None))):
+    """What the hook answers: allow, warn, deny, block or override; why; and the soft
+    level a warning is for."""
+
+    __slots__ = ()
 
 
 def load_caps(config_file: Path) -> Caps:
     """``[cap]`` of the config file: session_usd, daily_usd, alert_at."""
+    import tomllib
+
     try:
         data = tomllib.loads(config_file.read_text("utf-8")).get("cap", {})
     except (OSError, ValueError):
@@ -67,6 +71,31 @@ def load_caps(config_file: Path) -> Caps:
     if not (isinstance(levels, list) and all(isinstance(x, int) and 0 < x < 100 for x in levels)):
         levels = [50, 80]
     return Caps(usd("session_usd"), usd("daily_usd"), tuple(sorted(levels)))
+
+
+def cached_caps(config_file: Path, folder: Path) -> Caps:
+    """``load_caps``, remembered in ``folder`` while the config file is unchanged: reading
+    TOML means importing ``tomllib`` (and ``typing``), which no tool call should wait for."""
+    try:
+        st = os.stat(config_file)
+    except OSError:
+        return Caps()  # no config file: no cap
+    key = [st.st_size, st.st_mtime_ns, st.st_ino]
+    memo = folder / "cap-config.json"
+    try:
+        data = json.loads(memo.read_text())
+        if data["key"] == key:
+            session_usd, daily_usd, alert_at = data["caps"]
+            return Caps(session_usd, daily_usd, tuple(alert_at))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    caps = load_caps(config_file)
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_suffix(f".{os.getpid()}")
+        tmp.write_text(json.dumps({"key": key, "caps": list(caps)}))
+        os.replace(tmp, memo)
+    return caps
 
 
 def judge(event: str, session_usd: float | None, today_usd: float | None, caps: Caps,
@@ -142,6 +171,64 @@ def _save_state(folder: Path, session: str, state: dict) -> None:
         os.replace(tmp, path)
 
 
+RECENT = 256  # responses remembered for deduplication: a response's lines are adjacent
+
+
+def session_spend(transcript: str, state: dict, summary: dict) -> float:
+    """This session's cost (subagents included), counting only what its files added
+    since the last call; the running total lives in ``state["spent"]``.
+
+    A response logged over several lines counts once, at its largest output (as
+    everywhere): the last ``RECENT`` responses are remembered for that, since the
+    lines of one response are written together. New prices, or a file that was
+    replaced or shortened, and the total is counted again from the start.
+    """
+    from ccspend.statusline import _scan, price_response, session_files
+
+    prices = summary.get("prices", {})
+    for _attempt in range(2):
+        spent = state.get("spent")
+        if not (isinstance(spent, dict) and spent.get("transcript") == transcript
+                and spent.get("prices_id") == summary.get("prices_id")):  # fmt: skip
+            spent = {"transcript": transcript, "prices_id": summary.get("prices_id"),
+                     "usd": 0.0, "files": {}, "recent": {}}  # fmt: skip
+        state["spent"] = spent
+        files, recent = spent["files"], spent["recent"]
+        for path in session_files(transcript):
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            inode, offset = files.get(path, (st.st_ino, 0))
+            if inode != st.st_ino or st.st_size < offset:
+                state.pop("spent")  # another file, or rewritten: count it all again
+                break
+            if st.st_size <= offset:
+                continue
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                data = fh.read(st.st_size - offset)
+            records, end = _scan(data, offset)
+            files[path] = (st.st_ino, end)
+            for r in records:
+                if r["err"] or r["model"] == "<synthetic>":
+                    continue
+                key = f"{r['mid']}|{r['rid'] or ''}" if r["mid"] else f"#{path}:{r['o']}"
+                old = recent.pop(key, None)
+                if old is not None and r["out"] <= old[0]:
+                    recent[key] = old
+                    continue
+                usd = price_response([r["ts"], r["model"], r["in"], r["out"], r["c5"], r["c1"],
+                                      r["cr"], r["ws"]], prices) or 0.0  # fmt: skip
+                spent["usd"] += usd - (old[1] if old else 0.0)
+                recent[key] = (r["out"], usd)
+                while len(recent) > RECENT:
+                    del recent[next(iter(recent))]
+        else:
+            return spent["usd"]
+    return spent["usd"]
+
+
 def _tag(session: str) -> str:
     import zlib
 
@@ -157,6 +244,36 @@ def _today(tz: str | None, now: float) -> str:
         return datetime.fromtimestamp(now, ZoneInfo(tz)).date().isoformat()
     except Exception:  # noqa: BLE001 - no zone: the machine's day
         return time.strftime("%Y-%m-%d", time.localtime(now))
+
+
+def today_cached(folder: Path, tz: str | None, now: float) -> str:
+    """``_today``, with the day's bounds remembered in ``folder``: ``zoneinfo`` loads
+    once a day, not on every tool call."""
+    memo = folder / "cap-day.json"
+    try:
+        d = json.loads(memo.read_text())
+        if d["tz"] == tz and d["from"] <= now < d["to"]:
+            return d["day"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    day = _today(tz, now)
+    try:
+        from datetime import date, datetime, timedelta
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo(tz)
+        first = date.fromisoformat(day)
+        start = datetime(first.year, first.month, first.day, tzinfo=zone).timestamp()
+        nxt = first + timedelta(days=1)
+        end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone).timestamp()
+    except Exception:  # noqa: BLE001 - no zone: _today used the machine's day; ask again
+        return day
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_suffix(f".{os.getpid()}")
+        tmp.write_text(json.dumps({"tz": tz, "day": day, "from": start, "to": end}))
+        os.replace(tmp, memo)
+    return day
 
 
 def day_override_file(folder: Path, day: str) -> Path:
@@ -177,7 +294,7 @@ def run(stdin=None, stdout=None, now: float | None = None) -> int:
     now = time.time() if now is None else now
     try:
         from ccspend import paths
-        from ccspend.statusline import maybe_refresh, read_summary, session_cost, state_dir
+        from ccspend.statusline import maybe_refresh, read_summary, state_dir
 
         obj = json.loads(stdin.read() or "{}")
         if not isinstance(obj, dict):
@@ -185,22 +302,23 @@ def run(stdin=None, stdout=None, now: float | None = None) -> int:
         event = obj.get("hook_event_name")
         if event not in ("PreToolUse", "UserPromptSubmit"):
             return 0
-        caps = load_caps(paths.config_dir() / "config.toml")
+        folder = state_dir()
+        caps = cached_caps(Path(paths.config_dir_str(), "config.toml"), folder)
         if not (caps.session_usd or caps.daily_usd):
             return 0
-        folder = state_dir()
         summary = read_summary(folder)
         maybe_refresh(folder, summary, now)
         if summary is None:
             return 0  # no prices yet: the first refresh is on its way; fail open
         session = str(obj.get("session_id") or "")
         transcript = obj.get("transcript_path")
+        state = _state(folder, session)
+        before = json.dumps(state)
         spent = None
         if caps.session_usd and isinstance(transcript, str) and transcript:
-            spent = session_cost(transcript, folder, summary)
-        today = _today(summary.get("timezone"), now)
+            spent = session_spend(transcript, state, summary)
+        today = today_cached(folder, summary.get("timezone"), now)
         today_usd = summary.get("today_cost_usd") if summary.get("today") == today else 0.0
-        state = _state(folder, session)
         overridden = bool(state.get("override")) or day_override_file(folder, today).exists()
         prompt = obj.get("prompt") if isinstance(obj.get("prompt"), str) else ""
         verdict = judge(event, spent, today_usd, caps, overridden,
@@ -210,9 +328,9 @@ def run(stdin=None, stdout=None, now: float | None = None) -> int:
         if verdict.decision == "warn":
             state["warned"] = sorted({*state.get("warned", []), *[
                 lv for lv in caps.alert_at if lv <= verdict.level]})  # fmt: skip
+        if json.dumps(state) != before:
+            _save_state(folder, session, state)
         if verdict.decision != "allow":
-            if verdict.decision in ("override", "warn"):
-                _save_state(folder, session, state)
             cap = caps.session_usd if spent is not None else caps.daily_usd
             journal(folder, [now, session, event, verdict.decision, verdict.reason,
                              spent if spent is not None else today_usd, cap])  # fmt: skip

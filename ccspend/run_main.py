@@ -3,24 +3,23 @@
 The wrapper's start is time the agent waits, so this module parses ``run``'s
 options with the standard library (``ccspend.entry`` sends ``run`` here; the
 typer command of the same name exists for ``--help`` and completions and calls
-``execute`` too, and a test keeps the two option lists equal). DuckDB is
-imported before the agent starts only when a budget applies (to refuse a run
-whose budget is spent); otherwise the ledger row is written once the agent runs.
+``execute`` too, and a test keeps the two option lists equal). DuckDB, the rate
+card and the file watcher load once the agent runs; before it, only when a
+budget applies (to refuse a run whose budget is spent).
 
-Order of a run: parse → budgets (refuse unless --force) → pre-flight estimate
-(refuse a first request that alone passes the cap) → start the agent → ledger
-row → follow and enforce (``runner.run``) → finish the ledger row → budget alerts.
+Order of a run: parse → journal the run (a small file beside the database, so a
+wrapper killed from here on still leaves its row) → budgets (refuse unless
+--force) → pre-flight estimate (refuse a first request that alone passes the
+cap) → start the agent → ledger row → follow and enforce (``runner.run``) →
+finish the ledger row → budget alerts.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
-import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
+import time
 
 from ccspend.errors import CcspendError, ExitCode, UsageError
 
@@ -40,24 +39,37 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "--db": ("db", "str"),
     "--claude-dir": ("claude_dirs", "path+"),
 }
+SECRET_FLAGS = ("key", "token", "secret", "password", "auth")
+NOT_STARTED = "the wrapper stopped before its agent started"
+# USD per million input tokens that no model's input price reaches (long context included):
+# a prompt under cap / this many bytes cannot pass the cap, so no price needs loading.
+# A test checks the rate card against it.
+INPUT_PRICE_CEILING = 100.0
 
 
-@dataclass
 class RunOptions:
-    argv: list[str] = field(default_factory=list)
-    cap: float | None = None
-    cap_tokens: int | None = None
-    task: str | None = None
-    warn: tuple[int, ...] = (50, 80)
-    grace: float = 10.0
-    force: bool = False
-    prompt_file: str | None = None
-    max_rpm: int | None = None
-    max_usd_per_hour: float | None = None
-    route: str | None = None  # 'auto' or a tier name
-    json: bool = False
-    db: str | None = None
-    claude_dirs: list[Path] = field(default_factory=list)
+    """``run``'s options and the command.
+
+    A plain class rather than a dataclass: it is built before the run is
+    journaled, and every import there widens the window in which a killed
+    wrapper leaves no trace.
+    """
+
+    def __init__(self, argv: list[str] | None = None, cap: float | None = None,
+                 cap_tokens: int | None = None, task: str | None = None,
+                 warn: tuple[int, ...] = (50, 80), grace: float = 10.0, force: bool = False,
+                 prompt_file: str | None = None, max_rpm: int | None = None,
+                 max_usd_per_hour: float | None = None, route: str | None = None,
+                 json: bool = False, db: str | None = None,
+                 claude_dirs: list | None = None) -> None:  # fmt: skip
+        self.argv = list(argv or [])
+        self.cap, self.cap_tokens, self.task = cap, cap_tokens, task
+        self.warn, self.grace, self.force = warn, grace, force
+        self.prompt_file, self.max_rpm = prompt_file, max_rpm
+        self.max_usd_per_hour = max_usd_per_hour
+        self.route = route  # 'auto' or a tier name
+        self.json, self.db = json, db
+        self.claude_dirs = list(claude_dirs or [])  # str or Path, as given
 
 
 def _value(opt: str, kind: str, raw: str):
@@ -123,7 +135,7 @@ def parse(args: list[str]) -> RunOptions:
             raw = args[i + 1]
             i += 2
         if kind == "path+":
-            opts.claude_dirs.append(Path(raw))
+            opts.claude_dirs.append(raw)
         else:
             setattr(opts, attr, _value(name, kind, raw))
     if not opts.argv:
@@ -135,30 +147,37 @@ def parse(args: list[str]) -> RunOptions:
 
 
 def current_branch(cwd: str) -> str | None:
-    """The checked-out branch, read from ``.git/HEAD`` (no git process: it is on the start path)."""
-    here = Path(cwd)
-    for folder in (here, *here.parents):
-        git = folder / ".git"
+    """The checked-out branch, read from ``.git/HEAD`` (no git process, no pathlib: it
+    is on the start path)."""
+    folder = os.path.abspath(cwd)
+    while True:
+        git = os.path.join(folder, ".git")
         try:
-            if git.is_file():  # a worktree: "gitdir: <path>"
-                target = git.read_text().strip().removeprefix("gitdir:").strip()
-                git = (folder / target).resolve()
-            head = (git / "HEAD").read_text().strip()
+            if os.path.isfile(git):  # a worktree: "gitdir: <path>"
+                with open(git) as fh:
+                    target = fh.read().strip().removeprefix("gitdir:").strip()
+                git = os.path.realpath(os.path.join(folder, target))
+            with open(os.path.join(git, "HEAD")) as fh:
+                head = fh.read().strip()
         except OSError:
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                return None
+            folder = parent
             continue
         return head.removeprefix("ref: refs/heads/") if head.startswith("ref: ") else None
-    return None
 
 
 def prompt_text(opts: RunOptions) -> str | None:
     """The prompt the run starts with, where it is visible: --prompt-file, or claude's -p."""
     if opts.prompt_file:
         try:
-            return Path(opts.prompt_file).read_text("utf-8", errors="replace")
+            with open(opts.prompt_file, encoding="utf-8", errors="replace") as fh:
+                return fh.read()
         except OSError as exc:
             raise UsageError(f"--prompt-file {opts.prompt_file}: {exc.strerror}") from None
     argv = opts.argv
-    if argv and Path(argv[0]).name == "claude":
+    if argv and os.path.basename(argv[0]) == "claude":
         for i, a in enumerate(argv[:-1]):
             if a in ("-p", "--print") and not argv[i + 1].startswith("-"):
                 return argv[i + 1]
@@ -178,14 +197,17 @@ def preflight(opts: RunOptions, prices) -> dict | None:
     """Refuse a run whose first request alone, at its model's input price, passes the cap.
 
     Only the prompt's own tokens count (an underestimate: Claude Code adds its
-    system prompt), so a refusal is certain, not a guess. tiktoken loads only when
-    the quick bound (one token per byte) could reach the cap.
+    system prompt), so a refusal is certain, not a guess. Prices load only when the
+    prompt could pass the cap at any price, and tiktoken only when the quick bound
+    (one token per byte) could reach it at the model's price.
     """
     if not opts.cap:
         return None
     text = prompt_text(opts)
     if not text:
         return None
+    if len(text.encode()) * INPUT_PRICE_CEILING / 1e6 < opts.cap:
+        return None  # no model's price could make this prompt pass the cap: load none
     model = _requested_model(opts.argv)
     price = input_price(prices(), model)
     if price is None:
@@ -225,7 +247,31 @@ def _version_key(model_id: str) -> tuple:
     return tuple(int(x) for x in parts if x.isdigit() and len(x) <= 2)
 
 
-# -- the run ----------------------------------------------------------------------
+# -- the ledger -------------------------------------------------------------------
+
+
+def redact(argv: list[str]) -> str:
+    """The command for the ledger, with anything that looks like a secret hidden."""
+    import shlex
+
+    out = []
+    hide_next = False
+    for arg in argv:
+        low = arg.lower()
+        if hide_next:
+            out.append("***")
+            hide_next = False
+        elif low.startswith("-") and any(s in low for s in SECRET_FLAGS):
+            if "=" in arg:
+                out.append(arg.split("=", 1)[0] + "=***")
+            else:
+                out.append(arg)
+                hide_next = True
+        elif low.startswith(("sk-", "sk_", "ghp_", "xox")):
+            out.append("***")
+        else:
+            out.append(arg)
+    return shlex.join(out)
 
 
 def _prices() -> dict:
@@ -246,38 +292,59 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-@dataclass
 class _Ledger:
-    """The run's row, written through short write transactions (never held open).
+    """The run's row: first a journal file, then short write transactions (never held open).
 
-    Before the agent starts, the row goes to a small journal file beside the
-    database (the standard library only: no delay to the start); the database
-    row follows once the agent runs. A wrapper killed in between still leaves
-    its run: the next ccspend that opens the ledger adopts the journal.
+    The journal (``<db>.cache/runs/<run id>.json``, the standard library only) is
+    written the moment the options are read, before anything else is imported, and
+    rewritten once the agent runs; the database row follows. A wrapper killed at
+    any point after the journal still leaves its run: the next ccspend that opens
+    the ledger adopts the journal as ``interrupted`` (its note says whether the
+    agent had started). The journal goes once the database has the finished row.
     """
 
-    db_path: Path
-    run_id: str
-    host: str
+    def __init__(self, db_path: str, run_id: str, host: str) -> None:
+        self.db_path, self.run_id, self.host = db_path, run_id, host
+        self.row: dict = {}
+        self.started = False  # the agent is running (or ran)
+        self.journal = os.path.join(f"{db_path}.cache", "runs", f"{run_id}.json")
 
-    @property
-    def journal(self) -> Path:
-        return journal_dir(self.db_path) / f"{self.run_id}.json"
+    @classmethod
+    def open(cls, opts: RunOptions) -> _Ledger:
+        """A new run's ledger, journaled at once (as not started yet)."""
+        from ccspend import paths  # its string forms import neither pathlib nor platformdirs
+
+        db = paths.expand(str(opts.db)) if opts.db else paths.default_db_str()
+        ledger = cls(db, _new_run_id(), os.uname().nodename)
+        ledger.begin({
+            "run_id": ledger.run_id, "task_id": opts.task, "command": redact(opts.argv),
+            "cwd": os.getcwd(), "host": ledger.host, "pid": os.getpid(), "session_id": None,
+            "cap_usd": opts.cap, "cap_tokens": opts.cap_tokens, "route_tier": None,
+            "route_reason": None, "forced": False, "note": NOT_STARTED,
+            "started_at": _now_iso(),
+        })  # fmt: skip
+        return ledger
 
     def begin(self, row: dict) -> None:
+        """(Re)write the journal with ``row`` (kept as the run's row for the database)."""
+        self.row = {**self.row, **row}
         try:
-            self.journal.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.journal.with_suffix(".tmp")
-            tmp.write_text(json.dumps({**row, "started_at": _now_iso()}))
+            os.makedirs(os.path.dirname(self.journal), exist_ok=True)
+            tmp = self.journal[: -len(".json")] + ".tmp"
+            with open(tmp, "w") as fh:
+                fh.write(json.dumps(self.row))
             os.replace(tmp, self.journal)
         except OSError as exc:
             sys.stderr.write(f"ccspend: warning: cannot journal the run ({exc.strerror})\n")
 
     def end(self) -> None:
-        with contextlib.suppress(OSError):
-            self.journal.unlink()
+        import contextlib
 
-    def write(self, fn, *args) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.journal)
+
+    def write(self, fn, *args) -> bool:
+        """Run ``fn(con, *args)`` in a write transaction; False (and a warning) if it failed."""
         from ccspend.store import Store
 
         try:
@@ -285,16 +352,30 @@ class _Ledger:
                 fn(con, *args)
         except CcspendError as exc:  # the cap matters more than the ledger: keep going
             sys.stderr.write(f"ccspend: warning: the ledger was not updated: {exc}\n")
+            return False
+        return True
 
 
-def journal_dir(db_path: Path) -> Path:
+def _new_run_id() -> str:
+    """A random (version 4) UUID, as ``str(uuid.uuid4())`` gives it, without importing
+    ``uuid`` (3 ms, most of it ``platform``) before the run is journaled."""
+    b = bytearray(os.urandom(16))
+    b[6] = b[6] & 0x0F | 0x40
+    b[8] = b[8] & 0x3F | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def journal_dir(db_path):
+    from pathlib import Path
+
     return Path(f"{db_path}.cache") / "runs"
 
 
 def _now_iso() -> str:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).isoformat()
+    """Now, ISO 8601 UTC with microseconds (no datetime import on the start path)."""
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e6):06d}+00:00"
 
 
 def apply_route(opts: RunOptions) -> tuple[str, str] | None:
@@ -324,7 +405,7 @@ def apply_route(opts: RunOptions) -> tuple[str, str] | None:
             raise UsageError(f"--route {opts.route!r} is not a usable tier", hint=f"one of {names}")
         tier, model, cap, reason = t.name, t.model, t.cap_usd, f"--route {t.name}"
     argv = opts.argv
-    if argv and Path(argv[0]).name == "claude":
+    if argv and os.path.basename(argv[0]) == "claude":
         if not any(a == "--model" or a.startswith("--model=") for a in argv):
             opts.argv = [argv[0], "--model", model, *argv[1:]]
     else:
@@ -334,9 +415,9 @@ def apply_route(opts: RunOptions) -> tuple[str, str] | None:
     return tier, reason
 
 
-def _budget_check(opts: RunOptions, cfg, db_path: Path, roots, cwd: str, branch: str | None):
+def _budget_check(opts: RunOptions, cfg, db_path, roots, cwd: str, branch: str | None):
     """The budgets this run falls under, with their status now (ingests first)."""
-    import time
+    from pathlib import Path
 
     from ccspend import paths
     from ccspend.ingest import ingest_claude
@@ -348,10 +429,23 @@ def _budget_check(opts: RunOptions, cfg, db_path: Path, roots, cwd: str, branch:
     if not applicable:
         return []
     store = Store(db_path)
-    ingest_claude(store, roots)
+    ingest_claude(store, [Path(r) for r in roots])
     tz = _local_tz()
     return budget_status(store, load_card(paths.rate_overrides_path()), applicable, tz,
                          time.time())  # fmt: skip
+
+
+def _early_config():
+    """The config, or None when there is no config file (then the run has no budget and
+    no rate limit): without one, ``ccspend.config`` (tomllib, dataclasses) loads only
+    once the agent runs, if a warning needs the alert settings."""
+    from ccspend import paths
+
+    if not os.path.exists(os.path.join(paths.config_dir_str(), "config.toml")):
+        return None
+    from ccspend import config
+
+    return config.load()
 
 
 def _local_tz() -> str:
@@ -360,42 +454,55 @@ def _local_tz() -> str:
     return local_timezone()
 
 
-def execute(opts: RunOptions) -> int:
-    """Run the agent under its caps; the exit code to return (the agent's, or ours)."""
-    import socket
+# -- the run ----------------------------------------------------------------------
 
-    from ccspend import config, paths, runner
+
+def execute(opts: RunOptions, ledger: _Ledger | None = None) -> int:
+    """Run the agent under its caps; the exit code to return (the agent's, or ours).
+
+    ``ledger``: the run's, already journaled (``main`` journals before anything else);
+    without one, the run is journaled here.
+    """
+    ledger = ledger or _Ledger.open(opts)
+    try:
+        return _execute(opts, ledger)
+    except CcspendError:
+        if not ledger.started:
+            ledger.end()  # nothing ran (a bad command, a bad route): no run to record
+        raise
+
+
+def _execute(opts: RunOptions, ledger: _Ledger) -> int:
+    from ccspend import paths, runner
 
     cwd = os.getcwd()
-    db_path = Path(opts.db) if opts.db else paths.default_db_path()
-    roots = paths.claude_project_roots(opts.claude_dirs or None)
-    cfg = config.load()
-    limits = cfg.limits
+    db_path = ledger.db_path
+    roots = paths.claude_project_root_strs(opts.claude_dirs or None)  # strings: no pathlib
+    cfg = _early_config()
+    budgets_set = cfg.budgets if cfg else ()
+    limits = cfg.limits if cfg else None
     routed = apply_route(opts)  # may set the model and default the cap
     if routed:
         sys.stderr.write(f"ccspend: routed to {routed[0]} ({routed[1]})\n")
     controls = runner.Controls(
         cap=opts.cap, cap_tokens=opts.cap_tokens, warn_levels=opts.warn, grace=opts.grace,
-        max_requests_per_minute=opts.max_rpm or limits.max_requests_per_minute,
-        max_usd_per_hour=opts.max_usd_per_hour or limits.max_usd_per_hour,
+        max_requests_per_minute=opts.max_rpm or (limits and limits.max_requests_per_minute),
+        max_usd_per_hour=opts.max_usd_per_hour or (limits and limits.max_usd_per_hour),
     )  # fmt: skip
-    ledger = _Ledger(db_path, str(uuid.uuid4()), socket.gethostname())
     branch = current_branch(cwd)
-    base_row = {"run_id": ledger.run_id, "task_id": opts.task, "command": runner.redact(opts.argv),
-                "cwd": cwd, "host": ledger.host, "pid": os.getpid(), "session_id": None,
-                "cap_usd": opts.cap, "cap_tokens": opts.cap_tokens,
-                "route_tier": routed[0] if routed else None,
-                "route_reason": routed[1] if routed else None}  # fmt: skip
+    ledger.row.update({"command": redact(opts.argv), "cap_usd": opts.cap,
+                       "route_tier": routed[0] if routed else None,
+                       "route_reason": routed[1] if routed else None})  # fmt: skip
 
     # 1. budgets it falls under: refuse when one is spent, unless --force
-    budgets = _budget_check(opts, cfg, db_path, roots, cwd, branch) if cfg.budgets else []
+    budgets = _budget_check(opts, cfg, db_path, roots, cwd, branch) if budgets_set else []
     spent = [b for b in budgets if b["exhausted"]]
     note = None
     if spent:
         why = "; ".join(f"{b['name']} budget spent (${b['used']:.2f} of ${b['limit']:.2f})"
                         for b in spent)  # fmt: skip
         if not opts.force:
-            return _refuse(opts, ledger, base_row, why + " (--force runs anyway)")
+            return _refuse(opts, ledger, why + " (--force runs anyway)")
         note = f"forced past: {why}"
         sys.stderr.write(f"ccspend: --force: {why}\n")
 
@@ -403,29 +510,31 @@ def execute(opts: RunOptions) -> int:
     if opts.cap:
         est = preflight(opts, _prices)
         if est is not None:
-            return _refuse(opts, ledger, base_row,
+            return _refuse(opts, ledger,
                            f"the prompt alone is about {est['tokens']:,} tokens, "
                            f"${est['usd']:.2f} on {est['model']}, over the ${opts.cap:.2f} cap "
                            f"(estimate)")  # fmt: skip
 
-    # 3. run
-    ledger.begin({**base_row, "forced": bool(note), "note": note})
-    from ccspend.store import add_run_event, adopt_journals, finish_run, mark_interrupted, start_run
-
+    # 3. run: the journal says the agent started, then the database row follows
     def started(session: str | None) -> None:
+        ledger.started = True
+        ledger.begin({"session_id": session, "forced": bool(note), "note": note})
+        from ccspend.store import add_run_event, adopt_journals, mark_interrupted, start_run
+
         def first_row(con):
             adopt_journals(con, journal_dir(db_path), _alive, skip=ledger.run_id)
             mark_interrupted(con, ledger.host, _alive)
-            start_run(con, {**base_row, "session_id": session, "forced": bool(note),
-                            "note": note})  # fmt: skip
+            start_run(con, _db_row(ledger.row))
             if note:
                 add_run_event(con, ledger.run_id, "forced", note)
 
         ledger.write(first_row)
 
-    warner = _Warner(ledger, cfg.alerts, opts)
+    warner = _Warner(ledger, cfg, opts)
 
     def on_event(kind: str, detail: str) -> None:
+        from ccspend.store import add_run_event
+
         sys.stderr.write(f"ccspend: run {kind}: {detail}\n")
         ledger.write(add_run_event, ledger.run_id, kind, detail)
 
@@ -437,13 +546,21 @@ def execute(opts: RunOptions) -> int:
     except PermissionError:
         raise UsageError(f"cannot run {opts.argv[0]}: permission denied") from None
     warner.join()
-    ledger.write(finish_run, {
-        "run_id": ledger.run_id, "status": out.status, "exit_code": out.exit_code,
-        "cost_usd": out.spent_usd, "stopped_by": out.stopped_by, "session_id": out.session,
-        "tokens": out.tokens, "sessions": out.sessions, "models": out.models,
-    })  # fmt: skip
-    ledger.end()
-    if cfg.budgets:
+    from ccspend.store import finish_run, start_run
+
+    def last_row(con):
+        known = con.execute("SELECT 1 FROM runs WHERE run_id = ?", [ledger.run_id]).fetchall()
+        if not known:  # the first write failed (a busy database, an interrupt): add it now
+            start_run(con, _db_row(ledger.row))
+        finish_run(con, {
+            "run_id": ledger.run_id, "status": out.status, "exit_code": out.exit_code,
+            "cost_usd": out.spent_usd, "stopped_by": out.stopped_by, "session_id": out.session,
+            "tokens": out.tokens, "sessions": out.sessions, "models": out.models,
+        })  # fmt: skip
+
+    if ledger.write(last_row):
+        ledger.end()  # the database has the finished row: the journal has done its job
+    if budgets_set:
         _after_run_alerts(opts, cfg, db_path, roots, cwd, branch, ledger)
     summary = {
         "run_id": ledger.run_id, "task_id": opts.task, "status": out.status,
@@ -451,7 +568,7 @@ def execute(opts: RunOptions) -> int:
         "cap_usd": out.cap_usd, "cap_tokens": opts.cap_tokens, "stopped_by": out.stopped_by,
         "seconds": out.seconds, "paused_seconds": out.paused_s, "session_id": out.session,
         "sessions": out.sessions, "models": out.models, "warnings": out.warnings,
-        "command": runner.redact(opts.argv), "forced": bool(note),
+        "command": redact(opts.argv), "forced": bool(note),
         "route_tier": routed[0] if routed else None,
     }  # fmt: skip
     if opts.json:
@@ -468,10 +585,20 @@ def execute(opts: RunOptions) -> int:
     return out.exit_code
 
 
-def _refuse(opts: RunOptions, ledger: _Ledger, row: dict, why: str) -> int:
+_DB_KEYS = ("run_id", "task_id", "command", "cwd", "host", "pid", "session_id", "cap_usd",
+            "cap_tokens", "forced", "note", "route_tier", "route_reason")  # fmt: skip
+
+
+def _db_row(row: dict) -> dict:
+    """The journal's row as ``store.start_run`` takes it."""
+    return {k: row.get(k) for k in _DB_KEYS}
+
+
+def _refuse(opts: RunOptions, ledger: _Ledger, why: str) -> int:
     from ccspend.store import start_run
 
-    ledger.write(start_run, {**row, "status": "refused", "note": why})
+    if ledger.write(start_run, {**_db_row(ledger.row), "status": "refused", "note": why}):
+        ledger.end()
     if opts.json:
         sys.stdout.write(json.dumps({"run_id": ledger.run_id, "task_id": opts.task,
                                      "status": "refused", "exit_code": int(ExitCode.REFUSED),
@@ -497,8 +624,8 @@ class _Warner:
     """The run's own warnings (percent of its cap): printed at once, then recorded and
     sent to the other channels on a thread, so a slow webhook never delays the cap."""
 
-    def __init__(self, ledger: _Ledger, settings, opts: RunOptions) -> None:
-        self.ledger, self.settings, self.opts = ledger, settings, opts
+    def __init__(self, ledger: _Ledger, cfg, opts: RunOptions) -> None:
+        self.ledger, self.cfg, self.opts = ledger, cfg, opts  # cfg None: no config file
         self.threads: list = []
 
     def warn(self, level: int, usd: float, tokens: int) -> None:
@@ -514,6 +641,7 @@ class _Warner:
     def _send(self, level: int, line: str, usd: float) -> None:
         from dataclasses import replace
 
+        from ccspend import config
         from ccspend.alerts import claim, deliver
 
         task = f" (task {self.opts.task})" if self.opts.task else ""
@@ -521,7 +649,8 @@ class _Warner:
         due: list = []
         self.ledger.write(lambda con: due.append(claim(
             con, f"run:{self.ledger.run_id}", level, (level,), lambda _lv: line + task, data)))
-        others = replace(self.settings, terminal=False)  # already printed
+        settings = (self.cfg or config.load()).alerts  # (the environment may name a webhook)
+        others = replace(settings, terminal=False)  # already printed
         deliver([a for a in due if a], others, self.ledger.write)
 
     def join(self) -> None:
@@ -530,12 +659,17 @@ class _Warner:
 
 
 def main(args: list[str]) -> int:
-    """``ccspend run …`` from the console entry: one-line errors, exit codes as documented."""
+    """``ccspend run …`` from the console entry: one-line errors, exit codes as documented.
+
+    The run is journaled as soon as its options are read: from then on a killed
+    wrapper still leaves its row (``interrupted``).
+    """
     try:
-        return execute(parse(args))
+        opts = parse(args)
+        return execute(opts, _Ledger.open(opts))
     except CcspendError as exc:
         sys.stderr.write(f"ccspend: error: {exc}\n")
         return int(exc.exit_code)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before the agent started: the journal stays, as interrupted
         sys.stderr.write("ccspend: interrupted\n")
         return int(ExitCode.INTERRUPTED)

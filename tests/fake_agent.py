@@ -43,7 +43,7 @@ def main() -> int:
             ru = resource.getrusage(resource.RUSAGE_SELF)
             Path(args.report).write_text(json.dumps({
                 "started": started, "writes": writes, "sigint_at": sigint_at,
-                "cpu": ru.ru_utime + ru.ru_stime}))
+                "ended": time.time(), "cpu": ru.ru_utime + ru.ru_stime}))
     session = args.session or str(uuid.uuid4())
     folder = Path(args.config) / "projects" / args.cwd.replace("/", "-").replace(".", "-")
     folder.mkdir(parents=True, exist_ok=True)

@@ -118,3 +118,33 @@ def test_the_hook_never_imports_the_heavy_stack(sandbox):
             "if m.split('.')[0] in ('duckdb', 'pydantic', 'typer', 'rich', 'msgspec')))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.strip() == "[]", r.stderr
+
+
+def test_the_session_total_counts_only_new_bytes_and_each_response_once(tmp_path):
+    """The hook's running total: new lines only, a response's later line with a larger
+    output replaces its earlier one, subagents count, a rewritten file is recounted."""
+    import os
+
+    from ccspend.cap_hook import session_spend
+    from tests.logs import append
+
+    summary = {"prices_id": "p1", "prices": {"claude-haiku-4-5": {"base": [1, 5, 1.25, 2, 0.1]}}}
+    t = write(tmp_path / "s1.jsonl", [
+        assistant(session="s1", msg="a", req="a", inp=1_000_000, out=1, model="claude-haiku-4-5"),
+        {"type": "user", "message": {"role": "user", "content": "x" * 5000}}])
+    state: dict = {}
+    assert session_spend(str(t), state, summary) == pytest.approx(1.000005)
+    offset = state["spent"]["files"][str(t)][1]
+    assert offset == os.path.getsize(t)
+    append(t, [assistant(session="s1", msg="a", req="a", inp=1_000_000, out=200_000,
+                         model="claude-haiku-4-5")])  # the same response, final line
+    sub = tmp_path / "s1" / "subagents" / "agent-1.jsonl"
+    write(sub, [assistant(session="s1", msg="b", req="b", inp=500_000, out=0,
+                          model="claude-haiku-4-5")])
+    state = json.loads(json.dumps(state))  # as the state file keeps it
+    assert session_spend(str(t), state, summary) == pytest.approx(2.5)
+    assert session_spend(str(t), state, summary) == pytest.approx(2.5)  # nothing new
+    write(t, [assistant(session="s1", msg="c", req="c", inp=100_000, out=0,
+                        model="claude-haiku-4-5")])  # rewritten, shorter: counted again
+    assert session_spend(str(t), state, summary) == pytest.approx(0.6)
+    assert session_spend(str(t), state, {**summary, "prices_id": "p2"}) == pytest.approx(0.6)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ccspend.run_main import redact
 from ccspend.runner import (
     CAPPED_EXIT,
     Controls,
@@ -15,7 +16,6 @@ from ccspend.runner import (
     decide,
     over_rate,
     prepare_command,
-    redact,
     used_pct,
 )
 from tests.conftest import run_cli
@@ -160,3 +160,56 @@ def test_sessions_elsewhere_do_not_count_against_the_run(sandbox):
         other.wait()
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert r.returncode == 0 and out["spent_usd"] == pytest.approx(1.0)
+
+
+def test_spend_reads_only_new_bytes_and_counts_each_response_once(tmp_path):
+    from ccspend.runner import Spend
+
+    root = tmp_path / "projects"
+    log = root / "-w" / "s1.jsonl"
+    log.parent.mkdir(parents=True)
+    prices = {"claude-haiku-4-5": {"base": [1.0, 5.0, 1.25, 2.0, 0.1]}}
+    spend = Spend([root], "/w", time.time(), "s1", prices)
+
+    def line(msg, out, inp=1_000_000):
+        from datetime import UTC, datetime
+
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        return json.dumps({"type": "assistant", "sessionId": "s1", "timestamp": now,
+                           "requestId": f"r-{msg}", "message": {
+                               "id": msg, "model": "claude-haiku-4-5",
+                               "usage": {"input_tokens": inp, "output_tokens": out}}})
+
+    log.write_text(line("a", 1) + "\n" + '{"type": "user", "message": {}}\n')
+    assert spend.notice([str(log), str(root / "-elsewhere" / "x.jsonl")])
+    assert spend.files == {str(log)}
+    assert spend.update() == pytest.approx(1.000005)  # $1 of input, 1 output token
+    with open(log, "a") as fh:  # the same response's final line, then half of a new one
+        fh.write(line("a", 200_000) + "\n" + line("b", 0)[:40])
+    assert spend.update() == pytest.approx(2.0) and spend.tokens == 1_200_000
+    with open(log, "a") as fh:  # the rest of the half-written line
+        fh.write(line("b", 0)[40:] + "\n")
+    assert spend.update() == pytest.approx(3.0) and len(spend.responses) == 2
+    spend.settle()
+    assert spend.usd == pytest.approx(3.0) and spend.recent(time.time(), 60)[0] == 2
+
+
+def test_a_command_that_moves_into_a_subfolder_is_followed_there(sandbox, tmp_path):
+    sub = os.path.join(os.getcwd(), "pkg")
+    r = run_cli("run", "--cap", "100", "--json",
+                *agent(sandbox, "--usd-per-line", "0.1", "--every", "0.02", "--lines", "3",
+                       cwd=sub))
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert r.returncode == 0 and out["spent_usd"] == pytest.approx(0.3)
+
+
+def test_only_the_runs_project_folders_are_followed(tmp_path):
+    from ccspend.runner import Spend
+
+    root = tmp_path / "projects"
+    for name in ("-w-app", "-w-app-pkg", "-w-apple", "-elsewhere", "-w-my-site"):
+        (root / name).mkdir(parents=True)
+    names = lambda spend: [os.path.basename(f) for f in spend.folders()]  # noqa: E731
+    assert names(Spend([root], "/w/app", 0, "s1")) == ["-w-app"]  # claude: its own folder
+    assert names(Spend([root], "/w/app", 0, None)) == ["-w-app", "-w-app-pkg"]  # and below it
+    assert names(Spend([root], "/w/my.site", 0, "s1")) == ["-w-my-site"]

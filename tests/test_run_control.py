@@ -131,3 +131,96 @@ def test_a_wrapper_killed_before_its_database_row_still_leaves_one(sandbox):
     assert len(rows) == 1 and rows[0]["status"] == "interrupted"
     assert not (folder / "r-dead.json").exists()
     assert len(runs("t9")) == 1  # adopted once
+
+
+def test_a_wrapper_killed_before_its_agent_starts_leaves_an_interrupted_row(sandbox, tmp_path):
+    """The run is journaled before anything else: a kill while the pre-flight still
+    reads the prompt (here a FIFO nobody writes to) leaves a row saying so."""
+    import signal
+    import subprocess
+
+    from ccspend.run_main import NOT_STARTED, journal_dir
+
+    fifo = tmp_path / "prompt"
+    os.mkfifo(fifo)
+    wrapper = subprocess.Popen(
+        [sys.executable, "-m", "ccspend", "run", "--task", "early", "--cap", "1",
+         "--prompt-file", str(fifo), "--", sys.executable, "-c", "print('ran')"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    folder = journal_dir(Path(os.environ["CCSPEND_DB"]))
+    deadline = time.monotonic() + 20
+    while not list(folder.glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert list(folder.glob("*.json")), "no journal while the wrapper waits for its prompt"
+    time.sleep(0.2)
+    wrapper.send_signal(signal.SIGKILL)
+    out, _ = wrapper.communicate()
+    assert b"ran" not in out
+    rows = runs("early")
+    assert [(r["status"], r["note"]) for r in rows] == [("interrupted", NOT_STARTED)]
+    assert not list(folder.glob("*.json"))
+
+
+def test_a_run_that_cannot_start_leaves_no_journal(sandbox):
+    from ccspend.run_main import journal_dir
+
+    assert run_cli("run", "--", "no-such-command-here").returncode == 2
+    assert not list(journal_dir(Path(os.environ["CCSPEND_DB"])).glob("*.json"))
+    assert runs() == []
+
+
+def test_no_input_price_reaches_the_preflights_ceiling(card):
+    """Below cap / ceiling bytes the pre-flight loads no price: no model may cost more."""
+    from datetime import date
+
+    from ccspend.run_main import INPUT_PRICE_CEILING
+    from ccspend.summary import price_index
+
+    for day in (date(2024, 6, 1), date.today()):
+        for entry in price_index(card, day).values():
+            assert entry["base"][0] < INPUT_PRICE_CEILING
+            assert entry.get("lc", [0])[0] < INPUT_PRICE_CEILING
+
+
+def test_sigterm_to_the_wrapper_stops_its_agent_and_records_the_run(sandbox):
+    import signal
+    import subprocess
+
+    wrapper = subprocess.Popen(
+        [sys.executable, "-m", "ccspend", "run", "--task", "term", "--grace", "3",
+         *agent(sandbox, "--usd-per-line", "0.01", "--every", "0.1", "--lines", "200")],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(2.0)
+    wrapper.send_signal(signal.SIGTERM)
+    out, _ = wrapper.communicate(timeout=30)
+    assert wrapper.returncode == 130 and "saved" in out  # the agent had its SIGINT
+    assert [r["status"] for r in runs("term")] == ["interrupted"]
+
+
+def test_run_ids_are_version_4_uuids():
+    import uuid
+
+    from ccspend.run_main import _new_run_id
+
+    for _ in range(200):
+        rid = _new_run_id()
+        u = uuid.UUID(rid)
+        assert str(u) == rid and u.version == 4 and u.variant == uuid.RFC_4122
+
+
+def test_a_run_whose_first_ledger_write_failed_is_recorded_at_its_end(sandbox, monkeypatch):
+    import ccspend.store
+    from ccspend.errors import StoreBusy
+    from ccspend.run_main import execute
+
+    real, calls = ccspend.store.start_run, []
+
+    def busy_once(con, row):
+        calls.append(row["run_id"])
+        if len(calls) == 1:
+            raise StoreBusy("the database is busy")
+        real(con, row)
+
+    monkeypatch.setattr(ccspend.store, "start_run", busy_once)
+    assert execute(parse(["--task", "busy", "--", sys.executable, "-c", "pass"])) == 0
+    assert len(calls) == 2 and [r["status"] for r in runs("busy")] == ["ok"]
