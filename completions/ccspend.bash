@@ -22,14 +22,14 @@ _ccspend() {
         completions) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
         config) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
         daily) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --source --help" -- "$cur")) ;;
-        export) COMPREPLY=($(compgen -W "--format --since --until --out --to --table --user --machine --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
+        export) COMPREPLY=($(compgen -W "--format --since --until --out --to --table --user --machine --json --source --db --claude-dir --no-ingest --help" -- "$cur")) ;;
         import) COMPREPLY=($(compgen -W "--format --same-as-local --json --db --help" -- "$cur")) ;;
         model) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --source --help" -- "$cur")) ;;
         monthly) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --source --help" -- "$cur")) ;;
         project) COMPREPLY=($(compgen -W "--since --until --timezone -z --project --branch --breakdown -b --json --db --claude-dir --demo --no-ingest --chart --source --help" -- "$cur")) ;;
         rates) COMPREPLY=($(compgen -W "--at --json --help" -- "$cur")) ;;
         reconcile) COMPREPLY=($(compgen -W "--since --until --provider --threshold --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
-        report) COMPREPLY=($(compgen -W "--html --since --until --timezone -z --project --db --claude-dir --demo --no-ingest --help" -- "$cur")) ;;
+        report) COMPREPLY=($(compgen -W "--html --since --until --timezone -z --project --db --claude-dir --demo --no-ingest --source --help" -- "$cur")) ;;
         route) COMPREPLY=($(compgen -W "--stakes --type --context-tokens --task-file --explain --estimate --json --help" -- "$cur")) ;;
         run) COMPREPLY=($(compgen -W "--cap --cap-tokens --task --warn --grace --force --prompt-file --max-requests-per-minute --max-usd-per-hour --route --json --db --claude-dir --help" -- "$cur")) ;;
         runs) COMPREPLY=($(compgen -W "--task --json --db --help" -- "$cur")) ;;
