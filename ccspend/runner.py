@@ -343,6 +343,29 @@ def over_rate(requests_last_min: int, usd_last_hour: float, c: Controls) -> str 
     return None
 
 
+class _Background:
+    """``fn(*args)`` in a thread; ``join`` waits for it and raises what it raised."""
+
+    def __init__(self, fn, *args) -> None:
+        import threading
+
+        self.error: BaseException | None = None
+
+        def target() -> None:
+            try:
+                fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to join
+                self.error = exc
+
+        self.thread = threading.Thread(target=target, name="ccspend-ledger", daemon=True)
+        self.thread.start()
+
+    def join(self) -> None:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def stop_group(proc: subprocess.Popen, grace: float) -> str:
     """SIGINT to the process group, then SIGTERM after ``grace``, then SIGKILL.
 
@@ -447,9 +470,10 @@ def run(
                 on_event("resumed", f"after {held:.1f}s")
 
     follow = Follow(spend, tick)
+    # The ledger's first row (DuckDB's import, a database another process may hold)
+    # is written beside the following, never before it: the cap counts from the start.
+    starter = _Background(on_started, session) if on_started is not None else None
     try:
-        if on_started is not None:
-            on_started(session)
         spend.prices = prices() if callable(prices) else prices
         spend.update()  # loads the parser now, not when the first line arrives
         while proc.poll() is None:
@@ -485,6 +509,8 @@ def run(
         follow.close()
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
+        if starter is not None:
+            starter.join()
     spend.rescan()  # a quick agent may be done before any file event was read
     spend.update()
     spend.settle()
