@@ -26,7 +26,9 @@ fresh from npm at a pinned version:
    cold ccspend daily --json --db <fresh db> (--runs, each with a fresh db
    and fresh HOME); warm ccspend daily --json --db <same db> (--warm-runs).
    Wall time from spawn to exit; peak RSS from os.wait4's rusage of that
-   child alone (not cumulative).
+   child alone (not cumulative); CPU time (user + system) from the same
+   rusage, which counts the child and the processes it waited for (ccspend's
+   parse workers): a figure the machine's load moves far less than wall time.
 5. Prints a table, the ratios against the targets (cold ccspend / ccusage
    <= 1.0, ccusage / warm ccspend >= 20, cold peak RSS <= 300 MB) and each
    tool's grand total in dollars against the corpus truth. A missed target
@@ -155,6 +157,7 @@ def measure(argv: list[str], env: dict, workdir: Path) -> dict:
         secs = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
     rss_kb = usage.ru_maxrss
+    cpu = usage.ru_utime + usage.ru_stime
     if sys.platform == "darwin":
         rss_kb //= 1024  # bytes there
     stdout = out_path.read_bytes()
@@ -162,7 +165,7 @@ def measure(argv: list[str], env: dict, workdir: Path) -> dict:
         tail = err_path.read_bytes()[-2000:].decode("utf-8", "replace")
         raise RunError(f"{shlex.join(argv)} exited {proc.returncode}:\n"
                        f"{tail}")
-    return {"seconds": secs, "rss_mb": rss_kb / 1024, "stdout": stdout}
+    return {"seconds": secs, "rss_mb": rss_kb / 1024, "cpu_s": cpu, "stdout": stdout}
 
 
 def warm_page_cache(corpus: Path) -> float:
@@ -194,6 +197,7 @@ def summarise(name: str, runs: list[dict]) -> dict:
     return {"name": name, "runs": len(runs),
             "median_s": statistics.median(secs), "min_s": min(secs),
             "max_s": max(secs), "peak_rss_mb": max(rss),
+            "median_cpu_s": statistics.median(r["cpu_s"] for r in runs),
             "median_rss_mb": statistics.median(rss)}
 
 
@@ -310,11 +314,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{os.cpu_count()} CPUs, load average {load_before} before, "
           f"{load_average()} after (other work skews the timings)")
     print(f"{'':<26}{'runs':>5}{'median s':>10}{'min s':>8}{'max s':>8}"
-          f"{'peak RSS MB':>13}")
+          f"{'peak RSS MB':>13}{'median CPU s':>14}")
     shown = rows + ([floor_row] if len(rows) == 3 else [])
     for r in shown:
         print(f"{r['name']:<26}{r['runs']:>5}{r['median_s']:>10.3f}"
-              f"{r['min_s']:>8.3f}{r['max_s']:>8.3f}{r['peak_rss_mb']:>13.0f}")
+              f"{r['min_s']:>8.3f}{r['max_s']:>8.3f}{r['peak_rss_mb']:>13.0f}"
+              f"{r['median_cpu_s']:>14.3f}")
     results["rows"] = shown
 
     if len(rows) == 3:

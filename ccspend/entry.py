@@ -1,7 +1,8 @@
 """The console entry point: a cached answer if one is still right, else the full CLI.
 
 Kept to the standard library so that a repeated report never pays for
-importing DuckDB, typer or rich (see ``ccspend.fastpath``).
+importing DuckDB, typer or rich (see ``ccspend.fastpath``); a report that is
+not cached still skips typer when its options are plain (``ccspend.report_run``).
 """
 
 import sys
@@ -25,13 +26,21 @@ def main() -> None:
         from ccspend.run_main import main as run_main
 
         sys.exit(run_main(args[1:]))
-    from ccspend.fastpath import serve
+    from ccspend.fastpath import parse, serve
 
     try:
         if serve(args):
             return
     except Exception:  # noqa: BLE001 - the cache is an optimisation, never a failure
         pass
+    # A report the fast path can read runs without typer, whose option parsing
+    # alone costs a quarter of a second (see ccspend.report_run).
+    opts = parse(args)
+    if opts is not None:
+        from ccspend import report_run
+
+        if report_run.supported(opts):
+            sys.exit(report_run.main(opts))
     from ccspend.cli import main as cli_main
 
     cli_main()

@@ -237,8 +237,14 @@ def ingest_claude(
     roots: list[Path],
     progress: Progress | None = None,
     workers: int | None = None,
+    while_parsing: Callable[[], None] | None = None,
 ) -> IngestReport:
-    """Bring the store up to date with every Claude Code log below ``roots``."""
+    """Bring the store up to date with every Claude Code log below ``roots``.
+
+    ``while_parsing`` is called once, in this process, while the parse workers
+    run (or before a read done here, when there are none): a caller's own
+    preparation (imports, the rate card) then costs no time of its own.
+    """
     t0 = time.monotonic()
     report = IngestReport(roots=list(roots))
     files = list(discover(roots))
@@ -250,6 +256,8 @@ def ingest_claude(
     states = {} if fresh else store.file_states(SOURCE)
     tasks = plan(files, states)
     if not tasks:
+        if while_parsing is not None:
+            while_parsing()
         report.seconds = time.monotonic() - t0
         return report
     total_bytes = sum(t.log.size - t.start for t in tasks)
@@ -285,6 +293,8 @@ def ingest_claude(
             if fresh and pool is not None:
                 with store.connect(write=True):  # create and migrate while the workers parse
                     pass
+            if while_parsing is not None:
+                while_parsing()
             for path, file_results, nbytes in results:
                 for update, _nbytes, error, nrec in file_results:
                     if error is not None:

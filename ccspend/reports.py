@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ccspend.pricing.card import RateCard
+from ccspend.report_run import parse_day  # noqa: F401 - one definition, re-exported
 from ccspend.store import Store, queries
 from ccspend.store.queries import Aggregate, Filters
 
@@ -152,12 +153,6 @@ def build_report(
         warnings=out_warnings,
     )
 
-
-def parse_day(text: str) -> date:
-    """``YYYY-MM-DD`` or ``YYYYMMDD``."""
-    text = text.strip()
-    fmt = "%Y%m%d" if len(text) == 8 and text.isdigit() else "%Y-%m-%d"
-    return datetime.strptime(text, fmt).date()
 
 
 # -- 5-hour blocks -------------------------------------------------------------

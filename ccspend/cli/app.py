@@ -13,6 +13,8 @@ from typing import Annotated
 import typer
 
 from ccspend.errors import UsageError
+from ccspend.report_run import ingest_logs, project_path, source_filter  # noqa: F401 - for the commands
+from ccspend.report_run import no_logs_message as _no_logs_message  # noqa: F401 - for commands
 
 app = typer.Typer(
     name="ccspend",
@@ -129,47 +131,9 @@ def _progress_callback():
     return update, close
 
 
-def _no_logs_message(roots: list[Path]) -> str:
-    lines = ["No Claude Code logs found. Looked in:"]
-    for r in roots:
-        lines.append(f"  {r}{'' if r.is_dir() else ' (missing)'}")
-    lines.append("Point CLAUDE_CONFIG_DIR or --claude-dir at your Claude config dir.")
-    lines.append("To see a report on the sample logs shipped with ccspend: ccspend daily --demo")
-    return "\n".join(lines)
-
-
 def _ingest(store, roots: list[Path], skip: bool):
-    """Bring the store up to date (unless told not to); the run's report and warnings."""
-    from ccspend.ingest import ingest_claude
-
-    if skip:
-        return None, []
-    from ccspend.ingest_codex import ingest_codex
-
-    update, close = _progress_callback()
-    try:
-        ingested = ingest_claude(store, roots, progress=update)
-    finally:
-        close()
-    # Codex CLI's logs, from their own place, whatever --claude-dir says: a second agent
-    # (its files join the fingerprint of a cached report, so a new Codex line is seen)
-    other = ingest_codex(store)
-    ingested.files.extend(other.files)
-    ingested.files_seen += other.files_seen
-    ingested.unreadable.update(other.unreadable)
-    ingested.skipped.update(other.skipped)
-    warnings = []
-    if ingested.unreadable:
-        named = ", ".join(f"{p} ({why})" for p, why in list(ingested.unreadable.items())[:3])
-        warnings.append(f"could not read {len(ingested.unreadable)} log files: {named}")
-    return ingested, warnings
-
-
-def project_path(project: str | None) -> str | None:
-    """``--project`` as an absolute path without a trailing slash (how cwd is logged)."""
-    if not project:
-        return None
-    return str(Path(project).expanduser().absolute()).rstrip("/") or "/"
+    """Bring the store up to date (unless told not to), with a progress bar on a terminal."""
+    return ingest_logs(store, roots, skip, progress=_progress_callback)
 
 
 def date_filters(
@@ -192,23 +156,6 @@ def date_filters(
         raise UsageError("--since and --until take dates (YYYY-MM-DD)") from None
     return Filters(tz=tz, since=since_day, until=until_day, project=project_path(project),
                    branch=branch)  # fmt: skip
-
-
-SOURCES = ("local", "codex", "anthropic", "openai", "openrouter")
-
-
-def source_filter(source: str | None) -> str | None:
-    """``--source`` as the value of ``Filters.source`` (None: every source).
-
-    A generic CSV import can name any provider, so an unlisted name is taken as
-    a provider's; it only has to look like one.
-    """
-    if source is None or source.strip().lower() in ("", "all"):
-        return None
-    value = source.strip().lower()
-    if value not in SOURCES and not value.replace("-", "").replace("_", "").isalnum():
-        raise UsageError(f"--source {source!r}: use {', '.join(SOURCES)} or all")
-    return value
 
 
 def check_limit(limit: str | None) -> None:

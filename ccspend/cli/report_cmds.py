@@ -4,7 +4,6 @@ the root command (``ccspend``, ``ccspend --since BRANCH``) and the HTML page.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
@@ -29,15 +28,13 @@ from ccspend.cli.app import (
     Tz,
     Until,
     _ingest,
-    _no_logs_message,
+    _progress_callback,
     _stderr,
     _stdout,
     app,
     date_filters,
-    project_path,
     source_filter,
 )
-from ccspend.errors import UsageError
 
 
 def _run_report(
@@ -56,103 +53,35 @@ def _run_report(
     chart: bool = False,
     source: str | None = None,
 ) -> None:
-    from ccspend import reports
-    from ccspend.pricing import load_card
-    from ccspend.store import Store
-    from ccspend.store.queries import Filters
-    from ccspend.timeutil import check_timezone
+    """The report commands' work is ``report_run.run_report`` (which the entry point
+    also calls, without typer, for a plain ``--json`` report); this adds the tables,
+    the chart and the progress bar."""
+    from ccspend.report_run import run_report
 
-    tz = check_timezone(timezone)
-    if chart and name not in ("daily", "weekly", "monthly"):
-        raise UsageError("--chart goes with daily, weekly or monthly")
-    if chart and json_out:
-        raise UsageError("--chart draws for a person; --json is for scripts: pick one")
-    since_day = until_day = None
-    window = None
-    if since:
-        try:
-            since_day = reports.parse_day(since)
-        except ValueError:
-            from ccspend.gitref import branch_window
-
-            window = branch_window(since, os.getcwd())
-    if until:
-        try:
-            until_day = reports.parse_day(until)
-        except ValueError:
-            raise UsageError(f"--until {until!r} is not a date (YYYY-MM-DD)") from None
-    project = project_path(project)
-    filters = Filters(
-        tz=tz,
-        since=since_day,
-        until=until_day,
-        project=project,
-        branch=window.branch if window else branch,
-        since_ts=window.since if window else None,
-        repo_root=window.repo_root if window else None,
-        source=source_filter(source),
-    )
-    tmp = None
-    try:
-        if demo:
-            from ccspend.demo import LOGS
-
-            tmp = tempfile.mkdtemp(prefix="ccspend-demo-")
-            db = Path(tmp) / "demo.duckdb"
-            roots = [LOGS / "projects"]
-        else:
-            roots = paths.claude_project_roots(claude_dir)
-        store = Store(db or paths.default_db_path())
-        ingested, warnings = _ingest(store, roots, no_ingest)
-        db_path = store.path.absolute()
-        # An answer is cached only when it reflects every log: an unreadable file
-        # could become readable without its size or time changing.
-        cacheable = (
-            ingested is not None and not demo and window is None and not ingested.unreadable
-            and filters.source is None
-        )
-        if cacheable:
-            from ccspend import fastpath
-
-            state = fastpath.fingerprint(ingested.files, db_path)
-        card = load_card(paths.rate_overrides_path())
-        report = reports.build_report(
-            store, card, reports.ReportRequest(name, filters, breakdown or chart), warnings
-        )
+    def render(report, window, roots, ingested, dated: bool):
         if chart:
             from ccspend.cli.render import chart as draw
 
             console = _stdout()
             console.print(draw(report, console.width))
-            return
-        out, err = _render(report, json_out, window, roots, ingested, bool(since_day or until_day))
-        if demo:
-            err += f"(sample logs shipped with ccspend: {roots[0]})\n"
-        sys.stdout.write(out)
-        sys.stderr.write(err)
-        if cacheable and state == fastpath.fingerprint(ingested.files, db_path):
-            key = fastpath.request_key(
-                name=name, tz=tz, since=since, until=until, project=project, branch=branch,
-                breakdown=breakdown, json_out=json_out, db=db_path, roots=roots,
-            )  # fmt: skip
-            fastpath.save(db_path, key, state, out, err)
-    finally:
-        if tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
+            return None
+        return _render(report, json_out, window, roots, ingested, dated)
+
+    run_report(
+        name, since, until, timezone, project, branch, breakdown, json_out, db, claude_dir,
+        demo, no_ingest, chart, source, render=render, progress=_progress_callback,
+    )  # fmt: skip
 
 
 def _render(report, json_out: bool, window, roots, ingested, dated: bool) -> tuple[str, str]:
     """The report as the text for stdout and for stderr."""
-    err = ""
-    nothing = ingested is not None and ingested.files_seen == 0 and report.totals.requests == 0
-    if nothing and not dated and window is None:
-        err = _no_logs_message(roots) + "\n"
-        if not json_out:
-            return "", err
-    if json_out:
-        import json
+    from ccspend.report_run import nothing_found, render_json
 
-        return json.dumps(report.to_json(), indent=2) + "\n", err
+    if json_out:
+        return render_json(report, window, roots, ingested, dated)
+    err = nothing_found(report, window, roots, ingested, dated)
+    if err:
+        return "", err
     from ccspend.cli.render import money, print_report
 
     out_console, err_console = _stdout(), _stderr()
@@ -167,7 +96,7 @@ def _render(report, json_out: bool, window, roots, ingested, dated: bool) -> tup
             f"left {window.base} at {window.merge_base[:10]} ({window.since:%Y-%m-%d})"
         )
     text = "".join(line.rstrip() + "\n" for line in out_console.end_capture().splitlines())
-    return text, err + err_console.end_capture()
+    return text, err_console.end_capture()
 
 
 def _report_command(name: str, doc: str):

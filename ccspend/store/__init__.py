@@ -17,11 +17,17 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from ccspend.errors import CcspendError, StoreBusy, StoreCorrupt, StoreTooNew
 from ccspend.store.migrations import MIGRATIONS
+
+if TYPE_CHECKING:
+    import duckdb
+
+# DuckDB is imported where a database is opened, not with this module: a cold
+# ingest forks its parse workers first, so the import overlaps with their work
+# and the workers start without it.
 
 LOCK_TIMEOUT_ENV = "CCSPEND_LOCK_TIMEOUT"
 
@@ -86,6 +92,8 @@ class Store:
     # -- opening ---------------------------------------------------------
 
     def _open(self, write: bool) -> duckdb.DuckDBPyConnection:
+        import duckdb
+
         deadline = time.monotonic() + _lock_timeout()
         delay = 0.01
         while True:
@@ -137,6 +145,8 @@ class Store:
     @contextlib.contextmanager
     def connect(self, write: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection for one short piece of work, migrated and closed afterwards."""
+        import duckdb
+
         if not write and not self.path.exists():
             with self.connect(write=True):
                 pass

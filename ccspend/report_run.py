@@ -1,0 +1,295 @@
+"""Run a report (``ccspend daily`` and its kin) without typer: ingest, price, print.
+
+Why a module of its own: typer 0.29 builds a pydantic adapter per option, so
+parsing a report's options through the CLI costs about a quarter of a second
+of CPU before any work starts. The console entry point (``ccspend.entry``)
+hands a ``--json`` report whose options ``fastpath.parse`` understands straight
+to ``main`` here; the CLI's report commands call ``run_report`` too, with their
+rich renderer and progress bar, so both ways in run the same code and a JSON
+report prints the same bytes. (Tables and the progress bar are the CLI's: this
+module imports neither typer nor rich.)
+
+On a cold start most of the time is the parse of the logs in worker
+processes. They are forked before the heavy imports (DuckDB, and pydantic for
+the rate card): those happen in this process while the workers parse
+(``ingest_claude``'s ``while_parsing``), and the workers start smaller.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from ccspend import paths
+from ccspend.errors import CcspendError, ExitCode, UsageError
+
+SOURCES = ("local", "codex", "anthropic", "openai", "openrouter")
+
+
+def main(opts: dict) -> int:
+    """Run the report ``fastpath.parse`` read from the command line; the exit code.
+
+    Errors end as the CLI ends them (``ccspend.cli.main``): one line on stderr
+    and the exit code of the README, never a traceback.
+    """
+    try:
+        run_report(
+            opts["name"], opts.get("since"), opts.get("until"), opts.get("timezone"),
+            opts.get("project"), opts.get("branch"), opts["breakdown"], opts["json"],
+            Path(opts["db"]) if opts.get("db") is not None else None,
+            [Path(p) for p in opts["claude_dir"]] or None, demo=False, no_ingest=False,
+            render=render_json,
+        )  # fmt: skip
+        sys.stdout.flush()
+        return 0
+    except CcspendError as exc:
+        sys.stderr.write(f"ccspend: error: {exc}\n")
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("ccspend: interrupted\n")
+        return int(ExitCode.INTERRUPTED)
+    except OSError as exc:  # a file or folder the user named: say which, and why
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        sys.stderr.write(f"ccspend: error:{where}: {exc.strerror or exc}\n")
+        return int(ExitCode.ERROR)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if os.environ.get("CCSPEND_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"ccspend: internal error: {type(exc).__name__}: {exc} "
+            "(set CCSPEND_DEBUG=1 for a traceback)\n"
+        )
+        return int(ExitCode.ERROR)
+
+
+def supported(opts: dict) -> bool:
+    """Whether ``main`` answers as the CLI would (else the CLI runs): JSON out, no
+    terminal on stderr to draw a progress bar on, and no empty option values."""
+    values = [opts.get(k) for k in ("since", "until", "timezone", "project", "branch", "db")]
+    plain = all(v is None or v.strip() for v in values) and all(opts["claude_dir"])
+    return plain and opts["json"] and not sys.stderr.isatty()
+
+
+def run_report(
+    name: str,
+    since: str | None,
+    until: str | None,
+    timezone: str | None,
+    project: str | None,
+    branch: str | None,
+    breakdown: bool,
+    json_out: bool,
+    db: Path | None,
+    claude_dir: list[Path] | None,
+    demo: bool,
+    no_ingest: bool,
+    chart: bool = False,
+    source: str | None = None,
+    *,
+    render,
+    progress=None,
+) -> None:
+    """Bring the store up to date, build the report, print it, and cache the answer.
+
+    ``render(report, window, roots, ingested, dated)`` returns the text for
+    stdout and stderr (``render_json``, or the CLI's tables), or ``None`` when
+    it printed the report itself (a chart: not cached). ``progress`` makes the
+    ingest's progress callback and its closer (``ingest_logs``).
+    """
+    from ccspend.store.queries import Filters
+    from ccspend.timeutil import check_timezone
+
+    tz = check_timezone(timezone)
+    if chart and name not in ("daily", "weekly", "monthly"):
+        raise UsageError("--chart goes with daily, weekly or monthly")
+    if chart and json_out:
+        raise UsageError("--chart draws for a person; --json is for scripts: pick one")
+    since_day = until_day = None
+    window = None
+    if since:
+        try:
+            since_day = parse_day(since)
+        except ValueError:
+            from ccspend.gitref import branch_window
+
+            window = branch_window(since, os.getcwd())
+    if until:
+        try:
+            until_day = parse_day(until)
+        except ValueError:
+            raise UsageError(f"--until {until!r} is not a date (YYYY-MM-DD)") from None
+    project = project_path(project)
+    filters = Filters(
+        tz=tz,
+        since=since_day,
+        until=until_day,
+        project=project,
+        branch=window.branch if window else branch,
+        since_ts=window.since if window else None,
+        repo_root=window.repo_root if window else None,
+        source=source_filter(source),
+    )
+    tmp = None
+    try:
+        if demo:
+            from ccspend.demo import LOGS
+
+            tmp = tempfile.mkdtemp(prefix="ccspend-demo-")
+            db = Path(tmp) / "demo.duckdb"
+            roots = [LOGS / "projects"]
+        else:
+            roots = paths.claude_project_roots(claude_dir)
+        from ccspend.store import Store
+
+        store = Store(db or paths.default_db_path())
+        prepared: dict = {}
+        ingested, warnings = ingest_logs(
+            store, roots, no_ingest, progress=progress, while_parsing=lambda: _prepare(prepared)
+        )
+        if not prepared:
+            _prepare(prepared)
+        if "error" in prepared:  # raised after the ingest, as before the overlap
+            raise prepared["error"]
+        db_path = store.path.absolute()
+        # An answer is cached only when it reflects every log: an unreadable file
+        # could become readable without its size or time changing.
+        cacheable = (
+            ingested is not None and not demo and window is None and not ingested.unreadable
+            and filters.source is None
+        )
+        from ccspend import fastpath, reports
+
+        if cacheable:
+            state = fastpath.fingerprint(ingested.files, db_path)
+        report = reports.build_report(
+            store, prepared["card"], reports.ReportRequest(name, filters, breakdown or chart),
+            warnings,
+        )
+        text = render(report, window, roots, ingested, bool(since_day or until_day))
+        if text is None:
+            return
+        out, err = text
+        if demo:
+            err += f"(sample logs shipped with ccspend: {roots[0]})\n"
+        sys.stdout.write(out)
+        sys.stderr.write(err)
+        if cacheable and state == fastpath.fingerprint(ingested.files, db_path):
+            key = fastpath.request_key(
+                name=name, tz=tz, since=since, until=until, project=project, branch=branch,
+                breakdown=breakdown, json_out=json_out, db=db_path, roots=roots,
+            )  # fmt: skip
+            fastpath.save(db_path, key, state, out, err)
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _prepare(prepared: dict) -> None:
+    """What the report needs besides the data, made while the logs are parsed.
+
+    An error (a rate overrides file that cannot be read) is kept, not raised, so
+    that the ingest still completes as it did when the card was loaded after it,
+    and the error is the card's, never taken for the ingest's.
+    """
+    try:
+        from ccspend import reports  # noqa: F401 - imported now, while the workers parse
+        from ccspend.pricing import load_card
+
+        prepared["card"] = load_card(paths.rate_overrides_path())
+    except Exception as exc:  # noqa: BLE001 - raised again after the ingest
+        prepared["error"] = exc
+
+
+def render_json(report, window, roots, ingested, dated: bool) -> tuple[str, str]:
+    """The JSON report for stdout, and for stderr the hint when no log was found."""
+    import json
+
+    return json.dumps(report.to_json(), indent=2) + "\n", nothing_found(
+        report, window, roots, ingested, dated
+    )
+
+
+def nothing_found(report, window, roots, ingested, dated: bool) -> str:
+    """Where logs were looked for, when none was there and nothing narrowed the report."""
+    nothing = ingested is not None and ingested.files_seen == 0 and report.totals.requests == 0
+    if nothing and not dated and window is None:
+        return no_logs_message(roots) + "\n"
+    return ""
+
+
+# -- what every command that reads the logs needs (``ccspend.cli.app`` has the same) --
+
+
+def ingest_logs(store, roots: list[Path], skip: bool, progress=None, while_parsing=None):
+    """Bring the store up to date (unless told not to); the run's report and warnings.
+
+    Claude Code's logs, then Codex CLI's from their own place whatever
+    ``--claude-dir`` says (their files join the fingerprint of a cached report,
+    so a new Codex line is seen). ``progress()`` returns the ingest's progress
+    callback (or None) and a closer; ``while_parsing`` runs once, during the parse.
+    """
+    if skip:
+        if while_parsing is not None:
+            while_parsing()
+        return None, []
+    from ccspend.ingest import ingest_claude
+    from ccspend.ingest_codex import ingest_codex
+
+    update, close = progress() if progress is not None else (None, None)
+    try:
+        ingested = ingest_claude(store, roots, progress=update, while_parsing=while_parsing)
+    finally:
+        if close is not None:
+            close()
+    other = ingest_codex(store)
+    ingested.files.extend(other.files)
+    ingested.files_seen += other.files_seen
+    ingested.unreadable.update(other.unreadable)
+    ingested.skipped.update(other.skipped)
+    warnings = []
+    if ingested.unreadable:
+        named = ", ".join(f"{p} ({why})" for p, why in list(ingested.unreadable.items())[:3])
+        warnings.append(f"could not read {len(ingested.unreadable)} log files: {named}")
+    return ingested, warnings
+
+
+def no_logs_message(roots: list[Path]) -> str:
+    lines = ["No Claude Code logs found. Looked in:"]
+    for r in roots:
+        lines.append(f"  {r}{'' if r.is_dir() else ' (missing)'}")
+    lines.append("Point CLAUDE_CONFIG_DIR or --claude-dir at your Claude config dir.")
+    lines.append("To see a report on the sample logs shipped with ccspend: ccspend daily --demo")
+    return "\n".join(lines)
+
+
+def parse_day(text: str):
+    """``YYYY-MM-DD`` or ``YYYYMMDD`` (``reports.parse_day``, without importing the card)."""
+    from datetime import datetime
+
+    text = text.strip()
+    fmt = "%Y%m%d" if len(text) == 8 and text.isdigit() else "%Y-%m-%d"
+    return datetime.strptime(text, fmt).date()
+
+
+def project_path(project: str | None) -> str | None:
+    """``--project`` as an absolute path without a trailing slash (how cwd is logged)."""
+    if not project:
+        return None
+    return str(Path(project).expanduser().absolute()).rstrip("/") or "/"
+
+
+def source_filter(source: str | None) -> str | None:
+    """``--source`` as the value of ``Filters.source`` (None: every source).
+
+    A generic CSV import can name any provider, so an unlisted name is taken as
+    a provider's; it only has to look like one.
+    """
+    if source is None or source.strip().lower() in ("", "all"):
+        return None
+    value = source.strip().lower()
+    if value not in SOURCES and not value.replace("-", "").replace("_", "").isalnum():
+        raise UsageError(f"--source {source!r}: use {', '.join(SOURCES)} or all")
+    return value

@@ -1,0 +1,67 @@
+"""The line kept of a response is the one the documented order ranks first.
+
+``queries.PRICED`` picks it with an ``arg_min`` over a per-file rank; this
+checks it against the rule written as a plain window (``row_number`` over
+output_tokens DESC, is_sidechain, first_ts, last_ts, path, line_offset) on
+random stores full of ties and NULLs.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ccspend.store import queries
+
+REFERENCE = """
+SELECT session_id FROM (
+    SELECT r.*, f.first_ts AS f_first, f.last_ts AS f_last, f.path AS f_path
+    FROM requests r JOIN files f USING (file_id)
+    WHERE NOT r.is_api_error AND coalesce(r.model, '') <> '<synthetic>'
+)
+QUALIFY dedup_key IS NULL OR row_number() OVER (
+    PARTITION BY dedup_key
+    ORDER BY output_tokens DESC, is_sidechain, f_first NULLS LAST, f_last NULLS LAST,
+             f_path, line_offset) = 1
+"""
+
+STAMPS = [None, "2026-09-01 10:00:00+00", "2026-09-01 10:00:00+00", "2026-09-02 08:00:00+00"]
+
+
+def _fill(con, rng: random.Random) -> None:
+    files = []
+    for file_id in range(1, rng.randint(2, 12)):
+        files.append((file_id, f"/logs/{rng.choice('abc')}{file_id:03d}.jsonl",
+                      rng.choice(STAMPS), rng.choice(STAMPS)))  # fmt: skip
+    con.executemany(
+        "INSERT INTO files (file_id, path, source, read_offset, first_ts, last_ts) "
+        "VALUES (?, ?, 'claude-code', 0, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ)",
+        files,
+    )
+    rows = []
+    for file_id, *_ in files:
+        offsets = rng.sample(range(10_000), rng.randint(1, 40))
+        for off in offsets:
+            key = rng.choice([None, *[f"m{k}|r{k}" for k in range(12)]])
+            rows.append((file_id, off, f"{file_id}:{off}", key, rng.choice([0, 1, 2, 2]),
+                         rng.random() < 0.3, rng.random() < 0.05))  # fmt: skip
+    con.executemany(
+        "INSERT INTO requests (file_id, line_offset, ts, session_id, dedup_key, model, "
+        "input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, "
+        "cache_read_tokens, web_search_requests, is_sidechain, is_api_error) "
+        "VALUES (?, ?, '2026-09-01 10:00:00+00', ?, ?, 'claude-sonnet-4-5', 1, ?, 0, 0, 0, 0, "
+        "?, ?)",
+        rows,
+    )
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_kept_line_is_the_documented_first(store, card, seed):
+    with store.connect(write=True) as con:
+        _fill(con, random.Random(seed))
+        queries.load_card(con, card)
+        got = sorted(r[0] for r in con.execute(
+            f"SELECT session_id FROM ({queries.PRICED.format(window='')})").fetchall())
+        want = sorted(r[0] for r in con.execute(REFERENCE).fetchall())
+    assert got == want and len(got) > 0
