@@ -472,10 +472,12 @@ def run(
     follow = Follow(spend, tick)
     # The ledger's first row (DuckDB's import, a database another process may hold)
     # is written beside the following, never before it: the cap counts from the start.
-    starter = _Background(on_started, session) if on_started is not None else None
+    starter = None
     try:
         spend.prices = prices() if callable(prices) else prices
         spend.update()  # loads the parser now, not when the first line arrives
+        if on_started is not None:  # after the follower is armed: its import holds the GIL
+            starter = _Background(on_started, session)
         while proc.poll() is None:
             if not follow.wait():
                 if paused_since is not None:

@@ -27,6 +27,8 @@ def main() -> int:
     ap.add_argument("--session", default=None)
     ap.add_argument("--lines", type=int, default=100)
     ap.add_argument("--every", type=float, default=0.1)
+    ap.add_argument("--first-after", type=float, default=0.0,
+                    help="seconds before the first response (a real agent's first API call)")
     ap.add_argument("--usd-per-line", type=float, default=0.1)
     ap.add_argument("--ignore-sigint", action="store_true")
     ap.add_argument("--subagent", action="store_true")
@@ -61,6 +63,7 @@ def main() -> int:
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
         (Path(args.config) / "child.pid").write_text(str(child.pid))
     tokens = round(args.usd_per_line * 1_000_000)
+    time.sleep(args.first_after)
     for i in range(args.lines):
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         line = {"type": "assistant", "sessionId": session, "cwd": args.cwd, "timestamp": now,

@@ -62,8 +62,9 @@ def test_branch_is_read_from_git_head(tmp_path):
 
 
 def test_a_token_cap_stops_the_run(sandbox):
+    # a real agent's first response takes seconds; half of one keeps a loaded CI honest
     r = run_cli("run", "--cap-tokens", "300000", "--grace", "2", "--json",
-                *agent(sandbox, "--usd-per-line", "0.1", "--every", "0.1"))
+                *agent(sandbox, "--usd-per-line", "0.1", "--every", "0.1", "--first-after", "0.5"))
     assert r.returncode == runner.CAPPED_EXIT, r.stderr
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["status"] == "capped" and 300_000 <= out["tokens"] <= 400_000
