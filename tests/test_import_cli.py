@@ -7,7 +7,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from ccspend.imports import formats
 from ccspend.store.imported import Totals, row_totals
@@ -31,18 +30,50 @@ def stored(sandbox: Path) -> Totals:
     return Totals(*[int(v) for v in r[:7]], cost_usd=Decimal(r[7]))
 
 
-@pytest.mark.parametrize("path", EXPORTS, ids=lambda p: p.name)
-def test_totals_equal_the_parsers_and_twice_changes_nothing(sandbox, path):
-    expected = row_totals(formats.read(path, formats.detect(path)))
-    r = run_cli("import", str(path), "--json")
+def stored_by_file(sandbox: Path) -> dict[str, Totals]:
+    con = duckdb.connect(str(sandbox / "data" / "ccspend.duckdb"), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT file, count(*), sum(input_tokens), sum(cache_write_5m_tokens), "
+            "sum(cache_write_1h_tokens), sum(cache_read_tokens), sum(output_tokens), "
+            "sum(web_search_requests), coalesce(sum(cost_usd), 0) "
+            "FROM imported_usage GROUP BY file").fetchall()
+    finally:
+        con.close()
+    return {r[0]: Totals(*[int(v) for v in r[1:8]], cost_usd=Decimal(r[8])) for r in rows}
+
+
+def test_every_format_lands_with_its_own_totals_and_twice_changes_nothing(sandbox):
+    """All fixtures in one import (one process, as a user would), checked file by file.
+
+    A bucket present in two files is stored once, with the values of the file
+    imported last; so each file owns the buckets no later file repeats, and its
+    stored totals must equal the parser's totals of exactly those rows.
+    """
+    parsed = {p: formats.read(p, formats.detect(p)) for p in EXPORTS}
+    owner: dict = {}
+    for path, rows in parsed.items():  # the import's order: the command line's
+        for row in rows:
+            owner[row.key] = (path, row)
+    seen: set = set()
+    expected_new = {}
+    for path, rows in parsed.items():
+        keys = {r.key for r in rows}
+        expected_new[path] = len(keys - seen)
+        seen |= keys
+    r = run_cli("import", *map(str, EXPORTS), "--json")
     assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout)
-    assert out["files"][0]["new"] == expected.rows and out["files"][0]["already_there"] == 0
-    first = stored(sandbox)
-    assert first == expected  # tokens and Decimal dollars, exactly
-    again = json.loads(run_cli("import", str(path), "--json").stdout)
-    assert again["files"][0]["new"] == 0 and again["files"][0]["already_there"] == expected.rows
-    assert stored(sandbox) == first
+    files = {Path(f["file"]): f for f in json.loads(r.stdout)["files"]}
+    assert {p: files[p]["new"] for p in EXPORTS} == expected_new
+    want = {str(p): row_totals([row for q, row in owner.values() if q == p]) for p in EXPORTS}
+    want = {k: v for k, v in want.items() if v.rows}
+    first = stored_by_file(sandbox)
+    assert first == want  # tokens and Decimal dollars, exactly, format by format
+    again = json.loads(run_cli("import", *map(str, EXPORTS), "--json").stdout)["files"]
+    assert all(f["new"] == 0 for f in again)
+    assert {Path(f["file"]): f["already_there"] for f in again} == {
+        p: len({row.key for row in rows}) for p, rows in parsed.items()}
+    assert stored_by_file(sandbox) == first
 
 
 def test_overlapping_usage_pages_count_the_shared_bucket_once(sandbox):
