@@ -88,3 +88,27 @@ def read_pty(fd: int, needle: bytes | None = None, timeout: float = 30) -> tuple
         if needle is not None and needle in out:
             return True, out
     return needle is None, out
+
+
+def report_json(name: str = "daily", *args: str) -> dict:
+    """A report's JSON, computed in this process after an ingest of the sandbox's logs.
+
+    What ``ccspend NAME --json`` prints, for tests whose subject is the numbers
+    rather than the command line (each ccspend process costs a third of a second
+    of imports). Takes ``--source S`` and ``-z``/``--timezone TZ``.
+    """
+    from ccspend import paths
+    from ccspend.pricing import load_card
+    from ccspend.report_run import ingest_logs, source_filter
+    from ccspend.reports import ReportRequest, build_report
+    from ccspend.store import Store
+    from ccspend.store.queries import Filters
+
+    opts = dict(zip(args[::2], args[1::2], strict=True))
+    tz = opts.pop("-z", None) or opts.pop("--timezone", None) or "UTC"
+    source = source_filter(opts.pop("--source", None))
+    assert not opts, f"report_json does not take {sorted(opts)}"
+    store = Store(paths.default_db_path())
+    ingest_logs(store, paths.claude_project_roots(), False)
+    card = load_card(paths.rate_overrides_path())
+    return build_report(store, card, ReportRequest(name, Filters(tz=tz, source=source))).to_json()

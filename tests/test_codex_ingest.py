@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ccspend.sources import codex
-from tests.conftest import run_cli
+from tests.conftest import report_json, run_cli
 from tests.logs import assistant, write
 from tests.test_codex_source import CONTEXT, META, count, usage
 
@@ -18,7 +18,11 @@ ROLLOUTS = sorted(FIXTURES.glob("codex_rollout-*.jsonl"))
 
 
 def daily(*args: str) -> dict:
-    r = run_cli("daily", "--json", "-z", "UTC", *args)
+    return report_json("daily", *args)  # in this process; the last test uses the command
+
+
+def daily_cli() -> dict:
+    r = run_cli("daily", "--json", "-z", "UTC")
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
@@ -76,9 +80,9 @@ def test_no_codex_folder_is_no_error(sandbox, projects):
 
 
 def test_a_cached_report_sees_a_new_rollout(sessions):
-    first = daily()["totals"]["total_tokens"]
-    assert daily()["totals"]["total_tokens"] == first  # served from the cache
+    first = daily_cli()["totals"]["total_tokens"]
+    assert daily_cli()["totals"]["total_tokens"] == first  # served from the cache
     path = sessions / "rollout-2026-09-03T00-00-00-0199c3d4-e5f6-7a8b-9c0d-1e2f3a4b5c6d.jsonl"
     path.write_text(META + "\n" + CONTEXT + "\n"
                     + count("2026-09-03T00:00:02Z", total=usage(100, 40, 10)) + "\n")
-    assert daily()["totals"]["total_tokens"] == first + 110
+    assert daily_cli()["totals"]["total_tokens"] == first + 110

@@ -12,7 +12,7 @@ import pytest
 
 from ccspend import reconcile
 from ccspend.pricing import load_card
-from tests.conftest import run_cli
+from tests.conftest import report_json, run_cli
 from tests.logs import assistant, write
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,9 +22,8 @@ SONNET = "claude-sonnet-4-5-20250929"
 
 
 def report(*args: str) -> dict:
-    r = run_cli(*args, "--json")
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
+    """In this process (tests/test_cli.py covers the command line's JSON)."""
+    return report_json(*args)
 
 
 def imported(*paths: Path) -> None:
