@@ -190,3 +190,32 @@ def test_sql_pricing_agrees_with_python_spec(tmp_path_factory, reqs):
     ingest_claude(store, [tmp / "projects"])
     rep = build_report(store, card, ReportRequest("daily", Filters(tz="UTC")))
     assert rep.cost_usd == expected
+
+
+def test_the_loaded_card_is_cached_until_a_file_it_depends_on_changes(sandbox, tmp_path):
+    import subprocess
+    import sys
+
+    from ccspend.pricing import card_cache
+
+    overrides = tmp_path / "rates.toml"
+    overrides.write_text('[[model]]\nname = "box"\nprovider = "local"\n  [[model.price]]\n'
+                         '  effective_from = 2025-01-01\n  free = true\n')
+    first = load_card(overrides)
+    assert load_card(overrides) == first
+    # a fresh process answers from the pickle without importing pydantic
+    code = ("import sys; from pathlib import Path; from ccspend.pricing import load_card; "
+            f"c = load_card(Path({str(overrides)!r})); "
+            "print('box' in c.models, 'pydantic' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.stdout.split() == ["True", "False"], r.stderr
+    overrides.write_text(overrides.read_text().replace('"box"', '"other-box"'))
+    changed = load_card(overrides)
+    assert "other-box" in changed.models and "box" not in changed.models
+    overrides.write_text("[[model]]\nname = \n")  # broken: an error, never the cached card
+    with pytest.raises(RateCardError):
+        load_card(overrides)
+    overrides.unlink()
+    with open(card_cache._path(), "wb") as fh:
+        fh.write(b"not a pickle")  # a damaged cache is rebuilt
+    assert load_card(overrides) == load_card(None)

@@ -20,78 +20,15 @@ from datetime import date
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from typing import TYPE_CHECKING
 
 from ccspend.errors import RateCardError
 from ccspend.pricing.names import normalise_model, strip_iso_date
 
+if TYPE_CHECKING:
+    from ccspend.pricing.card_schema import _CardIn, _ModelIn, _PriceIn, _TierIn
+
 SHIPPED = "data/rates.toml"
-
-
-# -- the file format (pydantic: the edge) ---------------------------------------
-
-
-class _TierIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    input: Decimal
-    output: Decimal
-    cache_write_5m: Decimal | None = None
-    cache_write_1h: Decimal | None = None
-    cache_read: Decimal | None = None
-
-
-class _PriceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    effective_from: date
-    input: Decimal | None = None
-    output: Decimal | None = None
-    cache_write_5m: Decimal | None = None
-    cache_write_1h: Decimal | None = None
-    cache_read: Decimal | None = None
-    web_search_per_1k: Decimal = Decimal(0)
-    long_context_threshold: int | None = None
-    long_context: _TierIn | None = None
-    # a local model: a machine's hourly cost and its throughput, or free
-    hourly_usd: Decimal | None = None
-    tokens_per_second: Decimal | None = None
-    free: bool = False
-    source: str = ""
-    note: str | None = None
-
-    @model_validator(mode="after")
-    def _complete(self) -> _PriceIn:
-        if self.free:
-            self.input = self.output = Decimal(0)
-        elif self.hourly_usd is not None:
-            if not self.tokens_per_second or self.tokens_per_second <= 0:
-                raise ValueError("hourly_usd needs a positive tokens_per_second")
-            per_m = (self.hourly_usd / (self.tokens_per_second * 3600) * 1_000_000).quantize(
-                Decimal("0.000001")
-            )
-            self.input = self.output = per_m
-        if self.input is None or self.output is None:
-            raise ValueError("a price needs input and output (or free, or hourly_usd)")
-        if self.long_context is not None and self.long_context_threshold is None:
-            raise ValueError("long_context needs long_context_threshold")
-        return self
-
-
-class _ModelIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    provider: str = "anthropic"
-    family: str | None = None
-    aliases: list[str] = []
-    context_window: int | None = None
-    token_factor: Decimal | None = None
-    price: list[_PriceIn] = []
-
-
-class _CardIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    version: str = ""
-    model: list[_ModelIn] = []
 
 
 # -- the card in memory (plain frozen dataclasses) -----------------------------
@@ -195,6 +132,11 @@ def _price(p: _PriceIn) -> Price:
 
 
 def _read(text: str, origin: str) -> _CardIn:
+    # pydantic and the schema load only when a card file is read, not from the cache
+    from pydantic import ValidationError
+
+    from ccspend.pricing.card_schema import _CardIn
+
     try:
         return _CardIn.model_validate(tomllib.loads(text))
     except tomllib.TOMLDecodeError as exc:
@@ -226,9 +168,26 @@ def _merge(models: dict[str, _ModelIn], extra: _CardIn) -> None:
 
 
 def load_card(overrides: Path | None = None, shipped_text: str | None = None) -> RateCard:
-    """The shipped card merged with the user's overrides file (if it exists)."""
-    if shipped_text is None:
-        shipped_text = resources.files("ccspend.pricing").joinpath(SHIPPED).read_text("utf-8")
+    """The shipped card merged with the user's overrides file (if it exists).
+
+    The result is kept in a pickle (``card_cache``) while the card files and this
+    code are unchanged: reading and validating the TOML costs ~30 ms, and importing
+    pydantic to do it ~150 ms, on every command that prices anything.
+    """
+    if shipped_text is not None:
+        return _build(overrides, shipped_text)
+    from ccspend.pricing import card_cache
+
+    shipped = resources.files("ccspend.pricing").joinpath(SHIPPED)
+    key = card_cache.key([Path(str(shipped)), Path(__file__), overrides])
+    card = card_cache.get(key)
+    if card is None:
+        card = _build(overrides, shipped.read_text("utf-8"))
+        card_cache.put(key, card)
+    return card
+
+
+def _build(overrides: Path | None, shipped_text: str) -> RateCard:
     base = _read(shipped_text, "shipped rate card")
     models: dict[str, _ModelIn] = {}
     _merge(models, base)

@@ -1,0 +1,65 @@
+"""The loaded rate card, kept in a pickle while the files it was made from are unchanged.
+
+Why: every report, run and route prices something, and building the card (TOML,
+pydantic validation, the id index) costs ~180 ms with pydantic's import, against
+~1 ms to unpickle. The key is the version of ccspend and the size and mtime of
+every file the card depends on (the shipped card, the user's overrides, the code
+that builds it), so an edit to any of them is seen at once. The pickle lives in
+the user's data directory, is written owner-only, and is loaded only if the
+current user owns it; anything unreadable is rebuilt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+from pathlib import Path
+
+from ccspend import __version__, paths
+
+_NAME = "rate-card.pickle"
+
+
+def _path() -> str:
+    return os.path.join(paths.data_dir_str(), _NAME)
+
+
+def key(files: list[Path | None]) -> tuple:
+    parts: list = [__version__]
+    for f in files:
+        if f is None:
+            parts.append(None)
+            continue
+        try:
+            st = os.stat(f)
+            parts.append((str(f), st.st_size, st.st_mtime_ns))
+        except OSError:
+            parts.append((str(f), None, None))
+    return tuple(parts)
+
+
+def get(wanted: tuple):
+    """The card stored under ``wanted``, or None."""
+    try:
+        with open(_path(), "rb") as fh:
+            if os.fstat(fh.fileno()).st_uid != os.getuid():
+                return None
+            stored, card = pickle.load(fh)
+    except Exception:  # noqa: BLE001 - a missing or damaged cache is rebuilt
+        return None
+    return card if stored == wanted else None
+
+
+def put(k: tuple, card) -> None:
+    path = _path()
+    tmp = f"{path}.{os.getpid()}"
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump((k, card), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
