@@ -95,11 +95,11 @@ def report_json(name: str = "daily", *args: str) -> dict:
 
     What ``ccspend NAME --json`` prints, for tests whose subject is the numbers
     rather than the command line (each ccspend process costs a third of a second
-    of imports). Takes ``--source S`` and ``-z``/``--timezone TZ``.
+    of imports). Takes ``--source``, ``--since``, ``--until`` and ``-z``/``--timezone``.
     """
     from ccspend import paths
     from ccspend.pricing import load_card
-    from ccspend.report_run import ingest_logs, source_filter
+    from ccspend.report_run import ingest_logs, parse_day, source_filter
     from ccspend.reports import ReportRequest, build_report
     from ccspend.store import Store
     from ccspend.store.queries import Filters
@@ -107,8 +107,11 @@ def report_json(name: str = "daily", *args: str) -> dict:
     opts = dict(zip(args[::2], args[1::2], strict=True))
     tz = opts.pop("-z", None) or opts.pop("--timezone", None) or "UTC"
     source = source_filter(opts.pop("--source", None))
+    since, until = opts.pop("--since", None), opts.pop("--until", None)
     assert not opts, f"report_json does not take {sorted(opts)}"
     store = Store(paths.default_db_path())
     ingest_logs(store, paths.claude_project_roots(), False)
     card = load_card(paths.rate_overrides_path())
-    return build_report(store, card, ReportRequest(name, Filters(tz=tz, source=source))).to_json()
+    filters = Filters(tz=tz, source=source, since=since and parse_day(since),
+                      until=until and parse_day(until))  # fmt: skip
+    return build_report(store, card, ReportRequest(name, filters)).to_json()

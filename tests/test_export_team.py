@@ -27,7 +27,7 @@ import duckdb
 import pytest
 
 from ccspend import team_export
-from tests.conftest import run_cli
+from tests.conftest import report_json, run_cli
 from tests.logs import assistant, write
 
 PASSWORD = "s3cret-Pa55"
@@ -140,9 +140,7 @@ def history(projects):
 
 
 def daily(*args: str) -> dict:
-    r = run_cli("daily", "--json", *args)
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)["totals"]
+    return report_json("daily", *args)["totals"]  # in this process: the numbers, not the CLI
 
 
 def local_costs(*args: str) -> Decimal:
