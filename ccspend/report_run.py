@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from ccspend import paths
-from ccspend.errors import CcspendError, ExitCode, UsageError
+from ccspend.errors import UsageError, say
 
 SOURCES = ("local", "codex", "anthropic", "openai", "openrouter")
 
@@ -45,24 +45,8 @@ def main(opts: dict) -> int:
         )  # fmt: skip
         sys.stdout.flush()
         return 0
-    except CcspendError as exc:
-        sys.stderr.write(f"ccspend: error: {exc}\n")
-        return int(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.stderr.write("ccspend: interrupted\n")
-        return int(ExitCode.INTERRUPTED)
-    except OSError as exc:  # a file or folder the user named: say which, and why
-        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-        sys.stderr.write(f"ccspend: error:{where}: {exc.strerror or exc}\n")
-        return int(ExitCode.ERROR)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence
-        if os.environ.get("CCSPEND_DEBUG"):
-            raise
-        sys.stderr.write(
-            f"ccspend: internal error: {type(exc).__name__}: {exc} "
-            "(set CCSPEND_DEBUG=1 for a traceback)\n"
-        )
-        return int(ExitCode.ERROR)
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, as the CLI's
+        return say(exc)
 
 
 def supported(opts: dict) -> bool:

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from ccspend.errors import CcspendError, ExitCode, UsageError
+from ccspend.errors import UsageError
 from ccspend.pricing.today import today_prices
 
 DEFAULT_OUTPUT_TOKENS = 2_000  # stated in the output when no history says otherwise
@@ -342,16 +342,7 @@ def main(args: list[str], stdin=None, stdout=None) -> int:
             usd = "unpriced" if c["estimated_usd"] is None else f"${c['estimated_usd']:.4f}"
             stdout.write(f"  {c['tier']:<9} {c['model']:<10} {usd}{mark}\n")
         return 0
-    except CcspendError as exc:
-        sys.stderr.write(f"ccspend: error: {exc}\n")
-        return int(exc.exit_code)
-    except KeyboardInterrupt:
-        return int(ExitCode.INTERRUPTED)
-    except Exception as exc:  # noqa: BLE001 - one line, as the full CLI says it
-        import os
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, as the CLI's
+        from ccspend.errors import say
 
-        if os.environ.get("CCSPEND_DEBUG"):
-            raise
-        sys.stderr.write(f"ccspend: internal error: {type(exc).__name__}: {exc} "
-                         "(set CCSPEND_DEBUG=1 for a traceback)\n")  # fmt: skip
-        return int(ExitCode.ERROR)
+        return say(exc)

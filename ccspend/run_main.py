@@ -21,7 +21,7 @@ import os
 import sys
 import time
 
-from ccspend.errors import CcspendError, ExitCode, UsageError
+from ccspend.errors import CcspendError, ExitCode, UsageError, say
 
 # option -> (attribute, kind); kind: 'usd', 'int', 'float', 'str', 'levels', 'flag', 'path+'
 OPTIONS: dict[str, tuple[str, str]] = {
@@ -667,9 +667,5 @@ def main(args: list[str]) -> int:
     try:
         opts = parse(args)
         return execute(opts, _Ledger.open(opts))
-    except CcspendError as exc:
-        sys.stderr.write(f"ccspend: error: {exc}\n")
-        return int(exc.exit_code)
-    except KeyboardInterrupt:  # before the agent started: the journal stays, as interrupted
-        sys.stderr.write("ccspend: interrupted\n")
-        return int(ExitCode.INTERRUPTED)
+    except (CcspendError, KeyboardInterrupt) as exc:  # an interrupt before the agent
+        return say(exc)  # started leaves the journal, as interrupted

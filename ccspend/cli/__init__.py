@@ -14,13 +14,12 @@ config, rates, completions).
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 
 import typer
 
 from ccspend.cli.app import app
-from ccspend.errors import CcspendError, ExitCode
+from ccspend.errors import ExitCode, say
 
 # Importing a module registers its commands; this order is ``ccspend --help``'s.
 for _module in ("report_cmds", "live_cmds", "route_cmds", "cap_cmds", "data_cmds",
@@ -36,18 +35,8 @@ def main() -> None:
         code = app(standalone_mode=False)  # returns typer.Exit's code instead of raising
         if isinstance(code, int) and code:
             sys.exit(code)
-    except CcspendError as exc:
-        sys.stderr.write(f"ccspend: error: {exc}\n")
-        sys.exit(int(exc.exit_code))
-    except KeyboardInterrupt:
-        sys.stderr.write("ccspend: interrupted\n")
-        sys.exit(int(ExitCode.INTERRUPTED))
     except SystemExit:
         raise
-    except OSError as exc:  # a file or folder the user named: say which, and why
-        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-        sys.stderr.write(f"ccspend: error:{where}: {exc.strerror or exc}\n")
-        sys.exit(int(ExitCode.ERROR))
     except BaseException as exc:  # noqa: BLE001 - the last line of defence
         _unexpected(exc)
 
@@ -61,10 +50,4 @@ def _unexpected(exc: BaseException) -> None:
     if isinstance(exc, typer.TyperException) and hasattr(exc, "format_message"):
         sys.stderr.write(f"ccspend: error: {exc.format_message()} (see ccspend --help)\n")
         sys.exit(int(ExitCode.USAGE))
-    if os.environ.get("CCSPEND_DEBUG"):
-        raise exc
-    sys.stderr.write(
-        f"ccspend: internal error: {type(exc).__name__}: {exc} "
-        "(set CCSPEND_DEBUG=1 for a traceback)\n"
-    )
-    sys.exit(int(ExitCode.ERROR))
+    sys.exit(say(exc))

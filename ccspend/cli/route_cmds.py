@@ -31,7 +31,7 @@ from ccspend.cli.app import (
     app,
     date_filters,
 )
-from ccspend.errors import CcspendError, ExitCode, UsageError
+from ccspend.errors import ExitCode, UsageError
 
 _DAYS = re.compile(r"^(\d+)d$")
 
@@ -218,20 +218,10 @@ def review_main(args: list[str]) -> int:
     try:
         code = cmd.main(args=args, prog_name="ccspend route review", standalone_mode=False)
         return code if isinstance(code, int) else 0
-    except CcspendError as exc:
-        sys.stderr.write(f"ccspend: error: {exc}\n")
-        return int(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.stderr.write("ccspend: interrupted\n")
-        return int(ExitCode.INTERRUPTED)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 0
-    except OSError as exc:
-        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-        sys.stderr.write(f"ccspend: error:{where}: {exc.strerror or exc}\n")
-        return int(ExitCode.ERROR)
     except BaseException as exc:  # noqa: BLE001 - the last line of defence, as cli.main
-        cli._unexpected(exc)
+        cli._unexpected(exc)  # exits
         return int(ExitCode.ERROR)
 
 
