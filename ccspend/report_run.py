@@ -131,7 +131,8 @@ def run_report(
         store = Store(db or paths.default_db_path())
         prepared: dict = {}
         ingested, warnings = ingest_logs(
-            store, roots, no_ingest, progress=progress, while_parsing=lambda: _prepare(prepared)
+            store, roots, no_ingest, progress=progress, while_parsing=lambda: _prepare(prepared),
+            codex=not demo,
         )
         if not prepared:
             _prepare(prepared)
@@ -207,7 +208,8 @@ def nothing_found(report, window, roots, ingested, dated: bool) -> str:
 # -- what every command that reads the logs needs (``ccspend.cli.app`` has the same) --
 
 
-def ingest_logs(store, roots: list[Path], skip: bool, progress=None, while_parsing=None):
+def ingest_logs(store, roots: list[Path], skip: bool, progress=None, while_parsing=None,
+                codex: bool = True):
     """Bring the store up to date (unless told not to); the run's report and warnings.
 
     Claude Code's logs, then Codex CLI's from their own place whatever
@@ -228,11 +230,12 @@ def ingest_logs(store, roots: list[Path], skip: bool, progress=None, while_parsi
     finally:
         if close is not None:
             close()
-    other = ingest_codex(store)
-    ingested.files.extend(other.files)
-    ingested.files_seen += other.files_seen
-    ingested.unreadable.update(other.unreadable)
-    ingested.skipped.update(other.skipped)
+    if codex:  # not for the demo: the shipped sample logs alone, never the user's own
+        other = ingest_codex(store)
+        ingested.files.extend(other.files)
+        ingested.files_seen += other.files_seen
+        ingested.unreadable.update(other.unreadable)
+        ingested.skipped.update(other.skipped)
     warnings = []
     if ingested.unreadable:
         named = ", ".join(f"{p} ({why})" for p, why in list(ingested.unreadable.items())[:3])

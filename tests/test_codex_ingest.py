@@ -86,3 +86,12 @@ def test_a_cached_report_sees_a_new_rollout(sessions):
     path.write_text(META + "\n" + CONTEXT + "\n"
                     + count("2026-09-03T00:00:02Z", total=usage(100, 40, 10)) + "\n")
     assert daily_cli()["totals"]["total_tokens"] == first + 110
+
+
+def test_the_demo_never_reads_the_users_codex_logs(sessions):
+    r = run_cli("daily", "--demo", "--json")
+    assert r.returncode == 0, r.stderr
+    demo = json.loads(r.stdout)
+    assert r.stderr.count("rollout") == 0
+    assert demo["totals"]["total_tokens"] == json.loads(
+        run_cli("daily", "--demo", "--json", "--source", "local").stdout)["totals"]["total_tokens"]

@@ -131,9 +131,9 @@ def _progress_callback():
     return update, close
 
 
-def _ingest(store, roots: list[Path], skip: bool):
+def _ingest(store, roots: list[Path], skip: bool, codex: bool = True):
     """Bring the store up to date (unless told not to), with a progress bar on a terminal."""
-    return ingest_logs(store, roots, skip, progress=_progress_callback)
+    return ingest_logs(store, roots, skip, progress=_progress_callback, codex=codex)
 
 
 def date_filters(

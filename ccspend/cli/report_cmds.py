@@ -196,7 +196,7 @@ def report_page(
         else:
             roots = paths.claude_project_roots(claude_dir)
         store = Store(db or paths.default_db_path())
-        _ingested, warnings = _ingest(store, roots, no_ingest)
+        _ingested, warnings = _ingest(store, roots, no_ingest, codex=not demo)
         card = load_card(paths.rate_overrides_path())
 
         def run(name: str, breakdown: bool = False):
