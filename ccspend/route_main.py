@@ -154,6 +154,9 @@ def recent_logs(roots: list[Path], now: float):
 
 
 RATE_LIMITED = "rate-limited"
+# "Request rejected (429)", "Error: 429 {...}", "status": 429 -- never the 429 inside a
+# uuid, a request id or a timestamp's milliseconds
+_HTTP_429 = __import__("re").compile(rb'(?:\(429\)|[:\s"]429[\s,)"}])')
 NO_CREDITS = "out of credits"
 _TS = b'"timestamp":"'
 
@@ -169,7 +172,7 @@ def _api_error_kind(line: bytes) -> str | None:
     text = line.lower()
     if b"credit balance" in text or b"billing_error" in text or b"insufficient credit" in text:
         return NO_CREDITS
-    if (b"429" in text or b"rate limit" in text or b"rate_limit" in text
+    if (_HTTP_429.search(text) or b"rate limit" in text or b"rate_limit" in text
             or b"hit your limit" in text or b"usage limit" in text):
         return RATE_LIMITED
     return None

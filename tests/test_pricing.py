@@ -29,6 +29,8 @@ from tests.logs import assistant, write
         ("claude-4-opus-20250514", "claude-opus-4"),
         ("openrouter/anthropic/claude-sonnet-4", "claude-sonnet-4"),
         ("anthropic/claude-sonnet-4.6", "claude-sonnet-4-6"),  # OpenRouter writes dots
+        ("Claude Sonnet 4.6", "claude-sonnet-4-6"),  # the Console's cost CSV: display names
+        ("Claude 3.5 Haiku", "claude-3-5-haiku"),
         ("anthropic/claude-3.7-sonnet", "claude-3-7-sonnet"),
         ("openai/gpt-4.1-mini", "gpt-4.1-mini"),
         ("gemini/gemini-2.5-pro", "gemini-2.5-pro"),

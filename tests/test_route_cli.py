@@ -57,13 +57,13 @@ def test_run_route_passes_the_model_and_records_the_tier(sandbox):
     assert run_cli("run", "--route", "auto", "--", sys.executable, "-c", "pass").returncode == 2
 
 
-def _api_error(projects, text: str, minutes_ago: float) -> None:
+def _api_error(projects, text: str, minutes_ago: float, error: str = "rate_limit") -> None:
     from datetime import UTC, datetime, timedelta
 
     from tests.logs import assistant, write
 
     ts = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    line = assistant(ts=ts, model="<synthetic>", inp=0, out=0, api_error=True, error="rate_limit")
+    line = assistant(ts=ts, model="<synthetic>", inp=0, out=0, api_error=True, error=error)
     line["message"]["content"] = [{"type": "text", "text": text}]
     write(projects / "app" / "live.jsonl", [line])
 
@@ -85,4 +85,11 @@ def test_heavy_falls_back_when_rate_limited_or_out_of_credits(projects):
 
 def test_an_old_rate_limit_no_longer_counts(projects):
     _api_error(projects, "API Error: Rate limit reached", minutes_ago=40)
+    assert json.loads(run_cli("route", "--json", HARD).stdout)["tier"] == "heavy"
+
+
+def test_a_429_inside_an_id_is_no_rate_limit(projects):
+    _api_error(projects, "API Error: 500 Internal server error", minutes_ago=1, error="unknown")
+    path = projects / "app" / "live.jsonl"
+    path.write_text(path.read_text().replace('"parentUuid": "p"', '"parentUuid": "a4290-42900"'))
     assert json.loads(run_cli("route", "--json", HARD).stdout)["tier"] == "heavy"

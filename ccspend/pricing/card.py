@@ -179,7 +179,9 @@ def load_card(overrides: Path | None = None, shipped_text: str | None = None) ->
     from ccspend.pricing import card_cache
 
     shipped = resources.files("ccspend.pricing").joinpath(SHIPPED)
-    key = card_cache.key([Path(str(shipped)), Path(__file__), overrides])
+    here = Path(__file__).parent  # the code the card is built with is part of its key
+    key = card_cache.key([Path(str(shipped)), here / "card.py", here / "card_schema.py",
+                          here / "names.py", overrides])
     card = card_cache.get(key)
     if card is None:
         card = _build(overrides, shipped.read_text("utf-8"))

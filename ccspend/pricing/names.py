@@ -24,6 +24,8 @@ def normalise_model(model_id: str) -> str:
     hyphens everywhere else; other families, ``gpt-4.1``, keep their dots).
     """
     s = model_id.strip().lower()
+    if " " in s:  # a display name, as the Console's CSVs write it: "Claude Sonnet 4.6"
+        s = "-".join(s.split())
     if "/" in s:
         s = s.rsplit("/", 1)[1]
     s = _PREFIX.sub("", s)
