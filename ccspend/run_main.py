@@ -281,7 +281,7 @@ def _prices() -> dict:
 
 
 def _alive(pid: int | None) -> bool:
-    if not pid:
+    if pid.__class__ is not int or pid <= 0:  # a journal from elsewhere may hold anything
         return False
     try:
         os.kill(pid, 0)
@@ -350,8 +350,9 @@ class _Ledger:
         try:
             with Store(self.db_path).connect(write=True) as con:
                 fn(con, *args)
-        except CcspendError as exc:  # the cap matters more than the ledger: keep going
-            sys.stderr.write(f"ccspend: warning: the ledger was not updated: {exc}\n")
+        except Exception as exc:  # noqa: BLE001 - the cap matters more than the ledger
+            why = exc if isinstance(exc, CcspendError) else f"{type(exc).__name__}: {exc}"
+            sys.stderr.write(f"ccspend: warning: the ledger was not updated: {why}\n")
             return False
         return True
 

@@ -501,6 +501,16 @@ def run(
             _signal_group(proc, signal.SIGCONT)
         stopped_by = stop_group(proc, c.grace)
         status, code = "interrupted", 130
+    except BaseException:
+        # ccspend cannot follow the run (a rate card that does not load, a watcher that
+        # fails): an agent it cannot cap must not go on alone. Stop it, record the run.
+        if proc.poll() is None:
+            if paused_since is not None:
+                _signal_group(proc, signal.SIGCONT)
+            stop_group(proc, c.grace)
+        if starter is None and on_started is not None:
+            starter = _Background(on_started, session)
+        raise
     else:
         code = proc.wait()
         if stopped_by is not None:

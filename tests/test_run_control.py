@@ -225,3 +225,18 @@ def test_a_run_whose_first_ledger_write_failed_is_recorded_at_its_end(sandbox, m
     monkeypatch.setattr(ccspend.store, "start_run", busy_once)
     assert execute(parse(["--task", "busy", "--", sys.executable, "-c", "pass"])) == 0
     assert len(calls) == 2 and [r["status"] for r in runs("busy")] == ["ok"]
+
+
+def test_an_agent_ccspend_cannot_follow_is_stopped_and_recorded(sandbox, tmp_path):
+    (sandbox / "config").mkdir(exist_ok=True)
+    (sandbox / "config" / "rates.toml").write_text("this is = = not toml\n")
+    alive = tmp_path / "alive"
+    r = run_cli("run", "--cap", "1", "--grace", "1", "--", "sh", "-c",
+                f"sleep 2; touch {alive}")
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "rates.toml" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    time.sleep(2.5)
+    assert not alive.exists()  # never left running without its cap
+    (sandbox / "config" / "rates.toml").unlink()
+    rows = runs()
+    assert len(rows) == 1 and rows[0]["status"] == "interrupted"
