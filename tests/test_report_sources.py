@@ -161,3 +161,15 @@ def test_export_and_the_html_page_take_source(sandbox, local, tmp_path):
     page = tmp_path / "p.html"
     assert run_cli("report", "--html", str(page), "--source", "local").returncode == 0
     assert "openrouter" not in page.read_text()
+
+
+def test_a_providers_day_stays_its_date_in_any_time_zone(sandbox):
+    imported(IMPORTS / "anthropic_console_usage.csv")
+    utc = [r["key"] for r in report("daily", "--source", "anthropic", "-z", "UTC")["rows"]]
+    for tz in ("America/Los_Angeles", "Asia/Kolkata", "Pacific/Kiritimati"):
+        assert [r["key"] for r in report("daily", "--source", "anthropic", "-z", tz)["rows"]] \
+            == utc, tz
+    day = utc[0]
+    one = report("daily", "--source", "anthropic", "-z", "America/Los_Angeles",
+                 "--since", day, "--until", day)["rows"]
+    assert [r["key"] for r in one] == [day]

@@ -237,7 +237,12 @@ joined AS (
     LEFT JOIN card_prices p ON p.name = n.model_name AND n.start_ts >= p.valid_from
                            AND n.start_ts < p.valid_to
 )
-SELECT start_ts AS ts, NULL::VARCHAR AS session_id, model, model_name,
+SELECT
+    -- a bucket of a day or more is the provider's UTC day: it stays that date in any
+    -- time zone (its local midnight), as the export says; a shorter one keeps its time
+    CASE WHEN end_ts IS NOT NULL AND end_ts - start_ts >= INTERVAL 1 DAY
+         THEN timezone($tz, timezone('UTC', start_ts)) ELSE start_ts END AS ts,
+    NULL::VARCHAR AS session_id, model, model_name,
     provider || ':' || coalesce(project, workspace, api_key, 'default') AS cwd,
     NULL::VARCHAR AS git_branch,
     CASE WHEN kind = 'cost' THEN 0 ELSE input_tokens END AS input_tokens,
