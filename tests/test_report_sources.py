@@ -173,3 +173,20 @@ def test_a_providers_day_stays_its_date_in_any_time_zone(sandbox):
     one = report("daily", "--source", "anthropic", "-z", "America/Los_Angeles",
                  "--since", day, "--until", day)["rows"]
     assert [r["key"] for r in one] == [day]
+
+
+def test_cost_rows_that_cannot_be_split_from_claude_codes_key_are_left_out(sandbox, monkeypatch):
+    pages = (IMPORTS / "anthropic_usage_page1.json", IMPORTS / "anthropic_usage_page2.json")
+    key = "apikey_01Rj2N8SVvo6BePZj99NhmiT"  # spends on 2025-08-01 in a workspace whose
+    # cost rows name no API key: its billed dollars include this key's spend
+
+    def day_cost() -> float:
+        assert run_cli("import", "--same-as-local", key).returncode == 0
+        rows = report("daily", "--source", "anthropic")["rows"]
+        return {r["key"]: r["cost_usd"] for r in rows}["2025-08-01"]
+
+    imported(*pages, IMPORTS / "anthropic_cost_report.json")
+    with_costs = day_cost()
+    monkeypatch.setenv("CCSPEND_DB", str(sandbox / "usage-only.duckdb"))
+    imported(*pages)
+    assert with_costs == pytest.approx(day_cost(), abs=1e-12)  # the other key, on the card

@@ -187,7 +187,9 @@ COST_PREFERENCE = ("anthropic-cost-api", "anthropic-cost-csv", "openai-costs-api
 # Provider exports as report rows, in the columns of ``PRICED``, so every report
 # shows local logs and exports side by side (``source`` is the provider).
 # - Rows of the API keys or workspaces marked ``same_as_local`` are left out:
-#   they are the spend Claude Code's own logs already count.
+#   they are the spend Claude Code's own logs already count; so are cost rows that
+#   name no key on a day and in a workspace where a marked key spent (they cannot
+#   be split), the other usage of that day then priced on the card.
 # - Per provider and UTC day, only the preferred usage format and the preferred
 #   cost format count (see above); formats outside the lists (OpenRouter's
 #   per-request rows, the generic CSV) always count.
@@ -200,11 +202,22 @@ COST_PREFERENCE = ("anthropic-cost-api", "anthropic-cost-csv", "openai-costs-api
 #   same rule as reconcile's. A model the card does not know, with no billed
 #   cost, is unpriced (never zero).
 IMPORTED = """
-WITH iu AS (
+WITH marked AS (  -- provider-days (and workspaces) where Claude Code's own key spent
+    SELECT DISTINCT i.provider, CAST(timezone('UTC', i.start_ts) AS DATE) AS day, i.workspace
+    FROM imported_usage i JOIN same_as_local s ON s.key = i.api_key OR s.key = i.workspace
+),
+iu AS (
     SELECT i.*, CAST(timezone('UTC', i.start_ts) AS DATE) AS day
     FROM imported_usage i
     WHERE NOT EXISTS (SELECT 1 FROM same_as_local s
                       WHERE s.key = i.api_key OR s.key = i.workspace)
+      -- a cost row naming no key cannot be split from a marked key's spend that day:
+      -- left out, so the day's other usage is priced on the card instead
+      AND NOT (i.kind = 'cost' AND i.api_key IS NULL AND EXISTS (
+          SELECT 1 FROM marked m
+          WHERE m.provider = i.provider AND m.day = CAST(timezone('UTC', i.start_ts) AS DATE)
+            AND (m.workspace IS NOT DISTINCT FROM i.workspace OR m.workspace IS NULL
+                 OR i.workspace IS NULL)))
 ),
 ranked AS (
     SELECT provider, day, kind, source,
