@@ -62,6 +62,7 @@ class Side:
     cost_usd: Decimal = Decimal(0)
     requests: int = 0
     unpriced: bool = False  # local: some requests' model is not on the card
+    web_searches: int = 0  # export: priced on the card with its tokens
     cost_basis: str | None = None  # export: 'billed' or 'card'
     present: bool = False
 
@@ -178,7 +179,8 @@ def _export(con: Connection, card: RateCard, req: Request) -> dict:
         "concat_ws(' / ', workspace, api_key) AS who, "
         "sum(input_tokens)::BIGINT, sum(cache_write_5m_tokens)::BIGINT, "
         "sum(cache_write_1h_tokens)::BIGINT, sum(cache_read_tokens)::BIGINT, "
-        "sum(output_tokens)::BIGINT, sum(cost_usd)::DECIMAL(38,12) "
+        "sum(output_tokens)::BIGINT, sum(web_search_requests)::BIGINT, "
+        "sum(cost_usd)::DECIMAL(38,12) "
         "FROM imported_usage WHERE provider = $provider AND (len($keys::VARCHAR[]) = 0 "
         "OR list_contains($keys, api_key) OR list_contains($keys, workspace)) GROUP BY ALL",
         {"provider": req.provider, "keys": keys},
@@ -190,7 +192,7 @@ def _export(con: Connection, card: RateCard, req: Request) -> dict:
         if not _in_range(day, req):
             continue
         name = _model(card, model)
-        nums, cost = rest[:5], rest[5]
+        nums, cost = rest[:6], rest[6]  # the five token kinds and web searches
         got = tree[day][kind][source][name].get(who)
         if got:
             nums = [a + b for a, b in zip(got[0], nums, strict=True)]
@@ -210,9 +212,10 @@ def _export(con: Connection, card: RateCard, req: Request) -> dict:
                 side = out[(day, name)]
                 side.present = True
                 for who, (nums, cost) in by_who.items():
-                    for k, v in zip(KINDS, nums, strict=True):
+                    for k, v in zip(KINDS, nums[:5], strict=True):
                         side.tokens[k] += v
-                    side.add_who(who, sum(nums), cost)
+                    side.web_searches += nums[5]
+                    side.add_who(who, sum(nums[:5]), cost)
                     if cost is not None:
                         own_cost[name] = own_cost.get(name, Decimal(0)) + cost
         for name, by_who in billed.items():
@@ -228,21 +231,25 @@ def _export(con: Connection, card: RateCard, req: Request) -> dict:
             side.cost_basis = "billed"
         for (d, name), side in out.items():
             if d == day and side.cost_basis is None:
-                side.cost_usd = _card_cost(card, name, day, side.tokens)
+                side.cost_usd = _card_cost(card, name, day, side.tokens, side.web_searches)
                 side.cost_basis = "card" if side.cost_usd is not None else None
                 side.cost_usd = side.cost_usd or Decimal(0)
     return out
 
 
-def _card_cost(card: RateCard, name: str, day: date, tokens: dict[str, int]) -> Decimal | None:
+def _card_cost(card: RateCard, name: str, day: date, tokens: dict[str, int],
+               web_searches: int = 0) -> Decimal | None:
+    """Base rates (as the reports price an export), web searches included."""
     model = card.models.get(name)
     if model is None:
         return None
-    t = model.price_at(day).base
+    price = model.price_at(day)
+    t = price.base
     micro = (tokens["input_tokens"] * t.input + tokens["output_tokens"] * t.output
              + tokens["cache_write_5m_tokens"] * t.cache_write_5m
              + tokens["cache_write_1h_tokens"] * t.cache_write_1h
-             + tokens["cache_read_tokens"] * t.cache_read)  # fmt: skip
+             + tokens["cache_read_tokens"] * t.cache_read
+             + web_searches * price.web_search_per_1k * 1000)  # fmt: skip
     return micro / _MICRO
 
 

@@ -65,7 +65,9 @@ def test_imports_add_to_local_logs_and_source_picks_them_apart(sandbox, local):
     (RECONCILE / "anthropic_usage.json", RECONCILE / "anthropic_cost.json"),
     # the Console's CSVs: the cost CSV names models by display name ("Claude Sonnet 4.6")
     (IMPORTS / "anthropic_console_usage.csv", IMPORTS / "anthropic_console_cost.csv"),
-], ids=["admin-api", "console-csv"])
+    # no cost rows: every day on the card, web searches included
+    (IMPORTS / "anthropic_usage_page1.json", IMPORTS / "anthropic_usage_page2.json"),
+], ids=["admin-api", "console-csv", "usage-only"])
 def test_billed_cost_where_the_export_has_it_else_card_prices(sandbox, files):
     """The same rule as reconcile's export side (an independent implementation)."""
     imported(*files)
