@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
 # DuckDB is imported where a database is opened, not with this module: a cold
 # ingest forks its parse workers first, so the import overlaps with their work
 # and the workers start without it.
+
+# The umask is the process's: a run opens the database from its ledger and alert
+# threads too, so setting and restoring it is one step at a time.
+_UMASK = threading.Lock()
 
 LOCK_TIMEOUT_ENV = "CCSPEND_LOCK_TIMEOUT"
 
@@ -107,11 +112,12 @@ class Store:
                             f"{exc.strerror or exc}",
                             hint="pass another --db or set CCSPEND_DB",
                         ) from None
-                    old = os.umask(0o077)  # the database is created owner-only
-                    try:
-                        con = duckdb.connect(str(self.path))
-                    finally:
-                        os.umask(old)
+                    with _UMASK:
+                        old = os.umask(0o077)  # the database is created owner-only
+                        try:
+                            con = duckdb.connect(str(self.path))
+                        finally:
+                            os.umask(old)
                 else:
                     con = duckdb.connect(str(self.path), read_only=True)
                 con.execute("SET TimeZone = 'UTC'")
