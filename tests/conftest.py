@@ -15,8 +15,15 @@ from ccspend.store import Store
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session")
+def card_cache(tmp_path_factory) -> Path:
+    """One rate card cache for the whole run: it is keyed on every file the card is made
+    of, so sharing it is safe, and each ccspend process is spared rebuilding it."""
+    return tmp_path_factory.mktemp("card") / "rate-card.pickle"
+
+
 @pytest.fixture(autouse=True)
-def sandbox(tmp_path, monkeypatch):
+def sandbox(tmp_path, monkeypatch, card_cache):
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
@@ -31,6 +38,7 @@ def sandbox(tmp_path, monkeypatch):
     monkeypatch.delenv("CCSPEND_LOCK_TIMEOUT", raising=False)
     # no status-line refresh left running in the background: tests refresh by hand
     monkeypatch.setenv("CCSPEND_NO_BACKGROUND", "1")
+    monkeypatch.setenv("CCSPEND_CARD_CACHE", str(card_cache))
     return tmp_path
 
 

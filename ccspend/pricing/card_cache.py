@@ -22,7 +22,8 @@ _NAME = "rate-card.pickle"
 
 
 def _path() -> str:
-    return os.path.join(paths.data_dir_str(), _NAME)
+    """``$CCSPEND_CARD_CACHE``, else ``rate-card.pickle`` in the user's data directory."""
+    return os.environ.get("CCSPEND_CARD_CACHE") or os.path.join(paths.data_dir_str(), _NAME)
 
 
 def key(files: list[Path | None]) -> tuple:
@@ -35,7 +36,7 @@ def key(files: list[Path | None]) -> tuple:
             st = os.stat(f)
             parts.append((str(f), st.st_size, st.st_mtime_ns))
         except OSError:
-            parts.append((str(f), None, None))
+            parts.append(None)  # a missing file (no overrides) is the same wherever it is not
     return tuple(parts)
 
 
