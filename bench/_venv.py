@@ -138,3 +138,17 @@ def _run(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     print(ensure_venv())
+
+
+def sandbox_env(home: Path, claude: Path | None = None, **extra: str) -> dict:
+    """This shell's environment with every ccspend, Claude, XDG and PYTHON* setting
+    replaced by folders below ``home``: a benchmark never reads the real home's logs,
+    settings or data, and its children run as a user's would (no PYTHONDONTWRITEBYTECODE)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("CLAUDE_", "CCSPEND_", "XDG_", "PYTHON"))}
+    env.update(HOME=str(home), CLAUDE_CONFIG_DIR=str(claude or home / "claude"),
+               CCSPEND_DB=str(home / "db.duckdb"), CCSPEND_CONFIG_DIR=str(home / "cfg"),
+               XDG_DATA_HOME=str(home / "xdg-data"), XDG_CONFIG_HOME=str(home / "xdg-config"),
+               XDG_CACHE_HOME=str(home / "xdg-cache"), CCSPEND_NO_BACKGROUND="1")
+    env.update(extra)
+    return env

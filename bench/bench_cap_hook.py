@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _venv import ensure_venv  # noqa: E402
+from _venv import ensure_venv, sandbox_env  # noqa: E402
 
 
 def line(i: int) -> str:
@@ -83,12 +83,7 @@ def measure(ccspend: list[str], python: str, calls: int) -> tuple[float, list, l
     """(first call ms, later calls ms, ``python -c pass`` ms) in a fresh sandbox."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        env = {**{k: v for k, v in os.environ.items()  # no PYTHON* setting of this shell
-                  if not k.startswith(("CLAUDE_", "CCSPEND_", "XDG_", "PYTHON"))},
-               "HOME": str(tmp), "CLAUDE_CONFIG_DIR": str(tmp / "claude"),
-               "CCSPEND_DB": str(tmp / "db.duckdb"), "CCSPEND_CONFIG_DIR": str(tmp / "cfg"),
-               "XDG_DATA_HOME": str(tmp / "xdg-data"), "XDG_CONFIG_HOME": str(tmp / "xdg-cfg"),
-               "CCSPEND_NO_BACKGROUND": "1"}  # fmt: skip
+        env = sandbox_env(tmp)
         folder = tmp / "claude" / "projects" / "-x"
         folder.mkdir(parents=True)
         transcript = folder / "s1.jsonl"

@@ -51,7 +51,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from _venv import VenvError, ensure_venv
+from _venv import VenvError, ensure_venv, sandbox_env
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CORPUS = Path("/tmp/ccspend-bench/corpus-1g")
@@ -125,19 +125,8 @@ def install_ccusage(where: Path) -> Path:
 
 
 def make_env(corpus: Path, home: Path) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CLAUDE_", "CCSPEND_", "XDG_", "PYTHON"))}
-    env.update({
-        "CLAUDE_CONFIG_DIR": str(corpus),
-        "HOME": str(home),
-        "CCSPEND_CONFIG_DIR": str(home / "cfg"),
-        "XDG_CONFIG_HOME": str(home / "xdg-config"),
-        "XDG_DATA_HOME": str(home / "xdg-data"),
-        "XDG_CACHE_HOME": str(home / "xdg-cache"),
-        "XDG_STATE_HOME": str(home / "xdg-state"),
-        "TZ": "UTC",
-        "NO_COLOR": "1",
-    })
+    env = sandbox_env(home, claude=corpus, XDG_STATE_HOME=str(home / "xdg-state"),
+                      TZ="UTC", NO_COLOR="1")  # each run names its own --db
     (home / "cfg").mkdir(parents=True, exist_ok=True)
     return env
 

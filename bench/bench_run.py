@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _venv import ensure_venv  # noqa: E402
+from _venv import ensure_venv, sandbox_env  # noqa: E402
 
 FAKE = Path(__file__).resolve().parent.parent / "tests" / "fake_agent.py"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -114,12 +114,7 @@ def main() -> int:
     (config / "projects").mkdir(parents=True)
     work = tmp / "work"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items()  # no PYTHON* setting of this shell
-           if not k.startswith(("CLAUDE_", "CCSPEND_", "XDG_", "PYTHON"))}
-    env.update(HOME=str(tmp), CLAUDE_CONFIG_DIR=str(config),
-               CCSPEND_DB=str(tmp / "db.duckdb"), CCSPEND_CONFIG_DIR=str(tmp / "cfg"),
-               XDG_DATA_HOME=str(tmp / "xdg-data"), XDG_CONFIG_HOME=str(tmp / "xdg-config"),
-               XDG_CACHE_HOME=str(tmp / "xdg-cache"), CCSPEND_NO_BACKGROUND="1")  # fmt: skip
+    env = sandbox_env(tmp, claude=config)
     agent = [sys.executable, str(FAKE), "--config", str(config), "--cwd", str(work)]
     # the start is timed before the other sessions begin writing (they take CPU too)
     kinds = [(label, ccspend), ("python -m ccspend (dev)", dev)]

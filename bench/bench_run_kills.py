@@ -37,7 +37,7 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _venv import ensure_venv  # noqa: E402
+from _venv import ensure_venv, sandbox_env  # noqa: E402
 
 FAKE = Path(__file__).resolve().parent.parent / "tests" / "fake_agent.py"
 NOT_STARTED = "the wrapper stopped before its agent started"  # ccspend.run_main.NOT_STARTED
@@ -53,12 +53,7 @@ def main() -> int:
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        env = {**{k: v for k, v in os.environ.items()  # no PYTHON* setting of this shell
-                  if not k.startswith(("CLAUDE_", "CCSPEND_", "XDG_", "PYTHON"))},
-               "HOME": str(tmp), "CLAUDE_CONFIG_DIR": str(tmp / "claude"),
-               "CCSPEND_DB": str(tmp / "db.duckdb"), "CCSPEND_CONFIG_DIR": str(tmp / "cfg"),
-               "XDG_DATA_HOME": str(tmp / "xdg-data"), "XDG_CONFIG_HOME": str(tmp / "xdg-cfg"),
-               "CCSPEND_NO_BACKGROUND": "1"}  # fmt: skip
+        env = sandbox_env(tmp)
         journals = tmp / "db.duckdb.cache" / "runs"
 
         def launch(task: str, report: Path) -> subprocess.Popen:

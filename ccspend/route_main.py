@@ -156,7 +156,7 @@ def recent_logs(roots: list[Path], now: float):
 RATE_LIMITED = "rate-limited"
 # "Request rejected (429)", "Error: 429 {...}", "status": 429 -- never the 429 inside a
 # uuid, a request id or a timestamp's milliseconds
-_HTTP_429 = __import__("re").compile(rb'(?:\(429\)|[:\s"]429[\s,)"}])')
+_HTTP_429 = rb'(?:\(429\)|[:\s"]429[\s,)"}])'
 NO_CREDITS = "out of credits"
 _TS = b'"timestamp":"'
 
@@ -172,7 +172,9 @@ def _api_error_kind(line: bytes) -> str | None:
     text = line.lower()
     if b"credit balance" in text or b"billing_error" in text or b"insufficient credit" in text:
         return NO_CREDITS
-    if (_HTTP_429.search(text) or b"rate limit" in text or b"rate_limit" in text
+    import re  # only here: a route with no API error in its logs never needs it
+
+    if (re.search(_HTTP_429, text) or b"rate limit" in text or b"rate_limit" in text
             or b"hit your limit" in text or b"usage limit" in text):
         return RATE_LIMITED
     return None
