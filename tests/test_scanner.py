@@ -120,17 +120,17 @@ _PIECES = st.sampled_from([
 
 
 @given(st.lists(_PIECES, max_size=40))
-def test_the_regex_search_of_big_buffers_finds_what_per_line_find_finds(pieces):
-    """Big buffers look for usage with one regex pass; small ones per line: same result."""
+def test_the_bulk_search_of_big_buffers_finds_what_per_line_find_finds(pieces):
+    """Big buffers look for usage in one SIMD pass; small ones per line: same result."""
     import ccspend.sources.claude_code as cc
 
     data = b"".join(pieces)
-    saved = cc.REGEX_MIN_BYTES
+    saved = cc.BULK_MIN_BYTES
     try:
-        cc.REGEX_MIN_BYTES = 1 << 40
+        cc.BULK_MIN_BYTES = 1 << 40
         by_line = scan(data, 5, 3)
-        cc.REGEX_MIN_BYTES = 0
-        by_regex = scan(data, 5, 3)
+        cc.BULK_MIN_BYTES = 0
+        by_bulk = scan(data, 5, 3)
     finally:
-        cc.REGEX_MIN_BYTES = saved
-    assert by_regex == by_line
+        cc.BULK_MIN_BYTES = saved
+    assert by_bulk == by_line

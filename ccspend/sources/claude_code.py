@@ -75,13 +75,14 @@ def scan(buf: bytes | bytearray, base: int, file_id: int) -> ScanResult:
     pos = 0
     if base == 0:
         out.first_ts = _first_timestamp(buf)
-    # Where '"usage"' occurs: one regex pass over the whole buffer costs a fifth
-    # less CPU than bytes.find over each line (the needle starts and ends with
-    # '"', JSON's commonest byte, which defeats find's skip table); the line loop
-    # then only compares offsets. Small buffers (a status line's appended bytes)
-    # keep to find, and never import re.
-    if limit >= REGEX_MIN_BYTES:
-        hits = [m.start() for m in _usage_regex().finditer(buf)]
+    # Where '"usage"' occurs, found for the whole buffer at once: a SIMD search
+    # (stringzilla) runs about five times faster than a regex pass, which itself
+    # beat bytes.find per line (the needle starts and ends with '"', JSON's
+    # commonest byte, which defeats find's skip table). The line loop then only
+    # compares offsets. Small buffers (a status line's appended bytes) keep to
+    # find per line.
+    if limit >= BULK_MIN_BYTES:
+        hits = _usage_offsets(buf)
         hits.append(limit)
     else:
         hits = None
@@ -111,17 +112,23 @@ def scan(buf: bytes | bytearray, base: int, file_id: int) -> ScanResult:
     return out
 
 
-REGEX_MIN_BYTES = 1 << 16
-_USAGE_RE = None
+BULK_MIN_BYTES = 1 << 16
 
 
-def _usage_regex():
-    global _USAGE_RE
-    if _USAGE_RE is None:
-        import re
+def _usage_offsets(buf: bytes | bytearray) -> list[int]:
+    """Every offset of '"usage"' in ``buf``, in order."""
+    from stringzilla import Str
 
-        _USAGE_RE = re.compile(rb'"usage"')
-    return _USAGE_RE
+    find = Str(buf).find
+    out = []
+    at = find(_NEEDLE)
+    while at >= 0:
+        out.append(at)
+        at = find(_NEEDLE, at + 7)
+    return out
+
+
+_NEEDLE = '"usage"'
 
 
 def _first_timestamp(buf: bytes | bytearray) -> int | None:
@@ -165,9 +172,9 @@ def _odd_line(line: bytes, offset: int, file_id: int, out: ScanResult) -> None:
 
 def _take(line: bytes | bytearray, offset: int, file_id: int, out: ScanResult) -> None:
     try:
-        rec = _from_struct(_LINE.decode(line))
+        rec = _from_struct(_LINE.decode(line), offset, file_id)
     except msgspec.ValidationError:
-        rec = _slow(line)  # valid JSON, unexpected types: the tolerant path
+        rec = _slow(line, offset, file_id)  # valid JSON, unexpected types: the tolerant path
     except (msgspec.DecodeError, RecursionError):
         rec = False
     if rec is None:
@@ -175,37 +182,50 @@ def _take(line: bytes | bytearray, offset: int, file_id: int, out: ScanResult) -
     if rec is False:
         out.skipped += 1
         return
-    rec["f"] = file_id
-    rec["o"] = offset
     out.records.append(rec)
 
 
-def _slow(line: bytes | bytearray) -> dict | None | bool:
+def _slow(line: bytes | bytearray, offset: int, file_id: int) -> dict | None | bool:
     try:
-        return extract(msgspec.json.decode(line))
+        rec = extract(msgspec.json.decode(line))
     except (msgspec.DecodeError, RecursionError):
         return False
+    if rec:
+        rec["f"] = file_id
+        rec["o"] = offset
+    return rec
 
 
 # -- the fast schema: only what a record keeps --------------------------------
 
 
-class _Usage(msgspec.Struct):
+class _CacheSplit(msgspec.Struct, gc=False):
+    ephemeral_5m_input_tokens: int = 0
+    ephemeral_1h_input_tokens: int = 0
+
+
+class _ServerTools(msgspec.Struct, gc=False):
+    web_search_requests: int = 0
+
+
+# Sub-objects are Structs, not dicts: a dict field costs a third of the decode.
+# gc=False: these hold no containers, so the collector need not track them.
+class _Usage(msgspec.Struct, gc=False):
     input_tokens: int = 0
     output_tokens: int = 0
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
-    cache_creation: dict | None = None
-    server_tool_use: dict | None = None
+    cache_creation: _CacheSplit | None = None
+    server_tool_use: _ServerTools | None = None
 
 
-class _Message(msgspec.Struct):
+class _Message(msgspec.Struct, gc=False):
     id: str | None = None
     model: str | None = None
     usage: _Usage | None = None
 
 
-class _Line(msgspec.Struct):
+class _Line(msgspec.Struct, gc=False):
     type: str | None = None
     timestamp: str | None = None
     sessionId: str | None = None  # noqa: N815 - the log's own key
@@ -229,26 +249,40 @@ _LINE = msgspec.json.Decoder(_Line)
 _STAMP = msgspec.json.Decoder(_Stamp)
 
 
-def _from_struct(line: _Line) -> dict | None | bool:
-    """The record of a line decoded by the fast schema (same rules as ``extract``)."""
+def _from_struct(line: _Line, offset: int, file_id: int) -> dict | None | bool:
+    """The record of a line decoded by the fast schema (same rules as ``extract``).
+
+    Written flat, as ``extract`` is: it runs once per response line, and a
+    helper call per field was a third of the parse's time.
+    """
     msg = line.message
-    if line.type != "assistant" or msg is None or msg.usage is None:
+    if msg is None or line.type != "assistant":
+        return None
+    u = msg.usage
+    if u is None:
         return None
     ts = parse_timestamp_us(line.timestamp)
     if ts is None:
         return False
-    u = msg.usage
-    if max(u.input_tokens, u.output_tokens, u.cache_creation_input_tokens,
-           u.cache_read_input_tokens) > MAX_TOKENS:  # fmt: skip
-        return extract(msgspec.to_builtins(line))
-    cw = u.cache_creation_input_tokens if u.cache_creation_input_tokens > 0 else 0
+    inp = u.input_tokens
+    out = u.output_tokens
+    cw = u.cache_creation_input_tokens
+    cr = u.cache_read_input_tokens
+    if not (0 <= inp <= MAX_TOKENS and 0 <= out <= MAX_TOKENS and 0 <= cw <= MAX_TOKENS
+            and 0 <= cr <= MAX_TOKENS):  # fmt: skip
+        inp, out, cw, cr = _int(inp), _int(out), _int(cw), _int(cr)
     split = u.cache_creation
-    if split is not None:
-        w1h = _int(split.get("ephemeral_1h_input_tokens"))
-        w5m = max(cw - w1h, _int(split.get("ephemeral_5m_input_tokens")))
-    else:
+    if split is None:
         w1h = 0
         w5m = cw
+    else:
+        w1h = split.ephemeral_1h_input_tokens
+        w5 = split.ephemeral_5m_input_tokens
+        if not (0 <= w1h <= MAX_TOKENS and 0 <= w5 <= MAX_TOKENS):
+            w1h, w5 = _int(w1h), _int(w5)
+        w5m = cw - w1h
+        if w5 > w5m:
+            w5m = w5
     tools = u.server_tool_use
     return {
         "ts": ts,
@@ -256,12 +290,12 @@ def _from_struct(line: _Line) -> dict | None | bool:
         "mid": msg.id,
         "rid": line.requestId,
         "model": msg.model,
-        "in": u.input_tokens if u.input_tokens > 0 else 0,
-        "out": u.output_tokens if u.output_tokens > 0 else 0,
+        "in": inp,
+        "out": out,
         "c5": w5m,
         "c1": w1h,
-        "cr": u.cache_read_input_tokens if u.cache_read_input_tokens > 0 else 0,
-        "ws": _int(tools.get("web_search_requests")) if tools is not None else 0,
+        "cr": cr,
+        "ws": _int(tools.web_search_requests) if tools is not None else 0,
         "cwd": line.cwd,
         "br": line.gitBranch,
         "ver": line.version,
@@ -270,6 +304,6 @@ def _from_struct(line: _Line) -> dict | None | bool:
         "aid": line.agentId,
         "err": line.isApiErrorMessage is True,
         "cu": line.costUSD,
+        "f": file_id,
+        "o": offset,
     }
-
-

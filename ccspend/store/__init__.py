@@ -81,6 +81,34 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in text and ("conflicting" in text or "could not set" in text)
 
 
+# Row groups of this many rows (DuckDB's default is 122,880). A bulk insert
+# writes each full row group to the file as it fills, spread over DuckDB's
+# threads; with the default a cold ingest (about 100,000 requests per GiB of
+# logs) fits one group that the commit then compresses alone: 0.25 s against
+# 0.02 s. Small groups cost the queries nothing at this size.
+ROW_GROUP_SIZE = 16384
+
+
+def _connect_writer(path: str) -> duckdb.DuckDBPyConnection:
+    """A read-write connection whose database writes row groups of ``ROW_GROUP_SIZE``.
+
+    The row group size is an option of ATTACH only: the database is attached
+    to an in-memory one and made the default, so queries name its tables as
+    they would with a plain connect.
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        quoted = path.replace("'", "''")
+        con.execute(f"ATTACH '{quoted}' AS store (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+        con.execute("USE store")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def _lock_timeout() -> float:
     try:
         return float(os.environ.get(LOCK_TIMEOUT_ENV, "15"))
@@ -115,7 +143,7 @@ class Store:
                     with _UMASK:
                         old = os.umask(0o077)  # the database is created owner-only
                         try:
-                            con = duckdb.connect(str(self.path))
+                            con = _connect_writer(str(self.path))
                         finally:
                             os.umask(old)
                 else:
