@@ -28,7 +28,13 @@ from pathlib import Path
 import msgspec
 
 from ccspend.errors import CcspendError
-from ccspend.sources.claude_code import LogFile, discover, scan, subagent_type
+from ccspend.sources.claude_code import (
+    LogFile,
+    best_per_response,
+    discover,
+    scan,
+    subagent_type,
+)
 from ccspend.store import FileState, FileUpdate, Store
 
 SOURCE = "claude-code"
@@ -136,13 +142,14 @@ def _read_file(task: _Task, index: int, sink) -> tuple[FileUpdate, int, str | No
                 if result.first_ts is not None:
                     first_ts = result.first_ts
                 if result.records:
-                    nrec += len(result.records)
                     stamps = [r["ts"] for r in result.records]
                     if task.start == 0 and first_ts is None:
                         first_ts = min(stamps)
                     newest = max(stamps)
                     last_ts = newest if last_ts is None else max(last_ts, newest)
-                    sink.write(encode_lines(result.records))
+                    kept = best_per_response(result.records)
+                    nrec += len(kept)
+                    sink.write(encode_lines(kept))
                 if result.end == pos:
                     if pos + len(data) >= log.size:
                         break  # only an incomplete last line remains
@@ -313,7 +320,9 @@ def ingest_claude(
                 done_bytes += nbytes
                 done_files += len(file_results)
                 report.bytes_read += nbytes
-                if pending_bytes >= FLUSH_BYTES:
+                # A short tail joins the last write: each write costs a connect,
+                # a commit and a checkpoint, whatever its size.
+                if pending_bytes >= FLUSH_BYTES and total_bytes - done_bytes >= FLUSH_BYTES // 4:
                     flush()
                 if progress:
                     progress(done_bytes, total_bytes, done_files, len(tasks))

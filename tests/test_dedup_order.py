@@ -65,3 +65,62 @@ def test_the_kept_line_is_the_documented_first(store, card, seed):
             f"SELECT session_id FROM ({queries.PRICED.format(window='')})").fetchall())
         want = sorted(r[0] for r in con.execute(REFERENCE).fetchall())
     assert got == want and len(got) > 0
+
+
+def _records(rng: random.Random, file_id: int) -> list[dict]:
+    """Random usage records of one file, as the scanner makes them."""
+    out = []
+    for off in sorted(rng.sample(range(10_000), rng.randint(1, 40))):
+        k = rng.randrange(8)
+        out.append({
+            "ts": 1_788_000_000_000_000 + off, "sid": f"{file_id}:{off}",
+            "mid": rng.choice([None, f"m{k}", f"m{k}|x"]), "rid": rng.choice([None, "", f"r{k}"]),
+            "model": rng.choice(["claude-sonnet-4-5", "claude-sonnet-4-5", "<synthetic>", None]),
+            "in": 1, "out": rng.choice([0, 1, 2, 2]), "c5": 0, "c1": 0, "cr": 0, "ws": 0,
+            "cwd": None, "br": None, "ver": None, "ent": None, "sc": rng.random() < 0.3,
+            "aid": None, "err": rng.random() < 0.1, "cu": None, "f": file_id, "o": off,
+        })  # fmt: skip
+    return out
+
+
+def _kept(folder, card, files: dict[int, list[dict]]) -> list[str]:
+    """The session ids (one per line) a new store counts, with ``files`` as its only rows."""
+    import msgspec
+
+    from ccspend.store import FileUpdate, Store
+
+    folder.mkdir()
+    store = Store(folder / "ccspend.duckdb")
+    path = folder / "records.ndjson"
+    path.write_bytes(b"".join(msgspec.json.encode(r) + b"\n" for recs in files.values()
+                              for r in recs))  # fmt: skip
+    updates = [FileUpdate(path=f"/logs/{i}.jsonl", source="claude-code", dev=1, ino=i, size=1,
+                          mtime_ns=1, start=0, end=1, head_hash=None, skipped=0, agent_id=None,
+                          agent_type=None, replace=False, expected=None, tmp_id=i,
+                          first_ts_us=1_788_000_000_000_000 + i, last_ts_us=None)
+               for i in files]  # fmt: skip
+    with store.connect(write=True) as con:
+        store.write_ingest(con, updates, [str(path)])
+        queries.load_card(con, card)
+        return sorted(r[0] for r in con.execute(
+            f"SELECT session_id FROM ({queries.PRICED.format(window='')})").fetchall())
+
+
+def test_leaving_out_lines_within_a_file_piece_keeps_the_same_lines_counted(tmp_path, card):
+    """``best_per_response``, applied to each piece of each file the ingest reads, never
+    changes which line the store counts for a response, nor the lines without a key."""
+    from ccspend.sources.claude_code import best_per_response
+
+    before = after = 0
+    for seed in range(10):
+        rng = random.Random(seed)
+        files = {i: _records(rng, i) for i in range(1, rng.randint(2, 6))}
+        pruned = {}
+        for i, recs in files.items():
+            cut = rng.randint(0, len(recs))  # the ingest reads a file in pieces
+            pruned[i] = best_per_response(recs[:cut]) + best_per_response(recs[cut:])
+        got = _kept(tmp_path / f"pruned{seed}", card, pruned)
+        assert got == _kept(tmp_path / f"all{seed}", card, files), seed
+        before += sum(map(len, files.values()))
+        after += sum(map(len, pruned.values()))
+    assert after < before  # lines were left out

@@ -45,6 +45,38 @@ class ScanResult:
     first_ts: int | None = None  # the first line's timestamp, when the read began at 0
 
 
+def best_per_response(records: list[dict]) -> list[dict]:
+    """``records`` without the lines the store's deduplication would never count.
+
+    Claude Code writes one line per content block of a response, each with
+    the response's usage, so half the usage lines of a log repeat another. The
+    store keeps, of all lines with one response key (``message_id|request_id``),
+    the first in the order (most output tokens, not sidechain, the file's rank,
+    offset), among lines that are not API errors or ``<synthetic>``
+    (``store.queries.PRICED``). Within one piece of one file the rank is the
+    same, so every line but the best of each key there can be left out: the
+    counted line is the same, and the write and the deduplication do half the
+    work. Lines without a message id, and error or synthetic lines, are kept.
+    """
+    out: list[dict] = []
+    best: dict[str, int] = {}
+    for rec in records:
+        mid = rec["mid"]
+        if mid is None or rec["err"] or rec["model"] == "<synthetic>":
+            out.append(rec)
+            continue
+        key = f"{mid}|{rec['rid'] or ''}"
+        at = best.get(key)
+        if at is None:
+            best[key] = len(out)
+            out.append(rec)
+            continue
+        kept = out[at]
+        if (-rec["out"], rec["sc"], rec["o"]) < (-kept["out"], kept["sc"], kept["o"]):
+            out[at] = rec
+    return out
+
+
 def subagent_type(log: LogFile) -> str | None:
     """The agent type named in ``agent-<id>.meta.json`` beside a subagent file, if any."""
     if log.agent_id is None:

@@ -385,8 +385,11 @@ def select(con: duckdb.DuckDBPyConnection, f: Filters) -> None:
     where, params = _where(f)
     window, wparams = _time_window(f)
     sources = PRICED.format(window=window)
-    if f.source not in ("local", "codex") and f.repo_root is None and f.since_ts is None:
-        sources = f"{sources} UNION ALL BY NAME ({IMPORTED})"  # a git ref: local work only
+    # Imports join unless the report is of local work only (a git ref's window
+    # too), or there are none: the union would cost a tenth of the report's time.
+    local_only = f.source in ("local", "codex") or f.repo_root is not None or f.since_ts is not None
+    if not local_only and con.execute("SELECT EXISTS (FROM imported_usage)").fetchone()[0]:
+        sources = f"{sources} UNION ALL BY NAME ({IMPORTED})"
     sql = f"CREATE OR REPLACE TEMP TABLE selected AS SELECT * FROM ({sources}) q {where}"
     params.update(wparams, usage_pref=list(USAGE_PREFERENCE), cost_pref=list(COST_PREFERENCE))
     con.execute(sql, _bind(sql, params))
