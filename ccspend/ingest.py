@@ -84,9 +84,14 @@ def _head_hash(path: str, length: int) -> str | None:
             data = fh.read(length)
     except OSError:
         return None
-    if len(data) < length:
+    return _hash_head(data, length)
+
+
+def _hash_head(data: bytes, length: int) -> str | None:
+    """The fingerprint of the first ``length`` bytes of a file that begins with ``data``."""
+    if length <= 0 or len(data) < length:
         return None
-    return f"{length}:{hashlib.blake2b(data, digest_size=8).hexdigest()}"
+    return f"{length}:{hashlib.blake2b(data[:length], digest_size=8).hexdigest()}"
 
 
 def plan(files: list[LogFile], states: dict[str, FileState]) -> list[_Task]:
@@ -130,6 +135,7 @@ def _read_file(task: _Task, index: int, sink) -> tuple[FileUpdate, int, str | No
     first_ts = None
     last_ts = None
     encode_lines = msgspec.json.Encoder().encode_lines  # one call per chunk, newline-ended
+    head_bytes = None  # the file's first bytes, when this read starts at 0
     try:
         with open(log.path, "rb") as fh:
             fh.seek(pos)
@@ -137,6 +143,8 @@ def _read_file(task: _Task, index: int, sink) -> tuple[FileUpdate, int, str | No
                 data = fh.read(min(want, log.size - pos))
                 if not data:
                     break
+                if pos == 0:
+                    head_bytes = data[:HEAD_BYTES]
                 result = scan(data, pos, index)
                 skipped += result.skipped
                 if result.first_ts is not None:
@@ -162,7 +170,12 @@ def _read_file(task: _Task, index: int, sink) -> tuple[FileUpdate, int, str | No
         error = exc.strerror or type(exc).__name__
         pos = task.start
     end = pos
-    head = _head_hash(log.path, min(HEAD_BYTES, end)) if error is None else None
+    if error is not None:
+        head = None
+    elif head_bytes is not None:  # no second open for a file read from its start
+        head = _hash_head(head_bytes, min(HEAD_BYTES, end))
+    else:
+        head = _head_hash(log.path, min(HEAD_BYTES, end))
     if task.expected is not None and not task.replace and head is None:
         head = task.expected.head_hash
     update = FileUpdate(
