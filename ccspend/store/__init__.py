@@ -89,6 +89,16 @@ def _is_lock_error(exc: Exception) -> bool:
 ROW_GROUP_SIZE = 16384
 
 
+# The read-write databases this process has open, by real path: [the in-memory
+# connection the file is attached to, connections handed out]. DuckDB lets a
+# process attach a file once, so a second connection in this process (a run's
+# ledger thread beside its follower, a reader while a write is open) is a
+# cursor on the same one; the file is closed, and checkpointed, with the last.
+_ATTACHED: dict[str, list] = {}
+_HANDED: dict[int, str] = {}  # id of a connection handed out -> its key in _ATTACHED
+_ATTACHED_LOCK = threading.Lock()
+
+
 def _connect_writer(path: str) -> duckdb.DuckDBPyConnection:
     """A read-write connection whose database writes row groups of ``ROW_GROUP_SIZE``.
 
@@ -98,15 +108,61 @@ def _connect_writer(path: str) -> duckdb.DuckDBPyConnection:
     """
     import duckdb
 
-    con = duckdb.connect()
+    key = os.path.realpath(path)
+    with _ATTACHED_LOCK:
+        if key not in _ATTACHED:
+            base = duckdb.connect()
+            try:
+                quoted = path.replace("'", "''")
+                base.execute(f"ATTACH '{quoted}' AS store (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+            except BaseException:
+                base.close()
+                raise
+            _ATTACHED[key] = [base, 0]
+        con = _hand_out(key)
+    return _use_store(con)
+
+
+def _attached_cursor(path: str) -> duckdb.DuckDBPyConnection | None:
+    """A connection to ``path`` if this process has it open read-write, else None."""
+    key = os.path.realpath(path)
+    with _ATTACHED_LOCK:
+        if key not in _ATTACHED:
+            return None
+        con = _hand_out(key)
+    return _use_store(con)
+
+
+def _hand_out(key: str) -> duckdb.DuckDBPyConnection:
+    """A new connection to the attached database ``key`` (``_ATTACHED_LOCK`` held)."""
+    held = _ATTACHED[key]
+    con = held[0].cursor()
+    held[1] += 1
+    _HANDED[id(con)] = key
+    return con
+
+
+def _use_store(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     try:
-        quoted = path.replace("'", "''")
-        con.execute(f"ATTACH '{quoted}' AS store (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
         con.execute("USE store")
     except BaseException:
-        con.close()
+        _release(con)
         raise
     return con
+
+
+def _release(con: duckdb.DuckDBPyConnection) -> None:
+    """Close a connection; the last one handed out of an attached database detaches it."""
+    con.close()
+    with _ATTACHED_LOCK:
+        key = _HANDED.pop(id(con), None)
+        if key is None:
+            return
+        held = _ATTACHED[key]
+        held[1] -= 1
+        if held[1] == 0:
+            del _ATTACHED[key]
+            held[0].close()
 
 
 def _lock_timeout() -> float:
@@ -147,7 +203,9 @@ class Store:
                         finally:
                             os.umask(old)
                 else:
-                    con = duckdb.connect(str(self.path), read_only=True)
+                    con = _attached_cursor(str(self.path)) or duckdb.connect(
+                        str(self.path), read_only=True
+                    )
                 con.execute("SET TimeZone = 'UTC'")
                 return con
             except duckdb.Error as exc:
@@ -189,7 +247,7 @@ class Store:
             pending = self._pending_migrations(con)
             if pending:
                 if not write:
-                    con.close()
+                    _release(con)
                     with self.connect(write=True):
                         pass
                     con = self._open(False)
@@ -199,7 +257,7 @@ class Store:
         except duckdb.Error as exc:
             raise self._translate(exc) from None
         finally:
-            con.close()
+            _release(con)
             if write:
                 self._restrict_permissions()
 
