@@ -401,7 +401,10 @@ def aggregate(
     """Usage in ``selected`` summed per report key (``group`` None: one grand total row)."""
     key = GROUP_KEYS[group] if group else "'total'"
     sub = "coalesce(model_name, model, '(unknown)')" if by_model else "NULL"
-    sql = f"SELECT {key} AS k, {sub} AS sk, {_SUMS} FROM selected GROUP BY ALL ORDER BY k, sk"
+    # The key is computed once per row in a subquery: in the select list, DuckDB
+    # computes it again for each DISTINCT list and the mode (half the query's time).
+    sql = (f"SELECT k, {sub} AS sk, {_SUMS} FROM (SELECT *, {key} AS k FROM selected) "
+           "GROUP BY ALL ORDER BY k, sk")  # fmt: skip
     rows = con.execute(sql, _bind(sql, {"tz": f.tz})).fetchall()
     if group is None and rows and not rows[0][10] and rows[0][2] is None:
         return []  # no requests: the caller's empty total
