@@ -26,7 +26,7 @@ def test_priced_requests_counts_like_the_reports(sandbox, history):
     assert float(row["usd"]) == pytest.approx(total) == pytest.approx(1.0)
     assert row["n"] == 2 and row["priced"] == 1  # deduplicated; the unknown model unpriced
     raw = json.loads(run_cli("sql", "FROM requests SELECT count(*) AS n", "--json").stdout)
-    assert raw["rows"][0]["n"] == 3  # the table keeps every line
+    assert raw["rows"][0]["n"] == 2  # a copy within the same file is never counted: not stored
 
 
 def test_views_and_formats(sandbox, history):

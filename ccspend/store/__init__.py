@@ -106,7 +106,7 @@ def _connect_writer(path: str) -> duckdb.DuckDBPyConnection:
     to an in-memory one and made the default, so queries name its tables as
     they would with a plain connect.
     """
-    import duckdb
+    from ccspend.store.engine import duckdb
 
     key = os.path.realpath(path)
     with _ATTACHED_LOCK:
@@ -181,7 +181,7 @@ class Store:
     # -- opening ---------------------------------------------------------
 
     def _open(self, write: bool) -> duckdb.DuckDBPyConnection:
-        import duckdb
+        from ccspend.store.engine import duckdb
 
         deadline = time.monotonic() + _lock_timeout()
         delay = 0.01
@@ -237,7 +237,7 @@ class Store:
     @contextlib.contextmanager
     def connect(self, write: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection for one short piece of work, migrated and closed afterwards."""
-        import duckdb
+        from ccspend.store.engine import duckdb
 
         if not write and not self.path.exists():
             with self.connect(write=True):

@@ -12,9 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-import duckdb
-
 from ccspend.imports.records import UsageRow
+from ccspend.store.engine import duckdb
 
 COST_SCALE = 12  # DECIMAL(38,12): a cost with more places would be rounded, so refused
 

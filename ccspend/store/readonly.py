@@ -40,7 +40,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 
-import duckdb
+import duckdb  # the package: its relation API (con.sql) is Python, not in the extension
 
 from ccspend.errors import CcspendError, StoreBusy, StoreCorrupt, UsageError
 

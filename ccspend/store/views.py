@@ -18,10 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import duckdb
-
 from ccspend.pricing.card import RateCard
 from ccspend.store import queries
+from ccspend.store.engine import duckdb
 
 VIEWS = ("requests", "priced_requests", "runs", "imported_usage", "budgets")
 
