@@ -129,44 +129,47 @@ def run_report(
         from ccspend.store import Store
 
         store = Store(db or paths.default_db_path())
-        prepared: dict = {}
-        ingested, warnings = ingest_logs(
-            store, roots, no_ingest, progress=progress, while_parsing=lambda: _prepare(prepared),
-            codex=not demo,
-        )
-        if not prepared:
-            _prepare(prepared)
-        if "error" in prepared:  # raised after the ingest, as before the overlap
-            raise prepared["error"]
-        db_path = store.path.absolute()
-        # An answer is cached only when it reflects every log: an unreadable file
-        # could become readable without its size or time changing.
-        cacheable = (
-            ingested is not None and not demo and window is None and not ingested.unreadable
-            and filters.source is None
-        )
-        from ccspend import fastpath, reports
+        # Kept open from the ingest's write to the report's read: no close and reopen.
+        with store.keep_open():
+            prepared: dict = {}
+            ingested, warnings = ingest_logs(
+                store, roots, no_ingest, progress=progress,
+                while_parsing=lambda: _prepare(prepared), codex=not demo,
+            )
+            store.settle()  # the file as the next run will find it, before its fingerprint
+            if not prepared:
+                _prepare(prepared)
+            if "error" in prepared:  # raised after the ingest, as before the overlap
+                raise prepared["error"]
+            db_path = store.path.absolute()
+            # An answer is cached only when it reflects every log: an unreadable file
+            # could become readable without its size or time changing.
+            cacheable = (
+                ingested is not None and not demo and window is None and not ingested.unreadable
+                and filters.source is None
+            )
+            from ccspend import fastpath, reports
 
-        if cacheable:
-            state = fastpath.fingerprint(ingested.files, db_path)
-        report = reports.build_report(
-            store, prepared["card"], reports.ReportRequest(name, filters, breakdown or chart),
-            warnings,
-        )
-        text = render(report, window, roots, ingested, bool(since_day or until_day))
-        if text is None:
-            return
-        out, err = text
-        if demo:
-            err += f"(sample logs shipped with ccspend: {roots[0]})\n"
-        sys.stdout.write(out)
-        sys.stderr.write(err)
-        if cacheable and state == fastpath.fingerprint(ingested.files, db_path):
-            key = fastpath.request_key(
-                name=name, tz=tz, since=since, until=until, project=project, branch=branch,
-                breakdown=breakdown, json_out=json_out, db=db_path, roots=roots,
-            )  # fmt: skip
-            fastpath.save(db_path, key, state, out, err)
+            if cacheable:
+                state = fastpath.fingerprint(ingested.files, db_path)
+            report = reports.build_report(
+                store, prepared["card"], reports.ReportRequest(name, filters, breakdown or chart),
+                warnings,
+            )
+            text = render(report, window, roots, ingested, bool(since_day or until_day))
+            if text is None:
+                return
+            out, err = text
+            if demo:
+                err += f"(sample logs shipped with ccspend: {roots[0]})\n"
+            sys.stdout.write(out)
+            sys.stderr.write(err)
+            if cacheable and state == fastpath.fingerprint(ingested.files, db_path):
+                key = fastpath.request_key(
+                    name=name, tz=tz, since=since, until=until, project=project, branch=branch,
+                    breakdown=breakdown, json_out=json_out, db=db_path, roots=roots,
+                )  # fmt: skip
+                fastpath.save(db_path, key, state, out, err)
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)

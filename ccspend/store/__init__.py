@@ -177,8 +177,37 @@ class Store:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path).expanduser()
+        self._keeping = False
+        self._kept: duckdb.DuckDBPyConnection | None = None
+
+    def settle(self) -> None:
+        """Write a database kept open (``keep_open``) to its file now.
+
+        Its connection's close would otherwise checkpoint it after the report,
+        changing the file the report's cached answer is fingerprinted with.
+        """
+        if self._kept is not None:
+            self._kept.execute("CHECKPOINT")
 
     # -- opening ---------------------------------------------------------
+
+    @contextlib.contextmanager
+    def keep_open(self) -> Iterator[None]:
+        """Within this block, the database stays open from its first write on.
+
+        A report that has just ingested reads what it wrote: without this, the
+        write's connection closes (a checkpoint) and the report opens the file
+        again (reading it back). Nothing is opened here: a cold ingest still
+        creates the database while its parse workers run.
+        """
+        self._keeping = True
+        try:
+            yield
+        finally:
+            self._keeping = False
+            kept, self._kept = self._kept, None
+            if kept is not None:
+                _release(kept)
 
     def _open(self, write: bool) -> duckdb.DuckDBPyConnection:
         from ccspend.store.engine import duckdb
@@ -202,6 +231,8 @@ class Store:
                             con = _connect_writer(str(self.path))
                         finally:
                             os.umask(old)
+                    if self._keeping and self._kept is None:
+                        self._kept = _attached_cursor(str(self.path))
                 else:
                     con = _attached_cursor(str(self.path)) or duckdb.connect(
                         str(self.path), read_only=True
