@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -73,6 +74,59 @@ def run_cli(*args: str, env: dict | None = None, cwd: str | None = None, timeout
         cwd=cwd,
         timeout=timeout,
     )
+
+
+@functools.cache
+def _command():
+    """The CLI's click command, built once: typer builds it anew on each call (~90 ms)."""
+    import typer.main
+
+    from ccspend.cli import app
+
+    return typer.main.get_command(app)
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``ccspend ARGS`` run by the full CLI (typer) in this process, with the sandbox's
+    environment: returncode, stdout and stderr, as ``run_cli`` gives them.
+
+    For setup (an import, a budget) and for the data a command prints, where the
+    process itself is not what a test checks: each ccspend process costs about
+    0.4 s of CPU in imports. Exit codes, messages and the entry point's fast
+    paths are checked with ``run_cli``. Not for ``run`` (it sets signal handlers).
+    """
+    import contextlib
+    import io
+
+    from ccspend.cli import _unexpected
+
+    assert args[:1] != ("run",), "ccspend run changes signal handlers: use run_cli"
+    out, err = io.StringIO(), io.StringIO()
+    saved = {k: os.environ.get(k) for k in env or {}}
+    argv, code = sys.argv, 0
+    try:
+        os.environ.update(env or {})
+        sys.argv = ["ccspend", *args]
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:  # what ccspend.cli.main does around the app
+                result = _command().main(list(args), "ccspend", standalone_mode=False)
+                if isinstance(result, int) and result:
+                    sys.exit(result)
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+            except BaseException as exc:  # noqa: BLE001 - as the CLI's last line of defence
+                try:
+                    _unexpected(exc)
+                except SystemExit as done:
+                    code = done.code
+    finally:
+        sys.argv = argv
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return subprocess.CompletedProcess(["ccspend", *args], code, out.getvalue(), err.getvalue())
 
 
 def read_pty(fd: int, needle: bytes | None = None, timeout: float = 30) -> tuple[bool, bytes]:

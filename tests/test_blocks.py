@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from ccspend.forecast.blocks import HOUR_US, MINUTE_US, Request, burn, group_blocks
-from tests.conftest import run_cli
+from tests.conftest import cli, run_cli
 from tests.logs import assistant, write
 
 
@@ -81,7 +81,7 @@ def test_blocks_json_contract_and_active_block(projects):
     for k in ("gap_before", "burn_tokens_per_min", "burn_usd_per_hour", "projected_cost_usd",
               "projected_tokens", "cost_usd", "total_tokens", "models"):
         assert k in last
-    active = json.loads(run_cli("blocks", "--active", "--json").stdout)
+    active = json.loads(cli("blocks", "--active", "--json").stdout)  # the rows, in this process
     assert [r["key"] for r in active["rows"]] == [last["key"]]
     assert run_cli("blocks").returncode == 0
 
@@ -120,7 +120,7 @@ def test_active_block_forecast_against_a_given_limit_and_official_readings(sandb
     now = datetime.now(UTC)
     stamp = now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
     write(projects / "p" / "s.jsonl", [assistant(msg="a", ts=stamp, inp=40_000, out=0)])
-    out = json.loads(run_cli("blocks", "--active", "--json", "--limit", "100000").stdout)
+    out = json.loads(cli("blocks", "--active", "--json", "--limit", "100000").stdout)  # numbers
     f = out["rows"][0]["forecasts"]
     assert f[0]["name"] == "5-hour block" and f[0]["unit"] == "tokens"
     assert f[0]["used"] == 40_000 and f[0]["official"] is False
@@ -133,8 +133,8 @@ def test_active_block_forecast_against_a_given_limit_and_official_readings(sandb
         subprocess.run([_sys.executable, "-m", "ccspend", "statusline"], input=json.dumps(
             {"rate_limits": {"five_hour": {"used_percentage": pct, "resets_at": resets}}}),
             capture_output=True, text=True)
-    assert run_cli("statusline", "--refresh").returncode == 0
-    out = json.loads(run_cli("blocks", "--active", "--json").stdout)
+    assert cli("statusline", "--refresh").returncode == 0  # setup, in this process
+    out = json.loads(cli("blocks", "--active", "--json").stdout)
     official = out["rows"][0]["forecasts"][0]
     assert official["official"] is True and official["used"] == 30
     table = run_cli("blocks", "--active", "--limit", "max5")

@@ -10,7 +10,7 @@ import pytest
 from ccspend.breakeven import DEFAULT_MIX, History, breakeven
 from ccspend.errors import CcspendError, UsageError
 from ccspend.pricing import load_card
-from tests.conftest import run_cli
+from tests.conftest import cli, run_cli
 from tests.logs import assistant, write
 
 RATES = """
@@ -114,7 +114,7 @@ def test_cli_weighs_your_last_30_days(projects, sandbox):
     write(projects / "p" / "a.jsonl", [
         assistant(ts=ts, model="claude-sonnet-4-6", inp=300_000, out=600_000,
                   cache_write=900_000, cache_read=28_200_000)])  # fmt: skip
-    r = run_cli("breakeven", "--model", "gpu-box", "--vs", "claude-sonnet-4-6", "--json")
+    r = cli("breakeven", "--model", "gpu-box", "--vs", "claude-sonnet-4-6", "--json")  # numbers
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["you"]["tokens_per_day"] == pytest.approx(1_000_000)

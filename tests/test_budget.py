@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ccspend.reports import period_window
-from tests.conftest import run_cli
+from tests.conftest import cli, run_cli
 from tests.logs import assistant, write
 
 
@@ -106,7 +106,7 @@ def test_budget_rows_by_scope(sandbox, projects):
     config.set_budget("daily", 10)
     config.set_budget("daily", 2, scope="project", name="/src/app")
     config.set_budget("daily", 2, scope="branch", name="dev")
-    rows = {r["name"]: r for r in json.loads(run_cli("budget", "--json").stdout)["budgets"]}
+    rows = {r["name"]: r for r in json.loads(cli("budget", "--json").stdout)["budgets"]}
     assert rows["daily"]["used"] == pytest.approx(4.0) and rows["daily"]["alert_level"] is None
     assert rows["project:/src/app:daily"]["used"] == pytest.approx(1.0)
     assert rows["project:/src/app:daily"]["alert_level"] == 50
@@ -135,7 +135,7 @@ def test_budget_check_alerts_once_per_level_to_webhook_and_command(sandbox, proj
     got = sandbox / "command-got.json"
     script = sandbox / "alert_command.py"
     script.write_text(f"import sys\nopen({str(got)!r}, 'a').write(sys.stdin.read() + '\\n')\n")
-    cfg_path = Path(run_cli("config", "path").stdout.strip())
+    cfg_path = Path(cli("config", "path").stdout.strip())
     cfg_path.parent.mkdir(parents=True, exist_ok=True)
     cfg_path.write_text(
         "[budgets]\ndaily = 4\n\n[alerts]\ndesktop = false\n"
@@ -146,8 +146,8 @@ def test_budget_check_alerts_once_per_level_to_webhook_and_command(sandbox, proj
                           model="claude-haiku-4-5")])
     first = run_cli("budget", "check")
     assert first.returncode == 0 and "1 alerts sent" in first.stdout, first.stderr
-    for _ in range(3):  # a cron job every minute: nothing new, nothing sent
-        assert "0 alerts sent" in run_cli("budget", "check").stdout
+    for run in (run_cli, cli, cli):  # a cron job every minute: nothing new, nothing sent
+        assert "0 alerts sent" in run("budget", "check").stdout
     from tests.logs import append
 
     append(log, [assistant(ts=_now_iso(), msg="b", req="b", inp=2_000_000, out=0,
@@ -159,13 +159,13 @@ def test_budget_check_alerts_once_per_level_to_webhook_and_command(sandbox, proj
     assert received[0]["text"].startswith("ccspend: daily budget at 50%")
     lines = [json.loads(x) for x in got.read_text().splitlines()]
     assert [x["ccspend"]["level"] for x in lines] == [50, 100]
-    history = json.loads(run_cli("budget", "alerts", "--json").stdout)["rows"]
+    history = json.loads(cli("budget", "alerts", "--json").stdout)["rows"]
     assert sorted(r["level"] for r in history) == [50, 80, 100]
     assert all("SECRETPART" not in r["message"] for r in history)
 
 
 def test_a_broken_webhook_is_a_warning_with_the_url_masked(sandbox, projects):
-    cfg_path = Path(run_cli("config", "path").stdout.strip())
+    cfg_path = Path(cli("config", "path").stdout.strip())
     cfg_path.parent.mkdir(parents=True, exist_ok=True)
     cfg_path.write_text("[budgets]\ndaily = 1\n[alerts]\ndesktop = false\n")
     write(projects / "p" / "s.jsonl", [assistant(ts=_now_iso(), inp=600_000, out=0,

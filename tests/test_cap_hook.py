@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ccspend.cap_hook import OVERRIDE_WORD, Caps, answer, judge
-from tests.conftest import run_cli
+from tests.conftest import cli, run_cli
 from tests.logs import assistant, write
 
 CAPS = Caps(session_usd=2.0, daily_usd=10.0, alert_at=(50, 80))
@@ -54,7 +54,7 @@ def test_install_and_uninstall_leave_the_settings_exactly_as_they_were(sandbox):
     assert data["hooks"]["PreToolUse"][1]["hooks"][0]["command"] == "ccspend cap hook"
     assert data["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"] == "ccspend cap hook"
     assert "already" in run_cli("cap", "install").stdout
-    status = json.loads(run_cli("cap", "--json").stdout)
+    status = json.loads(cli("cap", "--json").stdout)  # the settings read back, in this process
     assert status["hooks_installed"] and status["session_usd"] == 5 and status["daily_usd"] == 30
     assert run_cli("cap", "uninstall").returncode == 0
     assert json.loads(settings.read_text()) == before
@@ -78,8 +78,8 @@ def test_the_hook_denies_past_the_cap_warns_once_and_can_be_overridden(sandbox, 
     t = write(projects / "p" / "s1.jsonl", [
         assistant(session="s1", ts=now, msg="a", req="a", inp=1_200_000, out=0,
                   model="claude-haiku-4-5")])  # $1.20
-    assert run_cli("cap", "install", "--session-cap", "2").returncode == 0
-    assert run_cli("statusline", "--refresh").returncode == 0
+    assert cli("cap", "install", "--session-cap", "2").returncode == 0  # setup
+    assert cli("statusline", "--refresh").returncode == 0
     tool = {"hook_event_name": "PreToolUse", "session_id": "s1", "transcript_path": str(t),
             "tool_name": "Bash", "tool_input": {"command": "ls"}}
     first = hook(tool)
@@ -97,7 +97,7 @@ def test_the_hook_denies_past_the_cap_warns_once_and_can_be_overridden(sandbox, 
     assert json.loads(hook(prompt).stdout)["decision"] == "block"
     assert hook({**prompt, "prompt": f"finish it {OVERRIDE_WORD}"}).stdout == ""
     assert hook(tool).stdout == ""  # the override holds for the session
-    status = json.loads(run_cli("cap", "--json").stdout)
+    status = json.loads(cli("cap", "--json").stdout)  # the ledger's rows
     assert [d["decision"] for d in reversed(status["decisions"])] == [
         "warn", "deny", "block", "override"]
 
@@ -105,7 +105,7 @@ def test_the_hook_denies_past_the_cap_warns_once_and_can_be_overridden(sandbox, 
 @pytest.mark.parametrize("stdin", ["", "not json", "[]", '{"hook_event_name": "PreToolUse"}',
                                    '{"hook_event_name": "PreToolUse", "transcript_path": 5}'])
 def test_the_hook_fails_open(sandbox, stdin):
-    run_cli("cap", "install", "--session-cap", "0.01")
+    assert cli("cap", "install", "--session-cap", "0.01").returncode == 0  # setup
     r = subprocess.run([sys.executable, "-m", "ccspend", "cap", "hook"], input=stdin,
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0 and r.stdout == "" and "Traceback" not in r.stderr

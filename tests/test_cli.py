@@ -6,7 +6,7 @@ import sys
 import textwrap
 import time
 
-from tests.conftest import read_pty, run_cli
+from tests.conftest import cli, read_pty, run_cli
 from tests.logs import append, assistant, write
 
 
@@ -88,7 +88,7 @@ def test_a_newer_database_is_refused_not_damaged(sandbox, projects):
     import duckdb
 
     write(projects / "p" / "s.jsonl", [assistant()])
-    assert run_cli("daily").returncode == 0
+    assert cli("daily").returncode == 0  # setup: the database, in this process
     db = sandbox / "data" / "ccspend.duckdb"
     con = duckdb.connect(str(db))
     con.execute("INSERT INTO schema_migrations (name) VALUES ('m999_from_the_future')")
@@ -114,7 +114,7 @@ def _holder(db, seconds):
 
 def test_locked_database_is_waited_for(sandbox, projects):
     f = write(projects / "p" / "s.jsonl", [assistant()])
-    assert run_cli("daily").returncode == 0
+    assert cli("daily").returncode == 0  # setup: the database, in this process
     append(f, [assistant(msg="new")])  # so the next run must write
     holder = _holder(sandbox / "data" / "ccspend.duckdb", 1.5)
     t = time.monotonic()
@@ -127,7 +127,7 @@ def test_locked_database_is_waited_for(sandbox, projects):
 
 def test_locked_database_gives_up_with_a_clear_error(sandbox, projects):
     f = write(projects / "p" / "s.jsonl", [assistant()])
-    assert run_cli("daily").returncode == 0
+    assert cli("daily").returncode == 0  # setup: the database, in this process
     append(f, [assistant(msg="new")])
     holder = _holder(sandbox / "data" / "ccspend.duckdb", 6)
     try:

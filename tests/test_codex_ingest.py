@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ccspend.sources import codex
-from tests.conftest import report_json, run_cli
+from tests.conftest import cli, report_json, run_cli
 from tests.logs import assistant, write
 from tests.test_codex_source import CONTEXT, META, count, usage
 
@@ -53,8 +53,7 @@ def test_rollouts_count_once_and_only_under_codex(sessions):
     assert daily("--source", "codex")["totals"] == first  # a second run adds nothing
     assert daily("--source", "local")["rows"] == []
     assert daily()["totals"]["total_tokens"] == want
-    r = run_cli("source", "--json")
-    assert [row["key"] for row in json.loads(r.stdout)["rows"]] == ["codex"]
+    assert [row["key"] for row in report_json("source")["rows"]] == ["codex"]
 
 
 def test_a_growing_rollout_is_read_again_whole(sandbox, sessions, projects):
@@ -93,5 +92,5 @@ def test_the_demo_never_reads_the_users_codex_logs(sessions):
     assert r.returncode == 0, r.stderr
     demo = json.loads(r.stdout)
     assert r.stderr.count("rollout") == 0
-    assert demo["totals"]["total_tokens"] == json.loads(
-        run_cli("daily", "--demo", "--json", "--source", "local").stdout)["totals"]["total_tokens"]
+    assert demo["totals"]["total_tokens"] == json.loads(  # the numbers: in this process
+        cli("daily", "--demo", "--json", "--source", "local").stdout)["totals"]["total_tokens"]

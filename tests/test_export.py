@@ -10,7 +10,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import report_json, run_cli
 from tests.logs import assistant, write
 
 
@@ -29,7 +29,7 @@ def history(projects):
 
 
 def daily_totals(*args: str) -> tuple[int, float]:
-    out = json.loads(run_cli("daily", "--json", *args).stdout)
+    out = report_json("daily", *args)  # in this process: the numbers, not the CLI
     return sum(r["requests"] for r in out["rows"]), out["totals"]["cost_usd"]
 
 

@@ -4,7 +4,7 @@ import json
 import re
 from html.parser import HTMLParser
 
-from tests.conftest import run_cli
+from tests.conftest import cli, run_cli
 
 
 class _Refs(HTMLParser):
@@ -29,7 +29,7 @@ def test_html_report_is_self_contained_and_has_the_totals(sandbox):
     parser.feed(page)
     assert parser.refs == []
     assert not re.search(r"https?://", page)
-    total = json.loads(run_cli("daily", "--demo", "-z", "UTC", "--json").stdout)["totals"]
+    total = json.loads(cli("daily", "--demo", "-z", "UTC", "--json").stdout)["totals"]
     assert f"${total['cost_usd']:,.2f}" in page
     for part in ("Cost per day, by model", "By model", "By project", "Most expensive sessions",
                  "<svg"):

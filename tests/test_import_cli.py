@@ -10,7 +10,7 @@ import duckdb
 
 from ccspend.imports import formats
 from ccspend.store.imported import Totals, row_totals
-from tests.conftest import run_cli
+from tests.conftest import cli, run_cli
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "imports"
 EXPORTS = sorted(p for p in FIXTURES.iterdir() if not p.name.startswith("codex_"))
@@ -69,7 +69,7 @@ def test_every_format_lands_with_its_own_totals_and_twice_changes_nothing(sandbo
     want = {k: v for k, v in want.items() if v.rows}
     first = stored_by_file(sandbox)
     assert first == want  # tokens and Decimal dollars, exactly, format by format
-    again = json.loads(run_cli("import", *map(str, EXPORTS), "--json").stdout)["files"]
+    again = json.loads(cli("import", *map(str, EXPORTS), "--json").stdout)["files"]  # in-process
     assert all(f["new"] == 0 for f in again)
     assert {Path(f["file"]): f["already_there"] for f in again} == {
         p: len({row.key for row in rows}) for p, rows in parsed.items()}
@@ -88,9 +88,9 @@ def test_overlapping_usage_pages_count_the_shared_bucket_once(sandbox):
     assert [(f["new"], f["already_there"]) for f in files] == [(5, 0), (1, 1)]
     assert stored(sandbox) == row_totals(rows1 + rows2)
     assert stored(sandbox).rows == len(rows1) + len(rows2) - 1
-    # the other order, in two commands: the same store
-    run_cli("import", str(p2))
-    run_cli("import", str(p1))
+    # the other order, in two commands: the same store (by the CLI in this process)
+    assert cli("import", str(p2)).returncode == 0
+    assert cli("import", str(p1)).returncode == 0
     assert stored(sandbox) == row_totals(rows1 + rows2)
 
 
@@ -105,7 +105,7 @@ def test_a_broken_file_is_one_line_and_writes_nothing(sandbox):
         assert r.stdout == "" and r.stderr.startswith("ccspend: error:")
         assert r.stderr.count("\n") == 1
     assert not (sandbox / "data" / "ccspend.duckdb").exists()  # not even created
-    run_cli("import", str(good))
+    assert cli("import", str(good)).returncode == 0  # setup, in this process
     r = run_cli("import", str(good), str(garbage))
     assert r.returncode == 1 and stored(sandbox) == row_totals(formats.read(good, formats.detect(good)))
 
@@ -122,7 +122,7 @@ def test_table_output_and_same_as_local(sandbox):
 
 
 def test_sql_can_query_imported_usage(sandbox):
-    run_cli("import", str(FIXTURES / "anthropic_cost_report.json"))
+    assert cli("import", str(FIXTURES / "anthropic_cost_report.json")).returncode == 0  # setup
     r = run_cli("sql", "SELECT sum(cost_usd) AS usd FROM imported_usage", "--json",
                 "--no-ingest")
     assert r.returncode == 0, r.stderr

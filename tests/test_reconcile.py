@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ccspend import reconcile
-from tests.conftest import run_cli
+from tests.conftest import cli, run_cli
 from tests.logs import assistant, write
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "reconcile"
@@ -37,13 +37,15 @@ def local_logs(projects):
 
 
 def imported():
-    r = run_cli("import", str(FIXTURES / "anthropic_usage.json"),
-                str(FIXTURES / "anthropic_cost.json"))
+    r = cli("import", str(FIXTURES / "anthropic_usage.json"),
+            str(FIXTURES / "anthropic_cost.json"))  # setup: in this process
     assert r.returncode == 0, r.stderr
 
 
-def report(*args: str) -> dict:
-    r = run_cli("reconcile", "--json", *args)
+def report(*args: str, process: bool = False) -> dict:
+    """``ccspend reconcile --json``: by the CLI in this process (the rows are the subject),
+    or by the command in a process of its own."""
+    r = (run_cli if process else cli)("reconcile", "--json", *args)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["report"] == "reconcile"
@@ -52,7 +54,7 @@ def report(*args: str) -> dict:
 
 def test_finds_exactly_the_three_planted_differences(sandbox, local_logs):
     imported()
-    out = report()
+    out = report(process=True)
     assert len(out["rows"]) == 6
     flagged = {(r["day"], r["model"]): r["explanation"] for r in out["rows"] if r["flag"]}
     assert flagged == {
@@ -82,7 +84,7 @@ def test_filters_threshold_and_same_as_local(sandbox, local_logs):
     assert [(r["day"], r["flag"]) for r in out["rows"]] == [("2026-09-03", True)]
     assert sum(r["flag"] for r in report("--threshold", "60")["rows"]) == 1  # only no-local
     # rows of a key Claude Code does not use are not compared once a key is marked
-    run_cli("import", "--same-as-local", "apikey_other")
+    assert cli("import", "--same-as-local", "apikey_other").returncode == 0
     out = report()
     assert all(r["explanation"] == reconcile.NO_EXPORT for r in out["rows"])
 
@@ -101,7 +103,7 @@ def test_bad_dates_are_usage_errors(sandbox):
 
 def test_per_request_exports_count_once_billed_and_per_key(sandbox, projects):
     path = FIXTURES.parent / "imports" / "openrouter_activity_export.csv"
-    assert run_cli("import", str(path)).returncode == 0
+    assert cli("import", str(path)).returncode == 0
     out = report("--provider", "openrouter")
     assert out["totals"]["export_tokens"] == 19536  # what `ccspend import` counted, once
     assert out["totals"]["export_cost_usd"] == pytest.approx(0.04385, abs=1e-12)

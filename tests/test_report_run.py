@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import cli, run_cli
 from tests.logs import assistant, user, write
 
 CASES = [
@@ -42,18 +41,13 @@ def _logs(projects):
     (projects / "p" / "bad.jsonl").write_text('{"type":"assistant","usage" broken}\n')
 
 
-def _cli(args, env):
-    code = "import sys; from ccspend.cli import main; sys.argv = ['ccspend', *sys.argv[1:]]; main()"
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          env=env, timeout=60)  # fmt: skip
-
-
 @pytest.mark.parametrize("args", CASES, ids=" ".join)
 def test_the_entry_point_prints_what_the_cli_prints(sandbox, projects, args):
+    """The entry point in a process of its own; the typer CLI (the reference) in this one."""
     _logs(projects)
-    env = {**os.environ, "CCSPEND_NO_CACHE": "1"}
+    env = {"CCSPEND_NO_CACHE": "1"}
     fast = run_cli(*args, "--db", str(sandbox / "fast.duckdb"), env=env)
-    full = _cli([*args, "--db", str(sandbox / "full.duckdb")], env)
+    full = cli(*args, "--db", str(sandbox / "full.duckdb"), env=env)
     assert (fast.returncode, fast.stdout, fast.stderr) == (full.returncode, full.stdout,
                                                            full.stderr)  # fmt: skip
     assert fast.stdout or fast.stderr

@@ -12,7 +12,7 @@ import pytest
 
 from ccspend import reconcile
 from ccspend.pricing import load_card
-from tests.conftest import report_json, run_cli
+from tests.conftest import cli, report_json, run_cli
 from tests.logs import assistant, write
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,7 +27,8 @@ def report(*args: str) -> dict:
 
 
 def imported(*paths: Path) -> None:
-    r = run_cli("import", *map(str, paths))
+    """Setup, by the CLI in this process (tests/test_import_cli.py runs the command)."""
+    r = cli("import", *map(str, paths))
     assert r.returncode == 0, r.stderr
 
 
@@ -117,12 +118,12 @@ def test_one_export_in_two_shapes_counts_once(sandbox, tmp_path):
 
 def test_same_as_local_keys_check_instead_of_adding(sandbox, local):
     imported(RECONCILE / "anthropic_usage.json")
-    keys = run_cli("sql", "SELECT DISTINCT api_key FROM imported_usage WHERE api_key IS NOT "
-                   "NULL ORDER BY 1", "--json")
+    keys = cli("sql", "SELECT DISTINCT api_key FROM imported_usage WHERE api_key IS NOT "
+               "NULL ORDER BY 1", "--json")
     assert keys.returncode == 0, keys.stderr
     key = json.loads(keys.stdout)["rows"][0]["api_key"]
     before = report("daily", "--source", "anthropic")["totals"]["total_tokens"]
-    assert run_cli("import", "--same-as-local", key).returncode == 0
+    assert cli("import", "--same-as-local", key).returncode == 0
     after = report("daily", "--source", "anthropic")["totals"]["total_tokens"]
     assert after < before
     assert report("daily")["totals"]["total_tokens"] == local["total_tokens"] + after
@@ -155,10 +156,10 @@ def test_openrouter_byok_fees_add_to_what_each_request_cost(sandbox):
 
 def test_export_and_the_html_page_take_source(sandbox, local, tmp_path):
     imported(IMPORTS / "openrouter_activity_export.csv")
-    rows = run_cli("export", "--format", "jsonl", "--source", "openrouter").stdout.splitlines()
+    rows = cli("export", "--format", "jsonl", "--source", "openrouter").stdout.splitlines()
     assert {json.loads(r)["source"] for r in rows} == {"openrouter"}
     assert len(rows) == 4  # three requests and the BYOK fee the upstream billed
-    every = run_cli("export", "--format", "jsonl").stdout.splitlines()
+    every = cli("export", "--format", "jsonl").stdout.splitlines()
     assert {json.loads(r)["source"] for r in every} == {"local", "openrouter"}
     page = tmp_path / "p.html"
     assert run_cli("report", "--html", str(page), "--source", "local").returncode == 0
@@ -183,7 +184,7 @@ def test_cost_rows_that_cannot_be_split_from_claude_codes_key_are_left_out(sandb
     # cost rows name no API key: its billed dollars include this key's spend
 
     def day_cost() -> float:
-        assert run_cli("import", "--same-as-local", key).returncode == 0
+        assert cli("import", "--same-as-local", key).returncode == 0
         rows = report("daily", "--source", "anthropic")["rows"]
         return {r["key"]: r["cost_usd"] for r in rows}["2025-08-01"]
 

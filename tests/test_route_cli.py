@@ -3,7 +3,7 @@
 import json
 import sys
 
-from tests.conftest import run_cli
+from tests.conftest import cli, run_cli
 
 
 def test_route_names_the_tier_the_reasons_and_each_tiers_cost(sandbox):
@@ -52,7 +52,7 @@ def test_run_route_passes_the_model_and_records_the_tier(sandbox):
     assert r.stdout.splitlines()[0] == "opus"
     summary = json.loads(r.stdout.splitlines()[-1])
     assert summary["route_tier"] == "heavy" and summary["cap_usd"] == 10.0
-    row = json.loads(run_cli("runs", "--json").stdout)["rows"][0]
+    row = json.loads(cli("runs", "--json").stdout)["rows"][0]  # the ledger, in this process
     assert row["route_tier"] == "heavy" and row["cap_usd"] == 10.0
     assert run_cli("run", "--route", "auto", "--", sys.executable, "-c", "pass").returncode == 2
 

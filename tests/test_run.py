@@ -18,7 +18,7 @@ from ccspend.runner import (
     prepare_command,
     used_pct,
 )
-from tests.conftest import run_cli
+from tests.conftest import cli, run_cli
 
 FAKE = str(Path(__file__).with_name("fake_agent.py"))
 
@@ -133,15 +133,21 @@ def test_every_run_lands_in_the_ledger_even_a_killed_wrapper(sandbox):
         [sys.executable, "-m", "ccspend", "run", "--task", "t2", "--cap", "50",
          *agent(sandbox, "--usd-per-line", "0.01", "--every", "0.2")],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    time.sleep(2.5)
+    logs = sandbox / "claude" / "projects"
+    before = sum(p.read_text().count("\n") for p in logs.rglob("*.jsonl"))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # until t2's agent has spent a while
+        if sum(p.read_text().count("\n") for p in logs.rglob("*.jsonl")) >= before + 5:
+            break
+        time.sleep(0.02)
     os.killpg(wrapper.pid, signal.SIGKILL)  # the wrapper and its agent, without warning
     wrapper.wait()
-    out = json.loads(run_cli("runs", "--json").stdout)
+    out = json.loads(cli("runs", "--json").stdout)  # the ledger's rows: in this process
     by_task = {}
     for row in out["rows"]:
         by_task.setdefault(row["task_id"], []).append(row["status"])
     assert by_task == {"t1": ["capped", "ok"], "t2": ["interrupted"]}
-    t1 = json.loads(run_cli("runs", "--task", "t1", "--json").stdout)["totals"]
+    t1 = json.loads(cli("runs", "--task", "t1", "--json").stdout)["totals"]
     assert t1["runs"] == 2 and t1["success_rate"] == 0.5
     assert run_cli("runs").returncode == 0
 

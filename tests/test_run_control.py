@@ -14,7 +14,7 @@ import ccspend.cli
 from ccspend import runner
 from ccspend.errors import UsageError
 from ccspend.run_main import OPTIONS, _version_key, current_branch, parse
-from tests.conftest import run_cli
+from tests.conftest import cli, run_cli
 
 FAKE = str(Path(__file__).with_name("fake_agent.py"))
 
@@ -25,8 +25,12 @@ def agent(sandbox, *extra):
 
 
 def runs(task=None):
+    """The ledger's rows, by ``ccspend runs --json`` in this process (tests/test_run.py
+    runs the command in a process of its own)."""
     args = ["runs", "--json"] + (["--task", task] if task else [])
-    return json.loads(run_cli(*args).stdout)["rows"]
+    r = cli(*args)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["rows"]
 
 
 def test_the_fast_parser_knows_every_option_of_the_documented_command():
@@ -72,7 +76,7 @@ def test_a_token_cap_stops_the_run(sandbox):
 
 
 def test_a_spent_budget_refuses_the_run_unless_forced(sandbox):
-    assert run_cli("budget", "set", "daily", "0.2", "--task", "nightly").returncode == 0
+    assert cli("budget", "set", "daily", "0.2", "--task", "nightly").returncode == 0
     first = run_cli("run", "--task", "nightly", "--json",
                     *agent(sandbox, "--usd-per-line", "0.1", "--every", "0.01", "--lines", "3"))
     assert first.returncode == 0, first.stderr
@@ -191,11 +195,31 @@ def test_sigterm_to_the_wrapper_stops_its_agent_and_records_the_run(sandbox):
         [sys.executable, "-m", "ccspend", "run", "--task", "term", "--grace", "3",
          *agent(sandbox, "--usd-per-line", "0.01", "--every", "0.1", "--lines", "200")],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    time.sleep(2.0)
+    wait_for_lines(sandbox, 5)  # the agent runs (its SIGINT handler set) and spends
     wrapper.send_signal(signal.SIGTERM)
     out, _ = wrapper.communicate(timeout=30)
     assert wrapper.returncode == 130 and "saved" in out  # the agent had its SIGINT
     assert [r["status"] for r in runs("term")] == ["interrupted"]
+
+
+def wait_for_lines(sandbox, n: int, timeout: float = 30) -> None:
+    """Until the fake agent has written ``n`` log lines (it sets its signal handler first)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        logs = (sandbox / "claude" / "projects").rglob("*.jsonl")
+        if sum(p.read_text().count("\n") for p in logs) >= n:
+            return
+        time.sleep(0.02)
+    pytest.fail(f"the agent wrote fewer than {n} lines in {timeout}s")
+
+
+def _running(pid: int) -> bool:
+    """``pid`` is alive and not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def test_run_ids_are_version_4_uuids():
@@ -230,12 +254,19 @@ def test_a_run_whose_first_ledger_write_failed_is_recorded_at_its_end(sandbox, m
 def test_an_agent_ccspend_cannot_follow_is_stopped_and_recorded(sandbox, tmp_path):
     (sandbox / "config").mkdir(exist_ok=True)
     (sandbox / "config" / "rates.toml").write_text("this is = = not toml\n")
-    alive = tmp_path / "alive"
+    alive, pidfile = tmp_path / "alive", tmp_path / "agent.pid"
     r = run_cli("run", "--cap", "1", "--grace", "1", "--", "sh", "-c",
-                f"sleep 2; touch {alive}")
+                f"echo $$ > {pidfile}; sleep 2; touch {alive}")
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "rates.toml" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
-    time.sleep(2.5)
+    if pidfile.exists() and pidfile.read_text().strip():  # the agent started: it is gone,
+        pid = int(pidfile.read_text())  # so it never reaches its touch
+        deadline = time.monotonic() + 5
+        while _running(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not _running(pid), "the agent was left running without its cap"
+    else:
+        time.sleep(2.5)  # it may start yet: give it the time to touch
     assert not alive.exists()  # never left running without its cap
     (sandbox / "config" / "rates.toml").unlink()
     rows = runs()

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import cli, report_json, run_cli
 from tests.logs import assistant, write
 
 
@@ -22,15 +22,15 @@ def test_priced_requests_counts_like_the_reports(sandbox, history):
                 "FROM priced_requests", "--json")
     assert r.returncode == 0, r.stderr
     row = json.loads(r.stdout)["rows"][0]
-    total = json.loads(run_cli("daily", "--json").stdout)["totals"]["cost_usd"]
+    total = report_json("daily")["totals"]["cost_usd"]
     assert float(row["usd"]) == pytest.approx(total) == pytest.approx(1.0)
     assert row["n"] == 2 and row["priced"] == 1  # deduplicated; the unknown model unpriced
-    raw = json.loads(run_cli("sql", "FROM requests SELECT count(*) AS n", "--json").stdout)
+    raw = json.loads(cli("sql", "FROM requests SELECT count(*) AS n", "--json").stdout)
     assert raw["rows"][0]["n"] == 2  # a copy within the same file is never counted: not stored
 
 
 def test_views_and_formats(sandbox, history):
-    run_cli("budget", "set", "daily", "7", "--task", "t")
+    assert cli("budget", "set", "daily", "7", "--task", "t").returncode == 0  # setup
     r = run_cli("sql", "SELECT scope, target, cap_usd FROM budgets", "--csv")
     assert r.stdout == "scope,target,cap_usd\ntask,t,7.0\n"
     assert "run_id" in run_cli("sql", "DESCRIBE runs").stdout

@@ -8,7 +8,7 @@ import time
 
 import duckdb
 
-from tests.conftest import run_cli
+from tests.conftest import cli, report_json, run_cli
 from tests.logs import assistant, user, write
 
 
@@ -37,9 +37,9 @@ def test_session_cost_comes_from_the_transcript_priced_like_the_reports(sandbox,
         assistant(session="s1", msg="sub", req="rs", inp=300_000, out=10, sidechain=True,
                   model="claude-haiku-4-5"),
     ])
-    assert run_cli("statusline", "--refresh").returncode == 0
+    assert cli("statusline", "--refresh").returncode == 0  # setup, in this process
     r = status({"session_id": "s1", "transcript_path": str(t), "model": {"display_name": "Opus"}})
-    expected = json.loads(run_cli("session", "--json").stdout)["rows"][0]["cost_usd"]
+    expected = report_json("session")["rows"][0]["cost_usd"]
     assert r.returncode == 0
     assert f"session ${expected:.2f}" in r.stdout and r.stdout.startswith("Opus")
 
@@ -102,7 +102,7 @@ def test_install_refuses_a_broken_settings_file(sandbox):
 
 def test_shell_form_needs_no_stdin(sandbox, projects):
     write(projects / "p" / "s.jsonl", [assistant()])
-    run_cli("statusline", "--refresh")
+    assert cli("statusline", "--refresh").returncode == 0  # setup, in this process
     r = run_cli("statusline", "--shell")
     assert r.returncode == 0 and "today" in r.stdout
 
@@ -117,10 +117,10 @@ def test_a_stale_summary_starts_one_background_refresh(sandbox, projects):
     summary = sandbox / "data" / "ccspend.duckdb.cache" / "statusline" / "summary.json"
     deadline = time.time() + 20
     while time.time() < deadline and not summary.exists():
-        time.sleep(0.1)
+        time.sleep(0.02)
     assert summary.exists()
     while time.time() < deadline and (summary.parent / "refresh.lock").exists():
-        time.sleep(0.1)
+        time.sleep(0.02)
     data = json.loads(summary.read_text())
     assert "prices" in data and "claude-sonnet-4-5" in data["prices"]
 

@@ -10,7 +10,7 @@ import pytest
 from ccspend.pricing import load_card
 from ccspend.store.queries import Filters
 from ccspend.whatif import Scenario, resolve_model, whatif
-from tests.conftest import run_cli
+from tests.conftest import cli, run_cli
 from tests.logs import assistant, write
 
 # USD per million tokens, from shared/reference/prices.md
@@ -133,7 +133,7 @@ def test_a_month_routed_by_the_reviews_recommendations_saves_what_a_hand_count_s
              if x["task_id"] == "scaffold" and x["tier"] == "standard")  # fmt: skip
     assert promote["monthly_saving_usd"] == pytest.approx(float(fl + up - 6 * up / 3), abs=1e-6)
 
-    w = run_cli("whatif", "--route", str(sandbox / "recommended.toml"), "--json")
+    w = cli("whatif", "--route", str(sandbox / "recommended.toml"), "--json")  # the numbers
     assert w.returncode == 0, w.stderr
     got = json.loads(w.stdout)
     # by hand: the unit-test runs move from sonnet to haiku, the first scaffold runs
@@ -194,7 +194,7 @@ def test_card_reprices_by_the_card_of_a_day(projects, store, sandbox):
                   ts="2026-09-15T10:00:00.000Z"),
         assistant(msg="m2", req="q2", model="claude-haiku-4-5", inp=1_000_000, out=100_000,
                   ts="2026-10-15T10:00:00.000Z")])  # fmt: skip
-    r = run_cli("whatif", "--card", "2026-10-02", "--json")
+    r = cli("whatif", "--card", "2026-10-02", "--json")  # the numbers, in this process
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout)
     # old: September at $1/$5, October at $2/$10; new: both at October's card
