@@ -305,6 +305,9 @@ def _to_postgres(url: str, table: str, stage: Path) -> tuple[int, int]:
 
 
 def _postgres_append(cur, table: str, stage: Path) -> tuple[int, int]:
+    # Exporters of one table take turns until they commit: two first exports at
+    # once both saw no table, and the loser's CREATE collided in the catalog.
+    cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ccspend export {table}",))
     cur.execute("SELECT to_regclass(%s)", (table,))
     if cur.fetchone()[0] is None:  # only its creator may index it; a user granted rights on
         cur.execute(create_sql(table))  # a DBA's table only writes rows
