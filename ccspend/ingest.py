@@ -75,23 +75,23 @@ class _Task:
     index: int = 0  # unique within a run: ties a file's records to its state
 
 
-def _head_hash(path: str, length: int) -> str | None:
-    """Fingerprint of a file's first ``length`` bytes, stored with the length it covers."""
+def _head_hash(path: str, length: int, head: bytes | None = None) -> str | None:
+    """Fingerprint of a file's first ``length`` bytes, stored with the length it covers.
+
+    ``head``: the file's first bytes, when a read from its start has them
+    already (no second open).
+    """
     if length <= 0:
         return None
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(length)
-    except OSError:
+    if head is None:
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(length)
+        except OSError:
+            return None
+    if len(head) < length:
         return None
-    return _hash_head(data, length)
-
-
-def _hash_head(data: bytes, length: int) -> str | None:
-    """The fingerprint of the first ``length`` bytes of a file that begins with ``data``."""
-    if length <= 0 or len(data) < length:
-        return None
-    return f"{length}:{hashlib.blake2b(data[:length], digest_size=8).hexdigest()}"
+    return f"{length}:{hashlib.blake2b(head[:length], digest_size=8).hexdigest()}"
 
 
 def plan(files: list[LogFile], states: dict[str, FileState]) -> list[_Task]:
@@ -170,12 +170,7 @@ def _read_file(task: _Task, index: int, sink) -> tuple[FileUpdate, int, str | No
         error = exc.strerror or type(exc).__name__
         pos = task.start
     end = pos
-    if error is not None:
-        head = None
-    elif head_bytes is not None:  # no second open for a file read from its start
-        head = _hash_head(head_bytes, min(HEAD_BYTES, end))
-    else:
-        head = _head_hash(log.path, min(HEAD_BYTES, end))
+    head = _head_hash(log.path, min(HEAD_BYTES, end), head_bytes) if error is None else None
     if task.expected is not None and not task.replace and head is None:
         head = task.expected.head_hash
     update = FileUpdate(

@@ -98,7 +98,7 @@ def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     import contextlib
     import io
 
-    from ccspend.cli import _unexpected
+    from ccspend.cli import main
 
     assert args[:1] != ("run",), "ccspend run changes signal handlers: use run_cli"
     out, err = io.StringIO(), io.StringIO()
@@ -108,17 +108,10 @@ def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         os.environ.update(env or {})
         sys.argv = ["ccspend", *args]
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:  # what ccspend.cli.main does around the app
-                result = _command().main(list(args), "ccspend", standalone_mode=False)
-                if isinstance(result, int) and result:
-                    sys.exit(result)
+            try:
+                main(list(args), command=_command())
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
-            except BaseException as exc:  # noqa: BLE001 - as the CLI's last line of defence
-                try:
-                    _unexpected(exc)
-                except SystemExit as done:
-                    code = done.code
     finally:
         sys.argv = argv
         for k, v in saved.items():

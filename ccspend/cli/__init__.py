@@ -29,10 +29,16 @@ for _module in ("report_cmds", "live_cmds", "route_cmds", "cap_cmds", "data_cmds
 __all__ = ["app", "main"]
 
 
-def main() -> None:
-    """Console entry point: every ccspend error becomes one line and an exit code."""
+def main(args: list[str] | None = None, command=None) -> None:
+    """Console entry point: every ccspend error becomes one line and an exit code.
+
+    ``args`` (default: the command line) and ``command`` (the app's click
+    command, which typer otherwise builds anew on each call: the tests build it
+    once and run many commands in one process).
+    """
     try:
-        code = app(standalone_mode=False)  # returns typer.Exit's code instead of raising
+        # standalone_mode=False: returns typer.Exit's code instead of raising
+        code = (command or app)(args, standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
     except SystemExit:
