@@ -32,6 +32,7 @@ from ccspend.sources.claude_code import (
     LogFile,
     best_per_response,
     discover,
+    micros,
     scan,
     subagent_type,
 )
@@ -149,13 +150,13 @@ def _read_file(task: _Task, index: int, sink) -> tuple[FileUpdate, int, str | No
                 skipped += result.skipped
                 if result.first_ts is not None:
                     first_ts = result.first_ts
-                if result.records:
-                    stamps = [r["ts"] for r in result.records]
+                if result.lines:
+                    stamps = [line.ts for line in result.lines]
                     if task.start == 0 and first_ts is None:
-                        first_ts = min(stamps)
-                    newest = max(stamps)
+                        first_ts = micros(min(stamps))
+                    newest = micros(max(stamps))
                     last_ts = newest if last_ts is None else max(last_ts, newest)
-                    kept = best_per_response(result.records)
+                    kept = best_per_response(result.lines)
                     nrec += len(kept)
                     sink.write(encode_lines(kept))
                 if result.end == pos:
@@ -225,8 +226,9 @@ def _batches(tasks: list[_Task]) -> Iterator[list[_Task]]:
 class _Writer:
     """Writes batches, holding the database only briefly at a time."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, shape: str = "claude-lines") -> None:
         self.store = store
+        self.shape = shape  # of the NDJSON records: see ``Store.write_ingest``
         self._ctx = None
         self._con = None
         self._since = 0.0
@@ -236,7 +238,7 @@ class _Writer:
             self._ctx = self.store.connect(write=True)
             self._con = self._ctx.__enter__()
             self._since = time.monotonic()
-        n = self.store.write_ingest(self._con, updates, records)
+        n = self.store.write_ingest(self._con, updates, records, self.shape)
         if time.monotonic() - self._since >= HOLD_SECONDS:
             self.close()
         return n

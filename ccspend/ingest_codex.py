@@ -63,7 +63,7 @@ def ingest_codex(store: Store, roots: list[Path] | None = None) -> IngestReport:
     if not changed:
         return report
     tmpdir = tempfile.mkdtemp(prefix="ccspend-codex-")
-    writer = _Writer(store)
+    writer = _Writer(store, "records")
     encode = msgspec.json.Encoder().encode
     try:
         updates: list[FileUpdate] = []

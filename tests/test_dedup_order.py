@@ -91,8 +91,9 @@ def _records(rng: random.Random, file_id: int) -> list[dict]:
     return out
 
 
-def _kept(folder, card, files: dict[int, list[dict]]) -> list[str]:
-    """The session ids (one per line) a new store counts, with ``files`` as its only rows."""
+def _kept(folder, card, files: dict[int, list]) -> list[str]:
+    """The session ids (one per line) a new store counts, with ``files`` (the scanner's
+    ``Line`` objects) as its only rows."""
     import msgspec
 
     from ccspend.store import FileUpdate, Store
@@ -108,7 +109,7 @@ def _kept(folder, card, files: dict[int, list[dict]]) -> list[str]:
                           first_ts_us=1_788_000_000_000_000 + i, last_ts_us=None)
                for i in files]  # fmt: skip
     with store.connect(write=True) as con:
-        store.write_ingest(con, updates, [str(path)])
+        store.write_ingest(con, updates, [str(path)], "claude-lines")
         queries.load_card(con, card)
         return sorted(r[0] for r in con.execute(
             f"SELECT session_id FROM ({queries.PRICED.format(window='')})").fetchall())
@@ -117,12 +118,12 @@ def _kept(folder, card, files: dict[int, list[dict]]) -> list[str]:
 def test_leaving_out_lines_within_a_file_piece_keeps_the_same_lines_counted(tmp_path, card):
     """``best_per_response``, applied to each piece of each file the ingest reads, never
     changes which line the store counts for a response, nor the lines without a key."""
-    from ccspend.sources.claude_code import best_per_response
+    from ccspend.sources.claude_code import best_per_response, line_of
 
     before = after = 0
     for seed in range(10):
         rng = random.Random(seed)
-        files = {i: _records(rng, i) for i in range(1, rng.randint(2, 6))}
+        files = {i: [line_of(r) for r in _records(rng, i)] for i in range(1, rng.randint(2, 6))}
         pruned = {}
         for i, recs in files.items():
             cut = rng.randint(0, len(recs))  # the ingest reads a file in pieces

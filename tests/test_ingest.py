@@ -128,7 +128,7 @@ def test_killed_ingest_leaves_store_consistent(store, projects, monkeypatch):
 
     real = store_mod.Store.write_ingest
 
-    def dying(self, con, updates, path):
+    def dying(self, con, updates, path, shape="records"):
         con.execute("BEGIN TRANSACTION")
         con.execute("INSERT INTO files (file_id, path, source, read_offset) VALUES (99, 'x', 'claude-code', 5)")
         con.execute("ROLLBACK")

@@ -7,9 +7,13 @@ the JSON parser only lines that mention ``"usage"``. A record keeps usage
 metadata only, never message text.
 
 Candidate lines are decoded with msgspec against a schema of just the fields
-ccspend keeps, which skips message text without materialising it; a line
-whose fields have unexpected types falls back to a plain decode and a
-tolerant extractor, so odd input costs time, never data.
+ccspend keeps (``Line``), which skips message text without materialising it; a
+line whose fields have unexpected types falls back to a plain decode and a
+tolerant extractor, so odd input costs time, never data. The ingest writes the
+decoded ``Line`` objects back out as they are, and the store flattens them in
+SQL (``store.write_ingest``): building a flat record per line in Python cost a
+quarter of the parse. ``ScanResult.records`` gives the flat records to callers
+that want them (the status line, the cap hook).
 
 Traps handled here (see the reference page on Claude Code logs): bad lines
 (garbage, empty, truncated, a BOM) are skipped and counted; an incomplete last
@@ -21,14 +25,19 @@ store's job, at query time, because it spans files.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import msgspec
 
 from ccspend.sources.claude_record import (  # noqa: F401 - re-exported
+    _EPOCH,
+    _MICRO,
     MAX_TOKENS,
     _int,
     extract,
+    micros,
     parse_timestamp_us,
+    utc_timestamp,
 )
 from ccspend.sources.logfiles import LogFile, discover  # noqa: F401 - re-exported
 
@@ -39,13 +48,18 @@ BOM = b"\xef\xbb\xbf"
 class ScanResult:
     """What one pass over a byte range produced."""
 
-    records: list[dict] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)  # usage lines, checked and stamped
     skipped: int = 0  # bad lines: garbage, empty, truncated, unparseable
     end: int = 0  # offset just past the last complete line read
     first_ts: int | None = None  # the first line's timestamp, when the read began at 0
 
+    @property
+    def records(self) -> list[dict]:
+        """The usage lines as flat records (the shape ``extract`` gives)."""
+        return [record_of(line) for line in self.lines]
 
-def best_per_response(records: list[dict]) -> list[dict]:
+
+def best_per_response(lines: list[Line]) -> list[Line]:
     """``records`` without the lines the store's deduplication would never count.
 
     Claude Code writes one line per content block of a response, each with
@@ -58,22 +72,27 @@ def best_per_response(records: list[dict]) -> list[dict]:
     counted line is the same, and the write and the deduplication do half the
     work. Lines without a message id, and error or synthetic lines, are kept.
     """
-    out: list[dict] = []
+    out: list[Line] = []
     best: dict[str, int] = {}
-    for rec in records:
-        mid = rec["mid"]
-        if mid is None or rec["err"] or rec["model"] == "<synthetic>":
-            out.append(rec)
+    for line in lines:
+        msg = line.message
+        mid = msg.id
+        if mid is None or line.isApiErrorMessage is True or msg.model == "<synthetic>":
+            out.append(line)
             continue
-        key = f"{mid}|{rec['rid'] or ''}"
+        key = f"{mid}|{line.requestId or ''}"
         at = best.get(key)
         if at is None:
             best[key] = len(out)
-            out.append(rec)
+            out.append(line)
             continue
         kept = out[at]
-        if (-rec["out"], rec["sc"], rec["o"]) < (-kept["out"], kept["sc"], kept["o"]):
-            out[at] = rec
+        if (-msg.usage.output_tokens, line.isSidechain is True, line.o) < (
+            -kept.message.usage.output_tokens,
+            kept.isSidechain is True,
+            kept.o,
+        ):
+            out[at] = line
     return out
 
 
@@ -202,47 +221,49 @@ def _odd_line(line: bytes, offset: int, file_id: int, out: ScanResult) -> None:
             out.skipped += 1
 
 
-def _take(line: bytes | bytearray, offset: int, file_id: int, out: ScanResult) -> None:
+def _take(raw: bytes | bytearray, offset: int, file_id: int, out: ScanResult) -> None:
     try:
-        rec = _from_struct(_LINE.decode(line), offset, file_id)
+        line = _accept(_LINE.decode(raw), offset, file_id)
     except msgspec.ValidationError:
-        rec = _slow(line, offset, file_id)  # valid JSON, unexpected types: the tolerant path
+        line = _slow(raw, offset, file_id)  # valid JSON, unexpected types: the tolerant path
     except (msgspec.DecodeError, RecursionError):
-        rec = False
-    if rec is None:
+        line = False
+    if line is None:
         return
-    if rec is False:
+    if line is False:
         out.skipped += 1
         return
-    out.records.append(rec)
+    out.lines.append(line)
 
 
-def _slow(line: bytes | bytearray, offset: int, file_id: int) -> dict | None | bool:
+def _slow(raw: bytes | bytearray, offset: int, file_id: int) -> Line | None | bool:
     try:
-        rec = extract(msgspec.json.decode(line))
+        rec = extract(msgspec.json.decode(raw))
     except (msgspec.DecodeError, RecursionError):
         return False
-    if rec:
-        rec["f"] = file_id
-        rec["o"] = offset
-    return rec
+    if not rec:
+        return rec
+    rec["f"] = file_id
+    rec["o"] = offset
+    return line_of(rec)
 
 
 # -- the fast schema: only what a record keeps --------------------------------
 
 
-class _CacheSplit(msgspec.Struct, gc=False):
+class _CacheSplit(msgspec.Struct, gc=False, omit_defaults=True):
     ephemeral_5m_input_tokens: int = 0
     ephemeral_1h_input_tokens: int = 0
 
 
-class _ServerTools(msgspec.Struct, gc=False):
+class _ServerTools(msgspec.Struct, gc=False, omit_defaults=True):
     web_search_requests: int = 0
 
 
 # Sub-objects are Structs, not dicts: a dict field costs a third of the decode.
 # gc=False: these hold no containers, so the collector need not track them.
-class _Usage(msgspec.Struct, gc=False):
+# omit_defaults: what the ingest writes back out is only what the line had.
+class _Usage(msgspec.Struct, gc=False, omit_defaults=True):
     input_tokens: int = 0
     output_tokens: int = 0
     cache_creation_input_tokens: int = 0
@@ -251,13 +272,21 @@ class _Usage(msgspec.Struct, gc=False):
     server_tool_use: _ServerTools | None = None
 
 
-class _Message(msgspec.Struct, gc=False):
+class _Message(msgspec.Struct, gc=False, omit_defaults=True):
     id: str | None = None
     model: str | None = None
     usage: _Usage | None = None
 
 
-class _Line(msgspec.Struct, gc=False):
+class Line(msgspec.Struct, gc=False, omit_defaults=True):
+    """A usage line as the scanner keeps it: the log's own fields, and three of ours.
+
+    ``ts`` (the timestamp, parsed, in UTC), ``f`` (the batch's index of the
+    file) and ``o`` (the line's offset) are set by the scanner; a log line that
+    happens to carry keys of those names has them overwritten, or, if their
+    type does not fit, takes the tolerant path.
+    """
+
     type: str | None = None
     timestamp: str | None = None
     sessionId: str | None = None  # noqa: N815 - the log's own key
@@ -271,21 +300,25 @@ class _Line(msgspec.Struct, gc=False):
     isApiErrorMessage: bool | None = None  # noqa: N815
     costUSD: float | None = None  # noqa: N815
     message: _Message | None = None
+    ts: datetime | None = None
+    f: int = 0
+    o: int = 0
 
 
 class _Stamp(msgspec.Struct):
     timestamp: str | None = None
 
 
-_LINE = msgspec.json.Decoder(_Line)
+_LINE = msgspec.json.Decoder(Line)
 _STAMP = msgspec.json.Decoder(_Stamp)
 
 
-def _from_struct(line: _Line, offset: int, file_id: int) -> dict | None | bool:
-    """The record of a line decoded by the fast schema (same rules as ``extract``).
+def _accept(line: Line, offset: int, file_id: int) -> Line | None | bool:
+    """``line`` checked and stamped (same rules as ``extract``), None if it carries
+    no cost, False if it cannot be placed in time (skipped and counted).
 
-    Written flat, as ``extract`` is: it runs once per response line, and a
-    helper call per field was a third of the parse's time.
+    Out-of-range counts are clamped in place; the 5m/1h split is left as the log
+    gave it, for the store to resolve (``record_of`` for flat records).
     """
     msg = line.message
     if msg is None or line.type != "assistant":
@@ -293,41 +326,61 @@ def _from_struct(line: _Line, offset: int, file_id: int) -> dict | None | bool:
     u = msg.usage
     if u is None:
         return None
-    ts = parse_timestamp_us(line.timestamp)
+    ts = utc_timestamp(line.timestamp)
     if ts is None:
         return False
-    inp = u.input_tokens
-    out = u.output_tokens
+    if not (0 <= u.input_tokens <= MAX_TOKENS and 0 <= u.output_tokens <= MAX_TOKENS
+            and 0 <= u.cache_creation_input_tokens <= MAX_TOKENS
+            and 0 <= u.cache_read_input_tokens <= MAX_TOKENS):  # fmt: skip
+        u.input_tokens, u.output_tokens = _int(u.input_tokens), _int(u.output_tokens)
+        u.cache_creation_input_tokens = _int(u.cache_creation_input_tokens)
+        u.cache_read_input_tokens = _int(u.cache_read_input_tokens)
+    split = u.cache_creation
+    if split is not None and not (
+        0 <= split.ephemeral_1h_input_tokens <= MAX_TOKENS
+        and 0 <= split.ephemeral_5m_input_tokens <= MAX_TOKENS
+    ):
+        split.ephemeral_1h_input_tokens = _int(split.ephemeral_1h_input_tokens)
+        split.ephemeral_5m_input_tokens = _int(split.ephemeral_5m_input_tokens)
+    tools = u.server_tool_use
+    if tools is not None and not 0 <= tools.web_search_requests <= MAX_TOKENS:
+        tools.web_search_requests = _int(tools.web_search_requests)
+    line.ts = ts
+    line.timestamp = None  # written once, as ``ts``
+    line.f = file_id
+    line.o = offset
+    return line
+
+
+def record_of(line: Line) -> dict:
+    """The flat record of an accepted line (the shape ``extract`` gives).
+
+    The 5m/1h split: the 1h count as given, the rest of the cache writes at 5m
+    (or the 5m count, if larger); no split means all at 5m.
+    """
+    msg = line.message
+    u = msg.usage
     cw = u.cache_creation_input_tokens
-    cr = u.cache_read_input_tokens
-    if not (0 <= inp <= MAX_TOKENS and 0 <= out <= MAX_TOKENS and 0 <= cw <= MAX_TOKENS
-            and 0 <= cr <= MAX_TOKENS):  # fmt: skip
-        inp, out, cw, cr = _int(inp), _int(out), _int(cw), _int(cr)
     split = u.cache_creation
     if split is None:
         w1h = 0
         w5m = cw
     else:
         w1h = split.ephemeral_1h_input_tokens
-        w5 = split.ephemeral_5m_input_tokens
-        if not (0 <= w1h <= MAX_TOKENS and 0 <= w5 <= MAX_TOKENS):
-            w1h, w5 = _int(w1h), _int(w5)
-        w5m = cw - w1h
-        if w5 > w5m:
-            w5m = w5
+        w5m = max(cw - w1h, split.ephemeral_5m_input_tokens)
     tools = u.server_tool_use
     return {
-        "ts": ts,
+        "ts": micros(line.ts),
         "sid": line.sessionId,
         "mid": msg.id,
         "rid": line.requestId,
         "model": msg.model,
-        "in": inp,
-        "out": out,
+        "in": u.input_tokens,
+        "out": u.output_tokens,
         "c5": w5m,
         "c1": w1h,
-        "cr": cr,
-        "ws": _int(tools.web_search_requests) if tools is not None else 0,
+        "cr": u.cache_read_input_tokens,
+        "ws": tools.web_search_requests if tools is not None else 0,
         "cwd": line.cwd,
         "br": line.gitBranch,
         "ver": line.version,
@@ -336,6 +389,24 @@ def _from_struct(line: _Line, offset: int, file_id: int) -> dict | None | bool:
         "aid": line.agentId,
         "err": line.isApiErrorMessage is True,
         "cu": line.costUSD,
-        "f": file_id,
-        "o": offset,
+        "f": line.f,
+        "o": line.o,
     }
+
+
+def line_of(rec: dict) -> Line | bool:
+    """The ``Line`` of a flat record (``extract``'s, with ``f`` and ``o``); False if its
+    time cannot be written as a date."""
+    try:
+        ts = _EPOCH + rec["ts"] * _MICRO
+    except OverflowError:
+        return False
+    c5, c1 = rec["c5"], rec["c1"]
+    usage = _Usage(rec["in"], rec["out"], c5 + c1, rec["cr"], _CacheSplit(c5, c1),
+                   _ServerTools(rec["ws"]))  # fmt: skip
+    return Line(
+        type="assistant", sessionId=rec["sid"], requestId=rec["rid"], cwd=rec["cwd"],
+        gitBranch=rec["br"], version=rec["ver"], entrypoint=rec["ent"], isSidechain=rec["sc"],
+        agentId=rec["aid"], isApiErrorMessage=rec["err"], costUSD=rec["cu"],
+        message=_Message(rec["mid"], rec["model"], usage), ts=ts, f=rec["f"], o=rec["o"],
+    )  # fmt: skip

@@ -26,15 +26,33 @@ def _int(value: object) -> int:
 
 def parse_timestamp_us(value: object) -> int | None:
     """ISO 8601 timestamp to integer microseconds since the epoch (naive means UTC)."""
-    if not isinstance(value, str) or not value:
+    dt = utc_timestamp(value)
+    return None if dt is None else (dt - _EPOCH) // _MICRO
+
+
+def utc_timestamp(value: object) -> datetime | None:
+    """An ISO 8601 timestamp as an aware UTC datetime (naive means UTC); None if
+    it is not one, or falls before year 1 in UTC."""
+    if value.__class__ is not str or not value:
         return None
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
         return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return (dt - _EPOCH) // _MICRO
+    tz = dt.tzinfo
+    if tz is UTC:
+        return dt
+    if tz is None:
+        return dt.replace(tzinfo=UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
+def micros(ts: datetime) -> int:
+    """An aware datetime as integer microseconds since the epoch."""
+    return (ts - _EPOCH) // _MICRO
 
 
 def extract(obj: object) -> dict | None | bool:

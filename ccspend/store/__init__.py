@@ -360,9 +360,17 @@ class Store:
         return {r[1]: FileState(*r) for r in rows}
 
     def write_ingest(
-        self, con: duckdb.DuckDBPyConnection, updates: list[FileUpdate], records: list[str]
+        self,
+        con: duckdb.DuckDBPyConnection,
+        updates: list[FileUpdate],
+        records: list[str],
+        shape: str = "records",
     ) -> int:
         """Write one batch: file states and their records, in one transaction.
+
+        ``records`` are NDJSON files of one ``shape``: ``records`` (flat records,
+        as ``claude_record.extract`` makes them) or ``claude-lines`` (the Claude
+        Code scanner's ``Line`` objects, flattened here).
 
         A file whose stored state changed since the batch was planned (another
         ccspend process read it meanwhile) is dropped from the batch, so two
@@ -417,7 +425,7 @@ class Store:
             inserted = 0
             if records:
                 before = con.execute("SELECT count(*) FROM requests").fetchone()[0]
-                con.execute(_INSERT_RECORDS, [records])
+                con.execute(_INSERT[shape], [records])
                 inserted = con.execute("SELECT count(*) FROM requests").fetchone()[0] - before
             con.execute(
                 "INSERT INTO files (file_id, path, source, dev, ino, size, mtime_ns, read_offset, "
@@ -623,3 +631,38 @@ FROM read_json(?, format = 'newline_delimited', columns = {_RECORD_COLUMNS},
                maximum_object_size = 16777216) r
 JOIN batch_files b ON b.tmp_id = r.f
 """
+
+# Claude Code lines as the scanner decoded them (``sources.claude_code.Line``):
+# nested, and without the fields that held their default (zero, absent). The
+# 5m/1h split is resolved as ``claude_code.record_of`` does: the 1h count as
+# given, the rest of the cache writes at 5m, or the 5m count if larger.
+_LINE_COLUMNS = (
+    "{type: 'VARCHAR', ts: 'TIMESTAMPTZ', sessionId: 'VARCHAR', requestId: 'VARCHAR', "
+    "cwd: 'VARCHAR', gitBranch: 'VARCHAR', version: 'VARCHAR', entrypoint: 'VARCHAR', "
+    "isSidechain: 'BOOLEAN', agentId: 'VARCHAR', isApiErrorMessage: 'BOOLEAN', "
+    "costUSD: 'DOUBLE', f: 'BIGINT', o: 'BIGINT', message: 'STRUCT(id VARCHAR, model VARCHAR, "
+    "usage STRUCT(input_tokens BIGINT, output_tokens BIGINT, cache_creation_input_tokens BIGINT, "
+    "cache_read_input_tokens BIGINT, cache_creation STRUCT(ephemeral_5m_input_tokens BIGINT, "
+    "ephemeral_1h_input_tokens BIGINT), server_tool_use STRUCT(web_search_requests BIGINT)))'}"
+)
+
+_INSERT_LINES = f"""
+INSERT INTO requests
+SELECT b.file_id, coalesce(r.o, 0), r.ts, r.sessionId, r.message.id, r.requestId,
+       CASE WHEN r.message.id IS NULL THEN NULL
+            ELSE r.message.id || '|' || coalesce(r.requestId, '') END,
+       r.message.model, coalesce(u.input_tokens, 0), coalesce(u.output_tokens, 0),
+       greatest(coalesce(u.cache_creation_input_tokens, 0)
+                - coalesce(u.cache_creation.ephemeral_1h_input_tokens, 0),
+                coalesce(u.cache_creation.ephemeral_5m_input_tokens, 0)),
+       coalesce(u.cache_creation.ephemeral_1h_input_tokens, 0),
+       coalesce(u.cache_read_input_tokens, 0), coalesce(u.server_tool_use.web_search_requests, 0),
+       r.cwd, r.gitBranch, r.version, r.entrypoint, coalesce(r.isSidechain, false), r.agentId,
+       coalesce(r.isApiErrorMessage, false), r.costUSD
+FROM (SELECT *, message.usage AS u
+      FROM read_json(?, format = 'newline_delimited', columns = {_LINE_COLUMNS},
+                     maximum_object_size = 16777216)) r
+JOIN batch_files b ON b.tmp_id = coalesce(r.f, 0)
+"""
+
+_INSERT = {"records": _INSERT_RECORDS, "claude-lines": _INSERT_LINES}
