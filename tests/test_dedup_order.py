@@ -44,15 +44,16 @@ def _fill(con, rng: random.Random) -> None:
     for file_id, *_ in files:
         offsets = rng.sample(range(10_000), rng.randint(1, 40))
         for off in offsets:
-            key = rng.choice([None, *[f"m{k}|r{k}" for k in range(12)]])
-            rows.append((file_id, off, f"{file_id}:{off}", key, rng.choice([0, 1, 2, 2]),
+            k = rng.choice([None, *range(12)])  # the response; None: no message id
+            mid, rid = (None, None) if k is None else (f"m{k}", f"r{k}")
+            rows.append((file_id, off, f"{file_id}:{off}", mid, rid, rng.choice([0, 1, 2, 2]),
                          rng.random() < 0.3, rng.random() < 0.05))  # fmt: skip
     _insert_all(
         con,
-        "INSERT INTO requests (file_id, line_offset, ts, session_id, dedup_key, model, "
+        "INSERT INTO requests (file_id, line_offset, ts, session_id, message_id, request_id, model, "
         "input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, "
         "cache_read_tokens, web_search_requests, is_sidechain, is_api_error) VALUES ",
-        "(?, ?, '2026-09-01 10:00:00+00', ?, ?, 'claude-sonnet-4-5', 1, ?, 0, 0, 0, 0, ?, ?)",
+        "(?, ?, '2026-09-01 10:00:00+00', ?, ?, ?, 'claude-sonnet-4-5', 1, ?, 0, 0, 0, 0, ?, ?)",
         rows,
     )
 

@@ -300,15 +300,14 @@ class Store:
     # -- migrations ------------------------------------------------------
 
     def _pending_migrations(self, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-        has_table = con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'main' AND table_name = 'schema_migrations'"
-        ).fetchone()[0]
-        if not has_table:
-            other = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'"
-            ).fetchone()[0]
-            if other:
+        # duckdb_tables(), not information_schema: a first query of the information
+        # schema costs some 10 ms, on every database opened.
+        tables = {r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() "
+            "WHERE database_name = current_database() AND schema_name = 'main'"
+        ).fetchall()}  # fmt: skip
+        if "schema_migrations" not in tables:
+            if tables:
                 raise StoreCorrupt(
                     f"{self.path} is a DuckDB file but not a ccspend database",
                     hint="pass another --db",
@@ -325,19 +324,21 @@ class Store:
         return [(n, sql) for n, sql in MIGRATIONS if n not in applied]
 
     def _migrate(self, con: duckdb.DuckDBPyConnection, pending: list[tuple[str, str]]) -> None:
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations "
-            "(name VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ DEFAULT now())"
-        )
-        for name, sql in pending:
-            con.execute("BEGIN TRANSACTION")
-            try:
+        """Apply ``pending`` in one transaction: all of them, or none (a new database
+        is made in one commit, not one per migration)."""
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(name VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ DEFAULT now())"
+            )
+            for name, sql in pending:
                 con.execute(sql)
                 con.execute("INSERT INTO schema_migrations (name) VALUES (?)", [name])
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
 
     def applied_migrations(self) -> list[str]:
         with self.connect() as con:
@@ -622,10 +623,12 @@ _RECORD_COLUMNS = (
 )
 
 _INSERT_RECORDS = f"""
-INSERT INTO requests
-SELECT b.file_id, r.o, make_timestamp(r.ts)::TIMESTAMPTZ, r.sid, r.mid, r.rid,
-       CASE WHEN r.mid IS NULL THEN NULL ELSE r.mid || '|' || coalesce(r.rid, '') END,
-       r.model, r."in", r.out, r.c5, r.c1, r.cr, r.ws, r.cwd, r.br, r.ver, r.ent,
+INSERT INTO requests (file_id, line_offset, ts, session_id, message_id, request_id, model,
+    input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
+    web_search_requests, cwd, git_branch, version, entrypoint, is_sidechain, agent_id,
+    is_api_error, logged_cost_usd)
+SELECT b.file_id, r.o, make_timestamp(r.ts)::TIMESTAMPTZ, r.sid, r.mid, r.rid, r.model,
+       r."in", r.out, r.c5, r.c1, r.cr, r.ws, r.cwd, r.br, r.ver, r.ent,
        coalesce(r.sc, false), r.aid, coalesce(r.err, false), r.cu
 FROM read_json(?, format = 'newline_delimited', columns = {_RECORD_COLUMNS},
                maximum_object_size = 16777216) r
@@ -647,11 +650,12 @@ _LINE_COLUMNS = (
 )
 
 _INSERT_LINES = f"""
-INSERT INTO requests
-SELECT b.file_id, coalesce(r.o, 0), r.ts, r.sessionId, r.message.id, r.requestId,
-       CASE WHEN r.message.id IS NULL THEN NULL
-            ELSE r.message.id || '|' || coalesce(r.requestId, '') END,
-       r.message.model, coalesce(u.input_tokens, 0), coalesce(u.output_tokens, 0),
+INSERT INTO requests (file_id, line_offset, ts, session_id, message_id, request_id, model,
+    input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
+    web_search_requests, cwd, git_branch, version, entrypoint, is_sidechain, agent_id,
+    is_api_error, logged_cost_usd)
+SELECT b.file_id, coalesce(r.o, 0), r.ts, r.sessionId, r.message.id, r.requestId, r.message.model,
+       coalesce(u.input_tokens, 0), coalesce(u.output_tokens, 0),
        greatest(coalesce(u.cache_creation_input_tokens, 0)
                 - coalesce(u.cache_creation.ephemeral_1h_input_tokens, 0),
                 coalesce(u.cache_creation.ephemeral_5m_input_tokens, 0)),

@@ -1,0 +1,55 @@
+"""A database made by an older ccspend is migrated in place, its rows kept."""
+
+from __future__ import annotations
+
+import duckdb
+
+from ccspend.store import Store
+from ccspend.store.migrations import MIGRATIONS
+
+
+def _old_database(path, upto: str) -> None:
+    """A database as ccspend made it when ``upto`` was its newest migration."""
+    names = [name for name, _ in MIGRATIONS]
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ)")
+    for name, sql in MIGRATIONS[: names.index(upto) + 1]:
+        con.execute(sql)
+        con.execute("INSERT INTO schema_migrations VALUES (?, now())", [name])
+    con.close()
+
+
+def test_m006_computes_the_response_key_and_keeps_every_row(tmp_path):
+    path = tmp_path / "ccspend.duckdb"
+    _old_database(path, "m005_imported_usage")
+    con = duckdb.connect(str(path))
+    con.execute(
+        "INSERT INTO requests (file_id, line_offset, ts, session_id, message_id, request_id, "
+        "dedup_key, model, input_tokens, output_tokens, cache_write_5m_tokens, "
+        "cache_write_1h_tokens, cache_read_tokens, web_search_requests, cwd, is_sidechain, "
+        "is_api_error, logged_cost_usd) VALUES "
+        "(1, 0, '2026-09-01 10:00:00+00', 's', 'm1', 'r1', 'm1|r1', 'claude-sonnet-4-5', "
+        " 1, 2, 3, 4, 5, 6, '/w', false, false, 0.5), "
+        "(1, 90, '2026-09-01 10:01:00+00', 's', 'm2', NULL, 'm2|', 'claude-sonnet-4-5', "
+        " 7, 8, 0, 0, 0, 0, '/w', true, false, NULL), "
+        "(1, 180, '2026-09-01 10:02:00+00', 's', NULL, 'r3', NULL, 'x', "
+        " 9, 9, 0, 0, 0, 0, '/w', false, true, NULL)"
+    )
+    before = con.execute(
+        "SELECT * EXCLUDE (dedup_key, ts), epoch_us(ts), dedup_key FROM requests ORDER BY line_offset"
+    ).fetchall()
+    con.close()
+
+    store = Store(path)
+    assert store.applied_migrations() == sorted(name for name, _ in MIGRATIONS)
+    with store.connect() as con:
+        after = con.execute(
+            "SELECT * EXCLUDE (dedup_key, ts), epoch_us(ts), dedup_key FROM requests ORDER BY line_offset"
+        ).fetchall()
+        generated = con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'requests' "
+            "AND column_name = 'dedup_key' AND column_default IS NOT NULL"
+        ).fetchone()[0]
+    assert after == before
+    assert [r[-1] for r in after] == ["m1|r1", "m2|", None]
+    assert generated == 1  # computed, no longer stored
