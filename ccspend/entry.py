@@ -5,6 +5,7 @@ importing DuckDB, typer or rich (see ``ccspend.fastpath``); a report that is
 not cached still skips typer when its options are plain (``ccspend.report_run``).
 """
 
+import os
 import sys
 
 
@@ -40,10 +41,26 @@ def main() -> None:
         from ccspend import report_run
 
         if report_run.supported(opts):
-            sys.exit(report_run.main(opts))
+            _exit(report_run.main(opts))
     from ccspend.cli import main as cli_main
 
     cli_main()
+
+
+def _exit(code: int) -> None:
+    """End the process now, without the interpreter's teardown.
+
+    After a cold report, freeing everything the ingest and DuckDB made takes
+    some 25 ms, a fortieth of the run. Nothing is pending by then: the database
+    is closed, temporary files are gone, the answer is cached. Output is
+    flushed first; if that fails (a closed pipe), the ordinary exit reports it.
+    """
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        sys.exit(code)
+    os._exit(code)
 
 
 def _asks_help(args: list[str]) -> bool:

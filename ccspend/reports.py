@@ -116,13 +116,10 @@ def build_report(
         raise ValueError(f"unknown report {req.name}")
     with store.connect() as con:
         queries.load_card(con, card, at=req.card_at)
-        queries.select(con, req.filters)
-        groups = queries.aggregate(con, req.name, req.filters)
-        totals = queries.aggregate(con, None, req.filters)
-        subs = queries.aggregate(con, req.name, req.filters, by_model=True) if req.breakdown else []
-        unpriced = queries.unpriced(con)
+        summary = queries.summarise(con, req.name, req.filters, by_model=req.breakdown)
         skipped = queries.skipped_lines(con)
-    rows = [Row(a.key, a) for a in groups]
+    subs, unpriced = summary.subs, summary.unpriced
+    rows = [Row(a.key, a) for a in summary.groups]
     if subs:
         by_key: dict[str, list[Row]] = {}
         for s in subs:
@@ -148,7 +145,7 @@ def build_report(
         name=req.name,
         filters=req.filters,
         rows=rows,
-        totals=totals[0] if totals else _empty_total(),
+        totals=summary.total or _empty_total(),
         unpriced=unpriced,
         warnings=out_warnings,
     )

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 
@@ -33,7 +34,6 @@ from ccspend.sources.claude_record import (  # noqa: F401 - re-exported
     _EPOCH,
     _MICRO,
     MAX_TOKENS,
-    _int,
     extract,
     micros,
     parse_timestamp_us,
@@ -251,23 +251,28 @@ def _slow(raw: bytes | bytearray, offset: int, file_id: int) -> Line | None | bo
 # -- the fast schema: only what a record keeps --------------------------------
 
 
+# A count outside [0, MAX_TOKENS] fails the schema (checked in C), so its line
+# takes the tolerant path, which clamps it.
+_Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
+
+
 class _CacheSplit(msgspec.Struct, gc=False, omit_defaults=True):
-    ephemeral_5m_input_tokens: int = 0
-    ephemeral_1h_input_tokens: int = 0
+    ephemeral_5m_input_tokens: _Count = 0
+    ephemeral_1h_input_tokens: _Count = 0
 
 
 class _ServerTools(msgspec.Struct, gc=False, omit_defaults=True):
-    web_search_requests: int = 0
+    web_search_requests: _Count = 0
 
 
 # Sub-objects are Structs, not dicts: a dict field costs a third of the decode.
 # gc=False: these hold no containers, so the collector need not track them.
 # omit_defaults: what the ingest writes back out is only what the line had.
 class _Usage(msgspec.Struct, gc=False, omit_defaults=True):
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_creation_input_tokens: int = 0
-    cache_read_input_tokens: int = 0
+    input_tokens: _Count = 0
+    output_tokens: _Count = 0
+    cache_creation_input_tokens: _Count = 0
+    cache_read_input_tokens: _Count = 0
     cache_creation: _CacheSplit | None = None
     server_tool_use: _ServerTools | None = None
 
@@ -317,34 +322,15 @@ def _accept(line: Line, offset: int, file_id: int) -> Line | None | bool:
     """``line`` checked and stamped (same rules as ``extract``), None if it carries
     no cost, False if it cannot be placed in time (skipped and counted).
 
-    Out-of-range counts are clamped in place; the 5m/1h split is left as the log
+    Counts are in range (the schema says so); the 5m/1h split is left as the log
     gave it, for the store to resolve (``record_of`` for flat records).
     """
     msg = line.message
-    if msg is None or line.type != "assistant":
-        return None
-    u = msg.usage
-    if u is None:
+    if msg is None or line.type != "assistant" or msg.usage is None:
         return None
     ts = utc_timestamp(line.timestamp)
     if ts is None:
         return False
-    if not (0 <= u.input_tokens <= MAX_TOKENS and 0 <= u.output_tokens <= MAX_TOKENS
-            and 0 <= u.cache_creation_input_tokens <= MAX_TOKENS
-            and 0 <= u.cache_read_input_tokens <= MAX_TOKENS):  # fmt: skip
-        u.input_tokens, u.output_tokens = _int(u.input_tokens), _int(u.output_tokens)
-        u.cache_creation_input_tokens = _int(u.cache_creation_input_tokens)
-        u.cache_read_input_tokens = _int(u.cache_read_input_tokens)
-    split = u.cache_creation
-    if split is not None and not (
-        0 <= split.ephemeral_1h_input_tokens <= MAX_TOKENS
-        and 0 <= split.ephemeral_5m_input_tokens <= MAX_TOKENS
-    ):
-        split.ephemeral_1h_input_tokens = _int(split.ephemeral_1h_input_tokens)
-        split.ephemeral_5m_input_tokens = _int(split.ephemeral_5m_input_tokens)
-    tools = u.server_tool_use
-    if tools is not None and not 0 <= tools.web_search_requests <= MAX_TOKENS:
-        tools.web_search_requests = _int(tools.web_search_requests)
     line.ts = ts
     line.timestamp = None  # written once, as ``ts``
     line.f = file_id

@@ -382,6 +382,13 @@ def select(con: duckdb.DuckDBPyConnection, f: Filters) -> None:
     Deduplication spans all files, so it runs before the exact filters: a copy
     outside the filter must not hide the original inside it.
     """
+    sql, params = _selection(con, f)
+    sql = f"CREATE OR REPLACE TEMP TABLE selected AS {sql}"
+    con.execute(sql, _bind(sql, params))
+
+
+def _selection(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, dict]:
+    """The query of the requests ``f`` selects, priced and deduplicated; its parameters."""
     where, params = _where(f)
     window, wparams = _time_window(f)
     sources = PRICED.format(window=window)
@@ -390,9 +397,71 @@ def select(con: duckdb.DuckDBPyConnection, f: Filters) -> None:
     local_only = f.source in ("local", "codex") or f.repo_root is not None or f.since_ts is not None
     if not local_only and con.execute("SELECT EXISTS (FROM imported_usage)").fetchone()[0]:
         sources = f"{sources} UNION ALL BY NAME ({IMPORTED})"
-    sql = f"CREATE OR REPLACE TEMP TABLE selected AS SELECT * FROM ({sources}) q {where}"
     params.update(wparams, usage_pref=list(USAGE_PREFERENCE), cost_pref=list(COST_PREFERENCE))
-    con.execute(sql, _bind(sql, params))
+    return f"SELECT * FROM ({sources}) q {where}", params
+
+
+@dataclass
+class Summary:
+    """A report's numbers: its rows, their per-model sub-rows, the total, the unpriced."""
+
+    groups: list[Aggregate]
+    subs: list[Aggregate]
+    total: Aggregate | None  # None: no requests
+    unpriced: list[tuple[str, int, int]]  # as ``unpriced``
+
+
+def summarise(
+    con: duckdb.DuckDBPyConnection, group: str, f: Filters, by_model: bool = False
+) -> Summary:
+    """What ``select``, then ``aggregate`` (per key, per key and model, in total) and
+    ``unpriced`` give, in one statement.
+
+    One pass of GROUPING SETS over the selection, instead of a temp table written
+    once and read four times: a third less time for a cold ``daily``.
+    """
+    sql, params = _selection(con, f)
+    key = GROUP_KEYS[group]
+    sub = "coalesce(model_name, model, '(unknown)')" if by_model else "NULL"
+    unpriced_model = "CASE WHEN NOT priced THEN coalesce(model, '(unknown)') END"
+    sets = "(k), (), (um), (k, sk)" if by_model else "(k), (), (um)"
+    sql = (
+        f"SELECT grouping(k) AS gk, grouping(um) AS gu, k, "
+        f"{'sk' if by_model else 'NULL'}, {_SUMS}, "
+        "count(*)::BIGINT, um "
+        f"FROM (SELECT *, {key} AS k, {sub} AS sk, {unpriced_model} AS um FROM ({sql}) s) "
+        f"GROUP BY GROUPING SETS ({sets}) ORDER BY k, 4"
+    )
+    params["tz"] = f.tz
+    groups: list[Aggregate] = []
+    subs: list[Aggregate] = []
+    total = None
+    unpriced = []
+    for r in con.execute(sql, _bind(sql, params)).fetchall():
+        gk, gu, rest = r[0], r[1], r[2:]
+        if gu == 0:  # an unpriced model (the NULL group: the priced requests)
+            if rest[-1] is not None:
+                tokens = rest[2] + rest[3] + rest[4] + rest[5] + rest[6]
+                unpriced.append((rest[-1], tokens, rest[-2]))
+        elif gk == 1:
+            total = _aggregate(rest) if rest[-2] else None
+        elif rest[1] is None:
+            groups.append(_aggregate(rest))
+        else:
+            subs.append(_aggregate(rest))
+    unpriced.sort()
+    return Summary(groups, subs, total, unpriced)
+
+
+def _aggregate(r: tuple) -> Aggregate:
+    """An ``Aggregate`` of a row of (key, sub key, ``_SUMS``...)."""
+    return Aggregate(
+        key=r[0], sub_key=r[1], input_tokens=r[2], output_tokens=r[3],
+        cache_write_5m_tokens=r[4], cache_write_1h_tokens=r[5], cache_read_tokens=r[6],
+        web_search_requests=r[7], cost_micro=r[8], savings_micro=r[9], requests=r[10],
+        models=list(r[11] or []), first_ts=r[12], last_ts=r[13], branches=list(r[14] or []),
+        cwd=r[15],
+    )  # fmt: skip
 
 
 def aggregate(
@@ -408,16 +477,7 @@ def aggregate(
     rows = con.execute(sql, _bind(sql, {"tz": f.tz})).fetchall()
     if group is None and rows and not rows[0][10] and rows[0][2] is None:
         return []  # no requests: the caller's empty total
-    return [
-        Aggregate(
-            key=r[0], sub_key=r[1], input_tokens=r[2], output_tokens=r[3],
-            cache_write_5m_tokens=r[4], cache_write_1h_tokens=r[5], cache_read_tokens=r[6],
-            web_search_requests=r[7], cost_micro=r[8], savings_micro=r[9], requests=r[10],
-            models=list(r[11] or []), first_ts=r[12], last_ts=r[13], branches=list(r[14] or []),
-            cwd=r[15],
-        )  # fmt: skip
-        for r in rows
-    ]
+    return [_aggregate(r) for r in rows]
 
 
 def unpriced(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int]]:
