@@ -1,5 +1,6 @@
 """The rate card and the pricing rule; the SQL must agree with the Python spec."""
 
+import os
 from datetime import date
 from decimal import Decimal
 
@@ -221,3 +222,35 @@ def test_the_loaded_card_is_cached_until_a_file_it_depends_on_changes(sandbox, t
     with open(card_cache._path(), "wb") as fh:
         fh.write(b"not a pickle")  # a damaged cache is rebuilt
     assert load_card(overrides) == load_card(None)
+
+
+def test_the_compiled_shipped_card_is_current():
+    """``data/rates.json`` is the shipped TOML built (``python -m ccspend.pricing.card``)."""
+    from importlib import resources
+
+    from ccspend.pricing.card import COMPILED, SHIPPED, compile_shipped
+
+    folder = resources.files("ccspend.pricing")
+    assert folder.joinpath(COMPILED).read_bytes() == compile_shipped(
+        folder.joinpath(SHIPPED).read_text("utf-8")
+    ), "rates.toml changed: run python -m ccspend.pricing.card"
+
+
+def test_a_fresh_home_loads_the_shipped_card_without_pydantic(sandbox, tmp_path):
+    """No card cache yet (a new machine): the compiled card, equal to the TOML's build;
+    a compiled card of another TOML is never used."""
+    import subprocess
+    import sys
+
+    from ccspend.pricing import card as card_mod
+
+    code = ("import sys; from ccspend.pricing import load_card; c = load_card(None); "
+            "print(len(c.models), 'pydantic' in sys.modules)")
+    env = {**os.environ, "CCSPEND_CARD_CACHE": str(tmp_path / "none" / "card.pickle")}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    shipped = card_mod._build(None, card_mod.resources.files("ccspend.pricing")
+                              .joinpath(card_mod.SHIPPED).read_text("utf-8"))  # fmt: skip
+    assert r.stdout.split() == [str(len(shipped.models)), "False"], r.stderr
+    text = card_mod.resources.files("ccspend.pricing").joinpath(card_mod.SHIPPED).read_text()
+    assert card_mod._compiled(text) == shipped
+    assert card_mod._compiled(text + "\n# edited\n") is None  # stale: built again instead
