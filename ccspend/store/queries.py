@@ -317,19 +317,23 @@ def _where(f: Filters) -> tuple[str, dict]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-_SUMS = """
+_SUMS_CORE = """
     sum(input_tokens)::BIGINT, sum(output_tokens)::BIGINT,
     sum(cache_write_5m_tokens)::BIGINT, sum(cache_write_1h_tokens)::BIGINT,
     sum(cache_read_tokens)::BIGINT, sum(web_search_requests)::BIGINT,
     coalesce(sum(cost_micro), 0)::DECIMAL(38,6), coalesce(sum(savings_micro), 0)::DECIMAL(38,6),
     coalesce(sum(n_requests), 0)::BIGINT,
     list(DISTINCT coalesce(model_name, model, '(unknown)')
-         ORDER BY coalesce(model_name, model, '(unknown)')),
+         ORDER BY coalesce(model_name, model, '(unknown)'))"""
+# What a session row also shows (first and last activity, branches, project):
+# the costliest aggregates, so ``summarise`` leaves them out of other reports.
+_SUMS_SESSION = """
     strftime(min(ts), '%Y-%m-%dT%H:%M:%S.%gZ'), strftime(max(ts), '%Y-%m-%dT%H:%M:%S.%gZ'),
     list(DISTINCT coalesce(nullif(git_branch, ''), '(none)')
          ORDER BY coalesce(nullif(git_branch, ''), '(none)')),
     mode(cwd)
 """
+_SUMS = f"{_SUMS_CORE},{_SUMS_SESSION}"
 
 
 @dataclass(frozen=True)
@@ -425,9 +429,10 @@ def summarise(
     sub = "coalesce(model_name, model, '(unknown)')" if by_model else "NULL"
     unpriced_model = "CASE WHEN NOT priced THEN coalesce(model, '(unknown)') END"
     sets = "(k), (), (um), (k, sk)" if by_model else "(k), (), (um)"
+    extras = _SUMS_SESSION if group == "session" else "NULL, NULL, NULL, NULL"
     sql = (
         f"SELECT grouping(k) AS gk, grouping(um) AS gu, k, "
-        f"{'sk' if by_model else 'NULL'}, {_SUMS}, "
+        f"{'sk' if by_model else 'NULL'}, {_SUMS_CORE}, {extras}, "
         "count(*)::BIGINT, um "
         f"FROM (SELECT *, {key} AS k, {sub} AS sk, {unpriced_model} AS um FROM ({sql}) s) "
         f"GROUP BY GROUPING SETS ({sets}) ORDER BY k, 4"
