@@ -36,6 +36,7 @@ from ccspend.sources.claude_code import (
     scan,
     subagent_type,
 )
+from ccspend.sources.logfiles import storable
 from ccspend.store import FileState, FileUpdate, Store
 
 SOURCE = "claude-code"
@@ -264,7 +265,8 @@ def ingest_claude(
     """
     t0 = time.monotonic()
     report = IngestReport(roots=list(roots))
-    files = list(discover(roots))
+    files, misnamed = storable(discover(roots))
+    report.unreadable.update(misnamed)
     report.files = files
     report.files_seen = len(files)
     # A database that does not exist yet knows no file: plan without creating it,

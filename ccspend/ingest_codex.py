@@ -24,6 +24,7 @@ import msgspec
 
 from ccspend.ingest import IngestReport, _Writer
 from ccspend.sources import codex
+from ccspend.sources.logfiles import storable
 from ccspend.store import FileUpdate, Store
 
 SOURCE = "codex"
@@ -49,7 +50,8 @@ def ingest_codex(store: Store, roots: list[Path] | None = None) -> IngestReport:
     """Bring the store up to date with every rollout below ``roots`` (default: Codex's own)."""
     roots = codex.default_roots() if roots is None else roots
     report = IngestReport(roots=list(roots))
-    files = [f for f in codex.discover(roots)]
+    files, misnamed = storable(codex.discover(roots))
+    report.unreadable.update(misnamed)
     report.files = files
     report.files_seen = len(files)
     if not files:

@@ -121,6 +121,18 @@ def test_unreadable_file_is_reported_not_fatal(store, projects, monkeypatch):
     assert count(store) == 1
 
 
+def test_a_file_name_that_is_not_utf8_is_reported_not_fatal(store, projects):
+    """Linux names are bytes; the store keys files by a UTF-8 path."""
+    write(projects / "p" / "s1.jsonl", [assistant(msg="a")])
+    bad = os.fsencode(projects / "p") + b"/caf\xe9.jsonl"
+    with open(bad, "wb") as fh:
+        fh.write(json.dumps(assistant(msg="b")).encode() + b"\n")
+    r = ingest_claude(store, [projects])
+    assert count(store) == 1
+    assert list(r.unreadable.values()) == ["its name is not UTF-8"]
+    assert list(r.unreadable)[0].endswith("caf\\xe9.jsonl")  # printable
+
+
 def test_killed_ingest_leaves_store_consistent(store, projects, monkeypatch):
     """A failure while writing a batch rolls it back; the next run reads the file again."""
     write(projects / "p" / "s1.jsonl", [assistant(msg="a"), assistant(msg="b")])

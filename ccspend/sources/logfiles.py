@@ -145,3 +145,23 @@ def discover(roots: Iterable[str | os.PathLike]) -> Iterator[LogFile]:
         if name.startswith(SUBAGENT_PREFIX) and os.path.dirname(path).endswith(_SUBAGENTS):
             agent_id = name[len(SUBAGENT_PREFIX) : -len(".jsonl")]
         yield LogFile(path, size, mtime_ns, dev, ino, agent_id)
+
+
+def storable(files: Iterable[LogFile]) -> tuple[list[LogFile], dict[str, str]]:
+    """The files whose path the store can hold, and the others (named printably) with why.
+
+    A path is a database key, so it must be UTF-8; Linux allows any bytes in a
+    name (Claude Code never makes such a name, but a copied or restored folder
+    can). Such a file is reported, never a reason for the whole ingest to fail.
+    """
+    ok: list[LogFile] = []
+    bad: dict[str, str] = {}
+    for f in files:
+        try:
+            f.path.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = f.path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            bad[shown] = "its name is not UTF-8"
+            continue
+        ok.append(f)
+    return ok, bad

@@ -395,31 +395,9 @@ class Store:
             if not accepted:
                 con.execute("COMMIT")
                 return 0
-            # The batch's file states, in one statement: per-row statements cost
-            # a millisecond each, which adds up over thousands of files.
-            cols = list(zip(*[
-                (up.tmp_id, up.file_id, up.expected is None, up.path, up.source, up.dev, up.ino,
-                 up.size, up.mtime_ns, up.end, up.head_hash, up.agent_id, up.agent_type,
-                 up.skipped if (up.replace or up.expected is None)
-                 else up.expected.skipped_lines + up.skipped,
-                 up.first_ts_us, up.last_ts_us, up.start == 0)
-                for up in accepted
-            ], strict=True))  # fmt: skip
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE batch_files AS "
-                "SELECT unnest($1::BIGINT[]) AS tmp_id, "
-                "unnest($2::BIGINT[]) AS file_id, unnest($3::BOOLEAN[]) AS is_new, "
-                "unnest($4::VARCHAR[]) AS path, unnest($5::VARCHAR[]) AS source, "
-                "unnest($6::BIGINT[]) AS dev, unnest($7::BIGINT[]) AS ino, "
-                "unnest($8::BIGINT[]) AS size, unnest($9::BIGINT[]) AS mtime_ns, "
-                "unnest($10::BIGINT[]) AS read_offset, unnest($11::VARCHAR[]) AS head_hash, "
-                "unnest($12::VARCHAR[]) AS agent_id, unnest($13::VARCHAR[]) AS agent_type, "
-                "unnest($14::BIGINT[]) AS skipped_lines, "
-                "make_timestamp(unnest($15::BIGINT[]))::TIMESTAMPTZ AS first_ts, "
-                "make_timestamp(unnest($16::BIGINT[]))::TIMESTAMPTZ AS last_ts, "
-                "unnest($17::BOOLEAN[]) AS from_start",
-                [list(c) for c in cols],
-            )
+            # The batch's file states, as NDJSON that DuckDB reads: lists of
+            # Python values bound as parameters cost 25 ms for 2,600 files.
+            _load_batch_files(con, accepted)
             replaced = [up.file_id for up in accepted if up.replace and up.expected is not None]
             if replaced:
                 con.execute("DELETE FROM requests WHERE list_contains(?, file_id)", [replaced])
@@ -450,6 +428,40 @@ class Store:
         except Exception:
             con.execute("ROLLBACK")
             raise
+
+
+_BATCH_FILE_COLUMNS = (
+    "{tmp_id: 'BIGINT', file_id: 'BIGINT', path: 'VARCHAR', source: 'VARCHAR', dev: 'BIGINT', "
+    "ino: 'BIGINT', size: 'BIGINT', mtime_ns: 'BIGINT', start: 'BIGINT', \"end\": 'BIGINT', "
+    "head_hash: 'VARCHAR', skipped: 'BIGINT', agent_id: 'VARCHAR', agent_type: 'VARCHAR', "
+    "replace: 'BOOLEAN', first_ts_us: 'BIGINT', last_ts_us: 'BIGINT', "
+    "expected: 'STRUCT(skipped_lines BIGINT)'}"
+)
+
+
+def _load_batch_files(con: duckdb.DuckDBPyConnection, updates: list[FileUpdate]) -> None:
+    """The temp table ``batch_files``: the files' new states, one row per update."""
+    import tempfile
+
+    import msgspec
+
+    fd, path = tempfile.mkstemp(prefix="ccspend-files-", suffix=".ndjson")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(msgspec.json.Encoder().encode_lines(updates))
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE batch_files AS SELECT tmp_id, file_id, "
+            "expected IS NULL AS is_new, path, source, dev, ino, size, mtime_ns, "
+            "\"end\" AS read_offset, head_hash, agent_id, agent_type, "
+            "CASE WHEN replace OR expected IS NULL THEN skipped "
+            "     ELSE expected.skipped_lines + skipped END AS skipped_lines, "
+            "make_timestamp(first_ts_us)::TIMESTAMPTZ AS first_ts, "
+            "make_timestamp(last_ts_us)::TIMESTAMPTZ AS last_ts, start = 0 AS from_start "
+            f"FROM read_json(?, format = 'newline_delimited', columns = {_BATCH_FILE_COLUMNS})",
+            [path],
+        )
+    finally:
+        os.unlink(path)
 
 
 def add_readings(con: duckdb.DuckDBPyConnection, readings: list[tuple]) -> None:
