@@ -60,7 +60,7 @@ class ScanResult:
 
 
 def best_per_response(lines: list[Line]) -> list[Line]:
-    """``records`` without the lines the store's deduplication would never count.
+    """``lines`` without those the store's deduplication would never count.
 
     Claude Code writes one line per content block of a response, each with
     the response's usage, so half the usage lines of a log repeat another. The
