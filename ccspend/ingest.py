@@ -43,7 +43,7 @@ SOURCE = "claude-code"
 HEAD_BYTES = 4096
 CHUNK = 8 << 20  # bytes read at a time: bounds memory whatever the file size
 PARALLEL_MIN_BYTES = 48 << 20  # below this, a second process costs more than it saves
-BATCH_BYTES = int(os.environ.get("CCSPEND_BATCH_BYTES", 32 << 20))  # log bytes per parse job
+BATCH_BYTES = int(os.environ.get("CCSPEND_BATCH_BYTES", 64 << 20))  # per parse job, at most
 # Parsed records wait on disk and are written in one transaction per this many
 # log bytes: the database is held once, briefly, instead of once per parse job,
 # and the parse workers keep both cores while nothing is being written.
@@ -211,13 +211,26 @@ def _read_batch(args: tuple[list[_Task], str]) -> tuple[str, list, int]:
     return path, results, total
 
 
-def _batches(tasks: list[_Task]) -> Iterator[list[_Task]]:
+def _batch_bytes(total_bytes: int, workers: int) -> int:
+    """Log bytes per parse job: about eight jobs per worker, of at most ``BATCH_BYTES``.
+
+    Each job has a cost of its own (its file of records, which DuckDB opens, and
+    its results sent back), so fewer jobs are cheaper: 64 MiB jobs made a cold
+    1 GiB ingest 20 ms faster than 32 MiB ones. More jobs balance better at the
+    end, when one worker may still be busy with its last job while the other
+    has finished: eight per worker keep that wait under a few hundredths of a
+    second.
+    """
+    return min(BATCH_BYTES, max(4 << 20, total_bytes // (workers * 8)))
+
+
+def _batches(tasks: list[_Task], batch_bytes: int) -> Iterator[list[_Task]]:
     batch: list[_Task] = []
     size = 0
     for task in tasks:
         batch.append(task)
         size += task.log.size - task.start
-        if size >= BATCH_BYTES:
+        if size >= batch_bytes:
             yield batch
             batch, size = [], 0
     if batch:
@@ -287,7 +300,7 @@ def ingest_claude(
     done_bytes = 0
     done_files = 0
     try:
-        jobs = [(batch, tmpdir) for batch in _batches(tasks)]
+        jobs = [(b, tmpdir) for b in _batches(tasks, _batch_bytes(total_bytes, workers))]
         if workers > 1 and len(jobs) > 1:
             ctx = multiprocessing.get_context("fork")
             pool = ctx.Pool(workers)

@@ -207,3 +207,12 @@ def test_sigkilled_ingest_resumes_to_the_same_answer(sandbox):
                            capture_output=True, text=True)
     assert again.returncode == 0 and clean.returncode == 0, again.stderr
     assert json.loads(again.stdout)["totals"] == json.loads(clean.stdout)["totals"]
+
+
+def test_parse_jobs_are_about_eight_per_worker_within_bounds():
+    from ccspend.ingest import BATCH_BYTES, _batch_bytes
+
+    assert _batch_bytes(1 << 30, 2) == min(BATCH_BYTES, 64 << 20)
+    assert _batch_bytes(160 << 20, 2) == 10 << 20
+    assert _batch_bytes(8 << 20, 2) == 4 << 20  # small ingests: no tiny jobs
+    assert _batch_bytes(1 << 40, 4) == BATCH_BYTES
