@@ -2,7 +2,7 @@
 
 import json
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccspend.sources.claude_code import extract, scan
@@ -134,3 +134,50 @@ def test_the_bulk_search_of_big_buffers_finds_what_per_line_find_finds(pieces):
     finally:
         cc.BULK_MIN_BYTES = saved
     assert by_bulk == by_line
+
+
+_ODD = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 3), st.integers(1 << 39, 1 << 65),
+    st.floats(allow_nan=False, allow_infinity=False, width=32), st.sampled_from(["", "7", "x"]),
+    st.just({}), st.just([]),
+)  # fmt: skip
+_COUNT = st.integers(0, 9).flatmap(lambda n: st.integers(0, 10_000) if n < 8 else _ODD)
+
+
+@st.composite
+def _odd_assistant_line(draw) -> dict:
+    """An assistant line whose fields may have any type: most take the fast path, some
+    the tolerant one."""
+    def maybe(value):  # mostly the right type: most lines take the fast path
+        return value if draw(st.integers(0, 19)) else draw(_ODD)
+
+    usage = {k: draw(_COUNT) for k in ("input_tokens", "output_tokens",
+                                       "cache_creation_input_tokens", "cache_read_input_tokens")}
+    usage["cache_creation"] = maybe(draw(st.fixed_dictionaries({
+        "ephemeral_5m_input_tokens": _COUNT, "ephemeral_1h_input_tokens": _COUNT})))
+    usage["server_tool_use"] = maybe(draw(st.fixed_dictionaries(
+        {"web_search_requests": _COUNT})))
+    return {
+        "type": "assistant", "sessionId": maybe("s1"), "requestId": maybe("req_1"),
+        "cwd": maybe("/w"), "gitBranch": maybe("main"), "isSidechain": maybe(True),
+        "isApiErrorMessage": maybe(False), "costUSD": maybe(0.25), "agentId": maybe("a1"),
+        "timestamp": draw(st.sampled_from(["2026-09-01T10:00:00.123Z", "2026-09-01T10:00:00",
+                                           "2026-09-01T12:00:00+02:00", "not a time", 5])),
+        "message": {"id": maybe("msg_1"), "model": maybe("claude-sonnet-4-5"), "usage": usage},
+        draw(st.sampled_from(["ts", "f", "o", "uuid"])): maybe(1),  # keys the scanner also uses
+    }  # fmt: skip
+
+
+@settings(max_examples=300)
+@given(_odd_assistant_line())
+def test_the_fast_path_and_the_tolerant_path_agree(obj):
+    """The msgspec schema (then ``record_of``) and ``extract`` on the parsed JSON give the
+    same record, or both skip the line."""
+    data = lines(obj)
+    r = scan(data, 0, 3)
+    want = extract(json.loads(data))
+    if want is False or want is None:
+        assert r.records == [] and r.skipped == (1 if want is False else 0)
+        return
+    assert r.skipped == 0
+    assert r.records == [{**want, "f": 3, "o": 0}]
