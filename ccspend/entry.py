@@ -59,12 +59,13 @@ def _exit(code: int) -> None:
     After a cold report, freeing everything the ingest and DuckDB made takes
     some 25 ms, a fortieth of the run. Nothing is pending by then: the database
     is closed, temporary files are gone, the answer is cached. Output is
-    flushed first; if that fails (a closed pipe), the ordinary exit reports it.
+    flushed first; if that fails (a closed pipe or stream), the ordinary exit
+    reports it.
     """
     try:
         sys.stdout.flush()
         sys.stderr.flush()
-    except OSError:
+    except (OSError, ValueError, AttributeError):  # closed, or no stream at all (``>&-``)
         sys.exit(code)
     os._exit(code)
 

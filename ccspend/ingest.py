@@ -221,6 +221,8 @@ def _batch_bytes(total_bytes: int, workers: int) -> int:
     has finished: eight per worker keep that wait under a few hundredths of a
     second.
     """
+    if workers == 1:
+        return BATCH_BYTES  # nothing to balance: as few jobs as the cap allows
     return min(BATCH_BYTES, max(4 << 20, total_bytes // (workers * 8)))
 
 

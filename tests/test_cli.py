@@ -84,6 +84,19 @@ def test_a_foreign_duckdb_file_is_refused(sandbox, projects):
     assert r.returncode == 1 and "not a ccspend database" in r.stderr
 
 
+def test_a_duckdb_file_of_views_only_is_refused_too(sandbox, projects):
+    import duckdb
+
+    other = sandbox / "views.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("CREATE VIEW answer AS SELECT 42 AS x")
+    con.close()
+    r = run_cli("daily", "--json", "--db", str(other))
+    assert r.returncode == 1 and "not a ccspend database" in r.stderr
+    con = duckdb.connect(str(other), read_only=True)
+    assert con.execute("SELECT count(*) FROM duckdb_tables()").fetchone()[0] == 0  # untouched
+
+
 def test_a_newer_database_is_refused_not_damaged(sandbox, projects):
     import duckdb
 

@@ -216,3 +216,4 @@ def test_parse_jobs_are_about_eight_per_worker_within_bounds():
     assert _batch_bytes(160 << 20, 2) == 10 << 20
     assert _batch_bytes(8 << 20, 2) == 4 << 20  # small ingests: no tiny jobs
     assert _batch_bytes(1 << 40, 4) == BATCH_BYTES
+    assert _batch_bytes(40 << 20, 1) == BATCH_BYTES  # one worker: no balance to keep

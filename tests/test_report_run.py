@@ -96,3 +96,13 @@ def test_a_bad_rate_card_fails_after_the_ingest_as_before(sandbox, projects):
     (cfg / "rates.toml").unlink()
     ok = run_cli("daily", "--json", "--no-ingest")  # the logs were read all the same
     assert ok.returncode == 0 and '"requests": 3' in ok.stdout
+
+
+def test_a_closed_stdout_is_one_error_line_not_a_traceback(sandbox, projects):
+    """The entry point ends a report with os._exit after flushing; with no stdout at all
+    (``>&-``) the flush fails, and the ordinary exit reports it."""
+    _logs(projects)
+    r = subprocess.run(f"'{sys.executable}' -m ccspend daily --json >&-", shell=True,
+                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr

@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 SHIPPED = "data/rates.toml"
 # The shipped card, built: loading it takes a millisecond, against some 120 ms
 # of pydantic's import and validation for the TOML. Rebuilt with
-# ``python -m ccspend.pricing.card`` whenever rates.toml changes (a test fails
-# until it is); a stale one (its TOML's hash differs) is never used.
+# ``python -m ccspend.pricing.card`` whenever rates.toml or the code that builds
+# the card changes (a test fails until it is); a stale one (its hash of those
+# differs) is never used.
 COMPILED = "data/rates.json"
 
 
@@ -202,7 +203,7 @@ def compile_shipped(shipped_text: str) -> bytes:
     """The content of ``COMPILED`` for the shipped card ``shipped_text``."""
     import msgspec
 
-    doc = {"toml_blake2b": _digest(shipped_text), "card": _build(None, shipped_text)}
+    doc = {"source_blake2b": _digest(shipped_text), "card": _build(None, shipped_text)}
     return msgspec.json.format(msgspec.json.encode(doc), indent=1) + b"\n"
 
 
@@ -213,21 +214,28 @@ def _compiled(shipped_text: str) -> RateCard | None:
     try:
         raw = resources.files("ccspend.pricing").joinpath(COMPILED).read_bytes()
         doc = msgspec.json.decode(raw, type=_Compiled)
+        fresh = doc.source_blake2b == _digest(shipped_text)
     except (OSError, msgspec.DecodeError):
         return None
-    return doc.card if doc.toml_blake2b == _digest(shipped_text) else None
+    return doc.card if fresh else None
 
 
 @dataclass(frozen=True)
 class _Compiled:
-    toml_blake2b: str
+    source_blake2b: str
     card: RateCard
 
 
 def _digest(text: str) -> str:
+    """What a compiled card was made from: the TOML, and the code that builds the
+    card and its id index from it (a change to either makes the compiled card stale)."""
     import hashlib
 
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    h = hashlib.blake2b(text.encode(), digest_size=16)
+    here = Path(__file__).parent
+    for name in ("card.py", "card_schema.py", "names.py"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()
 
 
 def _build(overrides: Path | None, shipped_text: str) -> RateCard:

@@ -32,7 +32,8 @@ def parse_timestamp_us(value: object) -> int | None:
 
 def utc_timestamp(value: object) -> datetime | None:
     """An ISO 8601 timestamp as an aware UTC datetime (naive means UTC); None if
-    it is not one, or falls before year 1 in UTC."""
+    it is not one, or falls outside the years 1 to 9999 once in UTC (a bad line,
+    skipped and counted: no real request was made then)."""
     if value.__class__ is not str or not value:
         return None
     try:

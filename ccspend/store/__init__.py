@@ -300,14 +300,17 @@ class Store:
     # -- migrations ------------------------------------------------------
 
     def _pending_migrations(self, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-        # duckdb_tables(), not information_schema: a first query of the information
-        # schema costs some 10 ms, on every database opened.
-        tables = {r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() "
-            "WHERE database_name = current_database() AND schema_name = 'main'"
-        ).fetchall()}  # fmt: skip
-        if "schema_migrations" not in tables:
-            if tables:
+        # duckdb_tables() and its kin, not information_schema: a first query of the
+        # information schema costs some 10 ms, on every database opened.
+        names = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "UNION ALL SELECT view_name FROM duckdb_views() "
+            "WHERE database_name = current_database() AND NOT internal "
+            "UNION ALL SELECT sequence_name FROM duckdb_sequences() "
+            "WHERE database_name = current_database()"
+        ).fetchall()]  # fmt: skip
+        if "schema_migrations" not in names:
+            if names:  # anything of someone else's: never write into it
                 raise StoreCorrupt(
                     f"{self.path} is a DuckDB file but not a ccspend database",
                     hint="pass another --db",
@@ -369,9 +372,9 @@ class Store:
     ) -> int:
         """Write one batch: file states and their records, in one transaction.
 
-        ``records`` are NDJSON files of one ``shape``: ``records`` (flat records,
-        as ``claude_record.extract`` makes them) or ``claude-lines`` (the Claude
-        Code scanner's ``Line`` objects, flattened here).
+        ``records`` are NDJSON files of one ``shape``: ``records`` (flat records
+        with ``claude_record.extract``'s keys; the Codex ingest writes them) or
+        ``claude-lines`` (the Claude Code scanner's ``Line`` objects, flattened here).
 
         A file whose stored state changed since the batch was planned (another
         ccspend process read it meanwhile) is dropped from the batch, so two

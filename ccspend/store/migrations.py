@@ -1,8 +1,9 @@
 """The database schema, as an append-only list of named migrations.
 
 A migration is never edited once released: a later one repairs an earlier one.
-Each runs in its own transaction together with the row that records it, so a
-failed migration leaves nothing behind and stays pending.
+The pending ones run in one transaction together with the rows that record
+them, so a failed migration leaves nothing behind and it and those after it
+stay pending.
 """
 
 from __future__ import annotations
@@ -173,11 +174,11 @@ CREATE TABLE same_as_local (
 );
 """
 
-# The response key is computed where it is read, not stored: a column of unique
-# strings cost a third of a cold ingest's write (DuckDB compresses each row
-# group of it) and a third of the file. The message and request ids, unique
-# too, are stored uncompressed for the same reason (a fifth more file, a
-# sixth less write time).
+# The response key is computed where it is read, not stored: a column of nearly
+# unique strings cost a third of a cold ingest's write (DuckDB compresses each
+# row group of it) and a third of the file. The message and request ids, nearly
+# unique too (a response's few lines share them), are stored uncompressed for the
+# same reason (a fifth more file, a sixth less write time).
 M006_REQUESTS_KEY_COMPUTED = """
 CREATE TABLE requests_m006 (
     file_id               BIGINT NOT NULL,
