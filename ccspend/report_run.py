@@ -3,11 +3,11 @@
 Why a module of its own: typer 0.29 builds a pydantic adapter per option, so
 parsing a report's options through the CLI costs about a quarter of a second
 of CPU before any work starts. The console entry point (``ccspend.entry``)
-hands a ``--json`` report whose options ``fastpath.parse`` understands straight
-to ``main`` here; the CLI's report commands call ``run_report`` too, with their
-rich renderer and progress bar, so both ways in run the same code and a JSON
-report prints the same bytes. (Tables and the progress bar are the CLI's: this
-module imports neither typer nor rich.)
+hands a report whose options ``fastpath.parse`` understands straight to ``main``
+here; the CLI's report commands call ``run_report`` too, with the same
+renderers (``render_json``, ``render_table``) and progress bar, so both ways in
+run the same code and print the same bytes. This module imports neither typer
+nor rich; tables and the progress bar import rich when they are drawn.
 
 On a cold start most of the time is the parse of the logs in worker
 processes. They are forked before the heavy imports (DuckDB, and pydantic for
@@ -41,7 +41,7 @@ def main(opts: dict) -> int:
             opts.get("project"), opts.get("branch"), opts["breakdown"], opts["json"],
             Path(opts["db"]) if opts.get("db") is not None else None,
             [Path(p) for p in opts["claude_dir"]] or None, demo=False, no_ingest=False,
-            render=render_json,
+            render=render_json if opts["json"] else render_table, progress=_progress,
         )  # fmt: skip
         sys.stdout.flush()
         return 0
@@ -50,11 +50,17 @@ def main(opts: dict) -> int:
 
 
 def supported(opts: dict) -> bool:
-    """Whether ``main`` answers as the CLI would (else the CLI runs): JSON out, no
-    terminal on stderr to draw a progress bar on, and no empty option values."""
+    """Whether ``main`` answers as the CLI would (else the CLI runs): no empty option
+    values (typer's messages for those are the reference)."""
     values = [opts.get(k) for k in ("since", "until", "timezone", "project", "branch", "db")]
-    plain = all(v is None or v.strip() for v in values) and all(opts["claude_dir"])
-    return plain and opts["json"] and not sys.stderr.isatty()
+    return all(v is None or v.strip() for v in values) and all(opts["claude_dir"])
+
+
+def _progress():
+    """The CLI's progress bar (on a terminal only; rich is imported only then)."""
+    from ccspend.cli.consoles import progress_callback
+
+    return progress_callback()
 
 
 def run_report(
@@ -200,6 +206,30 @@ def render_json(report, window, roots, ingested, dated: bool) -> tuple[str, str]
     )
 
 
+def render_table(report, window, roots, ingested, dated: bool) -> tuple[str, str]:
+    """The report as rich tables for stdout (trailing spaces trimmed), and for
+    stderr its warnings, or the hint when no log was found."""
+    err = nothing_found(report, window, roots, ingested, dated)
+    if err:
+        return "", err
+    from ccspend.cli.consoles import stderr_console, stdout_console
+    from ccspend.cli.render import money, print_report
+
+    out_console, err_console = stdout_console(), stderr_console()
+    out_console.begin_capture()
+    err_console.begin_capture()
+    print_report(report, out_console, err_console)
+    if window is not None:
+        days = len(report.rows)
+        out_console.print(
+            f"{window.branch}: {money(float(report.cost_usd))} over {days} "
+            f"day{'s' if days != 1 else ''}, {report.totals.requests:,} requests, since it "
+            f"left {window.base} at {window.merge_base[:10]} ({window.since:%Y-%m-%d})"
+        )
+    text = "".join(line.rstrip() + "\n" for line in out_console.end_capture().splitlines())
+    return text, err_console.end_capture()
+
+
 def nothing_found(report, window, roots, ingested, dated: bool) -> str:
     """Where logs were looked for, when none was there and nothing narrowed the report."""
     nothing = ingested is not None and ingested.files_seen == 0 and report.totals.requests == 0
@@ -208,7 +238,7 @@ def nothing_found(report, window, roots, ingested, dated: bool) -> str:
     return ""
 
 
-# -- what every command that reads the logs needs (``ccspend.cli.app`` has the same) --
+# -- what every command that reads the logs needs (``ccspend.cli.common`` has the same) --
 
 
 def ingest_logs(store, roots: list[Path], skip: bool, progress=None, while_parsing=None,

@@ -22,6 +22,14 @@ CASES = [
     ("daily", "--json", "--timezone", "Not/AZone"),  # usage error: exit 2, one line
     ("daily", "--json", "--since", "2026-09-01", "--until", "2026-13-45"),  # not a date
     ("daily", "--json", "--claude-dir", "/nowhere"),  # no logs: a hint on stderr
+    # tables: the same renderer, run without typer
+    ("daily",),
+    ("weekly", "--breakdown"),
+    ("session", "--since", "2026-09-01"),
+    ("model", "-z", "Asia/Kolkata"),
+    ("branch", "--branch", "feature"),
+    ("daily", "--claude-dir", "/nowhere"),
+    ("monthly", "--timezone", "Not/AZone"),
 ]
 
 
@@ -106,3 +114,21 @@ def test_a_closed_stdout_is_one_error_line_not_a_traceback(sandbox, projects):
                        capture_output=True, text=True, timeout=60)  # fmt: skip
     assert r.returncode != 0
     assert "Traceback" not in r.stderr
+
+
+def test_a_table_report_runs_without_typer(sandbox, projects):
+    _logs(projects)
+    code = (
+        "import os, sys\n"
+        "os._exit = sys.exit  # let finally run\n"
+        "sys.argv = ['ccspend', 'weekly', '--breakdown']\n"
+        "from ccspend.entry import main\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    print('typer' in sys.modules, 'rich.table' in sys.modules, file=sys.stderr)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == "False True"
+    assert "Total" in r.stdout or "TOTAL" in r.stdout.upper()

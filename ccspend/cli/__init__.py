@@ -1,59 +1,17 @@
 """The command line: parse options, call one library function, hand rows to the output layer.
 
-stdout is data (tables, JSON); stderr is talk (progress, warnings, errors).
-Exit codes are an API (see the README): 0 ok, 1 error, 2 usage, 3 store busy
-or too new, 130 interrupted.
-
-One module per group of commands, all registered on the app in ``cli.app``:
-``report_cmds`` (reports and the HTML page), ``live_cmds`` (blocks, watch,
-status line), ``cap_cmds`` (interactive caps as hooks), ``data_cmds`` (sql, import, export),
-``settings_cmds`` (budgets,
-config, rates, completions).
+``app`` and ``main`` (the typer program, ``cli.program``) load on first use:
+the output layer (``cli.render``, ``cli.consoles``: rich, never typer) serves
+reports run without typer too (``ccspend.report_run``), and importing it must
+not build the command tree.
 """
 
 from __future__ import annotations
 
-import importlib
-import sys
 
-import typer
+def __getattr__(name: str):
+    if name in ("app", "main"):
+        from ccspend.cli import program
 
-from ccspend.cli.app import app
-from ccspend.errors import ExitCode, say
-
-# Importing a module registers its commands; this order is ``ccspend --help``'s.
-for _module in ("report_cmds", "live_cmds", "route_cmds", "cap_cmds", "data_cmds",
-                "settings_cmds"):
-    importlib.import_module(f"ccspend.cli.{_module}")
-
-__all__ = ["app", "main"]
-
-
-def main(args: list[str] | None = None, command=None) -> None:
-    """Console entry point: every ccspend error becomes one line and an exit code.
-
-    ``args`` (default: the command line) and ``command`` (the app's click
-    command, which typer otherwise builds anew on each call: the tests build it
-    once and run many commands in one process).
-    """
-    try:
-        # standalone_mode=False: returns typer.Exit's code instead of raising
-        code = (command or app)(args, standalone_mode=False)
-        if isinstance(code, int) and code:
-            sys.exit(code)
-    except SystemExit:
-        raise
-    except BaseException as exc:  # noqa: BLE001 - the last line of defence
-        _unexpected(exc)
-
-
-def _unexpected(exc: BaseException) -> None:
-    if isinstance(exc, typer.Exit):
-        sys.exit(exc.exit_code)
-    if isinstance(exc, typer.Abort):
-        sys.stderr.write("ccspend: interrupted\n")
-        sys.exit(int(ExitCode.INTERRUPTED))
-    if isinstance(exc, typer.TyperException) and hasattr(exc, "format_message"):
-        sys.stderr.write(f"ccspend: error: {exc.format_message()} (see ccspend --help)\n")
-        sys.exit(int(ExitCode.USAGE))
-    sys.exit(say(exc))
+        return getattr(program, name)
+    raise AttributeError(f"module 'ccspend.cli' has no attribute {name!r}")

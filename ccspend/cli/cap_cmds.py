@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ccspend import paths
-from ccspend.cli.app import Db, Json, app
+from ccspend.cli.common import Db, Json, app
 from ccspend.errors import UsageError
 
 cap_app = typer.Typer(

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ccspend import paths
-from ccspend.cli.app import ClaudeDir, Db, Json, NoIngest, SourceOpt, _ingest, _stdout, app
+from ccspend.cli.common import ClaudeDir, Db, Json, NoIngest, SourceOpt, _ingest, _stdout, app
 from ccspend.errors import CcspendError, UsageError
 
 
@@ -281,7 +281,7 @@ def export_command(
     from dataclasses import replace
 
     from ccspend import export
-    from ccspend.cli.app import date_filters, source_filter
+    from ccspend.cli.common import date_filters, source_filter
     from ccspend.pricing import load_card
     from ccspend.store import Store
 

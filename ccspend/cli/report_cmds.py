@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from ccspend import __version__, paths
-from ccspend.cli.app import (
+from ccspend.cli.common import (
     BranchOpt,
     Breakdown,
     Chart,
@@ -29,7 +29,6 @@ from ccspend.cli.app import (
     Until,
     _ingest,
     _progress_callback,
-    _stderr,
     _stdout,
     app,
     date_filters,
@@ -75,28 +74,10 @@ def _run_report(
 
 def _render(report, json_out: bool, window, roots, ingested, dated: bool) -> tuple[str, str]:
     """The report as the text for stdout and for stderr."""
-    from ccspend.report_run import nothing_found, render_json
+    from ccspend.report_run import render_json, render_table
 
-    if json_out:
-        return render_json(report, window, roots, ingested, dated)
-    err = nothing_found(report, window, roots, ingested, dated)
-    if err:
-        return "", err
-    from ccspend.cli.render import money, print_report
-
-    out_console, err_console = _stdout(), _stderr()
-    out_console.begin_capture()
-    err_console.begin_capture()
-    print_report(report, out_console, err_console)
-    if window is not None:
-        days = len(report.rows)
-        out_console.print(
-            f"{window.branch}: {money(float(report.cost_usd))} over {days} "
-            f"day{'s' if days != 1 else ''}, {report.totals.requests:,} requests, since it "
-            f"left {window.base} at {window.merge_base[:10]} ({window.since:%Y-%m-%d})"
-        )
-    text = "".join(line.rstrip() + "\n" for line in out_console.end_capture().splitlines())
-    return text, err_console.end_capture()
+    render = render_json if json_out else render_table
+    return render(report, window, roots, ingested, dated)
 
 
 def _report_command(name: str, doc: str):

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from ccspend import paths
-from ccspend.cli.app import (
+from ccspend.cli.common import (
     ClaudeDir,
     Db,
     Json,
@@ -212,7 +212,7 @@ def review_main(args: list[str]) -> int:
     """``ccspend route review …``: the review command's own parser, errors as cli.main's."""
     import typer.main
 
-    from ccspend import cli
+    from ccspend.cli import program
 
     cmd = typer.main.get_command(review_app)
     try:
@@ -221,7 +221,7 @@ def review_main(args: list[str]) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 0
     except BaseException as exc:  # noqa: BLE001 - the last line of defence, as cli.main
-        cli._unexpected(exc)  # exits
+        program._unexpected(exc)  # exits
         return int(ExitCode.ERROR)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ccspend import paths
-from ccspend.cli.app import (
+from ccspend.cli.common import (
     ClaudeDir,
     Db,
     Json,

@@ -5,13 +5,14 @@ Every command spells an option the same way because they all take it from here.
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ccspend.cli.consoles import progress_callback as _progress_callback  # noqa: F401 - commands
+from ccspend.cli.consoles import stderr_console as _stderr  # noqa: F401 - for the commands
+from ccspend.cli.consoles import stdout_console as _stdout  # noqa: F401 - for the commands
 from ccspend.errors import UsageError
 from ccspend.report_run import ingest_logs, project_path, source_filter  # noqa: F401 - for the commands
 from ccspend.report_run import no_logs_message as _no_logs_message  # noqa: F401 - for commands
@@ -76,59 +77,6 @@ Demo = Annotated[
 NoIngest = Annotated[
     bool, typer.Option("--no-ingest", help="Report from the database only; read no logs.")
 ]
-
-
-def _stdout():
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=False)
-
-
-def _stderr():
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _progress_callback():
-    """A rich progress bar on stderr, shown only on a terminal and after one second."""
-    import time
-
-    if not sys.stderr.isatty():
-        return None, lambda: None
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
-
-    start = time.monotonic()
-    try:
-        delay = float(os.environ.get("CCSPEND_PROGRESS_AFTER", "1"))
-    except ValueError:
-        delay = 1.0
-    state: dict = {}
-
-    def update(done: int, total: int, files_done: int, files_total: int) -> None:
-        if "bar" not in state:
-            if time.monotonic() - start < delay:
-                return
-            bar = Progress(
-                TextColumn("reading logs"),
-                BarColumn(),
-                DownloadColumn(),
-                TextColumn("{task.fields[files]}"),
-                console=_stderr(),
-                transient=True,
-            )
-            bar.start()
-            state["bar"] = bar
-            state["task"] = bar.add_task("ingest", total=total, files="")
-        state["bar"].update(
-            state["task"], completed=done, files=f"{files_done}/{files_total} files"
-        )
-
-    def close() -> None:
-        if "bar" in state:
-            state["bar"].stop()
-
-    return update, close
 
 
 def _ingest(store, roots: list[Path], skip: bool, codex: bool = True):
