@@ -231,8 +231,10 @@ def render_table(report, window, roots, ingested, dated: bool) -> tuple[str, str
 
 
 def nothing_found(report, window, roots, ingested, dated: bool) -> str:
-    """Where logs were looked for, when none was there and nothing narrowed the report."""
-    nothing = ingested is not None and ingested.files_seen == 0 and report.totals.requests == 0
+    """Where logs were looked for, when none was there and nothing narrowed the report
+    (logs that were there but could not be read are named in the warnings instead)."""
+    nothing = (ingested is not None and ingested.files_seen == 0 and not ingested.unreadable
+               and report.totals.requests == 0)  # fmt: skip
     if nothing and not dated and window is None:
         return no_logs_message(roots) + "\n"
     return ""

@@ -133,6 +133,19 @@ def test_a_file_name_that_is_not_utf8_is_reported_not_fatal(store, projects):
     assert list(r.unreadable)[0].endswith("caf\\xe9.jsonl")  # printable
 
 
+def test_logs_that_cannot_be_read_are_named_not_called_missing(sandbox, projects):
+    from tests.conftest import run_cli
+
+    bad = os.fsencode(projects / "p") + b"/caf\xe9.jsonl"
+    os.makedirs(os.path.dirname(bad), exist_ok=True)
+    with open(bad, "wb") as fh:
+        fh.write(json.dumps(assistant(msg="b")).encode() + b"\n")
+    r = run_cli("daily", "--json")
+    assert r.returncode == 0
+    assert "No Claude Code logs found" not in r.stderr
+    assert "its name is not UTF-8" in json.loads(r.stdout)["warnings"][0]
+
+
 def test_killed_ingest_leaves_store_consistent(store, projects, monkeypatch):
     """A failure while writing a batch rolls it back; the next run reads the file again."""
     write(projects / "p" / "s1.jsonl", [assistant(msg="a"), assistant(msg="b")])
