@@ -637,11 +637,14 @@ _RECORD_COLUMNS = (
     "aid: 'VARCHAR', err: 'BOOLEAN', cu: 'DOUBLE'}"
 )
 
-_INSERT_RECORDS = f"""
+# Every stored column but the computed response key (``dedup_key``), in order.
+_INSERT_INTO_REQUESTS = """
 INSERT INTO requests (file_id, line_offset, ts, session_id, message_id, request_id, model,
     input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
     web_search_requests, cwd, git_branch, version, entrypoint, is_sidechain, agent_id,
-    is_api_error, logged_cost_usd)
+    is_api_error, logged_cost_usd)"""
+
+_INSERT_RECORDS = f"""{_INSERT_INTO_REQUESTS}
 SELECT b.file_id, r.o, make_timestamp(r.ts)::TIMESTAMPTZ, r.sid, r.mid, r.rid, r.model,
        r."in", r.out, r.c5, r.c1, r.cr, r.ws, r.cwd, r.br, r.ver, r.ent,
        coalesce(r.sc, false), r.aid, coalesce(r.err, false), r.cu
@@ -664,11 +667,7 @@ _LINE_COLUMNS = (
     "ephemeral_1h_input_tokens BIGINT), server_tool_use STRUCT(web_search_requests BIGINT)))'}"
 )
 
-_INSERT_LINES = f"""
-INSERT INTO requests (file_id, line_offset, ts, session_id, message_id, request_id, model,
-    input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
-    web_search_requests, cwd, git_branch, version, entrypoint, is_sidechain, agent_id,
-    is_api_error, logged_cost_usd)
+_INSERT_LINES = f"""{_INSERT_INTO_REQUESTS}
 SELECT b.file_id, coalesce(r.o, 0), r.ts, r.sessionId, r.message.id, r.requestId, r.message.model,
        coalesce(u.input_tokens, 0), coalesce(u.output_tokens, 0),
        greatest(coalesce(u.cache_creation_input_tokens, 0)
