@@ -52,10 +52,10 @@ def _run_report(
     chart: bool = False,
     source: str | None = None,
 ) -> None:
-    """The report commands' work is ``report_run.run_report`` (which the entry point
-    also calls, without typer, for a plain ``--json`` report); this adds the tables,
-    the chart and the progress bar."""
-    from ccspend.report_run import run_report
+    """The report commands' work is ``report_run.run_report``, which the entry point
+    also calls without typer, with the same renderers and progress bar; this adds
+    the chart (and the options ``fastpath.parse`` leaves to typer)."""
+    from ccspend.report_run import render_json, render_table, run_report
 
     def render(report, window, roots, ingested, dated: bool):
         if chart:
@@ -64,20 +64,13 @@ def _run_report(
             console = _stdout()
             console.print(draw(report, console.width))
             return None
-        return _render(report, json_out, window, roots, ingested, dated)
+        text = render_json if json_out else render_table
+        return text(report, window, roots, ingested, dated)
 
     run_report(
         name, since, until, timezone, project, branch, breakdown, json_out, db, claude_dir,
         demo, no_ingest, chart, source, render=render, progress=_progress_callback,
     )  # fmt: skip
-
-
-def _render(report, json_out: bool, window, roots, ingested, dated: bool) -> tuple[str, str]:
-    """The report as the text for stdout and for stderr."""
-    from ccspend.report_run import render_json, render_table
-
-    render = render_json if json_out else render_table
-    return render(report, window, roots, ingested, dated)
 
 
 def _report_command(name: str, doc: str):
