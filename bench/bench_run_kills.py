@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _venv import ensure_venv, sandbox_env  # noqa: E402
 
 FAKE = Path(__file__).resolve().parent.parent / "tests" / "fake_agent.py"
-NOT_STARTED = "the wrapper stopped before its agent started"  # ccspend.run_main.NOT_STARTED
+NOT_STARTED = "the wrapper stopped before its agent started"  # ccspend.run.execute.NOT_STARTED
 
 
 def main() -> int:

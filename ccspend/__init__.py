@@ -1,7 +1,7 @@
 """ccspend: what your coding agents cost, from their own logs, offline.
 
-The package is a library first: ``ccspend.ingest`` reads logs into the store,
-``ccspend.pricing`` holds the rate card, ``ccspend.reports`` turns the store into
+The package is a library first: ``ccspend.ingest.claude`` reads logs into the store,
+``ccspend.pricing`` holds the rate card, ``ccspend.reports.build`` turns the store into
 rows. ``ccspend.cli`` is a thin layer over them.
 """
 

@@ -1,3 +1,3 @@
-from ccspend.entry import main
+from ccspend.cli.fast.entry import main
 
 main()

@@ -152,10 +152,11 @@ def report_json(name: str = "daily", *args: str) -> dict:
     rather than the command line (each ccspend process costs a third of a second
     of imports). Takes ``--source``, ``--since``, ``--until`` and ``-z``/``--timezone``.
     """
-    from ccspend import paths
+    from ccspend.core import paths
+    from ccspend.ingest.logs import ingest_logs
     from ccspend.pricing import load_card
-    from ccspend.report_run import ingest_logs, parse_day, source_filter
-    from ccspend.reports import ReportRequest, build_report
+    from ccspend.reports.build import ReportRequest, build_report
+    from ccspend.reports.options import parse_day, source_filter
     from ccspend.store import Store
     from ccspend.store.queries import Filters
 

@@ -87,8 +87,8 @@ def test_blocks_json_contract_and_active_block(projects):
 
 
 def test_blocks_are_exact_against_generated_truth(tmp_path, card):
-    from ccspend.ingest import ingest_claude
-    from ccspend.reports import build_blocks
+    from ccspend.ingest.claude import ingest_claude
+    from ccspend.reports.build import build_blocks
     from ccspend.store import Store
     from ccspend.store.queries import Filters
     from tests.test_exact import check, gen

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ccspend.reports import period_window
+from ccspend.reports.build import period_window
 from tests.conftest import cli, run_cli
 from tests.logs import assistant, write
 
@@ -48,9 +48,9 @@ def test_period_windows():
 
 # -- scoped budgets, alert levels, and alerts sent once per level ----------------
 
-from ccspend import config  # noqa: E402
-from ccspend.alerts import crossed, level_reached, mask_url  # noqa: E402
-from ccspend.errors import CcspendError  # noqa: E402
+from ccspend.core import config  # noqa: E402
+from ccspend.core.errors import CcspendError  # noqa: E402
+from ccspend.reports.alerts import crossed, level_reached, mask_url  # noqa: E402
 
 
 def _now_iso():

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ccspend.cap_hook import OVERRIDE_WORD, Caps, answer, judge
+from ccspend.live.caps import OVERRIDE_WORD, Caps, answer, judge
 from tests.conftest import cli, run_cli
 from tests.logs import assistant, write
 
@@ -112,7 +112,7 @@ def test_the_hook_fails_open(sandbox, stdin):
 
 
 def test_the_hook_never_imports_the_heavy_stack(sandbox):
-    code = ("import io, sys, json; from ccspend.cap_hook import run; "
+    code = ("import io, sys, json; from ccspend.cli.fast.cap_hook import run; "
             "run(io.StringIO(json.dumps({'hook_event_name': 'PreToolUse'})), io.StringIO()); "
             "print(sorted(m.split('.')[0] for m in sys.modules "
             "if m.split('.')[0] in ('duckdb', 'pydantic', 'typer', 'rich', 'msgspec')))")
@@ -125,7 +125,7 @@ def test_the_session_total_counts_only_new_bytes_and_each_response_once(tmp_path
     output replaces its earlier one, subagents count, a rewritten file is recounted."""
     import os
 
-    from ccspend.cap_hook import session_spend
+    from ccspend.live.caps import session_spend
     from tests.logs import append
 
     summary = {"prices_id": "p1", "prices": {"claude-haiku-4-5": {"base": [1, 5, 1.25, 2, 0.1]}}}

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ccspend.ingest import ingest_claude
-from ccspend.reports import REPORTS, ReportRequest, build_report
+from ccspend.ingest.claude import ingest_claude
+from ccspend.reports.build import REPORTS, ReportRequest, build_report
 from ccspend.store import Store
 from ccspend.store.queries import Filters
 

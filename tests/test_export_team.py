@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ccspend import team_export
+from ccspend.reports import team_export
 from tests.conftest import cli, report_json, run_cli
 from tests.logs import assistant, write
 

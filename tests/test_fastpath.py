@@ -4,7 +4,7 @@ import json
 import os
 import time
 
-from ccspend import fastpath
+from ccspend.cli.fast import reports as fastpath
 from ccspend.sources import logfiles
 from tests.conftest import run_cli
 from tests.logs import append, assistant, write
@@ -26,7 +26,7 @@ def test_cache_answers_without_importing_duckdb(sandbox, projects):
     import sys
 
     code = (
-        "import sys; from ccspend.fastpath import serve; ok = serve(['daily']); "
+        "import sys; from ccspend.cli.fast.reports import serve; ok = serve(['daily']); "
         "print(ok, 'duckdb' in sys.modules, 'typer' in sys.modules, 'rich' in sys.modules, "
         "file=sys.stderr)"
     )
@@ -144,7 +144,7 @@ def test_the_warm_path_imports_no_pathlib_json_or_zoneinfo(sandbox, projects):
 
     # What the warm path adds to what the interpreter (and this venv's .pth files) loaded.
     code = (
-        "import sys, io; before = set(sys.modules); from ccspend.entry import main; "
+        "import sys, io; before = set(sys.modules); from ccspend.cli.fast.entry import main; "
         "sys.argv = ['ccspend']; real = sys.stdout; sys.stdout = io.StringIO()\n"
         "try:\n    main()\nfinally:\n    sys.stdout = real\n"
         "new = set(sys.modules) - before\n"

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from ccspend.ingest import ingest_claude
+from ccspend.ingest.claude import ingest_claude
 from tests.logs import append, assistant, user, write
 
 
@@ -105,7 +105,7 @@ def test_database_is_owner_only(store, projects):
 def test_unreadable_file_is_reported_not_fatal(store, projects, monkeypatch):
     import builtins
 
-    import ccspend.ingest as ing
+    import ccspend.ingest.claude as ing
 
     f = write(projects / "p" / "s1.jsonl", [assistant()])
     write(projects / "p" / "s2.jsonl", [assistant(msg="z")])
@@ -178,7 +178,7 @@ def test_parallel_ingest_matches_serial(sandbox, projects):
         )
     a = Store(sandbox / "a.duckdb")
     b = Store(sandbox / "b.duckdb")
-    import ccspend.ingest as ing
+    import ccspend.ingest.claude as ing
 
     old = ing.BATCH_BYTES
     ing.BATCH_BYTES = 1
@@ -223,7 +223,7 @@ def test_sigkilled_ingest_resumes_to_the_same_answer(sandbox):
 
 
 def test_parse_jobs_are_about_eight_per_worker_within_bounds():
-    from ccspend.ingest import BATCH_BYTES, _batch_bytes
+    from ccspend.ingest.claude import BATCH_BYTES, _batch_bytes
 
     assert _batch_bytes(1 << 30, 2) == min(BATCH_BYTES, 64 << 20)
     assert _batch_bytes(160 << 20, 2) == 10 << 20

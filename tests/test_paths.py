@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ccspend import paths
+from ccspend.core import paths
 from tests.conftest import run_cli
 from tests.logs import assistant, write
 

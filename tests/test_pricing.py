@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ccspend.errors import RateCardError
-from ccspend.ingest import ingest_claude
+from ccspend.core.errors import RateCardError
+from ccspend.ingest.claude import ingest_claude
 from ccspend.pricing import Usage, load_card, normalise_model, request_cost
-from ccspend.reports import ReportRequest, build_report
+from ccspend.reports.build import ReportRequest, build_report
 from ccspend.store.queries import Filters
 from tests.logs import assistant, write
 

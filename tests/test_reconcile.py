@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ccspend import reconcile
+from ccspend.reports import reconcile
 from tests.conftest import cli, run_cli
 from tests.logs import assistant, write
 

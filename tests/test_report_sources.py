@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ccspend import reconcile
 from ccspend.pricing import load_card
+from ccspend.reports import reconcile
 from tests.conftest import cli, report_json, run_cli
 from tests.logs import assistant, write
 

@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from ccspend.ingest import ingest_claude
-from ccspend.reports import ReportRequest, build_report
+from ccspend.ingest.claude import ingest_claude
+from ccspend.reports.build import ReportRequest, build_report
 from ccspend.store.queries import Filters
 from tests.logs import assistant, user, write
 

@@ -33,7 +33,7 @@ def test_stakes_type_stdin_and_policy(sandbox, tmp_path):
 
 
 def test_a_spent_daily_budget_routes_one_tier_lower(sandbox):
-    from ccspend.statusline import state_dir
+    from ccspend.live.sessions import state_dir
 
     folder = state_dir()
     folder.mkdir(parents=True)

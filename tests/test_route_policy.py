@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from ccspend.errors import CcspendError, UsageError
+from ccspend.core.errors import CcspendError, UsageError
 from ccspend.route import (
     BUILTIN,
     NoTierAvailable,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ccspend.run_main import redact
-from ccspend.runner import (
+from ccspend.run.execute import redact
+from ccspend.run.runner import (
     CAPPED_EXIT,
     Controls,
     Decision,
@@ -169,7 +169,7 @@ def test_sessions_elsewhere_do_not_count_against_the_run(sandbox):
 
 
 def test_spend_reads_only_new_bytes_and_counts_each_response_once(tmp_path):
-    from ccspend.runner import Spend
+    from ccspend.run.runner import Spend
 
     root = tmp_path / "projects"
     log = root / "-w" / "s1.jsonl"
@@ -210,7 +210,7 @@ def test_a_command_that_moves_into_a_subfolder_is_followed_there(sandbox, tmp_pa
 
 
 def test_only_the_runs_project_folders_are_followed(tmp_path):
-    from ccspend.runner import Spend
+    from ccspend.run.runner import Spend
 
     root = tmp_path / "projects"
     for name in ("-w-app", "-w-app-pkg", "-w-apple", "-elsewhere", "-w-my-site"):

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 import ccspend.cli
-from ccspend import runner
-from ccspend.errors import UsageError
-from ccspend.run_main import OPTIONS, _version_key, current_branch, parse
+from ccspend.cli.fast.run import OPTIONS, parse
+from ccspend.core.errors import UsageError
+from ccspend.pricing.index import version_key
+from ccspend.run import runner
+from ccspend.run.execute import current_branch
 from tests.conftest import cli, run_cli
 
 FAKE = str(Path(__file__).with_name("fake_agent.py"))
@@ -55,7 +57,7 @@ def test_parse_reads_options_then_the_command():
 
 
 def test_aliases_price_as_the_newest_model_of_their_family():
-    assert _version_key("claude-sonnet-4-6") > _version_key("claude-3-5-sonnet-20241022")
+    assert version_key("claude-sonnet-4-6") > version_key("claude-3-5-sonnet-20241022")
 
 
 def test_branch_is_read_from_git_head(tmp_path):
@@ -124,7 +126,7 @@ def test_a_run_past_its_request_rate_is_paused_then_resumed(sandbox, projects):
 
 
 def test_a_wrapper_killed_before_its_database_row_still_leaves_one(sandbox):
-    from ccspend.run_main import journal_dir
+    from ccspend.run.execute import journal_dir
 
     db = Path(os.environ["CCSPEND_DB"])
     folder = journal_dir(db)
@@ -144,7 +146,7 @@ def test_a_wrapper_killed_before_its_agent_starts_leaves_an_interrupted_row(sand
     import signal
     import subprocess
 
-    from ccspend.run_main import NOT_STARTED, journal_dir
+    from ccspend.run.execute import NOT_STARTED, journal_dir
 
     fifo = tmp_path / "prompt"
     os.mkfifo(fifo)
@@ -167,7 +169,7 @@ def test_a_wrapper_killed_before_its_agent_starts_leaves_an_interrupted_row(sand
 
 
 def test_a_run_that_cannot_start_leaves_no_journal(sandbox):
-    from ccspend.run_main import journal_dir
+    from ccspend.run.execute import journal_dir
 
     assert run_cli("run", "--", "no-such-command-here").returncode == 2
     assert not list(journal_dir(Path(os.environ["CCSPEND_DB"])).glob("*.json"))
@@ -178,8 +180,8 @@ def test_no_input_price_reaches_the_preflights_ceiling(card):
     """Below cap / ceiling bytes the pre-flight loads no price: no model may cost more."""
     from datetime import date
 
-    from ccspend.run_main import INPUT_PRICE_CEILING
-    from ccspend.summary import price_index
+    from ccspend.pricing.index import price_index
+    from ccspend.run.execute import INPUT_PRICE_CEILING
 
     for day in (date(2024, 6, 1), date.today()):
         for entry in price_index(card, day).values():
@@ -225,7 +227,7 @@ def _running(pid: int) -> bool:
 def test_run_ids_are_version_4_uuids():
     import uuid
 
-    from ccspend.run_main import _new_run_id
+    from ccspend.run.execute import _new_run_id
 
     for _ in range(200):
         rid = _new_run_id()
@@ -235,8 +237,8 @@ def test_run_ids_are_version_4_uuids():
 
 def test_a_run_whose_first_ledger_write_failed_is_recorded_at_its_end(sandbox, monkeypatch):
     import ccspend.store
-    from ccspend.errors import StoreBusy
-    from ccspend.run_main import execute
+    from ccspend.core.errors import StoreBusy
+    from ccspend.run.execute import execute
 
     real, calls = ccspend.store.start_run, []
 

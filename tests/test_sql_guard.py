@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ccspend.errors import CcspendError, StoreCorrupt, UsageError
+from ccspend.core.errors import CcspendError, StoreCorrupt, UsageError
 from ccspend.store.readonly import (
     WriteRefused,
     check_read_only,

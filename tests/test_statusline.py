@@ -68,7 +68,7 @@ def test_readings_land_in_the_database_on_refresh(sandbox, projects):
 
 
 def test_the_status_line_never_imports_the_heavy_stack(sandbox):
-    code = ("import io, sys, json; from ccspend.statusline import run; "
+    code = ("import io, sys, json; from ccspend.cli.fast.statusline import run; "
             "run(io.StringIO(json.dumps({'model': {'id': 'x'}})), io.StringIO()); "
             "print(sorted(m.split('.')[0] for m in sys.modules "
             "if m.split('.')[0] in ('duckdb', 'pydantic', 'typer', 'rich')))")
@@ -126,7 +126,7 @@ def test_a_stale_summary_starts_one_background_refresh(sandbox, projects):
 
 
 def test_a_reading_is_recorded_once_while_it_holds(sandbox):
-    from ccspend.statusline import record_readings
+    from ccspend.live.sessions import record_readings
 
     folder = sandbox / "sl"
     obj = {"rate_limits": {"five_hour": {"used_percentage": 10, "resets_at": 2e9}}}

@@ -7,8 +7,8 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from ccspend.ingest import ingest_claude
-from ccspend.live import sparkline, take
+from ccspend.ingest.claude import ingest_claude
+from ccspend.live.watch import sparkline, take
 from tests.conftest import read_pty
 from tests.logs import append, assistant, write
 

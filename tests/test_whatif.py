@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from ccspend.pricing import load_card
+from ccspend.reports.whatif import Scenario, resolve_model, whatif
 from ccspend.store.queries import Filters
-from ccspend.whatif import Scenario, resolve_model, whatif
 from tests.conftest import cli, run_cli
 from tests.logs import assistant, write
 
@@ -169,7 +169,7 @@ def test_model_reprices_every_request_with_the_models_own_long_context_rule(proj
         assistant(msg="m2", req="q2", model="claude-haiku-4-5", inp=1_000, out=500,
                   ts="2026-09-02T10:00:00.000Z"),
         assistant(msg="m3", req="q3", model="acme-coder-2", inp=10, out=10)])  # fmt: skip
-    from ccspend.ingest import ingest_claude
+    from ccspend.ingest.claude import ingest_claude
 
     ingest_claude(store, [projects])
     result = whatif(store, load_card(), Scenario(model="claude-sonnet-4-5"), Filters())

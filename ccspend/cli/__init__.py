@@ -2,7 +2,7 @@
 
 ``app`` and ``main`` (the typer program, ``cli.program``) load on first use:
 the output layer (``cli.render``, ``cli.consoles``: rich, never typer) serves
-reports run without typer too (``ccspend.report_run``), and importing it must
+reports run without typer too (``ccspend.cli.fast.reports``), and importing it must
 not build the command tree.
 """
 

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from ccspend import paths
 from ccspend.cli.common import Db, Json, app
-from ccspend.errors import UsageError
+from ccspend.core import paths
+from ccspend.core.errors import UsageError
 
 cap_app = typer.Typer(
     help="Caps for interactive Claude Code sessions (hooks that stop tool calls at a cap).",
@@ -25,11 +25,11 @@ def cap_status(ctx: typer.Context, json_out: Json = False, db: Db = None) -> Non
         return
     import json
 
-    from ccspend import claude_settings
-    from ccspend.cap_hook import load_caps
-    from ccspend.statusline import state_dir
+    from ccspend.live import claude_settings
+    from ccspend.live.caps import load_caps
+    from ccspend.live.sessions import state_dir
+    from ccspend.live.summary import take_cap_decisions
     from ccspend.store import Store, add_cap_decisions
-    from ccspend.summary import take_cap_decisions
 
     caps = load_caps(paths.config_dir() / "config.toml")
     settings = claude_settings.settings_path()
@@ -67,8 +67,9 @@ def cap_install(
     daily_cap: Annotated[float | None, typer.Option("--daily-cap", help="USD per day.")] = None,
 ) -> None:
     """Add the cap hooks to Claude Code's settings (with a backup) and set the caps."""
-    from ccspend import claude_settings, config
-    from ccspend.cap_hook import load_caps
+    from ccspend.core import config
+    from ccspend.live import claude_settings
+    from ccspend.live.caps import load_caps
 
     if session_cap is None and daily_cap is None:
         caps = load_caps(config.config_path())
@@ -83,7 +84,7 @@ def cap_install(
 @cap_app.command("uninstall")
 def cap_uninstall() -> None:
     """Remove the cap hooks from Claude Code's settings (the caps stay in the config)."""
-    from ccspend import claude_settings
+    from ccspend.live import claude_settings
 
     sys.stdout.write(claude_settings.uninstall_hooks(claude_settings.settings_path()) + "\n")
 
@@ -98,8 +99,8 @@ def cap_override(
     import json
     import time
 
-    from ccspend.cap_hook import _save_state, _state, _today, day_override_file, journal
-    from ccspend.statusline import read_summary, state_dir
+    from ccspend.live.caps import _save_state, _state, _today, day_override_file, journal
+    from ccspend.live.sessions import read_summary, state_dir
 
     folder = state_dir()
     folder.mkdir(parents=True, exist_ok=True)

@@ -13,9 +13,10 @@ import typer
 from ccspend.cli.consoles import progress_callback as _progress_callback  # noqa: F401 - commands
 from ccspend.cli.consoles import stderr_console as _stderr  # noqa: F401 - for the commands
 from ccspend.cli.consoles import stdout_console as _stdout  # noqa: F401 - for the commands
-from ccspend.errors import UsageError
-from ccspend.report_run import ingest_logs, project_path, source_filter  # noqa: F401 - for the commands
-from ccspend.report_run import no_logs_message as _no_logs_message  # noqa: F401 - for commands
+from ccspend.cli.fast.reports import no_logs_message as _no_logs_message  # noqa: F401 - for commands
+from ccspend.core.errors import UsageError
+from ccspend.ingest.logs import ingest_logs
+from ccspend.reports.options import project_path, source_filter  # noqa: F401 - for the commands
 
 app = typer.Typer(
     name="ccspend",
@@ -92,9 +93,9 @@ def date_filters(
     branch: str | None = None,
 ):
     """Filters for commands whose --since and --until are dates (no git refs)."""
-    from ccspend.reports import parse_day
+    from ccspend.core.timeutil import check_timezone
+    from ccspend.reports.options import parse_day
     from ccspend.store.queries import Filters
-    from ccspend.timeutil import check_timezone
 
     tz = check_timezone(timezone)
     try:

@@ -61,3 +61,10 @@ def progress_callback():
             state["bar"].stop()
 
     return update, close
+
+
+def prose_console():
+    """stdout for sentences: a line stays one line however wide the terminal."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)

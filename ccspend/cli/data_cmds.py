@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
-from ccspend import paths
 from ccspend.cli.common import ClaudeDir, Db, Json, NoIngest, SourceOpt, _ingest, _stdout, app
-from ccspend.errors import CcspendError, UsageError
+from ccspend.core import paths
+from ccspend.core.errors import CcspendError, UsageError
 
 
 @app.command("sql")
@@ -30,7 +30,7 @@ def sql_command(
     runs, budgets). Any statement that writes is refused."""
     import json
 
-    from ccspend import config
+    from ccspend.core import config
     from ccspend.pricing import load_card
     from ccspend.store import Store
     from ccspend.store.readonly import check_read_only, connect_read_only, run_query
@@ -189,9 +189,9 @@ def reconcile_command(
     rows of keys or workspaces marked --same-as-local are compared when any are marked."""
     import json
 
-    from ccspend import reconcile
     from ccspend.pricing import load_card
-    from ccspend.reports import parse_day
+    from ccspend.reports import reconcile
+    from ccspend.reports.options import parse_day
     from ccspend.store import Store
 
     try:
@@ -280,9 +280,9 @@ def export_command(
     shared PostgreSQL or DuckDB table, tagged with user and machine."""
     from dataclasses import replace
 
-    from ccspend import export
     from ccspend.cli.common import date_filters, source_filter
     from ccspend.pricing import load_card
+    from ccspend.reports import export
     from ccspend.store import Store
 
     if to is None and (json_out or user is not None or machine is not None
@@ -295,7 +295,7 @@ def export_command(
         raise UsageError(f"--format takes one of {', '.join(export.FORMATS)}")
     filters = replace(date_filters(None, since, until), source=source_filter(source))
     if to is not None:
-        from ccspend import team_export
+        from ccspend.reports import team_export
 
         target = team_export.parse_target(to)  # bad options fail before any log is read
         user, machine = team_export.tags(table, user, machine)

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from ccspend import paths
 from ccspend.cli.common import (
     BranchOpt,
     ClaudeDir,
@@ -27,7 +26,8 @@ from ccspend.cli.common import (
     check_limit,
     date_filters,
 )
-from ccspend.errors import UsageError
+from ccspend.core import paths
+from ccspend.core.errors import UsageError
 
 
 @app.command("blocks")
@@ -58,7 +58,7 @@ def blocks(
     import time
 
     from ccspend.pricing import load_card
-    from ccspend.reports import build_blocks
+    from ccspend.reports.build import build_blocks
     from ccspend.store import Store
 
     filters = date_filters(timezone, since, until, project, branch)
@@ -96,22 +96,23 @@ def statusline(
     ] = False,
 ) -> None:
     """One line for Claude Code's status bar (reads its JSON on stdin)."""
-    from ccspend import statusline as sl
+    from ccspend.cli.fast import statusline as sl
+    from ccspend.live.sessions import state_dir
 
     if install or uninstall:
-        from ccspend import claude_settings
+        from ccspend.live import claude_settings
 
         path = claude_settings.settings_path()
         msg = claude_settings.install(path) if install else claude_settings.uninstall(path)
         sys.stdout.write(msg + "\n")
         return
     if refresh:
+        from ccspend.core.timeutil import check_timezone
+        from ccspend.live.summary import refresh as do_refresh
         from ccspend.pricing import load_card
         from ccspend.store import Store
-        from ccspend.summary import refresh as do_refresh
-        from ccspend.timeutil import check_timezone
 
-        folder = sl.state_dir()
+        folder = state_dir()
         try:
             do_refresh(
                 Store(paths.default_db_path()), paths.claude_project_roots(),
@@ -141,11 +142,12 @@ def watch(
 
     from rich.live import Live
 
-    from ccspend import config, live
     from ccspend.cli.render import live_view
+    from ccspend.core import config
+    from ccspend.core.timeutil import check_timezone
+    from ccspend.live import watch as live
     from ccspend.pricing import load_card
     from ccspend.store import Store
-    from ccspend.timeutil import check_timezone
 
     tz = check_timezone(timezone)
     check_limit(limit)
@@ -157,7 +159,7 @@ def watch(
     card = load_card(paths.rate_overrides_path())
 
     def frame():
-        from ccspend.ingest import ingest_claude
+        from ccspend.ingest.claude import ingest_claude
 
         ingest_claude(store, roots)
         daily = config.load().global_budget("daily")
@@ -232,11 +234,12 @@ def run_command(
     Exit codes: the agent's own; 124 when stopped at the cap; 4 when refused
     (a budget is spent, or the prompt alone passes the cap).
     """
-    from ccspend.run_main import RunOptions, _value, execute
+    from ccspend.cli.fast.run import option_value
+    from ccspend.run.execute import RunOptions, execute
 
     opts = RunOptions(
         argv=list(ctx.args), cap=cap, cap_tokens=cap_tokens, task=task,
-        warn=_value("--warn", "levels", warn), grace=grace, force=force,
+        warn=option_value("--warn", "levels", warn), grace=grace, force=force,
         prompt_file=prompt_file, max_rpm=max_rpm, max_usd_per_hour=max_usd_per_hour,
         route=route, json=json_out, db=str(db) if db else None, claude_dirs=list(claude_dir or []),
     )  # fmt: skip
@@ -258,7 +261,7 @@ def runs_command(
     """The ledger of ccspend run: every run, its cost and outcome."""
     import socket
 
-    from ccspend.run_main import _alive, journal_dir
+    from ccspend.run.execute import _alive, journal_dir
     from ccspend.store import Store, adopt_journals, list_runs, mark_interrupted
 
     db_path = db or paths.default_db_path()

@@ -19,7 +19,8 @@ import sys
 import typer
 
 from ccspend.cli.common import app
-from ccspend.errors import ExitCode, say
+from ccspend.cli.exits import say
+from ccspend.core.errors import ExitCode
 
 # Importing a module registers its commands; this order is ``ccspend --help``'s.
 for _module in ("report_cmds", "live_cmds", "route_cmds", "cap_cmds", "data_cmds",

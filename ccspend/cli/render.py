@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ccspend.reports import BlocksReport, Report, Row
+from ccspend.reports.build import BlocksReport, Report, Row
 
 TITLES = {
     "daily": "Date",
@@ -220,7 +220,7 @@ def live_view(snap, tz: str, roots):
     from rich.panel import Panel
     from rich.progress_bar import ProgressBar
 
-    from ccspend.live import sparkline
+    from ccspend.live.watch import sparkline
 
     parts = []
     now_local = _local_epoch(snap.taken_at, tz)

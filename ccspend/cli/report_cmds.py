@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from ccspend import __version__, paths
+from ccspend import __version__
 from ccspend.cli.common import (
     BranchOpt,
     Breakdown,
@@ -34,6 +34,7 @@ from ccspend.cli.common import (
     date_filters,
     source_filter,
 )
+from ccspend.core import paths
 
 
 def _run_report(
@@ -55,7 +56,7 @@ def _run_report(
     """The report commands' work is ``report_run.run_report``, which the entry point
     also calls without typer, with the same renderers and progress bar; this adds
     the chart (and the options ``fastpath.parse`` leaves to typer)."""
-    from ccspend.report_run import render_json, render_table, run_report
+    from ccspend.cli.fast.reports import render_json, render_table, run_report
 
     def render(report, window, roots, ingested, dated: bool):
         if chart:
@@ -156,8 +157,9 @@ def report_page(
     """A self-contained HTML page: daily trend, split by model and project, top sessions."""
     from dataclasses import replace
 
-    from ccspend import html_report, reports
     from ccspend.pricing import load_card
+    from ccspend.reports import build as reports
+    from ccspend.reports import html as html_report
     from ccspend.store import Store
 
     filters = replace(date_filters(timezone, since, until, project), source=source_filter(source))

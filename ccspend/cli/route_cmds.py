@@ -1,22 +1,18 @@
 """Routing commands: route (the typer mirror), route review, whatif, breakeven.
 
-``ccspend route`` itself is answered by ``ccspend.route_main`` with the standard
+``ccspend route`` itself is answered by ``ccspend.route.decide`` with the standard
 library (the console entry sends it there); the typer command here serves
-``--help`` and completions, and hands ``route review`` to ``review_main``.
+``--help`` and completions, and hands ``route review`` to ``cli.route_review_cmds``.
 """
 
 from __future__ import annotations
 
-import re
 import sys
-import time
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ccspend import paths
 from ccspend.cli.common import (
     ClaudeDir,
     Db,
@@ -31,16 +27,10 @@ from ccspend.cli.common import (
     app,
     date_filters,
 )
-from ccspend.errors import ExitCode, UsageError
-
-_DAYS = re.compile(r"^(\d+)d$")
-
-
-def _prose():
-    """stdout for sentences: a line stays one line however wide the terminal."""
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=True)
+from ccspend.cli.consoles import prose_console
+from ccspend.cli.route_review_cmds import DAYS_BACK, review_main
+from ccspend.core import paths
+from ccspend.core.errors import UsageError
 
 
 @app.command(
@@ -75,7 +65,7 @@ def route_command(
     ledger of ccspend run and recommends promotions and demotions (see its --help).
     The task is the words given, --task-file, or stdin.
     """
-    from ccspend.route_main import main as route_main
+    from ccspend.cli.fast.route import main as route_main
 
     extra = list(ctx.args)
     if extra[:1] == ["review"]:
@@ -95,134 +85,12 @@ def route_command(
 
 # -- route review ------------------------------------------------------------------------
 
-review_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
-                         rich_markup_mode=None)  # fmt: skip
 
 
-@review_app.command()
-def review(
-    since: Annotated[
-        str, typer.Option("--since", help="Runs started since: 7d (days back) or YYYY-MM-DD.")
-    ] = "30d",
-    timezone: Tz = None,
-    policy_out: Annotated[
-        Path | None,
-        typer.Option("--policy-out", help="Write the policy with the task-type "
-                     "recommendations applied (for ccspend whatif --route FILE)."),  # fmt: skip
-    ] = None,
-    json_out: Json = False,
-    db: Db = None,
-) -> None:
-    """Per task type and task id, per tier: runs, success rate, cost per successful run;
-    promotions, demotions and the monthly saving they would bring.
-
-    Reads the ledger of ccspend run (the runs' recorded cost). Thresholds are printed
-    with the review.
-    """
-    from ccspend.route import load_policy, render_policy
-    from ccspend.route import review as rv
-    from ccspend.store import Store
-    from ccspend.timeutil import check_timezone
-
-    tz = check_timezone(timezone)
-    now = time.time()
-    start = since_epoch(since, tz, now)
-    days = (now - start) / 86400
-    policy = load_policy()
-    rows = rv.load_runs(Store(db or paths.default_db_path()), start, now)
-    result = rv.review(rv.runs_from_ledger(rows, policy), policy, days)
-    applied, changes = rv.apply(policy, result.recommendations)
-    if policy_out is not None:
-        try:
-            policy_out.write_text(render_policy(applied))
-        except OSError as exc:
-            raise UsageError(f"--policy-out {policy_out}: {exc.strerror}") from None
-        _stderr().print(f"wrote {policy_out}: {'; '.join(changes) or 'no change'}; "
-                        f"see the saving on your history: ccspend whatif --route {policy_out}")
-    if json_out:
-        import json
-
-        out = {"report": "route-review", "timezone": tz,
-               "since": datetime.fromtimestamp(start).astimezone().isoformat(),
-               "days": days, "runs": result.runs, "policy": str(policy.source),
-               "thresholds": {**vars(result.thresholds), "text": result.thresholds.describe()},
-               "rows": [s.to_dict() for s in result.stats],
-               "recommendations": [r.to_dict() for r in result.recommendations],
-               "policy_changes": changes,
-               "totals": {"monthly_saving_usd": result.monthly_saving_usd},
-               "warnings": result.warnings}  # fmt: skip
-        sys.stdout.write(json.dumps(out, indent=2) + "\n")
-        return
-    out = _stdout()
-    if not result.runs:
-        out.print(f"No runs in the ledger since {since}. Runs come from: ccspend run --task ID "
-                  "--route auto -- <command>")  # fmt: skip
-        return
-    from rich.table import Table
-
-    for scope, title in (("type", "Task type"), ("task", "Task")):
-        stats = [s for s in result.stats if s.scope == scope]
-        if not stats:
-            continue
-        table = Table(title=f"route review: by {title.lower()} ({result.runs} runs, "
-                      f"{days:.0f} days)", box=None, pad_edge=False, header_style="bold")
-        for col in (title, "Tier", "Runs", "Finished", "Success", "Followed up", "Cost",
-                    "Per success"):  # fmt: skip
-            table.add_column(col, justify="left" if col in (title, "Tier") else "right",
-                             no_wrap=True, overflow="ellipsis")  # fmt: skip
-        for s in stats:
-            rate = s.success_rate
-            cps = s.cost_per_success_usd
-            table.add_row(s.unit, s.tier, str(s.runs), str(s.finished),
-                          "" if rate is None else f"{rate:.0%}", str(s.followed_up or ""),
-                          f"${s.cost_usd:,.2f}", "" if cps is None else f"${cps:,.4f}")  # fmt: skip
-        out.print(table)
-        out.print()
-    out = _prose()
-    if result.recommendations:
-        out.print("Recommendations (monthly: the window's runs scaled to 30 days):")
-        for r in result.recommendations:
-            out.print(f"  - {r.describe()}")
-        out.print(f"Task-type recommendations together: ${result.monthly_saving_usd:,.2f} a month"
-                  f" ({'; '.join(changes) or 'no policy change'})")  # fmt: skip
-    else:
-        out.print("No recommendation: every tier judged is doing the work it gets.")
-    out.print(f"Thresholds: {result.thresholds.describe()}.")
-    for w in result.warnings:
-        _stderr().print(f"warning: {w}")
 
 
-def since_epoch(text: str, tz: str, now: float) -> float:
-    """``7d``: seven days before now; ``YYYY-MM-DD``: that day's start in ``tz``."""
-    m = _DAYS.match(text.strip())
-    if m:
-        return now - int(m.group(1)) * 86400
-    from zoneinfo import ZoneInfo
-
-    from ccspend.reports import parse_day
-
-    try:
-        day = parse_day(text)
-    except ValueError:
-        raise UsageError(f"--since {text!r}: use 7d (days back) or YYYY-MM-DD") from None
-    return datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(tz)).timestamp()
 
 
-def review_main(args: list[str]) -> int:
-    """``ccspend route review …``: the review command's own parser, errors as cli.main's."""
-    import typer.main
-
-    from ccspend.cli import program
-
-    cmd = typer.main.get_command(review_app)
-    try:
-        code = cmd.main(args=args, prog_name="ccspend route review", standalone_mode=False)
-        return code if isinstance(code, int) else 0
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 0
-    except BaseException as exc:  # noqa: BLE001 - the last line of defence, as cli.main
-        program._unexpected(exc)  # exits
-        return int(ExitCode.ERROR)
 
 
 # -- whatif ----------------------------------------------------------------------------------
@@ -230,7 +98,7 @@ def review_main(args: list[str]) -> int:
 
 def _day_or_days(text: str | None, tz: str) -> str | None:
     """``7d`` as the first of the last seven local days; anything else as given."""
-    if text is None or not _DAYS.match(text.strip()):
+    if text is None or not DAYS_BACK.match(text.strip()):
         return text
     from zoneinfo import ZoneInfo
 
@@ -268,11 +136,11 @@ def whatif_command(
 ) -> None:
     """Reprice a period of history as if it had run on another model, routing policy or
     rate card: old cost, new cost and the difference by day, model and project."""
+    from ccspend.core.timeutil import check_timezone
     from ccspend.pricing import load_card
-    from ccspend.reports import parse_day
+    from ccspend.reports.options import parse_day
+    from ccspend.reports.whatif import Scenario, whatif
     from ccspend.store import Store
-    from ccspend.timeutil import check_timezone
-    from ccspend.whatif import Scenario, whatif
 
     card_at = None
     if card is not None:
@@ -318,7 +186,7 @@ def _print_whatif(result) -> None:
                           f"{j['difference_usd']:+,.2f}", style=style)  # fmt: skip
         out.print(table)
         out.print()
-    out = _prose()
+    out = prose_console()
     saving = float(result.saving_usd)
     old = result.totals.to_json()["old_cost_usd"]
     pct = f" ({abs(saving) / old:.1%})" if old else ""
@@ -357,10 +225,10 @@ def breakeven_command(
     your last 30 days stand."""
     from zoneinfo import ZoneInfo
 
-    from ccspend.breakeven import breakeven, load_history
+    from ccspend.core.timeutil import check_timezone
     from ccspend.pricing import load_card
+    from ccspend.reports.breakeven import breakeven, load_history
     from ccspend.store import Store
-    from ccspend.timeutil import check_timezone
 
     tz = check_timezone(timezone)
     today = datetime.now(ZoneInfo(tz)).date()
@@ -380,7 +248,7 @@ def breakeven_command(
 
 
 def _print_breakeven(d: dict, today: date) -> None:
-    out = _prose()
+    out = prose_console()
     loc, cl = d["local"], d["cloud"]
     hours = loc["hours_per_day"]
     out.print(f"{loc['model']}: ${loc['hourly_usd']:,.2f}/h x {hours:g} h a day = "

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from ccspend import paths
 from ccspend.cli.common import (
     ClaudeDir,
     Db,
@@ -19,7 +18,8 @@ from ccspend.cli.common import (
     _stdout,
     app,
 )
-from ccspend.errors import UsageError
+from ccspend.core import paths
+from ccspend.core.errors import UsageError
 
 budget_app = typer.Typer(
     help="Budgets by day, week and month: global, per project, branch and task.",
@@ -47,9 +47,9 @@ def _scope(project: str | None, branch: str | None, task: str | None) -> tuple[s
 def _budget_rows(db, claude_dir, no_ingest: bool, tz: str) -> tuple[list, object]:
     import time
 
-    from ccspend import config
+    from ccspend.core import config
     from ccspend.pricing import load_card
-    from ccspend.reports import budget_status
+    from ccspend.reports.build import budget_status
     from ccspend.store import Store
 
     cfg = config.load()
@@ -72,8 +72,8 @@ def budget_show(
     """Each budget: used, remaining, burn rate, when it runs out at that rate, alert level."""
     if ctx.invoked_subcommand is not None:
         return
-    from ccspend import config
-    from ccspend.timeutil import check_timezone
+    from ccspend.core import config
+    from ccspend.core.timeutil import check_timezone
 
     tz = check_timezone(timezone)
     rows, _ = _budget_rows(db, claude_dir, no_ingest, tz)
@@ -107,9 +107,9 @@ def budget_check(
 ) -> None:
     """Send the alerts that are due (once per level), e.g. from cron; exit 4 if a budget
     is exhausted."""
-    from ccspend.alerts import budget_alerts, deliver
-    from ccspend.errors import ExitCode
-    from ccspend.timeutil import check_timezone
+    from ccspend.core.errors import ExitCode
+    from ccspend.core.timeutil import check_timezone
+    from ccspend.reports.alerts import budget_alerts, deliver
 
     rows, (store, cfg) = _budget_rows(db, claude_dir, no_ingest, check_timezone(timezone))
     with store.connect(write=True) as con:
@@ -170,7 +170,7 @@ def budget_set(
     ] = None,
 ) -> None:
     """Set a budget, in dollars: global, or for a project, branch or task."""
-    from ccspend import config
+    from ccspend.core import config
 
     scope, name = _scope(project, branch, task)
     path = config.set_budget(period, usd, scope=scope, name=name, alert_at=_levels(alert_at))
@@ -186,7 +186,7 @@ def budget_unset(
     task: TaskScope = None,
 ) -> None:
     """Remove a budget."""
-    from ccspend import config
+    from ccspend.core import config
 
     scope, name = _scope(project, branch, task)
     path = config.set_budget(period, None, scope=scope, name=name)
@@ -197,7 +197,7 @@ def budget_unset(
 @config_app.command("path")
 def config_path() -> None:
     """Print where the config file is (it may not exist yet)."""
-    from ccspend import config
+    from ccspend.core import config
 
     sys.stdout.write(f"{config.config_path()}\n")
 
@@ -211,7 +211,7 @@ def rates(
 ) -> None:
     """List the rate card in force (today, or --at a date)."""
     from ccspend.pricing import load_card
-    from ccspend.reports import parse_day
+    from ccspend.reports.options import parse_day
 
     try:
         day = parse_day(at) if at else date.today()

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ccspend.errors import CcspendError
+from ccspend.core.errors import CcspendError
 from ccspend.imports.records import UsageRow
 
 SNIFF_BYTES = 64 * 1024

@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ccspend.errors import RateCardError
+from ccspend.core.errors import RateCardError
 from ccspend.pricing.names import normalise_model, strip_iso_date
 
 if TYPE_CHECKING:

@@ -16,7 +16,8 @@ import os
 import pickle
 from pathlib import Path
 
-from ccspend import __version__, paths
+from ccspend import __version__
+from ccspend.core import paths
 
 _NAME = "rate-card.pickle"
 

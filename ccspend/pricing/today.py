@@ -19,7 +19,7 @@ def today_prices() -> dict:
     the rate card (then cached)."""
     from datetime import UTC, datetime
 
-    from ccspend import paths
+    from ccspend.core import paths
 
     card_file = Path(__file__).parent / "data" / "rates.toml"
     key = [datetime.now(UTC).date().isoformat()]
@@ -37,7 +37,7 @@ def today_prices() -> dict:
     except (OSError, ValueError, KeyError, TypeError):
         pass
     from ccspend.pricing import load_card
-    from ccspend.summary import price_index
+    from ccspend.pricing.index import price_index
 
     prices = price_index(load_card(paths.rate_overrides_path()), datetime.now(UTC).date())
     try:

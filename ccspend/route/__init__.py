@@ -1,7 +1,7 @@
 """Model routing: which tier (and so which model) a task should run on, and why.
 
 The library behind ``ccspend route`` and ``ccspend run --route``. It imports the
-standard library only (plus ``ccspend.errors`` and, lazily, ``ccspend.paths``),
+standard library only (plus ``ccspend.core.errors`` and, lazily, ``ccspend.core.paths``),
 so the CLI can answer fast. It does no I/O beyond reading policy files, and
 ``choose`` does none at all: the caller supplies the situation (budget state,
 rate limits seen in the logs, context windows from the rate card).

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ccspend.errors import CcspendError, UsageError
+from ccspend.core.errors import CcspendError, UsageError
 from ccspend.route import text as _text
 from ccspend.route.policy import STAKES, Policy, Rule
 

@@ -1,6 +1,6 @@
 """The routing policy: tiers in cost order, the rules that pick one, and what bounds them.
 
-Standard library only (plus ``ccspend.errors`` and ``ccspend.paths``): ``ccspend
+Standard library only (plus ``ccspend.core.errors`` and ``ccspend.core.paths``): ``ccspend
 route`` must answer fast. See the package docstring (``ccspend.route``) for the
 file format and how a user's ``route.toml`` combines with the built-in policy.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ccspend.errors import CcspendError
+from ccspend.core.errors import CcspendError
 from ccspend.route import text as _text
 
 BUILTIN = "built-in"
@@ -139,7 +139,7 @@ class Policy:
 
 def user_policy_path() -> Path:
     """Where a user's own policy lives: ``<config dir>/route.toml``."""
-    from ccspend.paths import config_dir
+    from ccspend.core.paths import config_dir
 
     return config_dir() / USER_POLICY_NAME
 
@@ -150,7 +150,7 @@ def default_policy_text() -> str:
 
 
 def _read_toml(text: str, origin: str) -> dict[str, Any]:
-    import tomllib  # here, not at the top: a cached policy (route_main) never parses
+    import tomllib  # here, not at the top: a cached policy (``route.decide``) never parses
 
     try:
         return tomllib.loads(text)

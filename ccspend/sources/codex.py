@@ -55,7 +55,7 @@ _TAIL = 256 * 1024
 
 def default_roots() -> list[Path]:
     """``$CODEX_HOME/sessions``, else ``~/.codex/sessions``."""
-    from ccspend import paths
+    from ccspend.core import paths
 
     return [Path(paths.codex_sessions_str())]
 

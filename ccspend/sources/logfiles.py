@@ -1,6 +1,6 @@
 """Finding log files: a directory walk that needs nothing beyond the standard library.
 
-Kept apart from the parser so that the warm path (``ccspend.fastpath``), which
+Kept apart from the parser so that the warm path (``ccspend.reports.answer_cache``), which
 only needs to know whether any log changed, imports no parsing machinery.
 The walk itself is ``stat_logs``: plain tuples of strings and ints, no Path
 objects, because a warm report walks thousands of files and its whole budget

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ccspend.errors import CcspendError, StoreBusy, StoreCorrupt, StoreTooNew
+from ccspend.core.errors import CcspendError, StoreBusy, StoreCorrupt, StoreTooNew
 from ccspend.store.migrations import MIGRATIONS
 
 if TYPE_CHECKING:

@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable
 
 import duckdb  # the package: its relation API (con.sql) is Python, not in the extension
 
-from ccspend.errors import CcspendError, StoreBusy, StoreCorrupt, UsageError
+from ccspend.core.errors import CcspendError, StoreBusy, StoreCorrupt, UsageError
 
 ALLOWED = "SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN"
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from ccspend.errors import CcspendError, StoreBusy
+from ccspend.core.errors import CcspendError, StoreBusy
 from ccspend.store import LOCK_TIMEOUT_ENV, _is_lock_error, _lock_timeout
 from ccspend.store.engine import duckdb
 

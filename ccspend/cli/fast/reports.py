@@ -1,0 +1,350 @@
+"""The report commands' front end without typer: a cached answer, or ingest, price, print.
+
+Why a module of its own: typer 0.29 builds a pydantic adapter per option, so
+parsing a report's options through the CLI costs about a quarter of a second
+of CPU before any work starts. The console entry point (``ccspend.cli.fast.entry``)
+first asks ``serve`` for a cached answer (``ccspend.reports.answer_cache``),
+then hands a report whose options ``parse`` understands straight to ``main``;
+the typer report commands call ``run_report`` too, with the same renderers
+(``render_json``, ``render_table``) and progress bar, so both ways in run the
+same code and print the same bytes. This module imports neither typer nor
+rich; tables and the progress bar import rich when they are drawn.
+
+On a cold start most of the time is the parse of the logs in worker
+processes. They are forked before the heavy imports (DuckDB, and pydantic for
+the rate card): those happen in this process while the workers parse
+(``ingest_claude``'s ``while_parsing``), and the workers start smaller.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# Only what a cached answer needs is imported here (no pathlib, no enum): ``serve``
+# runs on every report, and its budget is a few milliseconds.
+from ccspend.core import paths
+from ccspend.reports import answer_cache
+
+TYPE_CHECKING = False  # typing's own costs a warm answer milliseconds
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def main(opts: dict) -> int:
+    """Run the report ``parse`` read from the command line; the exit code.
+
+    Errors end as the CLI ends them (``ccspend.cli.main``): one line on stderr
+    and the exit code of the README, never a traceback.
+    """
+    from pathlib import Path
+
+    from ccspend.cli.exits import say
+
+    try:
+        run_report(
+            opts["name"], opts.get("since"), opts.get("until"), opts.get("timezone"),
+            opts.get("project"), opts.get("branch"), opts["breakdown"], opts["json"],
+            Path(opts["db"]) if opts.get("db") is not None else None,
+            [Path(p) for p in opts["claude_dir"]] or None, demo=False, no_ingest=False,
+            render=render_json if opts["json"] else render_table, progress=_progress,
+        )  # fmt: skip
+        sys.stdout.flush()
+        return 0
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, as the CLI's
+        return say(exc)
+
+
+def supported(opts: dict) -> bool:
+    """Whether ``main`` answers as the CLI would (else the CLI runs): no empty option
+    values (typer's messages for those are the reference)."""
+    values = [opts.get(k) for k in ("since", "until", "timezone", "project", "branch", "db")]
+    return all(v is None or v.strip() for v in values) and all(opts["claude_dir"])
+
+
+def _progress():
+    """The CLI's progress bar (on a terminal only; rich is imported only then)."""
+    from ccspend.cli.consoles import progress_callback
+
+    return progress_callback()
+
+
+def run_report(
+    name: str,
+    since: str | None,
+    until: str | None,
+    timezone: str | None,
+    project: str | None,
+    branch: str | None,
+    breakdown: bool,
+    json_out: bool,
+    db: Path | None,
+    claude_dir: list[Path] | None,
+    demo: bool,
+    no_ingest: bool,
+    chart: bool = False,
+    source: str | None = None,
+    *,
+    render,
+    progress=None,
+) -> None:
+    """Bring the store up to date, build the report, print it, and cache the answer.
+
+    ``render(report, window, roots, ingested, dated)`` returns the text for
+    stdout and stderr (``render_json``, or the CLI's tables), or ``None`` when
+    it printed the report itself (a chart: not cached). ``progress`` makes the
+    ingest's progress callback and its closer (``ingest_logs``).
+    """
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from ccspend.core.errors import UsageError
+    from ccspend.core.timeutil import check_timezone
+    from ccspend.ingest.logs import ingest_logs
+    from ccspend.reports.options import parse_day, project_path, source_filter
+    from ccspend.store.queries import Filters
+
+    tz = check_timezone(timezone)
+    if chart and name not in ("daily", "weekly", "monthly"):
+        raise UsageError("--chart goes with daily, weekly or monthly")
+    if chart and json_out:
+        raise UsageError("--chart draws for a person; --json is for scripts: pick one")
+    since_day = until_day = None
+    window = None
+    if since:
+        try:
+            since_day = parse_day(since)
+        except ValueError:
+            from ccspend.sources.git import branch_window
+
+            window = branch_window(since, os.getcwd())
+    if until:
+        try:
+            until_day = parse_day(until)
+        except ValueError:
+            raise UsageError(f"--until {until!r} is not a date (YYYY-MM-DD)") from None
+    project = project_path(project)
+    filters = Filters(
+        tz=tz,
+        since=since_day,
+        until=until_day,
+        project=project,
+        branch=window.branch if window else branch,
+        since_ts=window.since if window else None,
+        repo_root=window.repo_root if window else None,
+        source=source_filter(source),
+    )
+    tmp = None
+    try:
+        if demo:
+            from ccspend.demo import LOGS
+
+            tmp = tempfile.mkdtemp(prefix="ccspend-demo-")
+            db = Path(tmp) / "demo.duckdb"
+            roots = [LOGS / "projects"]
+        else:
+            roots = paths.claude_project_roots(claude_dir)
+        from ccspend.store import Store
+
+        store = Store(db or paths.default_db_path())
+        # Kept open from the ingest's write to the report's read: no close and reopen.
+        with store.keep_open():
+            prepared: dict = {}
+            ingested, warnings = ingest_logs(
+                store, roots, no_ingest, progress=progress,
+                while_parsing=lambda: _prepare(prepared), codex=not demo,
+            )
+            store.settle()  # the file as the next run will find it, before its fingerprint
+            if not prepared:
+                _prepare(prepared)
+            if "error" in prepared:  # raised after the ingest, as before the overlap
+                raise prepared["error"]
+            db_path = store.path.absolute()
+            # An answer is cached only when it reflects every log: an unreadable file
+            # could become readable without its size or time changing.
+            cacheable = (
+                ingested is not None and not demo and window is None and not ingested.unreadable
+                and filters.source is None
+            )
+            from ccspend.reports import build as reports
+
+            if cacheable:
+                state = answer_cache.fingerprint(ingested.files, db_path)
+            report = reports.build_report(
+                store, prepared["card"], reports.ReportRequest(name, filters, breakdown or chart),
+                warnings,
+            )
+            text = render(report, window, roots, ingested, bool(since_day or until_day))
+            if text is None:
+                return
+            out, err = text
+            if demo:
+                err += f"(sample logs shipped with ccspend: {roots[0]})\n"
+            sys.stdout.write(out)
+            sys.stderr.write(err)
+            if cacheable and state == answer_cache.fingerprint(ingested.files, db_path):
+                key = answer_cache.request_key(
+                    name=name, tz=tz, since=since, until=until, project=project, branch=branch,
+                    breakdown=breakdown, json_out=json_out, db=db_path, roots=roots,
+                )  # fmt: skip
+                answer_cache.save(db_path, key, state, out, err)
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _prepare(prepared: dict) -> None:
+    """What the report needs besides the data, made while the logs are parsed.
+
+    An error (a rate overrides file that cannot be read) is kept, not raised, so
+    that the ingest still completes as it did when the card was loaded after it,
+    and the error is the card's, never taken for the ingest's.
+    """
+    try:
+        from ccspend.pricing import load_card
+        from ccspend.reports import build as reports  # noqa: F401 - imported now, while the workers parse
+
+        prepared["card"] = load_card(paths.rate_overrides_path())
+    except Exception as exc:  # noqa: BLE001 - raised again after the ingest
+        prepared["error"] = exc
+
+
+def render_json(report, window, roots, ingested, dated: bool) -> tuple[str, str]:
+    """The JSON report for stdout, and for stderr the hint when no log was found."""
+    import json
+
+    return json.dumps(report.to_json(), indent=2) + "\n", nothing_found(
+        report, window, roots, ingested, dated
+    )
+
+
+def render_table(report, window, roots, ingested, dated: bool) -> tuple[str, str]:
+    """The report as rich tables for stdout (trailing spaces trimmed), and for
+    stderr its warnings, or the hint when no log was found."""
+    err = nothing_found(report, window, roots, ingested, dated)
+    if err:
+        return "", err
+    from ccspend.cli.consoles import stderr_console, stdout_console
+    from ccspend.cli.render import money, print_report
+
+    out_console, err_console = stdout_console(), stderr_console()
+    out_console.begin_capture()
+    err_console.begin_capture()
+    print_report(report, out_console, err_console)
+    if window is not None:
+        days = len(report.rows)
+        out_console.print(
+            f"{window.branch}: {money(float(report.cost_usd))} over {days} "
+            f"day{'s' if days != 1 else ''}, {report.totals.requests:,} requests, since it "
+            f"left {window.base} at {window.merge_base[:10]} ({window.since:%Y-%m-%d})"
+        )
+    text = "".join(line.rstrip() + "\n" for line in out_console.end_capture().splitlines())
+    return text, err_console.end_capture()
+
+
+def nothing_found(report, window, roots, ingested, dated: bool) -> str:
+    """Where logs were looked for, when none was there and nothing narrowed the report
+    (logs that were there but could not be read are named in the warnings instead)."""
+    nothing = (ingested is not None and ingested.files_seen == 0 and not ingested.unreadable
+               and report.totals.requests == 0)  # fmt: skip
+    if nothing and not dated and window is None:
+        return no_logs_message(roots) + "\n"
+    return ""
+
+
+# -- what every command that reads the logs needs (``ccspend.cli.common`` has the same) --
+
+
+
+
+def no_logs_message(roots: list[Path]) -> str:
+    lines = ["No Claude Code logs found. Looked in:"]
+    for r in roots:
+        lines.append(f"  {r}{'' if r.is_dir() else ' (missing)'}")
+    lines.append("Point CLAUDE_CONFIG_DIR or --claude-dir at your Claude config dir.")
+    lines.append("To see a report on the sample logs shipped with ccspend: ccspend daily --demo")
+    return "\n".join(lines)
+
+
+REPORTS = {"daily", "weekly", "monthly", "session", "model", "project", "branch"}
+
+
+_FLAGS = {"--json": "json", "--breakdown": "breakdown", "-b": "breakdown"}
+
+
+_VALUES = {
+    "--timezone": "timezone",
+    "-z": "timezone",
+    "--since": "since",
+    "--until": "until",
+    "--project": "project",
+    "--branch": "branch",
+    "--db": "db",
+    "--claude-dir": "claude_dir",
+}
+
+
+
+
+def parse(argv: list[str]) -> dict | None:
+    """The report request in ``argv``, or None when this module should not answer it."""
+    opts: dict = {"name": "daily", "json": False, "breakdown": False, "claude_dir": []}
+    args = list(argv)
+    if args and not args[0].startswith("-"):
+        if args[0] not in REPORTS:
+            return None
+        opts["name"] = args.pop(0)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        value = None
+        if arg.startswith("--") and "=" in arg:
+            arg, value = arg.split("=", 1)
+        if arg in _FLAGS and value is None:
+            opts[_FLAGS[arg]] = True
+        elif arg in _VALUES:
+            if value is None:
+                i += 1
+                if i >= len(args):
+                    return None
+                value = args[i]
+            key = _VALUES[arg]
+            if key == "claude_dir":
+                opts[key].append(value)
+            else:
+                opts[key] = value
+        else:
+            return None
+        i += 1
+    for key in ("since", "until"):
+        if opts.get(key) is not None and not _is_day(opts[key]):
+            return None  # a git ref: its window depends on the repository's state
+    return opts
+
+
+def _is_day(text: str) -> bool:
+    t = text.strip()
+    digits = t.replace("-", "")
+    return digits.isdigit() and len(digits) == 8 and len(t) in (8, 10)
+
+
+def serve(argv: list[str]) -> bool:
+    """Print a cached answer for ``argv`` if one is still right; True if it did."""
+    if os.environ.get("CCSPEND_NO_CACHE"):
+        return False
+    opts = parse(argv)
+    if opts is None:
+        return False
+    answer = answer_cache.cached_answer(
+        name=opts["name"], timezone=opts.get("timezone"), since=opts.get("since"),
+        until=opts.get("until"), project=opts.get("project"), branch=opts.get("branch"),
+        breakdown=opts["breakdown"], json_out=opts["json"], db=opts.get("db"),
+        claude_dirs=opts["claude_dir"],
+    )  # fmt: skip
+    if answer is None:
+        return False
+    sys.stdout.write(answer[0])
+    sys.stderr.write(answer[1])
+    sys.stdout.flush()
+    return True

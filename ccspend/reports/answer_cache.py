@@ -1,0 +1,249 @@
+"""Answer a repeated report from cache, before the heavy imports, when nothing changed.
+
+A warm ``ccspend daily`` (no log grew since the last run) should cost little
+more than starting Python: importing DuckDB, typer and rich alone takes longer
+than the whole answer. So the console entry point first asks ``cached_answer``,
+which imports only the standard library: it stats every log file, and if the
+logs, the database, the rate card and the request are all as they were when a
+cached answer was written, returns that answer for the front end to print.
+
+A request the fast front end does not understand (another command, a git ref
+as ``--since``, ``--demo``) never reaches this module; it only ever repeats what
+a report printed for the same state.
+
+The budget is a few milliseconds on top of the interpreter's start, so this
+module works on strings and avoids even the cheap-looking standard modules:
+pathlib, json and zoneinfo each cost milliseconds to import (json pulls in
+``re``). Paths come from ``ccspend.core.paths``' string forms, the request key is a
+``repr``, and a cache entry is a length-prefixed file that needs no parser.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ccspend import __version__
+from ccspend.core import paths
+
+_MAGIC = b"ccspend-cache 2"
+_WALK_VERSION = 1
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_CARD = os.path.join(_PACKAGE, "pricing", "data", "rates.toml")
+
+def request_key(
+    *,
+    name: str,
+    tz: str,
+    since: str | None,
+    until: str | None,
+    project: str | None,
+    branch: str | None,
+    breakdown: bool,
+    json_out: bool,
+    db,
+    roots: list,
+) -> str:
+    """What an answer depends on besides the data: the request and the terminal."""
+    try:
+        width = os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        width = None
+    env = tuple(os.environ.get(k) for k in ("COLUMNS", "NO_COLOR", "FORCE_COLOR", "TERM"))
+    return repr((
+        __version__, name, tz, since, until, project, branch, bool(breakdown), bool(json_out),
+        str(db), tuple(str(r) for r in roots), width,
+        (sys.stdout.isatty(), sys.stderr.isatty()), env,
+    ))  # fmt: skip
+
+
+def _stat(path: str) -> tuple:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (path, None)
+    return (path, st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def fingerprint(files, db) -> str:
+    """The state an answer was computed from: every log's stat, the database, the prices.
+
+    ``files`` holds ``(path, size, mtime_ns, dev, ino, ...)`` tuples: the
+    ``LogFile``s an ingest found, or ``logfiles.stat_logs``' rows (logs of
+    another agent can simply be added to the list). Kept whole rather than
+    hashed (no hashlib import on the warm path, and no collision can ever
+    serve a stale answer).
+    """
+    db = str(db)
+    extra = (_stat(db), _stat(db + ".wal"), _stat(_CARD), _stat(paths.rate_overrides_str()))
+    logs = sorted([f"{f[0]}\0{f[1]}\0{f[2]}\0{f[4]}\n" for f in files])
+    return "".join(logs) + repr(extra)
+
+
+def cache_dir(db):
+    from pathlib import Path
+
+    return Path(_cache_dir(str(db)))
+
+
+def _cache_dir(db: str) -> str:
+    return db + ".cache"
+
+
+def _entry_name(key: str) -> str:
+    import zlib
+
+    return f"{zlib.crc32(key.encode()):08x}"
+
+
+def save(db, key: str, state: str, stdout: str, stderr: str) -> None:
+    """Remember an answer; a failure to write the cache is never an error.
+
+    The entry is a header line of lengths, then the key, the state and the
+    answer, so that reading it back needs no JSON parser.
+    """
+    folder = _cache_dir(str(db))
+    name = _entry_name(key)
+    parts = [s.encode("utf-8", "surrogateescape") for s in (key, state, stdout, stderr)]
+    header = _MAGIC + b" " + b" ".join(str(len(p)).encode() for p in parts) + b"\n"
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}")
+        with open(tmp, "wb") as fh:
+            fh.write(header + b"".join(parts))
+        os.replace(tmp, os.path.join(folder, name))
+    except OSError:
+        pass
+
+
+def load(db: str, key: str) -> list[bytes] | None:
+    """The cached (key, state, stdout, stderr) for ``key``, or None."""
+    try:
+        with open(os.path.join(_cache_dir(db), _entry_name(key)), "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    nl = data.find(b"\n")
+    head = data[:nl].split(b" ")
+    if nl < 0 or b" ".join(head[:2]) != _MAGIC or len(head) != 6:
+        return None
+    parts = []
+    pos = nl + 1
+    for n in head[2:]:
+        if not n.isdigit():
+            return None
+        end = pos + int(n)
+        parts.append(data[pos:end])
+        pos = end
+    return parts if pos == len(data) else None  # a torn or foreign file: not an answer
+
+def log_files(roots: list[str], db: str | None = None) -> list:
+    """The stat rows the fingerprint covers (the walk an ingest of ``roots`` does).
+
+    With ``db``, the folder listings of the last walk of the same roots are
+    kept beside its cache (see ``logfiles.stat_logs``: a listing is reused only
+    while its folder is unchanged), which saves reading every folder again.
+    """
+    from ccspend.sources.logfiles import stat_logs
+
+    if db is None:
+        return stat_logs(roots)
+    import marshal
+
+    store = os.path.join(_cache_dir(db), "walk-" + _entry_name(repr(roots)))
+    known = None
+    try:
+        with open(store, "rb") as fh:
+            version, known = marshal.loads(fh.read())
+        if version != _WALK_VERSION or not isinstance(known, dict):
+            known = None
+    except (OSError, ValueError, EOFError, TypeError):
+        known = None
+    learned: dict = {}
+    try:
+        files = stat_logs(roots, known=known, learned=learned)
+    except (TypeError, ValueError, IndexError):  # a damaged listing: walk without it
+        learned = {}
+        files = stat_logs(roots, learned=learned)
+    if learned != known:
+        try:
+            tmp = f"{store}.{os.getpid()}"
+            with open(tmp, "wb") as fh:
+                fh.write(marshal.dumps((_WALK_VERSION, learned)))
+            os.replace(tmp, store)
+        except OSError:
+            pass
+    return files
+
+
+_TZPATH = ("/usr/share/zoneinfo", "/usr/lib/zoneinfo", "/usr/share/lib/zoneinfo", "/etc/zoneinfo")
+
+
+def report_zone(explicit: str | None) -> str:
+    """The zone the full CLI would report in (``timeutil.check_timezone``), cheaply.
+
+    An explicit name is taken as given: an answer is only ever cached under a
+    name the full CLI accepted. The machine's zone is found as
+    ``timeutil.local_timezone`` finds it, with a name checked by the presence
+    of its zone file; anything less plain asks timeutil (and zoneinfo).
+    """
+    if explicit:
+        return explicit
+    env = os.environ.get("TZ", "").strip().lstrip(":")
+    if env:
+        name = env
+    else:
+        try:
+            target = os.readlink("/etc/localtime")
+        except OSError:
+            target = ""
+        name = target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else ""
+    if name and _zone_file(name):
+        return name
+    from ccspend.core.timeutil import local_timezone
+
+    return local_timezone()
+
+
+def _zone_file(name: str) -> bool:
+    if name.startswith("/") or ".." in name or os.environ.get("PYTHONTZPATH") is not None:
+        return False
+    return any(os.path.isfile(os.path.join(d, name)) for d in _TZPATH)
+
+
+def cached_answer(
+    *,
+    name: str,
+    timezone: str | None,
+    since: str | None,
+    until: str | None,
+    project: str | None,
+    branch: str | None,
+    breakdown: bool,
+    json_out: bool,
+    db: str | None,
+    claude_dirs: list[str],
+) -> tuple[str, str] | None:
+    """The (stdout, stderr) a report printed for this request, if it is still right."""
+    tz = report_zone(timezone)
+    db = paths.absolute(paths.expand(db)) if db else paths.default_db_str()
+    db = paths.absolute(db)
+    roots = paths.claude_project_root_strs(claude_dirs or None)
+    if project:
+        project = paths.absolute(paths.expand(project)).rstrip("/") or "/"
+    key = request_key(
+        name=name, tz=tz, since=since, until=until, project=project, branch=branch,
+        breakdown=breakdown, json_out=json_out, db=db, roots=roots,
+    )  # fmt: skip
+    cached = load(db, key)
+    if cached is None or cached[0] != key.encode("utf-8", "surrogateescape"):
+        return None
+    # Codex CLI's rollouts are ingested beside Claude Code's logs (ccspend.ingest.codex)
+    from ccspend.sources.logfiles import is_rollout
+
+    codex = [f for f in log_files([paths.codex_sessions_str()], db) if is_rollout(f[0])]
+    state = fingerprint(log_files(roots, db) + codex, db)
+    if cached[1] != state.encode("utf-8", "surrogateescape"):
+        return None
+    return (cached[2].decode("utf-8", "surrogateescape"),
+            cached[3].decode("utf-8", "surrogateescape"))  # fmt: skip

@@ -1,0 +1,370 @@
+"""Reports: usage grouped by day, week, month, session, model, project or branch.
+
+``build_report`` returns plain rows; ``Report.to_json`` is the documented JSON
+contract that scripts and later features rely on:
+
+``{"report", "timezone", "since", "until", "rows", "totals", "unpriced", "warnings"}``,
+each row with ``key``, token fields, ``cost_usd`` (full precision), ``models``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from ccspend.pricing.card import RateCard
+from ccspend.store import Store, queries
+from ccspend.store.queries import Aggregate, Filters
+
+REPORTS = ("daily", "weekly", "monthly", "session", "model", "project", "branch", "source")
+_MICRO = Decimal(1_000_000)
+# Reports sorted by time read best oldest first; the others, most expensive first.
+_BY_COST = {"model", "project", "branch", "source"}
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    name: str
+    filters: Filters = field(default_factory=Filters)
+    breakdown: bool = False
+    card_at: date | None = None  # price everything by the card as of this date
+
+
+@dataclass
+class Row:
+    key: str
+    agg: Aggregate
+    breakdown: list[Row] = field(default_factory=list)
+
+    def to_json(self, name: str) -> dict:
+        a = self.agg
+        out = {"key": self.key, **_numbers(a), "models": a.models}
+        if name == "session":
+            out.update(
+                project=a.cwd,
+                branches=a.branches,
+                first_activity=a.first_ts,
+                last_activity=a.last_ts,
+            )
+        if self.breakdown:
+            out["breakdown"] = [
+                {"model": b.key, **_numbers(b.agg)} for b in self.breakdown
+            ]
+        return out
+
+
+def _numbers(a: Aggregate) -> dict:
+    cache_write = a.cache_write_5m_tokens + a.cache_write_1h_tokens
+    all_input = a.input_tokens + cache_write + a.cache_read_tokens
+    return {
+        "input_tokens": a.input_tokens,
+        "output_tokens": a.output_tokens,
+        "cache_write_tokens": cache_write,
+        "cache_read_tokens": a.cache_read_tokens,
+        "total_tokens": all_input + a.output_tokens,
+        "cost_usd": float(a.cost_micro / _MICRO),
+        "cache_write_5m_tokens": a.cache_write_5m_tokens,
+        "cache_write_1h_tokens": a.cache_write_1h_tokens,
+        "web_search_requests": a.web_search_requests,
+        "requests": a.requests,
+        "cache_hit_rate": (a.cache_read_tokens / all_input) if all_input else 0.0,
+        "cache_savings_usd": float(a.savings_micro / _MICRO),
+    }
+
+
+@dataclass
+class Report:
+    name: str
+    filters: Filters
+    rows: list[Row]
+    totals: Aggregate
+    unpriced: list[tuple[str, int, int]]
+    warnings: list[str]
+
+    @property
+    def cost_usd(self) -> Decimal:
+        return self.totals.cost_micro / _MICRO
+
+    def to_json(self) -> dict:
+        f = self.filters
+        totals = _numbers(self.totals)
+        return {
+            "report": self.name,
+            "timezone": f.tz,
+            "since": f.since.isoformat() if f.since else None,
+            "until": f.until.isoformat() if f.until else None,
+            "rows": [r.to_json(self.name) for r in self.rows],
+            "totals": totals,
+            "unpriced": [{"model": m, "tokens": t, "requests": n} for m, t, n in self.unpriced],
+            "warnings": list(self.warnings),
+        }
+
+
+def _empty_total() -> Aggregate:
+    zero = Decimal(0)
+    return Aggregate("total", 0, 0, 0, 0, 0, 0, zero, zero, 0, [], None, None, [], None)
+
+
+def build_report(
+    store: Store, card: RateCard, req: ReportRequest, warnings: list[str] | None = None
+) -> Report:
+    """Run one report against the store, priced by ``card``."""
+    if req.name not in REPORTS:
+        raise ValueError(f"unknown report {req.name}")
+    with store.connect() as con:
+        queries.load_card(con, card, at=req.card_at)
+        summary = queries.summarise(con, req.name, req.filters, by_model=req.breakdown)
+        skipped = queries.skipped_lines(con)
+    subs, unpriced = summary.subs, summary.unpriced
+    rows = [Row(a.key, a) for a in summary.groups]
+    if subs:
+        by_key: dict[str, list[Row]] = {}
+        for s in subs:
+            by_key.setdefault(s.key, []).append(Row(s.sub_key or "(unknown)", s))
+        for row in rows:
+            row.breakdown = sorted(by_key.get(row.key, []), key=lambda r: -r.agg.cost_micro)
+    if req.name in _BY_COST:
+        rows.sort(key=lambda r: (-r.agg.cost_micro, r.key))
+    elif req.name == "session":
+        rows.sort(key=lambda r: (r.agg.last_ts or "", r.key))
+    out_warnings = list(warnings or [])
+    if skipped:
+        total = sum(n for _, n in skipped)
+        named = ", ".join(f"{Path(p).name} ({n})" for p, n in skipped[:3])
+        more = f" and {len(skipped) - 3} more files" if len(skipped) > 3 else ""
+        out_warnings.append(f"skipped {total} unreadable log lines: {named}{more}")
+    if unpriced:
+        named = ", ".join(f"{m} ({t:,} tokens)" for m, t, _ in unpriced)
+        out_warnings.append(
+            f"unpriced models, not in the cost: {named}; add them to your rates.toml"
+        )
+    return Report(
+        name=req.name,
+        filters=req.filters,
+        rows=rows,
+        totals=summary.total or _empty_total(),
+        unpriced=unpriced,
+        warnings=out_warnings,
+    )
+
+
+
+# -- 5-hour blocks -------------------------------------------------------------
+
+
+def _iso_us(us: int) -> str:
+    return datetime.fromtimestamp(us / 1e6, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class BlocksReport:
+    """``ccspend blocks``: the JSON contract, one row per 5-hour block."""
+
+    filters: Filters
+    rows: list[dict]
+    totals: dict
+    unpriced: list[tuple[str, int, int]]
+    warnings: list[str]
+    now_us: int
+
+    def to_json(self) -> dict:
+        f = self.filters
+        return {
+            "report": "blocks",
+            "timezone": f.tz,
+            "since": f.since.isoformat() if f.since else None,
+            "until": f.until.isoformat() if f.until else None,
+            "rows": self.rows,
+            "totals": self.totals,
+            "unpriced": [{"model": m, "tokens": t, "requests": n} for m, t, n in self.unpriced],
+            "warnings": list(self.warnings),
+        }
+
+
+def _block_numbers(reqs) -> dict:
+    inp = sum(r.input_tokens for r in reqs)
+    out = sum(r.output_tokens for r in reqs)
+    cw = sum(r.cache_write_tokens for r in reqs)
+    cr = sum(r.cache_read_tokens for r in reqs)
+    cost = sum((r.cost_micro for r in reqs), Decimal(0))
+    return {
+        "input_tokens": inp,
+        "output_tokens": out,
+        "cache_write_tokens": cw,
+        "cache_read_tokens": cr,
+        "total_tokens": inp + out + cw + cr,
+        "cost_usd": float(cost / _MICRO),
+        "requests": len(reqs),
+    }
+
+
+def build_blocks(
+    store: Store,
+    card: RateCard,
+    filters: Filters,
+    now_us: int,
+    active_only: bool = False,
+    recent_days: int | None = None,
+    warnings: list[str] | None = None,
+    limit: str | None = None,
+) -> BlocksReport:
+    """Usage grouped into 5-hour billing blocks, with burn rates and projections.
+
+    The active block also gets forecasts: against the official 5-hour and
+    7-day readings when the status line has recorded any, and against
+    ``limit`` (tokens, ``$USD``, a plan name, or ``auto``) when given.
+
+    Blocks are the windows of a Claude subscription, so they count Claude Code's
+    own logs only (``source`` local), never API usage from a provider's export.
+    """
+    from ccspend.forecast.blocks import HOUR_US, Request, burn, group_blocks
+
+    now_s = now_us / 1e6
+    filters = replace(filters, source="local")
+    with store.connect() as con:
+        queries.load_card(con, card)
+        if active_only and limit != "auto" and filters.since_ts is None:
+            start = queries.chain_start(con, now_s)  # the active block needs nothing older
+            if start is not None:
+                filters = replace(filters, since_ts=datetime.fromtimestamp(start, UTC))
+        queries.select(con, filters)
+        rows = queries.timeline(con)
+        unpriced = queries.unpriced(con)
+        official = {
+            w: queries.readings(con, w, now_s - span)
+            for w, span in (("five_hour", 5 * 3600), ("seven_day", 7 * 86400))
+        }
+    blocks = group_blocks([Request(*r) for r in rows])
+    if recent_days is not None:
+        blocks = [b for b in blocks if b.end_us > now_us - recent_days * 24 * HOUR_US]
+    if active_only:
+        blocks = [b for b in blocks if b.is_active(now_us)]
+    all_blocks = group_blocks([Request(*r) for r in rows]) if limit == "auto" else blocks
+    out = []
+    for b in blocks:
+        rate = burn(b, now_us)
+        out.append(
+            {
+                "key": _iso_us(b.start_us),
+                **_block_numbers(b.requests),
+                "models": sorted({r.model for r in b.requests}),
+                "end": _iso_us(b.end_us),
+                "active": b.is_active(now_us),
+                "gap_before": None if b.gap_before_us is None else b.gap_before_us // 1_000_000,
+                "last_activity": _iso_us(b.last_us),
+                "burn_tokens_per_min": rate.tokens_per_min,
+                "burn_usd_per_hour": rate.usd_per_hour,
+                "projected_tokens": rate.projected_tokens,
+                "projected_cost_usd": rate.projected_cost_usd,
+            }
+        )
+        if b.is_active(now_us):
+            out[-1]["forecasts"] = _forecasts(b, all_blocks, official, limit, now_s)
+    all_reqs = [r for b in blocks for r in b.requests]
+    return BlocksReport(
+        filters=filters,
+        rows=out,
+        totals=_block_numbers(all_reqs),
+        unpriced=unpriced,
+        warnings=list(warnings or []),
+        now_us=now_us,
+    )
+
+
+def _forecasts(block, all_blocks, official: dict, limit: str | None, now_s: float) -> list[dict]:
+    """Forecasts for the active block: official windows first, then the given limit."""
+    from ccspend.forecast import limits
+
+    out = []
+    for window, label in (("five_hour", "5-hour window"), ("seven_day", "7-day window")):
+        live = [r for r in official.get(window, []) if r[2] is None or r[2] > now_s]
+        f = limits.from_official(live, now_s)
+        if f is not None:
+            out.append({"name": label, **f.to_json()})
+    if limit:
+        kind, value = limits.parse_limit(limit)
+        source = "given"
+        if kind.startswith("plan:"):
+            plan = kind.split(":", 1)[1]
+            kind, value = "tokens", float(limits.PLANS[plan]["tokens"])
+            source = f"plan {plan}: {limits.PLANS_SOURCE}"
+        elif kind == "auto":
+            done = [b.tokens for b in all_blocks if b.end_us <= now_s * 1e6]
+            value = limits.auto_limit(done, floor=limits.PLANS["pro"]["tokens"])
+            kind, source = "tokens", "auto: 90th percentile of your completed blocks"
+        if value is not None:
+            if kind == "usd":
+                points = [(r.ts_us / 1e6, float(r.cost_micro) / 1e6) for r in block.requests]
+                used = float(block.cost_micro) / 1e6
+            else:
+                points = [(r.ts_us / 1e6, float(r.tokens)) for r in block.requests]
+                used = float(block.tokens)
+            f = limits.from_spend(used, value, kind, points, now_s, block.end_us / 1e6, source)
+            out.append({"name": "5-hour block", **f.to_json()})
+    return out
+
+
+# -- budgets -------------------------------------------------------------------
+
+
+def period_window(period: str, now: datetime) -> tuple[date, date, datetime]:
+    """The current day, week (from Monday) or month containing ``now`` (local):
+    (first day, last day, the moment it ends)."""
+    from datetime import timedelta
+
+    today = now.date()
+    if period == "daily":
+        first, last = today, today
+    elif period == "weekly":
+        first = today - timedelta(days=today.weekday())
+        last = first + timedelta(days=6)
+    else:
+        first = today.replace(day=1)
+        nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        last = nxt - timedelta(days=1)
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)
+    return first, last, end
+
+
+def budget_status(
+    store: Store, card: RateCard, budgets: list, tz: str, now_s: float
+) -> list:
+    """Each budget's use in its current period, with the burn of the last 30 minutes,
+    when at that rate it runs out (or not before the period ends), and its alert level.
+
+    Global budgets count all usage; project and branch budgets the requests logged
+    in that folder or on that branch; task budgets the runs of that task in the ledger.
+    """
+    from zoneinfo import ZoneInfo
+
+    from ccspend.forecast import limits
+    from ccspend.reports.alerts import level_reached
+    from ccspend.store import task_spend
+
+    now = datetime.fromtimestamp(now_s, ZoneInfo(tz))
+    out = []
+    with store.connect() as con:
+        queries.load_card(con, card)
+        for b in budgets:
+            first, last, end = period_window(b.period, now)
+            start = datetime.combine(first, datetime.min.time(), tzinfo=now.tzinfo)
+            if b.scope == "task":
+                points = task_spend(con, b.name, start.timestamp(), end.timestamp())
+            else:
+                f = Filters(tz=tz, since=first, until=last,
+                            project=b.name if b.scope == "project" else None,
+                            branch=b.name if b.scope == "branch" else None)  # fmt: skip
+                queries.select(con, f)
+                points = [(r[0] / 1e6, float(r[5]) / 1e6) for r in queries.timeline(con)]
+            used = sum(p[1] for p in points)
+            label = f"your {b.period} budget" + (f" for {b.scope} {b.name}" if b.name else "")
+            fc = limits.from_spend(used, b.cap_usd, "usd", points, now_s, end.timestamp(), label)
+            pct = used / b.cap_usd * 100
+            out.append({"name": b.id, "scope": b.scope, "target": b.name, "period": b.period,
+                        "period_start": first.isoformat(), "period_end": last.isoformat(),
+                        **fc.to_json(), "alert_at": list(b.alert_at),
+                        "alert_level": level_reached(pct, b.alert_at),
+                        "exhausted": used >= b.cap_usd})  # fmt: skip
+    return out
