@@ -73,7 +73,11 @@ def test_a_cold_report_never_imports_typer_and_forks_before_duckdb(sandbox, proj
         "c.ForkProcess._Popen = staticmethod(popen)\n"
         "import os\n"
         "os.cpu_count = lambda: 2\n"
-        "os._exit = sys.exit  # the entry point ends without teardown: let finally run\n"
+        # The entry point ends without teardown: let finally run, in this process only.
+        # A forked parse worker ends with os._exit too; were it to raise SystemExit,
+        # it would unwind into the copy of this script's stack and print here as well.
+        "main_pid, real_exit = os.getpid(), os._exit\n"
+        "os._exit = lambda n: sys.exit(n) if os.getpid() == main_pid else real_exit(n)\n"
         "import ccspend.ingest.claude as i\n"
         "i.PARALLEL_MIN_BYTES = 0\n"
         "i.BATCH_BYTES = 1\n"

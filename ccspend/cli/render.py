@@ -174,12 +174,12 @@ def print_blocks(report: BlocksReport, console: Console, err: Console, active_on
         console.print(table)
         for row in data["rows"]:
             for f in row.get("forecasts", []):
-                console.print(_forecast_line(f, tz), highlight=False)
+                console.print(forecast_line(f, tz), highlight=False)
     for w in report.warnings:
         err.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
 
 
-def _forecast_line(f: dict, tz: str) -> str:
+def forecast_line(f: dict, tz: str) -> str:
     unit = f["unit"]
     if unit == "usd":
         used, limit, rate = money(f["used"]), money(f["limit"]), f"{money(f['rate_per_hour'])}/h"
@@ -241,7 +241,7 @@ def live_view(snap, tz: str, roots):
             pct = min(f["percent"], 100.0)
             style = "red" if pct >= 95 else "yellow" if pct >= 80 else "green"
             body.append(ProgressBar(total=100, completed=pct, width=50, complete_style=style))
-            body.append(Text(_forecast_line(f, tz)))
+            body.append(Text(forecast_line(f, tz)))
         parts.append(Panel(Group(*body), title="active 5-hour block"))
     else:
         parts.append(Panel(Text("no active block"), title="active 5-hour block"))

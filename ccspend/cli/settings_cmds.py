@@ -88,14 +88,14 @@ def budget_show(
             f"(kept in {config.config_path()})\n"
         )
         return
-    from ccspend.cli.render import _forecast_line
+    from ccspend.cli.render import forecast_line
 
     out = _stdout()
     for row in rows:
         level = row["alert_level"]
         mark = (" [red]EXHAUSTED[/red]" if row["exhausted"] else
                 f" [yellow]past {level}%[/yellow]" if level else "")  # fmt: skip
-        out.print(_forecast_line(row, tz) + mark, highlight=False, soft_wrap=True)
+        out.print(forecast_line(row, tz) + mark, highlight=False, soft_wrap=True)
 
 
 @budget_app.command("check")

@@ -239,7 +239,7 @@ def _batches(tasks: list[_Task], batch_bytes: int) -> Iterator[list[_Task]]:
         yield batch
 
 
-class _Writer:
+class Writer:
     """Writes batches, holding the database only briefly at a time."""
 
     def __init__(self, store: Store, shape: str = "claude-lines") -> None:
@@ -298,7 +298,7 @@ def ingest_claude(
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if total_bytes >= PARALLEL_MIN_BYTES else 1
     tmpdir = tempfile.mkdtemp(prefix="ccspend-ingest-")
-    writer = _Writer(store)
+    writer = Writer(store)
     done_bytes = 0
     done_files = 0
     try:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import msgspec
 
-from ccspend.ingest.claude import IngestReport, _Writer
+from ccspend.ingest.claude import IngestReport, Writer
 from ccspend.sources import codex
 from ccspend.sources.logfiles import storable
 from ccspend.store import FileUpdate, Store
@@ -65,7 +65,7 @@ def ingest_codex(store: Store, roots: list[Path] | None = None) -> IngestReport:
     if not changed:
         return report
     tmpdir = tempfile.mkdtemp(prefix="ccspend-codex-")
-    writer = _Writer(store, "records")
+    writer = Writer(store, "records")
     encode = msgspec.json.Encoder().encode
     try:
         updates: list[FileUpdate] = []

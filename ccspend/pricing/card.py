@@ -26,7 +26,7 @@ from ccspend.core.errors import RateCardError
 from ccspend.pricing.names import normalise_model, strip_iso_date
 
 if TYPE_CHECKING:
-    from ccspend.pricing.card_schema import _CardIn, _ModelIn, _PriceIn, _TierIn
+    from ccspend.pricing.card_schema import CardIn, ModelIn, PriceIn, TierIn
 
 SHIPPED = "data/rates.toml"
 # The shipped card, built: loading it takes a millisecond, against some 120 ms
@@ -112,7 +112,7 @@ class RateCard:
         return [(m, m.price_at(day)) for m in sorted(self.models.values(), key=lambda m: m.name)]
 
 
-def _tier(t: _TierIn | _PriceIn, fallback: Tier | None = None) -> Tier:
+def _tier(t: TierIn | PriceIn, fallback: Tier | None = None) -> Tier:
     inp = t.input
     return Tier(
         input=inp,
@@ -123,7 +123,7 @@ def _tier(t: _TierIn | _PriceIn, fallback: Tier | None = None) -> Tier:
     )
 
 
-def _price(p: _PriceIn) -> Price:
+def _price(p: PriceIn) -> Price:
     return Price(
         effective_from=p.effective_from,
         base=_tier(p),
@@ -137,14 +137,14 @@ def _price(p: _PriceIn) -> Price:
     )
 
 
-def _read(text: str, origin: str) -> _CardIn:
+def _read(text: str, origin: str) -> CardIn:
     # pydantic and the schema load only when a card file is read, not from the cache
     from pydantic import ValidationError
 
-    from ccspend.pricing.card_schema import _CardIn
+    from ccspend.pricing.card_schema import CardIn
 
     try:
-        return _CardIn.model_validate(tomllib.loads(text))
+        return CardIn.model_validate(tomllib.loads(text))
     except tomllib.TOMLDecodeError as exc:
         raise RateCardError(f"{origin}: not valid TOML ({exc})") from None
     except ValidationError as exc:
@@ -153,7 +153,7 @@ def _read(text: str, origin: str) -> _CardIn:
         raise RateCardError(f"{origin}: {where}: {err['msg']}") from None
 
 
-def _merge(models: dict[str, _ModelIn], extra: _CardIn) -> None:
+def _merge(models: dict[str, ModelIn], extra: CardIn) -> None:
     for m in extra.model:
         key = normalise_model(m.name) if m.provider != "local" else m.name.lower()
         old = models.get(key)
@@ -240,7 +240,7 @@ def _digest(text: str) -> str:
 
 def _build(overrides: Path | None, shipped_text: str) -> RateCard:
     base = _read(shipped_text, "shipped rate card")
-    models: dict[str, _ModelIn] = {}
+    models: dict[str, ModelIn] = {}
     _merge(models, base)
     files = ["(shipped) " + base.version]
     if overrides is not None and overrides.is_file():

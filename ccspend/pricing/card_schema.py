@@ -11,7 +11,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, model_validator
 
 
-class _TierIn(BaseModel):
+class TierIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     input: Decimal
     output: Decimal
@@ -20,7 +20,7 @@ class _TierIn(BaseModel):
     cache_read: Decimal | None = None
 
 
-class _PriceIn(BaseModel):
+class PriceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     effective_from: date
     input: Decimal | None = None
@@ -30,7 +30,7 @@ class _PriceIn(BaseModel):
     cache_read: Decimal | None = None
     web_search_per_1k: Decimal = Decimal(0)
     long_context_threshold: int | None = None
-    long_context: _TierIn | None = None
+    long_context: TierIn | None = None
     # a local model: a machine's hourly cost and its throughput, or free
     hourly_usd: Decimal | None = None
     tokens_per_second: Decimal | None = None
@@ -39,7 +39,7 @@ class _PriceIn(BaseModel):
     note: str | None = None
 
     @model_validator(mode="after")
-    def _complete(self) -> _PriceIn:
+    def _complete(self) -> PriceIn:
         if self.free:
             self.input = self.output = Decimal(0)
         elif self.hourly_usd is not None:
@@ -56,7 +56,7 @@ class _PriceIn(BaseModel):
         return self
 
 
-class _ModelIn(BaseModel):
+class ModelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     provider: str = "anthropic"
@@ -64,10 +64,10 @@ class _ModelIn(BaseModel):
     aliases: list[str] = []
     context_window: int | None = None
     token_factor: Decimal | None = None
-    price: list[_PriceIn] = []
+    price: list[PriceIn] = []
 
 
-class _CardIn(BaseModel):
+class CardIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: str = ""
-    model: list[_ModelIn] = []
+    model: list[ModelIn] = []

@@ -31,9 +31,9 @@ from typing import Annotated
 import msgspec
 
 from ccspend.sources.claude_record import (  # noqa: F401 - re-exported
-    _EPOCH,
-    _MICRO,
+    EPOCH,
     MAX_TOKENS,
+    MICRO,
     extract,
     micros,
     parse_timestamp_us,
@@ -384,7 +384,7 @@ def line_of(rec: dict) -> Line | bool:
     """The ``Line`` of a flat record (``extract``'s, with ``f`` and ``o``); False if its
     time cannot be written as a date."""
     try:
-        ts = _EPOCH + rec["ts"] * _MICRO
+        ts = EPOCH + rec["ts"] * MICRO
     except OverflowError:
         return False
     c5, c1 = rec["c5"], rec["c1"]

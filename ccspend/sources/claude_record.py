@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICRO = timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICRO = timedelta(microseconds=1)
 
 MAX_TOKENS = 1 << 40  # far beyond any request; keeps hostile values inside BIGINT sums
 
@@ -27,7 +27,7 @@ def _int(value: object) -> int:
 def parse_timestamp_us(value: object) -> int | None:
     """ISO 8601 timestamp to integer microseconds since the epoch (naive means UTC)."""
     dt = utc_timestamp(value)
-    return None if dt is None else (dt - _EPOCH) // _MICRO
+    return None if dt is None else (dt - EPOCH) // MICRO
 
 
 def utc_timestamp(value: object) -> datetime | None:
@@ -53,7 +53,7 @@ def utc_timestamp(value: object) -> datetime | None:
 
 def micros(ts: datetime) -> int:
     """An aware datetime as integer microseconds since the epoch."""
-    return (ts - _EPOCH) // _MICRO
+    return (ts - EPOCH) // MICRO
 
 
 def extract(obj: object) -> dict | None | bool:
