@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from ccspend.core.errors import ExitCode
 from ccspend.run.execute import redact
 from ccspend.run.runner import (
-    CAPPED_EXIT,
     Controls,
     Decision,
     decide,
@@ -72,7 +72,7 @@ def test_secrets_are_redacted_from_the_ledger_command():
 def test_a_run_is_stopped_at_its_cap_with_warnings_once_each(sandbox):
     r = run_cli("run", "--cap", "0.5", "--grace", "3", "--json",
                 *agent(sandbox, "--usd-per-line", "0.1", "--every", "0.15"))
-    assert r.returncode == CAPPED_EXIT, r.stderr
+    assert r.returncode == ExitCode.CAPPED, r.stderr
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["status"] == "capped" and out["stopped_by"] == "SIGINT"
     assert 0.5 <= out["spent_usd"] <= 0.5 + 0.1 + 1e-9  # at most the request in flight
@@ -84,7 +84,7 @@ def test_an_agent_that_ignores_sigint_gets_sigterm_after_the_grace(sandbox):
     t = time.monotonic()
     r = run_cli("run", "--cap", "0.3", "--grace", "1", "--json",
                 *agent(sandbox, "--usd-per-line", "0.1", "--every", "0.1", "--ignore-sigint"))
-    assert r.returncode == CAPPED_EXIT
+    assert r.returncode == ExitCode.CAPPED
     assert json.loads(r.stdout.strip().splitlines()[-1])["stopped_by"] == "SIGTERM"
     assert time.monotonic() - t < 15
 
@@ -92,7 +92,7 @@ def test_an_agent_that_ignores_sigint_gets_sigterm_after_the_grace(sandbox):
 def test_the_whole_process_group_stops(sandbox):
     r = run_cli("run", "--cap", "0.3", "--grace", "2",
                 *agent(sandbox, "--usd-per-line", "0.1", "--every", "0.1", "--child"))
-    assert r.returncode == CAPPED_EXIT
+    assert r.returncode == ExitCode.CAPPED
     pid = int((sandbox / "claude" / "child.pid").read_text())
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:

@@ -12,7 +12,7 @@ import pytest
 
 import ccspend.cli
 from ccspend.cli.fast.run import OPTIONS, parse
-from ccspend.core.errors import UsageError
+from ccspend.core.errors import ExitCode, UsageError
 from ccspend.pricing.index import version_key
 from ccspend.run import runner
 from ccspend.run.execute import current_branch
@@ -71,7 +71,7 @@ def test_a_token_cap_stops_the_run(sandbox):
     # a real agent's first response takes seconds; half of one keeps a loaded CI honest
     r = run_cli("run", "--cap-tokens", "300000", "--grace", "2", "--json",
                 *agent(sandbox, "--usd-per-line", "0.1", "--every", "0.1", "--first-after", "0.5"))
-    assert r.returncode == runner.CAPPED_EXIT, r.stderr
+    assert r.returncode == ExitCode.CAPPED, r.stderr
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["status"] == "capped" and 300_000 <= out["tokens"] <= 400_000
     assert out["models"] == ["claude-haiku-4-5"] and len(out["sessions"]) == 1

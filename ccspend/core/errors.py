@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     STORE_BUSY = 3
     REFUSED = 4  # a budget is exhausted, or the pre-flight estimate exceeds the cap
+    CAPPED = 124  # ``ccspend run``: the agent was stopped at its cap (as timeout(1) does)
     INTERRUPTED = 130
 
 

@@ -16,11 +16,12 @@ import subprocess
 import time
 from collections import namedtuple
 
+from ccspend.core.errors import ExitCode  # the run path has imported it already
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from pathlib import Path
 
-CAPPED_EXIT = 124  # like timeout(1): stopped by a limit, not by its own failure
 
 # Everything here is imported before the agent starts, while it waits: named tuples
 # and plain classes rather than dataclasses (whose import, with ``inspect``, costs
@@ -516,7 +517,7 @@ def run(
     else:
         code = proc.wait()
         if stopped_by is not None:
-            status, code = "capped", CAPPED_EXIT
+            status, code = "capped", int(ExitCode.CAPPED)
         else:
             status = "ok" if code == 0 else "failed"
     finally:
