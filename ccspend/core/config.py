@@ -41,6 +41,7 @@ from pathlib import Path
 
 from ccspend.core import paths
 from ccspend.core.errors import CcspendError, UsageError
+from ccspend.core.files import write_atomic
 
 PERIODS = ("daily", "weekly", "monthly")
 SCOPES = ("project", "branch", "task")
@@ -251,10 +252,7 @@ def _table_lines(prefix: list[str], table: dict, lines: list[str]) -> None:
 def _write(path: Path, data: dict) -> None:
     lines: list[str] = []
     _table_lines([], data, lines)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text("\n".join(lines).lstrip("\n") + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, "\n".join(lines).lstrip("\n") + "\n")
 
 
 def set_budget(

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from ccspend.core.errors import CcspendError
+from ccspend.core.files import write_atomic
 
 COMMAND = "ccspend statusline"
 
@@ -44,10 +45,7 @@ def _save(path: Path, data: dict) -> Path | None:
     if path.exists():
         backup = path.with_name(f"{path.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
         shutil.copy2(path, backup)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
     return backup
 
 

@@ -11,13 +11,13 @@ current user owns it; anything unreadable is rebuilt.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
 from pathlib import Path
 
 from ccspend import __version__
 from ccspend.core import paths
+from ccspend.core.files import write_cache
 
 _NAME = "rate-card.pickle"
 
@@ -54,14 +54,4 @@ def get(wanted: tuple):
 
 
 def put(k: tuple, card) -> None:
-    path = _path()
-    tmp = f"{path}.{os.getpid()}"
-    try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump((k, card), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    write_cache(_path(), pickle.dumps((k, card), protocol=pickle.HIGHEST_PROTOCOL))

@@ -25,6 +25,7 @@ import sys
 
 from ccspend import __version__
 from ccspend.core import paths
+from ccspend.core.files import write_cache
 
 _MAGIC = b"ccspend-cache 2"
 _WALK_VERSION = 1
@@ -106,14 +107,7 @@ def save(db, key: str, state: str, stdout: str, stderr: str) -> None:
     name = _entry_name(key)
     parts = [s.encode("utf-8", "surrogateescape") for s in (key, state, stdout, stderr)]
     header = _MAGIC + b" " + b" ".join(str(len(p)).encode() for p in parts) + b"\n"
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        tmp = os.path.join(folder, f".{name}.{os.getpid()}")
-        with open(tmp, "wb") as fh:
-            fh.write(header + b"".join(parts))
-        os.replace(tmp, os.path.join(folder, name))
-    except OSError:
-        pass
+    write_cache(os.path.join(folder, name), header + b"".join(parts))
 
 
 def load(db: str, key: str) -> list[bytes] | None:
@@ -166,13 +160,7 @@ def log_files(roots: list[str], db: str | None = None) -> list:
         learned = {}
         files = stat_logs(roots, learned=learned)
     if learned != known:
-        try:
-            tmp = f"{store}.{os.getpid()}"
-            with open(tmp, "wb") as fh:
-                fh.write(marshal.dumps((_WALK_VERSION, learned)))
-            os.replace(tmp, store)
-        except OSError:
-            pass
+        write_cache(store, marshal.dumps((_WALK_VERSION, learned)))
     return files
 
 
