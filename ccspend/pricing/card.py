@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ccspend.core.errors import RateCardError
-from ccspend.pricing.names import normalise_model, strip_iso_date
+from ccspend.pricing.index import resolve_id
+from ccspend.pricing.names import normalise_model
 
 if TYPE_CHECKING:
     from ccspend.pricing.card_schema import CardIn, ModelIn, PriceIn, TierIn
@@ -98,14 +99,7 @@ class RateCard:
 
     def resolve(self, model_id: str | None) -> str | None:
         """The card's model name for a log's model id, or None when it is not on the card."""
-        if not model_id:
-            return None
-        raw = model_id.strip().lower()
-        for candidate in (raw, normalise_model(raw), strip_iso_date(normalise_model(raw))):
-            name = self._index.get(candidate)
-            if name is not None:
-                return name
-        return None
+        return resolve_id(self._index, model_id)  # the one copy of the id rules
 
     def in_force(self, day: date) -> list[tuple[ModelRates, Price]]:
         """Every model with the price in force on ``day``: the card as of that date."""

@@ -216,16 +216,13 @@ def estimate(text: str, exact: bool) -> tuple[int, str]:
 
 
 def tier_costs(policy, prices: dict, input_tokens: int, output_tokens: int) -> list[dict]:
-    from ccspend.pricing.index import model_price
+    from ccspend.pricing.index import model_usd
 
     rows = []
     for t in policy.tiers:
         if not t.usable:
             continue
-        p = model_price(prices, t.model)
-        usd = None
-        if p is not None:
-            usd = (input_tokens * p["base"][0] + output_tokens * p["base"][1]) / 1e6
+        usd = model_usd(prices, t.model, input_tokens, output_tokens)
         rows.append({"tier": t.name, "model": t.model, "estimated_usd": usd, "cap_usd": t.cap_usd})
     return rows
 

@@ -125,18 +125,18 @@ def preflight(opts: RunOptions, prices) -> dict | None:
         return None
     if len(text.encode()) * INPUT_PRICE_CEILING / 1e6 < opts.cap:
         return None  # no model's price could make this prompt pass the cap: load none
-    from ccspend.pricing.index import input_price
+    from ccspend.pricing import index
 
     model = _requested_model(opts.argv)
-    price = input_price(prices(), model)
-    if price is None:
+    p = index.lookup(prices(), model)
+    if p is None:
         return None
-    if len(text.encode()) * price / 1e6 < opts.cap:
-        return None  # even one token per byte stays under the cap
+    if len(text.encode()) * index.dearest_input(p) / 1e6 < opts.cap:
+        return None  # even one token per byte, at its dearest input rate, stays under the cap
     from ccspend.core.tokens import estimate_tokens
 
     tokens = estimate_tokens(text)
-    usd = tokens * price / 1e6
+    usd = index.usd(p, tokens)
     return {"tokens": tokens, "usd": usd, "model": model} if usd >= opts.cap else None
 
 
@@ -179,7 +179,7 @@ def _prices() -> dict:
     return today_prices()
 
 
-def _alive(pid: int | None) -> bool:
+def process_alive(pid: int | None) -> bool:
     if pid.__class__ is not int or pid <= 0:  # a journal from elsewhere may hold anything
         return False
     try:
@@ -423,8 +423,8 @@ def _execute(opts: RunOptions, ledger: Ledger) -> int:
         from ccspend.store import add_run_event, adopt_journals, mark_interrupted, start_run
 
         def first_row(con):
-            adopt_journals(con, journal_dir(db_path), _alive, skip=ledger.run_id)
-            mark_interrupted(con, ledger.host, _alive)
+            adopt_journals(con, journal_dir(db_path), process_alive, skip=ledger.run_id)
+            mark_interrupted(con, ledger.host, process_alive)
             start_run(con, _db_row(ledger.row))
             if note:
                 add_run_event(con, ledger.run_id, "forced", note)
@@ -447,11 +447,11 @@ def _execute(opts: RunOptions, ledger: Ledger) -> int:
     except PermissionError:
         raise UsageError(f"cannot run {opts.argv[0]}: permission denied") from None
     warner.join()
-    from ccspend.store import finish_run, start_run
+    from ccspend.store import finish_run, run_known, start_run
 
     def last_row(con):
-        known = con.execute("SELECT 1 FROM runs WHERE run_id = ?", [ledger.run_id]).fetchall()
-        if not known:  # the first write failed (a busy database, an interrupt): add it now
+        # the first write failed (a busy database, an interrupt): add it now
+        if not run_known(con, ledger.run_id):
             start_run(con, _db_row(ledger.row))
         finish_run(con, {
             "run_id": ledger.run_id, "status": out.status, "exit_code": out.exit_code,
