@@ -29,7 +29,7 @@ def cap_status(ctx: typer.Context, json_out: Json = False, db: Db = None) -> Non
     from ccspend.live.caps import load_caps
     from ccspend.live.sessions import state_dir
     from ccspend.live.summary import take_cap_decisions
-    from ccspend.store import Store, add_cap_decisions
+    from ccspend.store import Store, add_cap_decisions, recent_cap_decisions
 
     caps = load_caps(paths.config_dir() / "config.toml")
     settings = claude_settings.settings_path()
@@ -38,12 +38,7 @@ def cap_status(ctx: typer.Context, json_out: Json = False, db: Db = None) -> Non
     store = Store(db_path)
     with store.connect(write=True) as con:
         add_cap_decisions(con, take_cap_decisions(state_dir(db_path)))
-        rows = con.execute(
-            "SELECT strftime(decided_at, '%Y-%m-%dT%H:%M:%SZ'), session_id, hook, decision, "
-            "reason FROM cap_decisions ORDER BY decided_at DESC LIMIT 20"
-        ).fetchall()
-    decisions = [dict(zip(("at", "session_id", "hook", "decision", "reason"), r, strict=True))
-                 for r in rows]  # fmt: skip
+        decisions = recent_cap_decisions(con, 20)
     if json_out:
         sys.stdout.write(json.dumps({"session_usd": caps.session_usd, "daily_usd": caps.daily_usd,
                                      "alert_at": list(caps.alert_at), "hooks_installed": installed,
@@ -99,20 +94,26 @@ def cap_override(
     import json
     import time
 
-    from ccspend.live.caps import _save_state, _state, _today, day_override_file, journal
+    from ccspend.live.caps import (
+        day_override_file,
+        journal,
+        local_day,
+        save_session_state,
+        session_state,
+    )
     from ccspend.live.sessions import read_summary, state_dir
 
     folder = state_dir()
     folder.mkdir(parents=True, exist_ok=True)
     now = time.time()
     if session:
-        state = _state(folder, session)
+        state = session_state(folder, session)
         state["override"] = True
-        _save_state(folder, session, state)
+        save_session_state(folder, session, state)
         what = f"session {session}"
     else:
         summary = read_summary(folder) or {}
-        day = _today(summary.get("timezone"), now)
+        day = local_day(summary.get("timezone"), now)
         day_override_file(folder, day).write_text(json.dumps({"at": now}))
         what = f"today ({day})"
     journal(folder, [now, session, "cli", "override", f"caps lifted for {what}", None, None])

@@ -154,14 +154,14 @@ def answer(event: str, verdict: Verdict) -> dict | None:
 # -- the hook process -------------------------------------------------------------
 
 
-def _state(folder: Path, session: str) -> dict:
+def session_state(folder: Path, session: str) -> dict:
     try:
         return json.loads((folder / f"cap-{_tag(session)}.json").read_text())
     except (OSError, ValueError):
         return {}
 
 
-def _save_state(folder: Path, session: str, state: dict) -> None:
+def save_session_state(folder: Path, session: str, state: dict) -> None:
     with contextlib.suppress(OSError):
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"cap-{_tag(session)}.json"
@@ -235,7 +235,7 @@ def _tag(session: str) -> str:
     return f"{zlib.crc32(session.encode()):08x}"
 
 
-def _today(tz: str | None, now: float) -> str:
+def local_day(tz: str | None, now: float) -> str:
     from datetime import datetime
 
     try:
@@ -247,7 +247,7 @@ def _today(tz: str | None, now: float) -> str:
 
 
 def today_cached(folder: Path, tz: str | None, now: float) -> str:
-    """``_today``, with the day's bounds remembered in ``folder``: ``zoneinfo`` loads
+    """``local_day``, with the day's bounds remembered in ``folder``: ``zoneinfo`` loads
     once a day, not on every tool call."""
     memo = folder / "cap-day.json"
     try:
@@ -256,7 +256,7 @@ def today_cached(folder: Path, tz: str | None, now: float) -> str:
             return d["day"]
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    day = _today(tz, now)
+    day = local_day(tz, now)
     try:
         from datetime import date, datetime, timedelta
         from zoneinfo import ZoneInfo
@@ -266,7 +266,7 @@ def today_cached(folder: Path, tz: str | None, now: float) -> str:
         start = datetime(first.year, first.month, first.day, tzinfo=zone).timestamp()
         nxt = first + timedelta(days=1)
         end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone).timestamp()
-    except Exception:  # noqa: BLE001 - no zone: _today used the machine's day; ask again
+    except Exception:  # noqa: BLE001 - no zone: local_day used the machine's day; ask again
         return day
     with contextlib.suppress(OSError):
         folder.mkdir(parents=True, exist_ok=True)
@@ -309,7 +309,7 @@ def respond(obj: dict, now: float) -> dict | None:
         return None  # no prices yet: the first refresh is on its way; fail open
     session = str(obj.get("session_id") or "")
     transcript = obj.get("transcript_path")
-    state = _state(folder, session)
+    state = session_state(folder, session)
     before = json.dumps(state)
     spent = None
     if caps.session_usd and isinstance(transcript, str) and transcript:
@@ -326,7 +326,7 @@ def respond(obj: dict, now: float) -> dict | None:
         state["warned"] = sorted({*state.get("warned", []), *[
             lv for lv in caps.alert_at if lv <= verdict.level]})  # fmt: skip
     if json.dumps(state) != before:
-        _save_state(folder, session, state)
+        save_session_state(folder, session, state)
     if verdict.decision != "allow":
         cap = caps.session_usd if spent is not None else caps.daily_usd
         journal(folder, [now, session, event, verdict.decision, verdict.reason,

@@ -140,14 +140,10 @@ def deliver(alerts: list[Alert], settings: Alerts, write) -> None:
     in one short write transaction)."""
     if not alerts:
         return
-    sent = [(a, ",".join(send(a, settings))) for a in alerts]
+    from ccspend.store import set_alert_channels
 
-    def record(con) -> None:
-        for a, channels in sent:
-            con.execute("UPDATE alerts SET channels = ? WHERE alert_key = ? AND level = ?",
-                        [channels, a.key, a.level])  # fmt: skip
-
-    write(record)
+    sent = [(a.key, a.level, ",".join(send(a, settings))) for a in alerts]
+    write(lambda con: set_alert_channels(con, sent))
 
 
 def budget_alerts(con, rows: list[dict]) -> list[Alert]:

@@ -19,6 +19,9 @@ imported twice in two shapes is not counted twice; cost rows likewise.
 The export's cost is what it billed where it has cost rows for that day and
 model; otherwise its tokens priced on the card (base rates: exports do not say
 which requests were past a long-context threshold).
+
+Both sides are summed by the store (``store.reconcile``, plain rows); every rule
+above is applied here.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 from ccspend.pricing.card import RateCard
 from ccspend.pricing.names import normalise_model
 from ccspend.store import queries
+from ccspend.store import reconcile as store_reconcile
 
 KINDS = ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
          "cache_read_tokens", "output_tokens")  # fmt: skip
@@ -141,17 +145,7 @@ def _in_range(day: date, req: Request) -> bool:
 
 
 def _local(con: Connection, card: RateCard, req: Request) -> dict:
-    queries.load_card(con, card)
-    rows = con.execute(
-        "SELECT CAST(timezone('UTC', ts) AS DATE) AS day, model, "
-        "sum(input_tokens)::BIGINT, sum(cache_write_5m_tokens)::BIGINT, "
-        "sum(cache_write_1h_tokens)::BIGINT, sum(cache_read_tokens)::BIGINT, "
-        "sum(output_tokens)::BIGINT, coalesce(sum(cost_micro), 0)::DECIMAL(38,6), "
-        "count(*)::BIGINT, bool_or(NOT priced) "
-        f"FROM ({queries.PRICED.format(window='')}) q "
-        "WHERE len($agents::VARCHAR[]) = 0 OR list_contains($agents, source) GROUP BY ALL",
-        {"agents": LOCAL_AGENTS.get(req.provider, [])},
-    ).fetchall()
+    rows = store_reconcile.local_usage(con, card, LOCAL_AGENTS.get(req.provider, []))
     out: dict[tuple[date, str], Side] = defaultdict(Side)
     for day, model, *nums, cost, n, unpriced in rows:
         if not _in_range(day, req):
@@ -173,18 +167,7 @@ def _pick(by_source: dict[str, object], preference: tuple[str, ...]) -> str:
 
 
 def _export(con: Connection, card: RateCard, req: Request) -> dict:
-    keys = [r[0] for r in con.execute("SELECT key FROM same_as_local").fetchall()]
-    rows = con.execute(
-        "SELECT CAST(timezone('UTC', start_ts) AS DATE) AS day, source, kind, model, "
-        "concat_ws(' / ', workspace, api_key) AS who, "
-        "sum(input_tokens)::BIGINT, sum(cache_write_5m_tokens)::BIGINT, "
-        "sum(cache_write_1h_tokens)::BIGINT, sum(cache_read_tokens)::BIGINT, "
-        "sum(output_tokens)::BIGINT, sum(web_search_requests)::BIGINT, "
-        "sum(cost_usd)::DECIMAL(38,12) "
-        "FROM imported_usage WHERE provider = $provider AND (len($keys::VARCHAR[]) = 0 "
-        "OR list_contains($keys, api_key) OR list_contains($keys, workspace)) GROUP BY ALL",
-        {"provider": req.provider, "keys": keys},
-    ).fetchall()
+    rows = store_reconcile.export_usage(con, req.provider)
     # day -> kind -> source -> model -> workspace/key -> (tokens, cost)
     tree: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(
         lambda: defaultdict(dict))))

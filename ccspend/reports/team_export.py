@@ -1,8 +1,8 @@
 """A user's priced usage appended to a team's shared table, idempotently.
 
 ``ccspend export --to postgres://…`` (or ``--to PATH.duckdb`` on shared storage)
-sends the rows every report counts (``export.priced``: deduplicated, priced on
-the card), tagged with user and machine, so a team queries its spend in one
+sends the rows every report counts (``store.export.selected``: deduplicated, priced
+on the card), tagged with user and machine, so a team queries its spend in one
 place with tools it already has.
 
 Why it is shaped this way:
@@ -21,7 +21,10 @@ Why it is shaped this way:
   (no message text is in it: the store has none); the remote side is then
   written in one transaction, so a failed export leaves the table as it was.
 - The SQL is the same for both engines (PostgreSQL and DuckDB agree on
-  ``ON CONFLICT … DO UPDATE … WHERE`` and ``FILTER``).
+  ``ON CONFLICT … DO UPDATE … WHERE`` and ``FILTER``), and it is the store's:
+  the table and its statements in ``store.team_table``, the DuckDB file in
+  ``store.team``, PostgreSQL in ``store.postgres``. What is here is the target,
+  the tags, the card's version, and the order of the steps.
 """
 
 from __future__ import annotations
@@ -36,41 +39,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ccspend.core.errors import CcspendError, UsageError
+from ccspend.core.errors import UsageError
 from ccspend.pricing.card import RateCard
-from ccspend.reports.export import COST_USD, Connection, priced
-from ccspend.store import Store, queries
+from ccspend.store import Store, queries, team_table
+from ccspend.store import export as store_export
 
-DEFAULT_TABLE = "ccspend_usage"
-KEY = ("user_name", "machine", "request_key")
+DEFAULT_TABLE = team_table.DEFAULT_TABLE
+NAMES = team_table.NAMES  # the table's columns, in order (README, "Team export")
 
-# The documented schema (README, "Team export"): types both engines accept.
-COLUMNS = (
-    ("user_name", "TEXT NOT NULL"),
-    ("machine", "TEXT NOT NULL"),
-    ("request_key", "TEXT NOT NULL"),  # the response's message id|request id
-    ("ts", "TIMESTAMPTZ NOT NULL"),
-    ("source", "TEXT NOT NULL"),  # the agent: claude-code, codex
-    ("provider", "TEXT"),  # the card's provider of the model; NULL: not on the card
-    ("model", "TEXT"),  # as logged
-    ("model_name", "TEXT"),  # the card's name; NULL: not on the card
-    ("project", "TEXT"),  # the working directory
-    ("branch", "TEXT"),
-    ("session_id", "TEXT"),
-    ("input_tokens", "BIGINT NOT NULL"),
-    ("cache_write_5m_tokens", "BIGINT NOT NULL"),
-    ("cache_write_1h_tokens", "BIGINT NOT NULL"),
-    ("cache_read_tokens", "BIGINT NOT NULL"),
-    ("output_tokens", "BIGINT NOT NULL"),
-    ("web_search_requests", "BIGINT NOT NULL"),
-    ("cost_usd", "NUMERIC(38, 12)"),  # NULL: the model is not on the card (never 0)
-    ("card_version", "TEXT NOT NULL"),
-    ("exported_at", "TIMESTAMPTZ NOT NULL"),
-)
-NAMES = tuple(c for c, _ in COLUMNS)
-VALUES = tuple(c for c in NAMES if c not in KEY and c != "exported_at")  # a change updates
-
-_AGENTS = {"local": "claude-code", "codex": "codex"}  # selected.source -> the table's
 _TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?")
 _SCHEMES = ("postgres://", "postgresql://")
 
@@ -181,163 +157,16 @@ def export_team(store: Store, card: RateCard, filters: queries.Filters, target: 
     with tempfile.TemporaryDirectory(prefix="ccspend-team-") as tmp:
         fmt = "parquet" if target.path is not None else "csv"
         stage = Path(tmp) / f"rows.{fmt}"
-        with priced(store, card, filters) as con:
-            sent = _stage(con, card, stage, fmt, user, machine)
+        with store_export.selected(store, card, filters) as con:
+            sent = team_table.stage_rows(
+                con, stage, fmt, {name: m.provider for name, m in card.models.items()},
+                user, machine, card_version(card), datetime.now(UTC).isoformat())
         if target.path is not None:
-            new, updated = _to_duckdb(target.path, table, stage)
+            from ccspend.store import team
+
+            new, updated = team.append(target.path, table, stage)
         else:
-            new, updated = _to_postgres(target.url or "", table, stage)
+            from ccspend.store import postgres
+
+            new, updated = postgres.append(target.url or "", target.shown, table, stage)
     return Result(target.shown, table, user, machine, sent, new, updated)
-
-
-# -- staging: the local rows, in the table's columns ---------------------------------
-
-
-def _stage(con: Connection, card: RateCard, out: Path, fmt: str, user: str,
-           machine: str) -> int:
-    con.execute("CREATE OR REPLACE TEMP TABLE team_providers (name VARCHAR, provider VARCHAR)")
-    if card.models:
-        con.execute("INSERT INTO team_providers SELECT unnest($1), unnest($2)",
-                    [list(card.models), [m.provider for m in card.models.values()]])
-    agents = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _AGENTS.items())
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE team_rows AS
-        SELECT $user AS user_name, $machine AS machine, s.request_key, s.ts,
-               CASE s.source {agents} END AS source, p.provider, s.model, s.model_name,
-               s.cwd AS project, s.git_branch AS branch, s.session_id, s.input_tokens,
-               s.cache_write_5m_tokens, s.cache_write_1h_tokens, s.cache_read_tokens,
-               s.output_tokens, s.web_search_requests, {COST_USD} AS cost_usd,
-               $card AS card_version, $now::TIMESTAMPTZ AS exported_at
-        FROM selected s LEFT JOIN team_providers p ON p.name = s.model_name
-        WHERE s.source IN ({", ".join(f"'{k}'" for k in _AGENTS)})""",
-        {"user": user, "machine": machine, "card": card_version(card),
-         "now": datetime.now(UTC).isoformat()},
-    )
-    path = str(out).replace("'", "''")
-    opts = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER"
-    con.execute(f"COPY team_rows TO '{path}' ({opts})")
-    return con.execute("SELECT count(*) FROM team_rows").fetchone()[0]
-
-
-# -- the shared SQL ---------------------------------------------------------------------
-
-
-def create_sql(table: str) -> str:
-    cols = ",\n    ".join(f"{c} {t}" for c, t in COLUMNS)
-    key = ", ".join(KEY)
-    return f"CREATE TABLE IF NOT EXISTS {table} (\n    {cols},\n    PRIMARY KEY ({key})\n)"
-
-
-def _changed(new: str) -> str:
-    return " OR ".join(f"t.{c} IS DISTINCT FROM {new}.{c}" for c in VALUES)
-
-
-def count_sql(table: str, stage: str) -> str:
-    """(new rows, rows that will change): counted before the upsert, in its transaction."""
-    on = " AND ".join(f"t.{c} = s.{c}" for c in KEY)
-    return (f"SELECT count(*) FILTER (WHERE t.request_key IS NULL), "
-            f"count(*) FILTER (WHERE t.request_key IS NOT NULL AND ({_changed('s')})) "
-            f"FROM {stage} s LEFT JOIN {table} t ON {on}")  # fmt: skip
-
-
-def upsert_sql(table: str, stage: str) -> str:
-    cols = ", ".join(NAMES)
-    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*VALUES, "exported_at"))
-    return (f"INSERT INTO {table} AS t ({cols}) SELECT {cols} FROM {stage} "
-            f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {sets} WHERE {_changed('EXCLUDED')}")
-
-
-def _check_columns(table: str, names: list[str]) -> None:
-    missing = [c for c in NAMES if c not in {n.lower() for n in names}]
-    if missing:
-        raise CcspendError(f"table {table} exists without ccspend's columns "
-                           f"({', '.join(missing)})", hint="name another one with --table")
-
-
-# -- DuckDB file ------------------------------------------------------------------------
-
-
-def _to_duckdb(path: Path, table: str, stage: Path) -> tuple[int, int]:
-    from ccspend.store.team import open_shared, parquet_source
-
-    with open_shared(path) as con:
-        con.execute("BEGIN")
-        if "." in table:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
-        con.execute(create_sql(table))
-        cur = con.execute(f"SELECT * FROM {table} LIMIT 0")
-        _check_columns(table, [d[0] for d in cur.description])
-        con.execute(f"CREATE TEMP TABLE ccspend_stage AS SELECT * FROM {parquet_source(stage)}")
-        new, updated = con.execute(count_sql(table, "ccspend_stage")).fetchone()
-        con.execute(upsert_sql(table, "ccspend_stage"))
-        con.execute("COMMIT")
-    return new, updated
-
-
-# -- PostgreSQL -------------------------------------------------------------------------
-
-
-def _to_postgres(url: str, table: str, stage: Path) -> tuple[int, int]:
-    try:
-        import psycopg
-        from psycopg import conninfo
-    except ImportError:
-        raise CcspendError("--to postgres:// needs psycopg",
-                           hint="pip install 'ccspend[postgres]'") from None  # fmt: skip
-    shown = redact(url)
-    try:
-        params = conninfo.conninfo_to_dict(url)
-    except psycopg.Error as exc:
-        raise UsageError(f"--to {shown}: {_scrub(exc, _url_password(url), url, shown)}") from None
-    params.setdefault("connect_timeout", 10)
-    params.setdefault("application_name", "ccspend export")
-    secret = params.get("password")
-    for last in (False, True):
-        try:
-            with psycopg.connect(**params) as conn, conn.cursor() as cur:
-                return _postgres_append(cur, table, stage)
-        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable) as exc:
-            if last:  # else two teammates created the table at once: a second try sees it
-                raise CcspendError(f"cannot export to {shown}: {_scrub(exc, secret)}") from None
-        except psycopg.Error as exc:
-            raise CcspendError(f"cannot export to {shown}: {_scrub(exc, secret)}") from None
-    raise AssertionError("unreachable: the second try returns or raises")
-
-
-def _postgres_append(cur, table: str, stage: Path) -> tuple[int, int]:
-    # Exporters of one table take turns until they commit: two first exports at
-    # once both saw no table, and the loser's CREATE collided in the catalog.
-    cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ccspend export {table}",))
-    cur.execute("SELECT to_regclass(%s)", (table,))
-    if cur.fetchone()[0] is None:  # only its creator may index it; a user granted rights on
-        cur.execute(create_sql(table))  # a DBA's table only writes rows
-        cur.execute(f"CREATE INDEX {table.split('.')[-1]}_ts ON {table} (ts)")
-    cur.execute(f"SELECT * FROM {table} LIMIT 0")
-    _check_columns(table, [d.name for d in cur.description])
-    cur.execute(f"CREATE TEMP TABLE ccspend_stage (LIKE {table}) ON COMMIT DROP")
-    with cur.copy(f"COPY ccspend_stage ({', '.join(NAMES)}) FROM STDIN (FORMAT csv, HEADER)") \
-            as copy, open(stage, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            copy.write(chunk)
-    cur.execute(count_sql(table, "ccspend_stage"))
-    new, updated = cur.fetchone()
-    cur.execute(upsert_sql(table, "ccspend_stage"))
-    return new, updated
-
-
-def _url_password(url: str) -> str | None:
-    try:
-        return urlsplit(url).password
-    except ValueError:
-        return None
-
-
-def _scrub(exc: Exception, secret: str | None, url: str = "", shown: str = "") -> str:
-    """The error's first line, never with the password in it."""
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    if url:
-        line = line.replace(url, shown)
-    if secret:
-        line = line.replace(secret, "***")
-    return line

@@ -76,7 +76,7 @@ class FileUpdate:
     file_id: int | None = None
 
 
-def _is_lock_error(exc: Exception) -> bool:
+def is_lock_error(exc: Exception) -> bool:
     text = str(exc).lower()
     return "lock" in text and ("conflicting" in text or "could not set" in text)
 
@@ -165,7 +165,7 @@ def _release(con: duckdb.DuckDBPyConnection) -> None:
             held[0].close()
 
 
-def _lock_timeout() -> float:
+def lock_timeout() -> float:
     try:
         return float(os.environ.get(LOCK_TIMEOUT_ENV, "15"))
     except ValueError:
@@ -212,7 +212,7 @@ class Store:
     def _open(self, write: bool) -> duckdb.DuckDBPyConnection:
         from ccspend.store.engine import duckdb
 
-        deadline = time.monotonic() + _lock_timeout()
+        deadline = time.monotonic() + lock_timeout()
         delay = 0.01
         while True:
             try:
@@ -240,11 +240,11 @@ class Store:
                 con.execute("SET TimeZone = 'UTC'")
                 return con
             except duckdb.Error as exc:
-                if _is_lock_error(exc):
+                if is_lock_error(exc):
                     if time.monotonic() >= deadline:
                         raise StoreBusy(
                             f"the database {self.path} is held by another ccspend process",
-                            hint=f"waited {_lock_timeout():.0f}s; try again, or raise "
+                            hint=f"waited {lock_timeout():.0f}s; try again, or raise "
                             f"{LOCK_TIMEOUT_ENV}",
                         ) from None
                     time.sleep(delay * (0.5 + random.random()))
@@ -523,6 +523,13 @@ def claim_alert(
     return bool(rows)
 
 
+def set_alert_channels(con: duckdb.DuckDBPyConnection, sent: list[tuple[str, int, str]]) -> None:
+    """Record where claimed alerts went: (key, level, channels joined by commas)."""
+    for key, level, channels in sent:
+        con.execute("UPDATE alerts SET channels = ? WHERE alert_key = ? AND level = ?",
+                    [channels, key, level])  # fmt: skip
+
+
 def list_alerts(con: duckdb.DuckDBPyConnection, limit: int = 50) -> list[dict]:
     rows = con.execute(
         "SELECT alert_key, level, strftime(fired_at, '%Y-%m-%dT%H:%M:%SZ'), message, channels "
@@ -544,6 +551,17 @@ def add_cap_decisions(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> int:
     return con.execute("SELECT count(*) FROM cap_decisions").fetchone()[0] - before
 
 
+def recent_cap_decisions(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[dict]:
+    """The hooks' latest decisions, newest first (``ccspend cap``)."""
+    rows = con.execute(
+        "SELECT strftime(decided_at, '%Y-%m-%dT%H:%M:%SZ'), session_id, hook, decision, "
+        "reason FROM cap_decisions ORDER BY decided_at DESC LIMIT ?",
+        [limit],
+    ).fetchall()
+    cols = ("at", "session_id", "hook", "decision", "reason")
+    return [dict(zip(cols, r, strict=True)) for r in rows]
+
+
 def task_spend(
     con: duckdb.DuckDBPyConnection, task: str, since_s: float, until_s: float
 ) -> list[tuple[float, float]]:
@@ -554,6 +572,11 @@ def task_spend(
         "ORDER BY 1",
         [task, since_s, until_s],
     ).fetchall()
+
+
+def run_known(con: duckdb.DuckDBPyConnection, run_id: str | None) -> bool:
+    """Whether the ledger has a row for ``run_id``."""
+    return bool(con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchall())
 
 
 def mark_interrupted(con: duckdb.DuckDBPyConnection, host: str, alive) -> int:
@@ -597,8 +620,7 @@ def adopt_journals(con: duckdb.DuckDBPyConnection, folder, alive, skip: str | No
             continue
         if not isinstance(row, dict) or alive(row.get("pid")):
             continue
-        known = con.execute("SELECT 1 FROM runs WHERE run_id = ?", [row.get("run_id")]).fetchall()
-        if not known:
+        if not run_known(con, row.get("run_id")):
             con.execute(
                 "INSERT INTO runs (run_id, task_id, command, cwd, host, pid, started_at, "
                 "ended_at, cap_usd, cap_tokens, forced, note, status) VALUES ($run_id, $task_id, "
