@@ -64,7 +64,7 @@ def test_parse_declines_what_it_does_not_know():
     assert fastpath.parse(["rates"]) is None
     assert fastpath.parse(["daily", "--demo"]) is None
     assert fastpath.parse(["--since", "feat/x"]) is None
-    assert fastpath.parse(["weekly", "--since=2026-01-01", "-z", "UTC"])["name"] == "weekly"
+    assert fastpath.parse(["weekly", "--since=2026-01-01", "-z", "UTC"]).name == "weekly"
 
 
 def test_a_damaged_cache_entry_is_not_an_answer(sandbox, projects):

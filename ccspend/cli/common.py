@@ -1,6 +1,8 @@
 """The typer app and what every command shares: option spellings, consoles, ingest.
 
-Every command spells an option the same way because they all take it from here.
+Every command spells an option the same way because they all take it from here,
+and these declarations are built from the one spec of each option
+(``ccspend.cli.options``), which the standard-library front ends read too.
 """
 
 from __future__ import annotations
@@ -9,11 +11,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
 
-from ccspend.cli.consoles import progress_callback as _progress_callback  # noqa: F401 - commands
-from ccspend.cli.consoles import stderr_console as _stderr  # noqa: F401 - for the commands
-from ccspend.cli.consoles import stdout_console as _stdout  # noqa: F401 - for the commands
-from ccspend.cli.fast.reports import no_logs_message as _no_logs_message  # noqa: F401 - for commands
+from ccspend.cli import options as spec
+from ccspend.cli.consoles import progress_callback
 from ccspend.core.errors import UsageError
 from ccspend.ingest.logs import ingest_logs
 from ccspend.reports.options import project_path, source_filter  # noqa: F401 - for the commands
@@ -27,62 +28,87 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-# -- shared options: every command spells them the same way ---------------------
+# -- options: declared from their one spec (``cli.options``), as the fast front ends read them --
 
-Since = Annotated[
-    str | None,
-    typer.Option(
-        "--since",
-        help="First day (YYYY-MM-DD, inclusive), or a git branch: its cost since it "
-        "left the default branch.",
-    ),
-]
-Until = Annotated[str | None, typer.Option("--until", help="Last day (YYYY-MM-DD, inclusive).")]
-Tz = Annotated[
-    str | None,
-    typer.Option("--timezone", "-z", help="IANA time zone for days (default: the machine's)."),
-]
-ProjectOpt = Annotated[
-    str | None, typer.Option("--project", help="Only this project directory (and below).")
-]
-BranchOpt = Annotated[str | None, typer.Option("--branch", help="Only this git branch.")]
-Breakdown = Annotated[bool, typer.Option("--breakdown", "-b", help="Per-model sub-rows.")]
-SourceOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--source",
-        help="local (Claude Code logs), codex, anthropic, openai, openrouter (imports), "
-        "or all (default).",
-    ),
-]
-Json = Annotated[bool, typer.Option("--json", help="Print the JSON report contract.")]
-Db = Annotated[
-    Path | None,
-    typer.Option("--db", help="Database file (default: $CCSPEND_DB or the user data dir)."),
-]
-ClaudeDir = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--claude-dir",
-        help="Claude Code config or projects dir to read (repeatable; default: "
-        "$CLAUDE_CONFIG_DIR, else ~/.config/claude and ~/.claude).",
-    ),
-]
-Chart = Annotated[
-    bool,
-    typer.Option("--chart", help="Bars per period, stacked by model (daily, weekly, monthly)."),
-]
-Demo = Annotated[
-    bool, typer.Option("--demo", help="Report on the sample logs shipped with ccspend.")
-]
-NoIngest = Annotated[
-    bool, typer.Option("--no-ingest", help="Report from the database only; read no logs.")
-]
+_TYPES = {
+    spec.FLAG: bool,
+    spec.TEXT: str | None,
+    spec.PATH: Path | None,
+    spec.PATHS: list[Path] | None,
+    spec.USD: float | None,
+    spec.COUNT: int | None,
+    spec.INT: int | None,
+    spec.SECONDS: float,
+    spec.LEVELS: str,
+}
 
 
-def _ingest(store, roots: list[Path], skip: bool, codex: bool = True):
+def option_type(o):
+    """Option ``o`` of ``cli.options`` as a typer parameter's annotation: its type, its
+    spellings, help and metavar."""
+    declared = typer.Option(*o["names"], help=o["help"], metavar=o["metavar"])
+    python_type = _TYPES[o["kind"]]
+    return Annotated[python_type, declared]
+
+
+def option_default(o):
+    """Option ``o``'s default as typer takes it (as typed; None for a repeatable one)."""
+    return False if o["kind"] == spec.FLAG else o["default"]
+
+
+def with_options(specs, context: bool = False):
+    """Give ``function(**values)`` a signature of the options ``specs``, for typer: its
+    options are declared once, in ``cli.options``, and arrive as keywords named by their
+    ``dest`` (after a ``ctx`` when ``context``)."""
+    import inspect
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    params = [inspect.Parameter(o["dest"], keyword, default=option_default(o),
+                                annotation=option_type(o)) for o in specs]  # fmt: skip
+    if context:
+        params.insert(0, inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                           annotation=typer.Context))  # fmt: skip
+
+    def decorate(function):
+        function.__signature__ = inspect.Signature(params)
+        function.__annotations__ = {}
+        return function
+
+    return decorate
+
+
+class ArgvCommand(TyperCommand):
+    """A typer command whose argv its fast front end parses (``cli.fast.run``,
+    ``cli.fast.route``): one parser, one set of messages and exit codes.
+
+    Its options are declared (from ``cli.options``) for ``--help`` and the
+    completion scripts only; click reads none of them: the whole argv is left
+    in ``ctx.args`` for the command to hand on, ``--help`` included.
+    """
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        ctx.args = list(args)
+        return []
+
+
+Since = option_type(spec.SINCE)
+Until = option_type(spec.UNTIL)
+Tz = option_type(spec.TIMEZONE)
+ProjectOpt = option_type(spec.PROJECT)
+BranchOpt = option_type(spec.BRANCH)
+Breakdown = option_type(spec.BREAKDOWN)
+SourceOpt = option_type(spec.SOURCE)
+Json = option_type(spec.JSON)
+Db = option_type(spec.DB)
+ClaudeDir = option_type(spec.CLAUDE_DIR)
+Chart = option_type(spec.CHART)
+Demo = option_type(spec.DEMO)
+NoIngest = option_type(spec.NO_INGEST)
+
+
+def ingest(store, roots: list[Path], skip: bool, codex: bool = True):
     """Bring the store up to date (unless told not to), with a progress bar on a terminal."""
-    return ingest_logs(store, roots, skip, progress=_progress_callback, codex=codex)
+    return ingest_logs(store, roots, skip, progress=progress_callback, codex=codex)
 
 
 def date_filters(

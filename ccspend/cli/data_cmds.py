@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from ccspend.cli.common import ClaudeDir, Db, Json, NoIngest, SourceOpt, _ingest, _stdout, app
+from ccspend.cli.common import (
+    ClaudeDir,
+    Db,
+    Json,
+    NoIngest,
+    SourceOpt,
+    app,
+    ingest,
+)
+from ccspend.cli.consoles import stdout_console
 from ccspend.core import paths
 from ccspend.core.errors import CcspendError, UsageError
 
@@ -41,7 +50,7 @@ def sql_command(
     check_read_only(query)  # refuse before any work (and before ingesting)
     db_path = db or paths.default_db_path()
     store = Store(db_path)
-    _ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
+    ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
     with store.connect():
         pass  # creates and migrates the database if needed; closed before the read-only open
     card = load_card(paths.rate_overrides_path())
@@ -70,7 +79,7 @@ def sql_command(
             table.add_column(c, overflow="fold")
         for r in rows:
             table.add_row(*["" if v is None else str(v) for v in r])
-        _stdout().print(table)
+        stdout_console().print(table)
     if cut:
         sys.stderr.write(f"ccspend: showing the first {shown} rows (--limit N for more)\n")
 
@@ -160,7 +169,7 @@ def import_command(
         table.add_row(Path(r["file"]).name, r["format"], str(r["rows"]), str(r["new"]),
                       str(r["already_there"]), f"{t['tokens']:,}", t["cost_usd"])  # fmt: skip
     if results:
-        _stdout().print(table)
+        stdout_console().print(table)
     if keys:
         sys.stderr.write(f"ccspend: same as local (checked, not added): {', '.join(marked)}\n")
 
@@ -202,7 +211,7 @@ def reconcile_command(
     if threshold < 0:
         raise UsageError("--threshold takes a percent of 0 or more")
     store = Store(db or paths.default_db_path())
-    _ingested, warnings = _ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
+    _ingested, warnings = ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
     card = load_card(paths.rate_overrides_path())
     req = reconcile.Request(since=since_day, until=until_day, provider=provider,
                             threshold=threshold)  # fmt: skip
@@ -231,7 +240,7 @@ def reconcile_command(
                       f"{r.local.cost_usd:.4f}", f"{r.export.cost_usd:.4f}",
                       f"{r.diff_usd:+.4f}", pct, r.explanation or "", style=mark)  # fmt: skip
     if rows:
-        _stdout().print(table)
+        stdout_console().print(table)
     else:
         sys.stderr.write("ccspend: nothing to compare: no local usage and no imported "
                          f"{provider} export in range\n")
@@ -300,7 +309,7 @@ def export_command(
         target = team_export.parse_target(to)  # bad options fail before any log is read
         user, machine = team_export.tags(table, user, machine)
     store = Store(db or paths.default_db_path())
-    _ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
+    ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
     card = load_card(paths.rate_overrides_path())
     if to is not None:
         r = team_export.export_team(store, card, filters, target, table, user, machine)

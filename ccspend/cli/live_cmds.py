@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
+from ccspend.cli import options as spec
 from ccspend.cli.common import (
+    ArgvCommand,
     BranchOpt,
     ClaudeDir,
     Db,
@@ -18,16 +20,15 @@ from ccspend.cli.common import (
     Since,
     Tz,
     Until,
-    _ingest,
-    _no_logs_message,
-    _stderr,
-    _stdout,
     app,
     check_limit,
     date_filters,
+    ingest,
+    with_options,
 )
+from ccspend.cli.consoles import stderr_console, stdout_console
+from ccspend.cli.fast.reports import no_logs_message
 from ccspend.core import paths
-from ccspend.core.errors import UsageError
 
 
 @app.command("blocks")
@@ -65,7 +66,7 @@ def blocks(
     store = Store(db or paths.default_db_path())
     roots = paths.claude_project_roots(claude_dir)
     check_limit(limit)
-    ingested, warnings = _ingest(store, roots, no_ingest)
+    ingested, warnings = ingest(store, roots, no_ingest)
     report = build_blocks(
         store, load_card(paths.rate_overrides_path()), filters, int(time.time() * 1e6),
         active_only=active, recent_days=3 if recent else None, warnings=warnings, limit=limit,
@@ -77,7 +78,7 @@ def blocks(
         return
     from ccspend.cli.render import print_blocks
 
-    print_blocks(report, _stdout(), _stderr(), active_only=active)
+    print_blocks(report, stdout_console(), stderr_console(), active_only=active)
 
 
 @app.command("statusline")
@@ -154,7 +155,7 @@ def watch(
     store = Store(db or paths.default_db_path())
     roots = paths.claude_project_roots(claude_dir)
     if not any(r.is_dir() for r in roots):
-        sys.stderr.write(_no_logs_message(roots) + "\n")
+        sys.stderr.write(no_logs_message(roots) + "\n")
         return
     card = load_card(paths.rate_overrides_path())
 
@@ -166,7 +167,7 @@ def watch(
         return live_view(live.take(store, card, tz, time.time(), limit, daily), tz, roots)
 
     try:
-        with Live(frame(), screen=True, auto_refresh=False, console=_stdout()) as view:
+        with Live(frame(), screen=True, auto_refresh=False, console=stdout_console()) as view:
             for _changes in _log_changes(roots):
                 view.update(frame(), refresh=True)
     except KeyboardInterrupt:
@@ -187,69 +188,20 @@ def _log_changes(roots: list[Path]):
     )  # fmt: skip
 
 
-@app.command(
-    "run",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-)
-def run_command(
-    ctx: typer.Context,
-    cap: Annotated[float | None, typer.Option("--cap", help="Hard ceiling in USD.")] = None,
-    cap_tokens: Annotated[
-        int | None, typer.Option("--cap-tokens", help="Hard ceiling in tokens (all kinds).")
-    ] = None,
-    task: Annotated[str | None, typer.Option("--task", help="A task id for the ledger.")] = None,
-    warn: Annotated[
-        str, typer.Option("--warn", help="Warning levels, percent of the cap.")
-    ] = "50,80",
-    grace: Annotated[
-        float, typer.Option("--grace", help="Seconds between SIGINT, SIGTERM and SIGKILL.")
-    ] = 10.0,
-    force: Annotated[
-        bool, typer.Option("--force", help="Start even if a budget it falls under is spent.")
-    ] = False,
-    prompt_file: Annotated[
-        str | None,
-        typer.Option("--prompt-file", help="The prompt the run starts with: estimated before "
-                     "the start, and refused if it alone passes the cap."),  # fmt: skip
-    ] = None,
-    max_rpm: Annotated[
-        int | None,
-        typer.Option("--max-requests-per-minute", help="Pause the run while it goes faster."),
-    ] = None,
-    max_usd_per_hour: Annotated[
-        float | None,
-        typer.Option("--max-usd-per-hour", help="Pause the run while it spends faster."),
-    ] = None,
-    route: Annotated[
-        str | None,
-        typer.Option("--route", help="auto (from the prompt) or a tier: picks the model and "
-                     "the default cap (ccspend route policy)."),  # fmt: skip
-    ] = None,
-    json_out: Json = False,
-    db: Db = None,
-    claude_dir: ClaudeDir = None,
-) -> None:
+@app.command("run", cls=ArgvCommand, options_metavar="[OPTIONS] [--] COMMAND [ARGS]...")
+@with_options(spec.RUN, context=True)
+def run_command(ctx: typer.Context, **_declared) -> None:
     """Run an agent command (after --) with a hard cost cap and warnings before it.
 
     Exit codes: the agent's own; 124 when stopped at the cap; 4 when refused
     (a budget is spent, or the prompt alone passes the cap).
     """
-    from ccspend.cli.fast.run import option_value
-    from ccspend.run.execute import RunOptions, execute
+    from ccspend.cli.fast import run
 
-    opts = RunOptions(
-        argv=list(ctx.args), cap=cap, cap_tokens=cap_tokens, task=task,
-        warn=option_value("--warn", "levels", warn), grace=grace, force=force,
-        prompt_file=prompt_file, max_rpm=max_rpm, max_usd_per_hour=max_usd_per_hour,
-        route=route, json=json_out, db=str(db) if db else None, claude_dirs=list(claude_dir or []),
-    )  # fmt: skip
-    if not opts.argv:
-        raise UsageError("give the command after --, e.g. ccspend run --cap 2 -- claude -p '...'")
-    for name, v in (("--cap", cap), ("--cap-tokens", cap_tokens), ("--max-usd-per-hour",
-                    max_usd_per_hour), ("--max-requests-per-minute", max_rpm)):  # fmt: skip
-        if v is not None and not v > 0:
-            raise UsageError(f"{name} takes a positive number")
-    raise typer.Exit(execute(opts))
+    if run.asks_help(ctx.args):
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+    raise typer.Exit(run.main(ctx.args))
 
 
 @app.command("runs")
@@ -261,14 +213,14 @@ def runs_command(
     """The ledger of ccspend run: every run, its cost and outcome."""
     import socket
 
-    from ccspend.run.execute import _alive, journal_dir
+    from ccspend.run.execute import journal_dir, process_alive
     from ccspend.store import Store, adopt_journals, list_runs, mark_interrupted
 
     db_path = db or paths.default_db_path()
     store = Store(db_path)
     with store.connect(write=True) as con:
-        adopt_journals(con, journal_dir(db_path), _alive)
-        mark_interrupted(con, socket.gethostname(), _alive)
+        adopt_journals(con, journal_dir(db_path), process_alive)
+        mark_interrupted(con, socket.gethostname(), process_alive)
         rows = list_runs(con, task)
     done = [r for r in rows if r["status"] in ("ok", "failed", "capped")]
     ok = [r for r in done if r["status"] == "ok"]
@@ -300,7 +252,7 @@ def runs_command(
             f"${r['cap_usd']:.2f}" if r["cap_usd"] else "", str(r["exit_code"] or ""),
             r["command"],
         )  # fmt: skip
-    out = _stdout()
+    out = stdout_console()
     out.print(table)
     rate = totals["success_rate"]
     out.print(

@@ -13,87 +13,53 @@ from typing import Annotated
 import typer
 
 from ccspend import __version__
+from ccspend.cli import options as spec
 from ccspend.cli.common import (
-    BranchOpt,
-    Breakdown,
-    Chart,
     ClaudeDir,
     Db,
     Demo,
-    Json,
     NoIngest,
     ProjectOpt,
     Since,
     SourceOpt,
     Tz,
     Until,
-    _ingest,
-    _progress_callback,
-    _stdout,
     app,
     date_filters,
+    ingest,
     source_filter,
+    with_options,
 )
+from ccspend.cli.consoles import progress_callback, stdout_console
+from ccspend.cli.options import ReportOptions
 from ccspend.core import paths
 
 
-def _run_report(
-    name: str,
-    since: str | None,
-    until: str | None,
-    timezone: str | None,
-    project: str | None,
-    branch: str | None,
-    breakdown: bool,
-    json_out: bool,
-    db: Path | None,
-    claude_dir: list[Path] | None,
-    demo: bool,
-    no_ingest: bool,
-    chart: bool = False,
-    source: str | None = None,
-) -> None:
-    """The report commands' work is ``report_run.run_report``, which the entry point
-    also calls without typer, with the same renderers and progress bar; this adds
-    the chart (and the options ``fastpath.parse`` leaves to typer)."""
+def _run_report(opts: ReportOptions) -> None:
+    """The report commands' work is ``run_report`` (``cli.fast.reports``), which the entry
+    point also calls without typer, with the same renderers and progress bar; this adds
+    the chart (and the options the fast parser leaves to typer)."""
     from ccspend.cli.fast.reports import render_json, render_table, run_report
 
     def render(report, window, roots, ingested, dated: bool):
-        if chart:
+        if opts.chart:
             from ccspend.cli.render import chart as draw
 
-            console = _stdout()
+            console = stdout_console()
             console.print(draw(report, console.width))
             return None
-        text = render_json if json_out else render_table
+        text = render_json if opts.json else render_table
         return text(report, window, roots, ingested, dated)
 
-    run_report(
-        name, since, until, timezone, project, branch, breakdown, json_out, db, claude_dir,
-        demo, no_ingest, chart, source, render=render, progress=_progress_callback,
-    )  # fmt: skip
+    run_report(opts, render=render, progress=progress_callback)
 
 
 def _report_command(name: str, doc: str):
-    def command(
-        since: Since = None,
-        until: Until = None,
-        timezone: Tz = None,
-        project: ProjectOpt = None,
-        branch: BranchOpt = None,
-        breakdown: Breakdown = False,
-        json_out: Json = False,
-        db: Db = None,
-        claude_dir: ClaudeDir = None,
-        demo: Demo = False,
-        no_ingest: NoIngest = False,
-        chart: Chart = False,
-        source: SourceOpt = None,
-    ) -> None:
-        _run_report(
-            name, since, until, timezone, project, branch, breakdown, json_out, db,
-            claude_dir, demo, no_ingest, chart, source,
-        )  # fmt: skip
+    """The typer command of report ``name``: the options of ``cli.options.REPORT``."""
+
+    @with_options(spec.REPORT)
+    def command(**values) -> None:
+        _run_report(ReportOptions(name, **values))
 
     command.__doc__ = doc
     command.__name__ = name
@@ -114,31 +80,14 @@ for _name, _doc in (
 
 
 @app.callback(invoke_without_command=True)
-def root(
-    ctx: typer.Context,
-    since: Since = None,
-    until: Until = None,
-    timezone: Tz = None,
-    project: ProjectOpt = None,
-    branch: BranchOpt = None,
-    breakdown: Breakdown = False,
-    json_out: Json = False,
-    db: Db = None,
-    claude_dir: ClaudeDir = None,
-    demo: Demo = False,
-    no_ingest: NoIngest = False,
-    source: SourceOpt = None,
-    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
-) -> None:
+@with_options(spec.ROOT, context=True)
+def root(ctx: typer.Context, **values) -> None:
     """With no command, runs ``daily``; ``ccspend --since BRANCH`` costs a branch's work."""
-    if version:
+    if values.pop("version"):
         sys.stdout.write(f"ccspend {__version__}\n")
         raise typer.Exit(0)
     if ctx.invoked_subcommand is None:
-        _run_report(
-            "daily", since, until, timezone, project, branch, breakdown, json_out, db,
-            claude_dir, demo, no_ingest, source=source,
-        )  # fmt: skip
+        _run_report(ReportOptions("daily", **values))
 
 
 @app.command("report")
@@ -172,7 +121,7 @@ def report_page(
         else:
             roots = paths.claude_project_roots(claude_dir)
         store = Store(db or paths.default_db_path())
-        _ingested, warnings = _ingest(store, roots, no_ingest, codex=not demo)
+        _ingested, warnings = ingest(store, roots, no_ingest, codex=not demo)
         card = load_card(paths.rate_overrides_path())
 
         def run(name: str, breakdown: bool = False):

@@ -1,8 +1,10 @@
-"""Routing commands: route (the typer mirror), route review, whatif, breakeven.
+"""Routing commands: route (its --help), whatif, breakeven.
 
-``ccspend route`` itself is answered by ``ccspend.route.decide`` with the standard
-library (the console entry sends it there); the typer command here serves
-``--help`` and completions, and hands ``route review`` to ``cli.route_review_cmds``.
+``ccspend route`` itself is read by ``cli.fast.route`` and answered by
+``ccspend.route.decide`` with the standard library (the console entry sends it
+there); the typer command here declares its options from ``cli.options.ROUTE``
+for ``--help`` and completions, and hands everything else, ``route review``
+included, to that same front end.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import Annotated
 
 import typer
 
+from ccspend.cli import options as spec
 from ccspend.cli.common import (
+    ArgvCommand,
     ClaudeDir,
     Db,
     Json,
@@ -21,43 +25,20 @@ from ccspend.cli.common import (
     ProjectOpt,
     Tz,
     Until,
-    _ingest,
-    _stderr,
-    _stdout,
     app,
     date_filters,
+    ingest,
+    with_options,
 )
-from ccspend.cli.consoles import prose_console
-from ccspend.cli.route_review_cmds import DAYS_BACK, review_main
+from ccspend.cli.consoles import prose_console, stderr_console, stdout_console
+from ccspend.cli.route_review_cmds import DAYS_BACK
 from ccspend.core import paths
 from ccspend.core.errors import UsageError
 
 
-@app.command(
-    "route",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
-                      "help_option_names": []},  # fmt: skip
-)
-def route_command(
-    ctx: typer.Context,
-    stakes: Annotated[
-        str, typer.Option("--stakes", help="low, medium or high (high: never below standard).")
-    ] = "medium",
-    task_type: Annotated[
-        str | None, typer.Option("--type", help="An explicit task type (wins over words).")
-    ] = None,
-    context_tokens: Annotated[
-        int | None, typer.Option("--context-tokens", help="Context the task needs (tokens).")
-    ] = None,
-    task_file: Annotated[
-        str | None, typer.Option("--task-file", help="Read the task from a file.")
-    ] = None,
-    explain: Annotated[bool, typer.Option("--explain", help="Every rule and step.")] = False,
-    estimate: Annotated[
-        bool, typer.Option("--estimate", help="Count tokens with tiktoken (slower).")
-    ] = False,
-    json_out: Json = False,
-) -> None:
+@app.command("route", cls=ArgvCommand, options_metavar="[OPTIONS] TASK...")
+@with_options(spec.ROUTE, context=True)
+def route_command(ctx: typer.Context, **_declared) -> None:
     """Which model tier a task should run on, why, and what each tier costs.
 
     `ccspend route policy` prints the routing policy in force and where it came from.
@@ -65,22 +46,12 @@ def route_command(
     ledger of ccspend run and recommends promotions and demotions (see its --help).
     The task is the words given, --task-file, or stdin.
     """
-    from ccspend.cli.fast.route import main as route_main
+    from ccspend.cli.fast import route
 
-    extra = list(ctx.args)
-    if extra[:1] == ["review"]:
-        raise typer.Exit(review_main(extra[1:] + (["--json"] if json_out else [])))
-    if "--help" in extra:
+    if route.asks_help(ctx.args):
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
-    args = extra + ["--stakes", stakes]
-    for name, value in (("--type", task_type), ("--context-tokens", context_tokens),
-                        ("--task-file", task_file)):  # fmt: skip
-        if value is not None:
-            args += [name, str(value)]
-    args += [f for f, on in (("--explain", explain), ("--estimate", estimate),
-                             ("--json", json_out)) if on]  # fmt: skip
-    raise typer.Exit(route_main(args))
+    raise typer.Exit(route.main(ctx.args))
 
 
 # -- route review ------------------------------------------------------------------------
@@ -139,7 +110,7 @@ def whatif_command(
     from ccspend.core.timeutil import check_timezone
     from ccspend.pricing import load_card
     from ccspend.reports.options import parse_day
-    from ccspend.reports.whatif import Scenario, whatif
+    from ccspend.route.whatif import Scenario, whatif
     from ccspend.store import Store
 
     card_at = None
@@ -154,7 +125,7 @@ def whatif_command(
     filters = date_filters(tz, _day_or_days(since, tz), _day_or_days(until, tz), project)
     store = Store(db or paths.default_db_path())
     roots = paths.claude_project_roots(claude_dir or None)
-    _, warnings = _ingest(store, roots, no_ingest)
+    _, warnings = ingest(store, roots, no_ingest)
     result = whatif(store, load_card(paths.rate_overrides_path()), scenario, filters)
     result.warnings[:0] = warnings
     if not result.totals.requests:
@@ -170,7 +141,7 @@ def whatif_command(
 def _print_whatif(result) -> None:
     from rich.table import Table
 
-    out = _stdout()
+    out = stdout_console()
     out.print(f"what if: {result.label}")
     for name, title in (("daily", "Date"), ("model", "Model"), ("project", "Project")):
         table = Table(title=f"by {title.lower()}", box=None, pad_edge=False, header_style="bold",
@@ -196,7 +167,7 @@ def _print_whatif(result) -> None:
     for note in result.notes:
         out.print(f"  {note}")
     for w in result.warnings:
-        _stderr().print(f"warning: {w}")
+        stderr_console().print(f"warning: {w}")
 
 
 # -- breakeven --------------------------------------------------------------------------------
@@ -227,7 +198,7 @@ def breakeven_command(
 
     from ccspend.core.timeutil import check_timezone
     from ccspend.pricing import load_card
-    from ccspend.reports.breakeven import breakeven, load_history
+    from ccspend.route.breakeven import breakeven, load_history
     from ccspend.store import Store
 
     tz = check_timezone(timezone)
@@ -235,7 +206,7 @@ def breakeven_command(
     rates = load_card(paths.rate_overrides_path())
     breakeven(rates, model, vs, today, None, hours_per_day)  # bad input: fail before reading
     store = Store(db or paths.default_db_path())
-    _ingest(store, paths.claude_project_roots(claude_dir or None), no_ingest)
+    ingest(store, paths.claude_project_roots(claude_dir or None), no_ingest)
     result = breakeven(rates, model, vs, today, load_history(store, rates, tz, today),
                        hours_per_day)  # fmt: skip
     data = result.to_json()

@@ -20,10 +20,8 @@ from ccspend.cli.common import (
     Db,
     Json,
     Tz,
-    _stderr,
-    _stdout,
 )
-from ccspend.cli.consoles import prose_console
+from ccspend.cli.consoles import prose_console, stderr_console, stdout_console
 from ccspend.core import paths
 from ccspend.core.errors import ExitCode, UsageError
 
@@ -72,7 +70,7 @@ def review(
             policy_out.write_text(render_policy(applied))
         except OSError as exc:
             raise UsageError(f"--policy-out {policy_out}: {exc.strerror}") from None
-        _stderr().print(f"wrote {policy_out}: {'; '.join(changes) or 'no change'}; "
+        stderr_console().print(f"wrote {policy_out}: {'; '.join(changes) or 'no change'}; "
                         f"see the saving on your history: ccspend whatif --route {policy_out}")
     if json_out:
         import json
@@ -88,7 +86,7 @@ def review(
                "warnings": result.warnings}  # fmt: skip
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
         return
-    out = _stdout()
+    out = stdout_console()
     if not result.runs:
         out.print(f"No runs in the ledger since {since}. Runs come from: ccspend run --task ID "
                   "--route auto -- <command>")  # fmt: skip
@@ -124,7 +122,7 @@ def review(
         out.print("No recommendation: every tier judged is doing the work it gets.")
     out.print(f"Thresholds: {result.thresholds.describe()}.")
     for w in result.warnings:
-        _stderr().print(f"warning: {w}")
+        stderr_console().print(f"warning: {w}")
 
 
 def since_epoch(text: str, tz: str, now: float) -> float:

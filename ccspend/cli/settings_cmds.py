@@ -14,10 +14,10 @@ from ccspend.cli.common import (
     Json,
     NoIngest,
     Tz,
-    _ingest,
-    _stdout,
     app,
+    ingest,
 )
+from ccspend.cli.consoles import stdout_console
 from ccspend.core import paths
 from ccspend.core.errors import UsageError
 
@@ -55,7 +55,7 @@ def _budget_rows(db, claude_dir, no_ingest: bool, tz: str) -> tuple[list, object
     cfg = config.load()
     store = Store(db or paths.default_db_path())
     if cfg.budgets:
-        _ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
+        ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
     card = load_card(paths.rate_overrides_path())
     return budget_status(store, card, list(cfg.budgets), tz, time.time()), (store, cfg)
 
@@ -90,7 +90,7 @@ def budget_show(
         return
     from ccspend.cli.render import forecast_line
 
-    out = _stdout()
+    out = stdout_console()
     for row in rows:
         level = row["alert_level"]
         mark = (" [red]EXHAUSTED[/red]" if row["exhausted"] else
@@ -277,7 +277,7 @@ def rates(
             f"{p.base.cache_write_5m:g}", f"{p.base.cache_write_1h:g}", f"{p.base.cache_read:g}",
             lc,
         )  # fmt: skip
-    out = _stdout()
+    out = stdout_console()
     out.print(table)
     out.print("Sources: " + "; ".join(card.files))
 

@@ -19,14 +19,18 @@ def main() -> None:
         from ccspend.cli.fast.cap_hook import run as hook
 
         sys.exit(hook())
-    if args[:1] == ["route"] and "--help" not in args:  # answers in well under 150 ms
-        from ccspend.cli.fast.route import main as route_main
+    # run and route have one parser, this one: their typer commands hand argv to it too,
+    # and serve only --help (and completions).
+    if args[:1] == ["route"]:  # answers in well under 150 ms
+        from ccspend.cli.fast import route
 
-        sys.exit(route_main(args[1:]))
-    if args[:1] == ["run"] and not _asks_help(args[1:]):  # the agent waits for our start
-        from ccspend.cli.fast.run import main as run_main
+        if not route.asks_help(args[1:]):
+            sys.exit(route.main(args[1:]))
+    if args[:1] == ["run"]:  # the agent waits for our start
+        from ccspend.cli.fast import run
 
-        sys.exit(run_main(args[1:]))
+        if not run.asks_help(args[1:]):
+            sys.exit(run.main(args[1:]))
     from ccspend.cli.fast.reports import parse, serve
 
     try:
@@ -69,12 +73,3 @@ def _exit(code: int) -> None:
         sys.exit(code)
     os._exit(code)
 
-
-def _asks_help(args: list[str]) -> bool:
-    """``--help`` among run's own options (before the command): the full CLI answers."""
-    for arg in args:
-        if arg == "--help":
-            return True
-        if arg == "--" or not arg.startswith("-"):
-            return False
-    return False

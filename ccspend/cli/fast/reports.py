@@ -4,10 +4,12 @@ Why a module of its own: typer 0.29 builds a pydantic adapter per option, so
 parsing a report's options through the CLI costs about a quarter of a second
 of CPU before any work starts. The console entry point (``ccspend.cli.fast.entry``)
 first asks ``serve`` for a cached answer (``ccspend.reports.answer_cache``),
-then hands a report whose options ``parse`` understands straight to ``main``;
-the typer report commands call ``run_report`` too, with the same renderers
-(``render_json``, ``render_table``) and progress bar, so both ways in run the
-same code and print the same bytes. This module imports neither typer nor
+then hands a report whose options ``parse`` understands straight to ``main``.
+``parse`` reads argv by the specs the typer report commands are declared from
+(``ccspend.cli.options``), into the same ``ReportOptions``; the typer report
+commands call ``run_report`` too, with the same renderers (``render_json``,
+``render_table``) and progress bar, so both ways in run the same code and
+print the same bytes. This module imports neither typer nor
 rich; tables and the progress bar import rich when they are drawn.
 
 On a cold start most of the time is the parse of the logs in worker
@@ -23,6 +25,8 @@ import sys
 
 # Only what a cached answer needs is imported here (no pathlib, no enum): ``serve``
 # runs on every report, and its budget is a few milliseconds.
+from ccspend.cli import options
+from ccspend.cli.options import ReportOptions
 from ccspend.core import paths
 from ccspend.reports import answer_cache
 
@@ -31,35 +35,27 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def main(opts: dict) -> int:
+def main(opts: ReportOptions) -> int:
     """Run the report ``parse`` read from the command line; the exit code.
 
     Errors end as the CLI ends them (``ccspend.cli.main``): one line on stderr
     and the exit code of the README, never a traceback.
     """
-    from pathlib import Path
-
     from ccspend.cli.exits import say
 
     try:
-        run_report(
-            opts["name"], opts.get("since"), opts.get("until"), opts.get("timezone"),
-            opts.get("project"), opts.get("branch"), opts["breakdown"], opts["json"],
-            Path(opts["db"]) if opts.get("db") is not None else None,
-            [Path(p) for p in opts["claude_dir"]] or None, demo=False, no_ingest=False,
-            render=render_json if opts["json"] else render_table, progress=_progress,
-        )  # fmt: skip
+        run_report(opts, render=render_json if opts.json else render_table, progress=_progress)
         sys.stdout.flush()
         return 0
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, as the CLI's
         return say(exc)
 
 
-def supported(opts: dict) -> bool:
+def supported(opts: ReportOptions) -> bool:
     """Whether ``main`` answers as the CLI would (else the CLI runs): no empty option
     values (typer's messages for those are the reference)."""
-    values = [opts.get(k) for k in ("since", "until", "timezone", "project", "branch", "db")]
-    return all(v is None or v.strip() for v in values) and all(opts["claude_dir"])
+    values = (opts.since, opts.until, opts.timezone, opts.project, opts.branch, opts.db)
+    return all(v is None or v.strip() for v in values) and all(opts.claude_dir)
 
 
 def _progress():
@@ -69,25 +65,7 @@ def _progress():
     return progress_callback()
 
 
-def run_report(
-    name: str,
-    since: str | None,
-    until: str | None,
-    timezone: str | None,
-    project: str | None,
-    branch: str | None,
-    breakdown: bool,
-    json_out: bool,
-    db: Path | None,
-    claude_dir: list[Path] | None,
-    demo: bool,
-    no_ingest: bool,
-    chart: bool = False,
-    source: str | None = None,
-    *,
-    render,
-    progress=None,
-) -> None:
+def run_report(opts: ReportOptions, *, render, progress=None) -> None:
     """Bring the store up to date, build the report, print it, and cache the answer.
 
     ``render(report, window, roots, ingested, dated)`` returns the text for
@@ -105,7 +83,9 @@ def run_report(
     from ccspend.reports.options import parse_day, project_path, source_filter
     from ccspend.store.queries import Filters
 
-    tz = check_timezone(timezone)
+    name, since, until, branch = opts.name, opts.since, opts.until, opts.branch
+    breakdown, json_out, chart, demo = opts.breakdown, opts.json, opts.chart, opts.demo
+    tz = check_timezone(opts.timezone)
     if chart and name not in ("daily", "weekly", "monthly"):
         raise UsageError("--chart goes with daily, weekly or monthly")
     if chart and json_out:
@@ -124,7 +104,7 @@ def run_report(
             until_day = parse_day(until)
         except ValueError:
             raise UsageError(f"--until {until!r} is not a date (YYYY-MM-DD)") from None
-    project = project_path(project)
+    project = project_path(opts.project)
     filters = Filters(
         tz=tz,
         since=since_day,
@@ -133,8 +113,9 @@ def run_report(
         branch=window.branch if window else branch,
         since_ts=window.since if window else None,
         repo_root=window.repo_root if window else None,
-        source=source_filter(source),
+        source=source_filter(opts.source),
     )
+    db = Path(opts.db) if opts.db is not None else None
     tmp = None
     try:
         if demo:
@@ -144,7 +125,7 @@ def run_report(
             db = Path(tmp) / "demo.duckdb"
             roots = [LOGS / "projects"]
         else:
-            roots = paths.claude_project_roots(claude_dir)
+            roots = paths.claude_project_roots(list(opts.claude_dir) or None)
         from ccspend.store import Store
 
         store = Store(db or paths.default_db_path())
@@ -152,7 +133,7 @@ def run_report(
         with store.keep_open():
             prepared: dict = {}
             ingested, warnings = ingest_logs(
-                store, roots, no_ingest, progress=progress,
+                store, roots, opts.no_ingest, progress=progress,
                 while_parsing=lambda: _prepare(prepared), codex=not demo,
             )
             store.settle()  # the file as the next run will find it, before its fingerprint
@@ -256,8 +237,6 @@ def nothing_found(report, window, roots, ingested, dated: bool) -> str:
 # -- what every command that reads the logs needs (``ccspend.cli.common`` has the same) --
 
 
-
-
 def no_logs_message(roots: list[Path]) -> str:
     lines = ["No Claude Code logs found. Looked in:"]
     for r in roots:
@@ -269,58 +248,41 @@ def no_logs_message(roots: list[Path]) -> str:
 
 REPORTS = {"daily", "weekly", "monthly", "session", "model", "project", "branch"}
 
-
-_FLAGS = {"--json": "json", "--breakdown": "breakdown", "-b": "breakdown"}
-
-
-_VALUES = {
-    "--timezone": "timezone",
-    "-z": "timezone",
-    "--since": "since",
-    "--until": "until",
-    "--project": "project",
-    "--branch": "branch",
-    "--db": "db",
-    "--claude-dir": "claude_dir",
-}
+# Options this module leaves to the typer commands: their work (a demo database, a
+# chart, a source filter, a report from the database alone, the version) is never cached.
+TYPER_ONLY = ("demo", "no_ingest", "chart", "source", "version")
 
 
+class _Decline(Exception):
+    """An argv the fast parser does not read: typer answers it, with its own message."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
 
 
-def parse(argv: list[str]) -> dict | None:
-    """The report request in ``argv``, or None when this module should not answer it."""
-    opts: dict = {"name": "daily", "json": False, "breakdown": False, "claude_dir": []}
+def parse(argv: list[str]) -> ReportOptions | None:
+    """The report request in ``argv``, or None when this module should not answer it.
+
+    Read by the same specs as the typer commands (``ccspend.cli.options``:
+    ``REPORT`` after a report's name, ``ROOT`` without one); anything typer
+    would refuse, or read otherwise, is declined, and typer's message stands.
+    """
     args = list(argv)
+    name, specs = "daily", options.ROOT
     if args and not args[0].startswith("-"):
         if args[0] not in REPORTS:
             return None
-        opts["name"] = args.pop(0)
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        value = None
-        if arg.startswith("--") and "=" in arg:
-            arg, value = arg.split("=", 1)
-        if arg in _FLAGS and value is None:
-            opts[_FLAGS[arg]] = True
-        elif arg in _VALUES:
-            if value is None:
-                i += 1
-                if i >= len(args):
-                    return None
-                value = args[i]
-            key = _VALUES[arg]
-            if key == "claude_dir":
-                opts[key].append(value)
-            else:
-                opts[key] = value
-        else:
-            return None
-        i += 1
+        name, specs = args.pop(0), options.REPORT
+    try:
+        values, _ = options.parse(specs, args, name, _Decline)
+    except _Decline:
+        return None
+    if any(values.pop(k, None) not in (None, False) for k in TYPER_ONLY):
+        return None
     for key in ("since", "until"):
-        if opts.get(key) is not None and not _is_day(opts[key]):
+        if values[key] is not None and not _is_day(values[key]):
             return None  # a git ref: its window depends on the repository's state
-    return opts
+    return ReportOptions(name, **values)
 
 
 def _is_day(text: str) -> bool:
@@ -337,10 +299,9 @@ def serve(argv: list[str]) -> bool:
     if opts is None:
         return False
     answer = answer_cache.cached_answer(
-        name=opts["name"], timezone=opts.get("timezone"), since=opts.get("since"),
-        until=opts.get("until"), project=opts.get("project"), branch=opts.get("branch"),
-        breakdown=opts["breakdown"], json_out=opts["json"], db=opts.get("db"),
-        claude_dirs=opts["claude_dir"],
+        name=opts.name, timezone=opts.timezone, since=opts.since, until=opts.until,
+        project=opts.project, branch=opts.branch, breakdown=opts.breakdown, json_out=opts.json,
+        db=opts.db, claude_dirs=list(opts.claude_dir),
     )  # fmt: skip
     if answer is None:
         return False

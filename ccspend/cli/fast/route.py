@@ -1,8 +1,10 @@
 """``ccspend route``'s front end: read the task, print the tier, why, and each tier's cost.
 
 Standard library only: the console entry sends ``route`` here, and it answers
-in well under 150 ms. The decision is ``ccspend.route.decide``'s; the typer
-command of the same name serves ``--help`` and completions.
+in well under 150 ms. Its options are read by the spec of ``ccspend.cli.options``
+(``ROUTE``); this is route's only parser: the typer command of the same name
+hands its argv here too, and serves ``--help`` and completions. The decision
+is ``ccspend.route.decide``'s.
 """
 
 from __future__ import annotations
@@ -11,46 +13,31 @@ import json
 import sys
 from pathlib import Path
 
+from ccspend.cli import options
 from ccspend.core.errors import UsageError
 from ccspend.pricing.today import today_prices
 from ccspend.route.decide import DEFAULT_OUTPUT_TOKENS, decide, tier_costs
 
-OPTIONS = {"--stakes": "stakes", "--type": "task_type", "--context-tokens": "context_tokens",
-           "--task-file": "task_file", "--json": "json", "--explain": "explain",
-           "--estimate": "estimate"}  # fmt: skip
-FLAGS = {"--json", "--explain", "--estimate"}
+OPTIONS = options.by_name(options.ROUTE)  # each spelling of route's options, to its spec
+FLAGS = {name for name, o in OPTIONS.items() if o["kind"] == options.FLAG}
+
+
+def is_review(args: list[str]) -> bool:
+    """``route review [OPTIONS]``; a task that starts with the word "review" still routes
+    (``ccspend route review the auth PR``)."""
+    return args[:1] == ["review"] and (len(args) == 1 or args[1].startswith("-"))
+
+
+def asks_help(args: list[str]) -> bool:
+    """``--help`` anywhere (route's words and options mix): typer prints route's help.
+    ``route review --help`` is the review's own."""
+    return "--help" in args and not is_review(args)
 
 
 def parse(args: list[str]) -> dict:
-    opts: dict = {"stakes": "medium", "task_type": None, "context_tokens": None,
-                  "task_file": None, "json": False, "explain": False, "estimate": False,
-                  "words": []}  # fmt: skip
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        name, eq, inline = arg.partition("=")
-        if arg == "--":
-            opts["words"] += args[i + 1 :]
-            break
-        if name in FLAGS and not eq:
-            opts[OPTIONS[name]] = True
-            i += 1
-        elif name in OPTIONS:
-            if not eq and i + 1 >= len(args):
-                raise UsageError(f"{name} needs a value")
-            value = inline if eq else args[i + 1]
-            i += 1 if eq else 2
-            if name == "--context-tokens":
-                try:
-                    value = int(value)
-                except ValueError:
-                    raise UsageError("--context-tokens takes a whole number") from None
-            opts[OPTIONS[name]] = value
-        elif arg.startswith("--"):
-            raise UsageError(f"no such option for route: {name}")
-        else:
-            opts["words"].append(arg)
-            i += 1
+    """Route's options by their dests, and the task's words (``"words"``)."""
+    opts, words = options.parse(options.ROUTE, args, "route", UsageError, positional="words")
+    opts["words"] = words
     return opts
 
 
@@ -70,9 +57,7 @@ def task_text(opts: dict, stdin) -> str:
 def main(args: list[str], stdin=None, stdout=None) -> int:
     stdin = sys.stdin if stdin is None else stdin
     stdout = sys.stdout if stdout is None else stdout
-    if args[:1] == ["review"] and (len(args) == 1 or args[1].startswith("-")):
-        # `ccspend route review [--since 7d] …`; a task that starts with the word
-        # "review" still routes (`ccspend route review the auth PR`)
+    if is_review(args):  # `ccspend route review [--since 7d] …`
         from ccspend.cli.route_review_cmds import review_main
 
         return review_main(args[1:])
