@@ -9,7 +9,7 @@ import pytest
 
 from ccspend.core.errors import CcspendError, UsageError
 from ccspend.pricing import load_card
-from ccspend.reports.breakeven import DEFAULT_MIX, History, breakeven
+from ccspend.route.breakeven import DEFAULT_MIX, History, breakeven
 from tests.conftest import cli, run_cli
 from tests.logs import assistant, write
 

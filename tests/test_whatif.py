@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from ccspend.pricing import load_card
-from ccspend.reports.whatif import Scenario, resolve_model, whatif
+from ccspend.route.whatif import Scenario, resolve_model, whatif
 from ccspend.store.queries import Filters
 from tests.conftest import cli, run_cli
 from tests.logs import assistant, write

@@ -171,7 +171,7 @@ def breakeven(card: RateCard, local: str, cloud: str, today: date,
     """Pure: the comparison, from the card and (optionally) the user's history."""
     if not 0 < hours_per_day <= 24:
         raise UsageError("--hours-per-day takes a number of hours from 0 to 24")
-    from ccspend.reports.whatif import resolve_model
+    from ccspend.route.whatif import resolve_model
 
     name, hourly, tps = local_rates(card, local, today)
     cloud_name = resolve_model(card, cloud)

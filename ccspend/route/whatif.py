@@ -116,9 +116,9 @@ class WhatIf:
 def resolve_model(card: RateCard, model: str) -> str:
     """The card's name for a model id or a Claude Code alias (``sonnet``: the newest
     model of the family, as ``ccspend route`` prices it). UsageError when unknown."""
-    from ccspend.pricing.index import model_price
+    from ccspend.pricing.index import card_model
 
-    name = card.resolve(model) or model_price({n.lower(): n for n in card.models}, model)
+    name = card_model(card, model)
     if name is None:
         raise UsageError(f"{model!r} is not on the rate card",
                          hint="ccspend rates lists it; add your own to rates.toml")  # fmt: skip
