@@ -30,6 +30,8 @@ import time
 from collections import namedtuple
 from pathlib import Path
 
+from ccspend.core.files import write_cache
+
 OVERRIDE_WORD = "#ccspend-override"
 HOOK_COMMAND = "ccspend cap hook"
 
@@ -89,11 +91,7 @@ def cached_caps(config_file: Path, folder: Path) -> Caps:
     except (OSError, ValueError, KeyError, TypeError):
         pass
     caps = load_caps(config_file)
-    with contextlib.suppress(OSError):
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = memo.with_suffix(f".{os.getpid()}")
-        tmp.write_text(json.dumps({"key": key, "caps": list(caps)}))
-        os.replace(tmp, memo)
+    write_cache(memo, json.dumps({"key": key, "caps": list(caps)}))
     return caps
 
 
@@ -162,12 +160,7 @@ def session_state(folder: Path, session: str) -> dict:
 
 
 def save_session_state(folder: Path, session: str, state: dict) -> None:
-    with contextlib.suppress(OSError):
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"cap-{_tag(session)}.json"
-        tmp = path.with_suffix(f".{os.getpid()}")
-        tmp.write_text(json.dumps(state))
-        os.replace(tmp, path)
+    write_cache(folder / f"cap-{_tag(session)}.json", json.dumps(state))
 
 
 RECENT = 256  # responses remembered for deduplication: a response's lines are adjacent
@@ -268,11 +261,7 @@ def today_cached(folder: Path, tz: str | None, now: float) -> str:
         end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone).timestamp()
     except Exception:  # noqa: BLE001 - no zone: local_day used the machine's day; ask again
         return day
-    with contextlib.suppress(OSError):
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = memo.with_suffix(f".{os.getpid()}")
-        tmp.write_text(json.dumps({"tz": tz, "day": day, "from": start, "to": end}))
-        os.replace(tmp, memo)
+    write_cache(memo, json.dumps({"tz": tz, "day": day, "from": start, "to": end}))
     return day
 
 

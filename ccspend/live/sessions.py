@@ -22,6 +22,7 @@ import zlib
 from pathlib import Path
 
 from ccspend.core import paths
+from ccspend.core.files import write_cache
 from ccspend.pricing.index import price_responses
 
 REFRESH_EVERY = 5.0  # seconds between background refreshes of the summary
@@ -138,13 +139,7 @@ def session_usage(transcript: str, folder: Path | None, memory: dict | None = No
         state["offset"] = end
         if state_file is None or memory is not None:
             return state["responses"]
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = state_file.with_suffix(f".{os.getpid()}")
-            tmp.write_text(json.dumps(state))
-            os.replace(tmp, state_file)
-        except OSError:
-            pass
+        write_cache(state_file, json.dumps(state))
     return state["responses"]
 
 

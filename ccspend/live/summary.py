@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ccspend.core import config
+from ccspend.core.files import write_atomic
 from ccspend.ingest.claude import ingest_claude
 from ccspend.pricing.card import RateCard
 from ccspend.pricing.index import price_index
@@ -96,9 +97,6 @@ def refresh(store: Store, roots: list[Path], card: RateCard, tz: str, folder: Pa
         "daily_budget_usd": config.load().global_budget("daily"),
         "prices": prices,
     }
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f"summary.{os.getpid()}.json"
-    tmp.write_text(json.dumps(summary))
-    os.replace(tmp, folder / "summary.json")
+    write_atomic(folder / "summary.json", json.dumps(summary), mode=0o600, folder_mode=0o700)
     (folder / "refresh.lock").unlink(missing_ok=True)
     return summary

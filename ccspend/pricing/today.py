@@ -11,8 +11,9 @@ it is right the moment any of them changes.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from ccspend.core.files import write_cache
 
 
 def today_prices() -> dict:
@@ -42,11 +43,5 @@ def today_prices() -> dict:
     from ccspend.pricing.index import price_index
 
     prices = price_index(load_card(paths.rate_overrides_path()), datetime.now(UTC).date())
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}")
-        tmp.write_text(json.dumps({"key": key, "prices": prices}))
-        os.replace(tmp, cache)
-    except OSError:
-        pass
+    write_cache(cache, json.dumps({"key": key, "prices": prices}))
     return prices

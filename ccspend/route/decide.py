@@ -19,6 +19,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ccspend.core.files import write_cache
+
 DEFAULT_OUTPUT_TOKENS = 2_000  # stated in the output when no history says otherwise
 NEAR_CONTEXT = 150_000  # a quick estimate above this is recounted with tiktoken
 RATE_LIMIT_WINDOW_S = 15 * 60
@@ -194,15 +196,7 @@ def cached_policy():
     except Exception:  # noqa: BLE001 - a cache that cannot be read is rebuilt
         pass
     policy = policy_mod.load_policy()
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = cache.with_suffix(f".{os.getpid()}")
-        with open(tmp, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o600)
-            pickle.dump((key, policy), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, cache)
-    except OSError:
-        pass
+    write_cache(cache, pickle.dumps((key, policy), protocol=pickle.HIGHEST_PROTOCOL))
     return policy
 
 

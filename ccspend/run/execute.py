@@ -22,6 +22,7 @@ import sys
 import time
 
 from ccspend.core.errors import CcspendError, ExitCode, UsageError
+from ccspend.core.files import write_atomic
 
 SECRET_FLAGS = ("key", "token", "secret", "password", "auth")
 NOT_STARTED = "the wrapper stopped before its agent started"
@@ -228,11 +229,7 @@ class Ledger:
         """(Re)write the journal with ``row`` (kept as the run's row for the database)."""
         self.row = {**self.row, **row}
         try:
-            os.makedirs(os.path.dirname(self.journal), exist_ok=True)
-            tmp = self.journal[: -len(".json")] + ".tmp"
-            with open(tmp, "w") as fh:
-                fh.write(json.dumps(self.row))
-            os.replace(tmp, self.journal)
+            write_atomic(self.journal, json.dumps(self.row), mode=0o600, folder_mode=0o700)
         except OSError as exc:
             sys.stderr.write(f"ccspend: warning: cannot journal the run ({exc.strerror})\n")
 
