@@ -9,7 +9,8 @@ The rules:
 - no import cycle between ccspend's modules;
 - each package imports only packages of a lower layer, or its own (``LAYERS``);
 - typer, rich and click only under ``cli/``; duckdb and psycopg only under ``store/``;
-- ``sys.argv`` is read only under ``cli/``;
+- ``sys.argv`` is read, and the terminal written (``sys.stdout``, ``sys.stderr``,
+  ``print``), only under ``cli/``: a library function that talks is handed its stream;
 - no module imports another module's private (``_``-prefixed) names.
 """
 
@@ -169,17 +170,27 @@ def test_libraries_only_in_their_layer():
     assert not wrong, "\n".join(wrong)
 
 
-def test_argv_is_read_only_by_the_cli():
-    wrong = []
-    for module, path in _modules().items():
-        if _package(module) == "cli":
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (isinstance(node, ast.Attribute) and node.attr == "argv"
-                    and isinstance(node.value, ast.Name) and node.value.id == "sys"):
-                wrong.append(f"{module}:{node.lineno}")
-            if isinstance(node, ast.ImportFrom) and node.module == "sys":
-                wrong += [f"{module}:{node.lineno}" for a in node.names if a.name == "argv"]
+TERMINAL = {"argv", "stdin", "stdout", "stderr", "__stdout__", "__stderr__"}
+
+
+def _terminal_uses(module: str) -> list[str]:
+    """Where ``module`` reads argv or stdin, or writes to stdout or stderr."""
+    found = []
+    for node in ast.walk(ast.parse(_modules()[module].read_text())):
+        if (isinstance(node, ast.Attribute) and node.attr in TERMINAL
+                and isinstance(node.value, ast.Name) and node.value.id == "sys"):
+            found.append(f"{module}:{node.lineno} sys.{node.attr}")
+        if isinstance(node, ast.ImportFrom) and node.module == "sys":
+            found += [f"{module}:{node.lineno} sys.{a.name}" for a in node.names
+                      if a.name in TERMINAL]
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in ("print", "input")):
+            found.append(f"{module}:{node.lineno} {node.func.id}()")
+    return found
+
+
+def test_argv_and_the_terminal_only_in_the_cli():
+    wrong = [w for m in _modules() if _package(m) != "cli" for w in _terminal_uses(m)]
     assert not wrong, "\n".join(wrong)
 
 
@@ -201,7 +212,8 @@ def test_the_checker_sees_imports_inside_functions(tmp_path, monkeypatch):
     (pkg / "cli").mkdir()
     for f in ("__init__.py", "core/__init__.py", "cli/__init__.py"):
         (pkg / f).write_text("")
-    (pkg / "core" / "a.py").write_text("def f():\n    from ccspend.cli import b\n    import rich\n")
+    (pkg / "core" / "a.py").write_text(
+        "def f():\n    from ccspend.cli import b\n    import rich\n    print(b)\n")
     (pkg / "cli" / "b.py").write_text("from ccspend.core import a\nimport sys\nsys.argv\n")
     monkeypatch.setattr(__import__(__name__, fromlist=["x"]), "PKG", pkg)
     monkeypatch.setattr(__import__(__name__, fromlist=["x"]), "REPO", tmp_path)
@@ -211,6 +223,8 @@ def test_the_checker_sees_imports_inside_functions(tmp_path, monkeypatch):
         assert _cycles() == [["ccspend.cli.b", "ccspend.core.a"]]
         assert "ccspend.cli.b" in _edges("ccspend.core.a")
         assert any(src == "rich" for src, _n, _l in _imports("ccspend.core.a"))
+        assert _terminal_uses("ccspend.core.a") == ["ccspend.core.a:4 print()"]
+        assert _terminal_uses("ccspend.cli.b") == ["ccspend.cli.b:3 sys.argv"]
     finally:
         _modules.cache_clear()
         _imports.cache_clear()

@@ -249,7 +249,8 @@ def test_a_run_whose_first_ledger_write_failed_is_recorded_at_its_end(sandbox, m
         real(con, row)
 
     monkeypatch.setattr(ccspend.store, "start_run", busy_once)
-    assert execute(parse(["--task", "busy", "--", sys.executable, "-c", "pass"])) == 0
+    assert execute(parse(["--task", "busy", "--", sys.executable, "-c", "pass"]),
+                   sys.stdout, sys.stderr) == 0
     assert len(calls) == 2 and [r["status"] for r in runs("busy")] == ["ok"]
 
 

@@ -321,6 +321,6 @@ def export_command(
                          f"{r.user}@{r.machine}): {r.new} new, {r.updated} updated, "
                          f"{r.unchanged} already there\n")  # fmt: skip
         return
-    n = export.export(store, card, filters, fmt, out)
+    n = export.export(store, card, filters, fmt, out, sys.stdout)
     if out is not None:
         sys.stderr.write(f"ccspend: wrote {n} rows to {out}\n")

@@ -119,7 +119,7 @@ def budget_check(
         with store.connect(write=True) as con:
             fn(con)
 
-    deliver(sent, cfg.alerts, write)
+    deliver(sent, cfg.alerts, write, sys.stderr)
     exhausted = [r["name"] for r in rows if r["exhausted"]]
     sys.stdout.write(f"{len(rows)} budgets checked, {len(sent)} alerts sent"
                      + (f"; exhausted: {', '.join(exhausted)}" if exhausted else "") + "\n")

@@ -98,11 +98,14 @@ def _command(alert: Alert, argv: tuple[str, ...]) -> str | None:
     return None if done.returncode == 0 else f"{argv[0]} exited {done.returncode}"
 
 
-def send(alert: Alert, settings: Alerts, terminal=None) -> list[str]:
-    """Send to every configured channel; the channels it reached."""
+def send(alert: Alert, settings: Alerts, terminal) -> list[str]:
+    """Send to every configured channel; the channels it reached.
+
+    ``terminal`` is the stream of the front end's talk (its stderr): the alert
+    itself when the terminal is a channel, and a failed channel's warning."""
     reached = []
     if settings.terminal:
-        (terminal or sys.stderr).write(f"ccspend: alert: {alert.message}\n")
+        terminal.write(f"ccspend: alert: {alert.message}\n")
         reached.append("terminal")
     if settings.desktop and _desktop(alert):
         reached.append("desktop")
@@ -111,13 +114,13 @@ def send(alert: Alert, settings: Alerts, terminal=None) -> list[str]:
         if problem is None:
             reached.append("webhook")
         else:
-            sys.stderr.write(f"ccspend: warning: the alert webhook failed ({problem})\n")
+            terminal.write(f"ccspend: warning: the alert webhook failed ({problem})\n")
     if settings.command:
         problem = _command(alert, settings.command)
         if problem is None:
             reached.append("command")
         else:
-            sys.stderr.write(f"ccspend: warning: the alert command failed ({problem})\n")
+            terminal.write(f"ccspend: warning: the alert command failed ({problem})\n")
     return reached
 
 
@@ -135,14 +138,14 @@ def claim(con, key: str, pct: float, levels: tuple[int, ...], message,
     return Alert(key, new[-1], message(new[-1]), data or {}) if new else None
 
 
-def deliver(alerts: list[Alert], settings: Alerts, write) -> None:
+def deliver(alerts: list[Alert], settings: Alerts, write, terminal) -> None:
     """Send claimed alerts, then record where each went (``write(fn)`` runs ``fn(con)``
-    in one short write transaction)."""
+    in one short write transaction); ``terminal`` as ``send``'s."""
     if not alerts:
         return
     from ccspend.store import set_alert_channels
 
-    sent = [(a.key, a.level, ",".join(send(a, settings))) for a in alerts]
+    sent = [(a.key, a.level, ",".join(send(a, settings, terminal))) for a in alerts]
     write(lambda con: set_alert_channels(con, sent))
 
 

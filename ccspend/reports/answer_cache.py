@@ -21,7 +21,6 @@ pathlib, json and zoneinfo each cost milliseconds to import (json pulls in
 from __future__ import annotations
 
 import os
-import sys
 
 from ccspend import __version__
 from ccspend.core import paths
@@ -44,17 +43,14 @@ def request_key(
     json_out: bool,
     db,
     roots: list,
+    terminal: tuple,
 ) -> str:
-    """What an answer depends on besides the data: the request and the terminal."""
-    try:
-        width = os.get_terminal_size(sys.stdout.fileno()).columns
-    except (OSError, ValueError):
-        width = None
+    """What an answer depends on besides the data: the request and the terminal
+    (``terminal``: what the front end knows of its own, such as its width)."""
     env = tuple(os.environ.get(k) for k in ("COLUMNS", "NO_COLOR", "FORCE_COLOR", "TERM"))
     return repr((
         __version__, name, tz, since, until, project, branch, bool(breakdown), bool(json_out),
-        str(db), tuple(str(r) for r in roots), width,
-        (sys.stdout.isatty(), sys.stderr.isatty()), env,
+        str(db), tuple(str(r) for r in roots), terminal, env,
     ))  # fmt: skip
 
 
@@ -211,6 +207,7 @@ def cached_answer(
     json_out: bool,
     db: str | None,
     claude_dirs: list[str],
+    terminal: tuple,
 ) -> tuple[str, str] | None:
     """The (stdout, stderr) a report printed for this request, if it is still right."""
     tz = report_zone(timezone)
@@ -221,7 +218,7 @@ def cached_answer(
         project = paths.absolute(paths.expand(project)).rstrip("/") or "/"
     key = request_key(
         name=name, tz=tz, since=since, until=until, project=project, branch=branch,
-        breakdown=breakdown, json_out=json_out, db=db, roots=roots,
+        breakdown=breakdown, json_out=json_out, db=db, roots=roots, terminal=terminal,
     )  # fmt: skip
     cached = load(db, key)
     if cached is None or cached[0] != key.encode("utf-8", "surrogateescape"):

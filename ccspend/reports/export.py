@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,15 +26,16 @@ Connection = Any  # a store connection (only ccspend.store imports duckdb)
 
 
 def export(store: Store, card: RateCard, filters: queries.Filters, fmt: str,
-           out: Path | None) -> int:
-    """Write the rows; how many. csv and jsonl go to ``out`` or stdout, parquet to a folder."""
+           out: Path | None, stdout: TextIO) -> int:
+    """Write the rows; how many. csv and jsonl go to ``out`` or ``stdout`` (the front
+    end's), parquet to a folder."""
     if fmt == "parquet" and out is None:
         raise CcspendError("--format parquet writes a folder: name it with --out DIR")
     with store_export.selected(store, card, filters) as con:
         if fmt == "parquet":
             return _parquet(con, out)
         if out is None:
-            return _text(con, fmt, sys.stdout)
+            return _text(con, fmt, stdout)
         try:
             with open(out, "w", newline="", encoding="utf-8") as fh:
                 return _text(con, fmt, fh)

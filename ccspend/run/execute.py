@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 
 from ccspend.core.errors import CcspendError, ExitCode, UsageError
@@ -203,19 +202,21 @@ class Ledger:
     agent had started). The journal goes once the database has the finished row.
     """
 
-    def __init__(self, db_path: str, run_id: str, host: str) -> None:
+    def __init__(self, db_path: str, run_id: str, host: str, err) -> None:
         self.db_path, self.run_id, self.host = db_path, run_id, host
+        self.err = err  # the front end's stream of talk (stderr), for the run's warnings
         self.row: dict = {}
         self.started = False  # the agent is running (or ran)
         self.journal = os.path.join(f"{db_path}.cache", "runs", f"{run_id}.json")
 
     @classmethod
-    def open(cls, opts: RunOptions) -> Ledger:
-        """A new run's ledger, journaled at once (as not started yet)."""
+    def open(cls, opts: RunOptions, err) -> Ledger:
+        """A new run's ledger, journaled at once (as not started yet); its warnings go
+        to ``err``."""
         from ccspend.core import paths  # its string forms import neither pathlib nor platformdirs
 
         db = paths.expand(str(opts.db)) if opts.db else paths.default_db_str()
-        ledger = cls(db, _new_run_id(), os.uname().nodename)
+        ledger = cls(db, _new_run_id(), os.uname().nodename, err)
         ledger.begin({
             "run_id": ledger.run_id, "task_id": opts.task, "command": redact(opts.argv),
             "cwd": os.getcwd(), "host": ledger.host, "pid": os.getpid(), "session_id": None,
@@ -231,7 +232,7 @@ class Ledger:
         try:
             write_atomic(self.journal, json.dumps(self.row), mode=0o600, folder_mode=0o700)
         except OSError as exc:
-            sys.stderr.write(f"ccspend: warning: cannot journal the run ({exc.strerror})\n")
+            self.err.write(f"ccspend: warning: cannot journal the run ({exc.strerror})\n")
 
     def end(self) -> None:
         import contextlib
@@ -248,7 +249,7 @@ class Ledger:
                 fn(con, *args)
         except Exception as exc:  # noqa: BLE001 - the cap matters more than the ledger
             why = exc if isinstance(exc, CcspendError) else f"{type(exc).__name__}: {exc}"
-            sys.stderr.write(f"ccspend: warning: the ledger was not updated: {why}\n")
+            self.err.write(f"ccspend: warning: the ledger was not updated: {why}\n")
             return False
         return True
 
@@ -354,22 +355,24 @@ def _local_tz() -> str:
 # -- the run ----------------------------------------------------------------------
 
 
-def execute(opts: RunOptions, ledger: Ledger | None = None) -> int:
+def execute(opts: RunOptions, out, err, ledger: Ledger | None = None) -> int:
     """Run the agent under its caps; the exit code to return (the agent's, or ours).
 
+    ``out`` and ``err`` are the front end's streams: the run's JSON (``--json``) is
+    data, its notices talk, and they interleave with the agent's own output.
     ``ledger``: the run's, already journaled (``main`` journals before anything else);
     without one, the run is journaled here.
     """
-    ledger = ledger or Ledger.open(opts)
+    ledger = ledger or Ledger.open(opts, err)
     try:
-        return _execute(opts, ledger)
+        return _execute(opts, ledger, out, err)
     except CcspendError:
         if not ledger.started:
             ledger.end()  # nothing ran (a bad command, a bad route): no run to record
         raise
 
 
-def _execute(opts: RunOptions, ledger: Ledger) -> int:
+def _execute(opts: RunOptions, ledger: Ledger, out, err) -> int:
     from ccspend.core import paths
     from ccspend.run import runner
 
@@ -381,7 +384,7 @@ def _execute(opts: RunOptions, ledger: Ledger) -> int:
     limits = cfg.limits if cfg else None
     routed = apply_route(opts)  # may set the model and default the cap
     if routed:
-        sys.stderr.write(f"ccspend: routed to {routed[0]} ({routed[1]})\n")
+        err.write(f"ccspend: routed to {routed[0]} ({routed[1]})\n")
     controls = runner.Controls(
         cap=opts.cap, cap_tokens=opts.cap_tokens, warn_levels=opts.warn, grace=opts.grace,
         max_requests_per_minute=opts.max_rpm or (limits and limits.max_requests_per_minute),
@@ -400,9 +403,9 @@ def _execute(opts: RunOptions, ledger: Ledger) -> int:
         why = "; ".join(f"{b['name']} budget spent (${b['used']:.2f} of ${b['limit']:.2f})"
                         for b in spent)  # fmt: skip
         if not opts.force:
-            return _refuse(opts, ledger, why + " (--force runs anyway)")
+            return _refuse(opts, ledger, why + " (--force runs anyway)", out, err)
         note = f"forced past: {why}"
-        sys.stderr.write(f"ccspend: --force: {why}\n")
+        err.write(f"ccspend: --force: {why}\n")
 
     # 2. the pre-flight estimate of the first request
     if opts.cap:
@@ -411,7 +414,7 @@ def _execute(opts: RunOptions, ledger: Ledger) -> int:
             return _refuse(opts, ledger,
                            f"the prompt alone is about {est['tokens']:,} tokens, "
                            f"${est['usd']:.2f} on {est['model']}, over the ${opts.cap:.2f} cap "
-                           f"(estimate)")  # fmt: skip
+                           f"(estimate)", out, err)  # fmt: skip
 
     # 3. run: the journal says the agent started, then the database row follows
     def started(session: str | None) -> None:
@@ -428,16 +431,16 @@ def _execute(opts: RunOptions, ledger: Ledger) -> int:
 
         ledger.write(first_row)
 
-    warner = _Warner(ledger, cfg, opts)
+    warner = _Warner(ledger, cfg, opts, err)
 
     def on_event(kind: str, detail: str) -> None:
         from ccspend.store import add_run_event
 
-        sys.stderr.write(f"ccspend: run {kind}: {detail}\n")
+        err.write(f"ccspend: run {kind}: {detail}\n")
         ledger.write(add_run_event, ledger.run_id, kind, detail)
 
     try:
-        out = runner.run(opts.argv, roots, _prices, controls, warner.warn, on_started=started,
+        ran = runner.run(opts.argv, roots, _prices, controls, warner.warn, on_started=started,
                          on_event=on_event)  # fmt: skip
     except FileNotFoundError:
         raise UsageError(f"no such command: {opts.argv[0]}") from None
@@ -451,36 +454,36 @@ def _execute(opts: RunOptions, ledger: Ledger) -> int:
         if not run_known(con, ledger.run_id):
             start_run(con, _db_row(ledger.row))
         finish_run(con, {
-            "run_id": ledger.run_id, "status": out.status, "exit_code": out.exit_code,
-            "cost_usd": out.spent_usd, "stopped_by": out.stopped_by, "session_id": out.session,
-            "tokens": out.tokens, "sessions": out.sessions, "models": out.models,
+            "run_id": ledger.run_id, "status": ran.status, "exit_code": ran.exit_code,
+            "cost_usd": ran.spent_usd, "stopped_by": ran.stopped_by, "session_id": ran.session,
+            "tokens": ran.tokens, "sessions": ran.sessions, "models": ran.models,
         })  # fmt: skip
 
     if ledger.write(last_row):
         ledger.end()  # the database has the finished row: the journal has done its job
     if budgets_set:
-        _after_run_alerts(opts, cfg, db_path, roots, cwd, branch, ledger)
+        _after_run_alerts(opts, cfg, db_path, roots, cwd, branch, ledger, err)
     summary = {
-        "run_id": ledger.run_id, "task_id": opts.task, "status": out.status,
-        "exit_code": out.exit_code, "spent_usd": out.spent_usd, "tokens": out.tokens,
-        "cap_usd": out.cap_usd, "cap_tokens": opts.cap_tokens, "stopped_by": out.stopped_by,
-        "seconds": out.seconds, "paused_seconds": out.paused_s, "session_id": out.session,
-        "sessions": out.sessions, "models": out.models, "warnings": out.warnings,
+        "run_id": ledger.run_id, "task_id": opts.task, "status": ran.status,
+        "exit_code": ran.exit_code, "spent_usd": ran.spent_usd, "tokens": ran.tokens,
+        "cap_usd": ran.cap_usd, "cap_tokens": opts.cap_tokens, "stopped_by": ran.stopped_by,
+        "seconds": ran.seconds, "paused_seconds": ran.paused_s, "session_id": ran.session,
+        "sessions": ran.sessions, "models": ran.models, "warnings": ran.warnings,
         "command": redact(opts.argv), "forced": bool(note),
         "route_tier": routed[0] if routed else None,
     }  # fmt: skip
     if opts.json:
-        sys.stdout.write(json.dumps(summary) + "\n")
-    elif out.status == "capped":
+        out.write(json.dumps(summary) + "\n")
+    elif ran.status == "capped":
         caps = " and ".join(x for x in (f"${opts.cap:.2f}" if opts.cap else "",
                                         f"{opts.cap_tokens:,} tokens" if opts.cap_tokens else "")
                             if x)  # fmt: skip
-        sys.stderr.write(
-            f"ccspend: stopped at the cap ({caps}): ${out.spent_usd:.2f} and {out.tokens:,} "
-            f"tokens spent after {out.seconds:.1f}s, in {', '.join(out.models) or 'no model'} "
-            f"({out.stopped_by})\n"
+        err.write(
+            f"ccspend: stopped at the cap ({caps}): ${ran.spent_usd:.2f} and {ran.tokens:,} "
+            f"tokens spent after {ran.seconds:.1f}s, in {', '.join(ran.models) or 'no model'} "
+            f"({ran.stopped_by})\n"
         )
-    return out.exit_code
+    return ran.exit_code
 
 
 _DB_KEYS = ("run_id", "task_id", "command", "cwd", "host", "pid", "session_id", "cap_usd",
@@ -492,38 +495,39 @@ def _db_row(row: dict) -> dict:
     return {k: row.get(k) for k in _DB_KEYS}
 
 
-def _refuse(opts: RunOptions, ledger: Ledger, why: str) -> int:
+def _refuse(opts: RunOptions, ledger: Ledger, why: str, out, err) -> int:
     from ccspend.store import start_run
 
     if ledger.write(start_run, {**_db_row(ledger.row), "status": "refused", "note": why}):
         ledger.end()
     if opts.json:
-        sys.stdout.write(json.dumps({"run_id": ledger.run_id, "task_id": opts.task,
+        out.write(json.dumps({"run_id": ledger.run_id, "task_id": opts.task,
                                      "status": "refused", "exit_code": int(ExitCode.REFUSED),
                                      "reason": why}) + "\n")  # fmt: skip
-    sys.stderr.write(f"ccspend: refused to start: {why}\n")
+    err.write(f"ccspend: refused to start: {why}\n")
     return int(ExitCode.REFUSED)
 
 
-def _after_run_alerts(opts, cfg, db_path, roots, cwd, branch, ledger: Ledger) -> None:
+def _after_run_alerts(opts, cfg, db_path, roots, cwd, branch, ledger: Ledger, err) -> None:
     from ccspend.reports.alerts import budget_alerts, deliver
 
     try:
         rows = _budget_check(opts, cfg, db_path, roots, cwd, branch)
     except CcspendError as exc:
-        sys.stderr.write(f"ccspend: warning: budgets not checked: {exc}\n")
+        err.write(f"ccspend: warning: budgets not checked: {exc}\n")
         return
     due: list = []
     ledger.write(lambda con: due.extend(budget_alerts(con, rows)))
-    deliver(due, cfg.alerts, ledger.write)
+    deliver(due, cfg.alerts, ledger.write, err)
 
 
 class _Warner:
     """The run's own warnings (percent of its cap): printed at once, then recorded and
     sent to the other channels on a thread, so a slow webhook never delays the cap."""
 
-    def __init__(self, ledger: Ledger, cfg, opts: RunOptions) -> None:
+    def __init__(self, ledger: Ledger, cfg, opts: RunOptions, err) -> None:
         self.ledger, self.cfg, self.opts = ledger, cfg, opts  # cfg None: no config file
+        self.err = err
         self.threads: list = []
 
     def warn(self, level: int, usd: float, tokens: int) -> None:
@@ -531,7 +535,7 @@ class _Warner:
 
         cap = f"${self.opts.cap:.2f}" if self.opts.cap else f"{self.opts.cap_tokens:,} tokens"
         line = f"run at {level}% of its {cap} cap (${usd:.2f}, {tokens:,} tokens spent)"
-        sys.stderr.write(f"ccspend: {line}\n")
+        self.err.write(f"ccspend: {line}\n")
         t = threading.Thread(target=self._send, args=(level, line, usd), daemon=True)
         t.start()
         self.threads.append(t)
@@ -549,7 +553,7 @@ class _Warner:
             con, f"run:{self.ledger.run_id}", level, (level,), lambda _lv: line + task, data)))
         settings = (self.cfg or config.load()).alerts  # (the environment may name a webhook)
         others = replace(settings, terminal=False)  # already printed
-        deliver([a for a in due if a], others, self.ledger.write)
+        deliver([a for a in due if a], others, self.ledger.write, self.err)
 
     def join(self) -> None:
         for t in self.threads:

@@ -168,6 +168,7 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
                 key = answer_cache.request_key(
                     name=name, tz=tz, since=since, until=until, project=project, branch=branch,
                     breakdown=breakdown, json_out=json_out, db=db_path, roots=roots,
+                    terminal=terminal(),
                 )  # fmt: skip
                 answer_cache.save(db_path, key, state, out, err)
     finally:
@@ -291,6 +292,16 @@ def _is_day(text: str) -> bool:
     return digits.isdigit() and len(digits) == 8 and len(t) in (8, 10)
 
 
+def terminal() -> tuple:
+    """What of this terminal a printed answer depends on: its width, and whether
+    stdout and stderr are terminals (a table is drawn for a terminal's width)."""
+    try:
+        width = os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        width = None
+    return (width, (sys.stdout.isatty(), sys.stderr.isatty()))
+
+
 def serve(argv: list[str]) -> bool:
     """Print a cached answer for ``argv`` if one is still right; True if it did."""
     if os.environ.get("CCSPEND_NO_CACHE"):
@@ -301,7 +312,7 @@ def serve(argv: list[str]) -> bool:
     answer = answer_cache.cached_answer(
         name=opts.name, timezone=opts.timezone, since=opts.since, until=opts.until,
         project=opts.project, branch=opts.branch, breakdown=opts.breakdown, json_out=opts.json,
-        db=opts.db, claude_dirs=list(opts.claude_dir),
+        db=opts.db, claude_dirs=list(opts.claude_dir), terminal=terminal(),
     )  # fmt: skip
     if answer is None:
         return False

@@ -9,6 +9,8 @@ completions, declared from the same spec). The run itself is ``ccspend.run.execu
 
 from __future__ import annotations
 
+import sys
+
 from ccspend.cli import options
 from ccspend.cli.exits import say
 from ccspend.core.errors import CcspendError, UsageError
@@ -50,6 +52,6 @@ def main(args: list[str]) -> int:
     """
     try:
         opts = parse(args)
-        return execute(opts, Ledger.open(opts))
+        return execute(opts, sys.stdout, sys.stderr, Ledger.open(opts, sys.stderr))
     except (CcspendError, KeyboardInterrupt) as exc:  # an interrupt before the agent
         return say(exc)  # started leaves the journal, as interrupted
