@@ -38,7 +38,9 @@ LAYERS = [
     {"cli"},
 ]
 RANK = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer}
-TOP = {"__init__", "__main__"}  # ccspend/__init__.py (the version) and ``python -m ccspend``
+# ccspend/__init__.py (the version), ``python -m ccspend``, and ``ccspend.entry``: the
+# console script's address before 0.2, which old installs' scripts still import
+TOP = {"__init__", "__main__", "entry"}
 ONLY_UNDER = {"typer": "cli", "rich": "cli", "click": "cli", "duckdb": "store", "psycopg": "store"}
 
 

@@ -73,3 +73,14 @@ def test_readme_opens_with_the_two_commands():
     head = (REPO / "README.md").read_text().splitlines()[:6]
     text = "\n".join(head)
     assert "ccspend daily" in text and "pytest" in text
+
+
+def test_a_console_script_of_an_older_install_still_runs(sandbox):
+    """Scripts written before 0.2 import ``ccspend.entry``; Claude Code runs them for the
+    status line and the cap hook, which must not start failing after an upgrade."""
+    import subprocess
+    import sys
+
+    code = "import sys; sys.argv = ['ccspend', 'statusline']; from ccspend.entry import main; main()"
+    r = subprocess.run([sys.executable, "-c", code], input="{}", capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip(), r.stderr

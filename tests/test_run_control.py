@@ -274,3 +274,10 @@ def test_an_agent_ccspend_cannot_follow_is_stopped_and_recorded(sandbox, tmp_pat
     (sandbox / "config" / "rates.toml").unlink()
     rows = runs()
     assert len(rows) == 1 and rows[0]["status"] == "interrupted"
+
+
+def test_an_unknown_route_tier_is_a_usage_error_not_a_traceback(sandbox):
+    r = run_cli("run", "--route", "bogus", "--", sys.executable, "-c", "pass")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("ccspend: error: --route 'bogus' is not a usable tier")
+    assert len(r.stderr.splitlines()) == 1

@@ -94,6 +94,7 @@ def cap_override(
     import json
     import time
 
+    from ccspend.core.files import write_atomic
     from ccspend.live.caps import (
         day_override_file,
         journal,
@@ -114,7 +115,7 @@ def cap_override(
     else:
         summary = read_summary(folder) or {}
         day = local_day(summary.get("timezone"), now)
-        day_override_file(folder, day).write_text(json.dumps({"at": now}))
+        write_atomic(day_override_file(folder, day), json.dumps({"at": now}))
         what = f"today ({day})"
     journal(folder, [now, session, "cli", "override", f"caps lifted for {what}", None, None])
     sys.stdout.write(f"caps lifted for {what}\n")

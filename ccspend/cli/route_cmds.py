@@ -54,16 +54,6 @@ def route_command(ctx: typer.Context, **_declared) -> None:
     raise typer.Exit(route.main(ctx.args))
 
 
-# -- route review ------------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
 # -- whatif ----------------------------------------------------------------------------------
 
 

@@ -34,7 +34,6 @@ def state_dir(db: Path | None = None) -> Path:
     return Path(str(db) + ".cache") / "statusline"
 
 
-
 def field_at(obj: object, *keys: str):
     for k in keys:
         if not isinstance(obj, dict):
@@ -85,8 +84,7 @@ def session_cost(transcript: str, folder: Path, summary: dict) -> float:
             if old is None or row[3] > old[3]:
                 responses[k] = row
     cost, _unknown = price_responses(responses, summary.get("prices", {}))
-    with contextlib.suppress(OSError):
-        memo_file.write_text(json.dumps({"key": key, "cost": cost}))
+    write_cache(memo_file, json.dumps({"key": key, "cost": cost}))
     return cost
 
 
@@ -176,10 +174,6 @@ def scan_appended(data: bytes, base: int) -> tuple[list[dict], int]:
     return records, base + pos
 
 
-
-
-
-
 # -- the summary, refreshed in the background ------------------------------------
 
 
@@ -264,10 +258,7 @@ def record_readings(obj: dict, folder: Path, now: float) -> None:
             folder.mkdir(parents=True, exist_ok=True)
             with open(folder / "readings.jsonl", "a") as fh:
                 fh.write("\n".join(lines) + "\n")
-            last_file.write_text(json.dumps(last))
-
-
-
+            write_cache(last_file, json.dumps(last))  # only once the readings are kept
 
 
 def pace(used_pct: float, resets_at: float, window_s: float, now: float) -> float:
@@ -275,9 +266,5 @@ def pace(used_pct: float, resets_at: float, window_s: float, now: float) -> floa
     start = resets_at - window_s
     elapsed = min(max((now - start) / window_s, 0.0), 1.0) * 100
     return used_pct - elapsed
-
-
-
-
 
 

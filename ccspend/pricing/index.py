@@ -150,14 +150,22 @@ def price_response(row: list, prices: dict) -> float | None:
 
 
 def price_responses(responses: dict, prices: dict) -> tuple[float, list[str]]:
-    """USD of the responses at the index's prices; and the models it had no price for."""
+    """USD of the responses at the index's prices; and the models it had no price for.
+
+    Each distinct model is looked up once: a session has thousands of responses
+    and a handful of models, and a model that is not on the card costs a scan
+    of the index to find that out."""
     total = 0.0
     unknown: list[str] = []
+    entries: dict = {}
     for row in responses.values():
-        cost = price_response(row, prices)
-        if cost is None:
-            if row[1] not in unknown:
-                unknown.append(row[1])
+        _ts, model, inp, out, c5, c1, cr, ws = row
+        if model not in entries:
+            entries[model] = lookup(prices, model)
+        entry = entries[model]
+        if entry is None:
+            if model not in unknown:
+                unknown.append(model)
             continue
-        total += cost
+        total += usd(entry, inp, out, c5, c1, cr, ws)
     return total, unknown

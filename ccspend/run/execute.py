@@ -56,10 +56,6 @@ class RunOptions:
         self.claude_dirs = list(claude_dirs or [])  # str or Path, as given
 
 
-
-
-
-
 # -- before the start: budgets and the pre-flight estimate ------------------------
 
 
@@ -138,12 +134,6 @@ def preflight(opts: RunOptions, prices) -> dict | None:
     tokens = estimate_tokens(text)
     usd = index.usd(p, tokens)
     return {"tokens": tokens, "usd": usd, "model": model} if usd >= opts.cap else None
-
-
-
-
-
-
 
 
 # -- the ledger -------------------------------------------------------------------
@@ -297,7 +287,7 @@ def apply_route(opts: RunOptions) -> tuple[str, str] | None:
         d = decide(text, {"stakes": "medium"})[0]
         tier, model, cap, reason = d.tier, d.model, d.cap_usd, "; ".join(d.reasons)
     else:
-        t = policy.tier(opts.route)
+        t = next((x for x in policy.tiers if x.name == opts.route), None)
         if t is None or not t.usable:
             names = ", ".join(x.name for x in policy.tiers if x.usable)
             raise UsageError(f"--route {opts.route!r} is not a usable tier", hint=f"one of {names}")

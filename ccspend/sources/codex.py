@@ -60,7 +60,6 @@ def default_roots() -> list[Path]:
     return [Path(paths.codex_sessions_str())]
 
 
-
 def discover(roots: list[Path]) -> Iterator[LogFile]:
     """Every ``rollout-*.jsonl`` below the given ``sessions`` folders."""
     for log in logfiles.discover(roots):
