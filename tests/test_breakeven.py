@@ -128,3 +128,12 @@ def test_cli_weighs_your_last_30_days(projects, sandbox):
     free = run_cli("breakeven", "--model", "free-box")
     assert free.returncode == 1 and "cheaper than any cloud model" in free.stderr
     assert run_cli("breakeven", "--model", "gpu-box", "--hours-per-day", "0").returncode == 2
+
+
+def test_a_cloud_alias_as_the_local_model_says_it_is_priced_per_token(card):
+    """``--model sonnet`` named a model on the card, not a missing one."""
+    from ccspend.core.errors import UsageError
+    from ccspend.route.breakeven import local_rates
+
+    with pytest.raises(UsageError, match=r"claude-sonnet-.* has no hourly cost"):
+        local_rates(card, "sonnet", TODAY)

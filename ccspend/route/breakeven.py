@@ -27,6 +27,7 @@ from decimal import Decimal
 
 from ccspend.core.errors import CcspendError, UsageError
 from ccspend.pricing.card import RateCard
+from ccspend.pricing.index import card_model
 
 KINDS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
 # A Claude Code session re-reads its context from the cache on every request, so
@@ -114,11 +115,11 @@ class Breakeven:
 
 def local_rates(card: RateCard, model: str, day: date) -> tuple[str, Decimal, Decimal]:
     """(name, hourly USD, tokens per second) of a local model; a clear error otherwise."""
-    name = card.resolve(model)
+    name = card_model(card, model)  # aliases (sonnet) resolve as everywhere else
     if name is None:
         raise UsageError(f"{model!r} is not on the rate card",
                          hint="add it to rates.toml with hourly_usd and tokens_per_second "
-                              "(README: Prices)")  # fmt: skip
+                              "(docs/prices.md)")  # fmt: skip
     price = card.models[name].price_at(day)
     if price.hourly_usd is None:
         if price.base.input == 0 and price.base.output == 0:
