@@ -17,7 +17,7 @@ from ccspend.cli import options as spec
 from ccspend.cli.consoles import progress_callback
 from ccspend.core.errors import UsageError
 from ccspend.ingest.logs import ingest_logs
-from ccspend.reports.options import project_path, source_filter  # noqa: F401 - for the commands
+from ccspend.reports.options import project_path
 
 app = typer.Typer(
     name="ccspend",

@@ -289,9 +289,10 @@ def export_command(
     shared PostgreSQL or DuckDB table, tagged with user and machine."""
     from dataclasses import replace
 
-    from ccspend.cli.common import date_filters, source_filter
+    from ccspend.cli.common import date_filters
     from ccspend.pricing import load_card
     from ccspend.reports import export
+    from ccspend.reports.options import source_filter
     from ccspend.store import Store
 
     if to is None and (json_out or user is not None or machine is not None

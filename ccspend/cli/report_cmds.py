@@ -27,12 +27,12 @@ from ccspend.cli.common import (
     app,
     date_filters,
     ingest,
-    source_filter,
     with_options,
 )
 from ccspend.cli.consoles import progress_callback, stdout_console
 from ccspend.cli.options import ReportOptions
 from ccspend.core import paths
+from ccspend.reports.options import source_filter
 
 
 def _run_report(opts: ReportOptions) -> None:

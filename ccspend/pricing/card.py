@@ -97,6 +97,12 @@ class RateCard:
     files: tuple[str, ...] = ()
     _index: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
+    @property
+    def ids(self) -> dict[str, str]:
+        """Every id the card knows (names, aliases, their normalised forms) -> its model's
+        name: what ``resolve`` looks in, and what the price index copies."""
+        return self._index
+
     def resolve(self, model_id: str | None) -> str | None:
         """The card's model name for a log's model id, or None when it is not on the card."""
         return resolve_id(self._index, model_id)  # the one copy of the id rules

@@ -49,7 +49,7 @@ def price_index(card, day) -> dict:
             entry["lc"] = [float(getattr(p.long_context, t)) for t in TIERS]
         entries[m.name] = entry
     # the card's own index: the same keys, the same model behind each (RateCard.resolve)
-    return {key: entries[name] for key, name in card._index.items()}
+    return {key: entries[name] for key, name in card.ids.items()}
 
 
 # -- one way from a model id to its model ------------------------------------------
@@ -105,7 +105,7 @@ def lookup(prices: dict, model: str | None) -> dict | None:
 
 def card_model(card, model: str | None) -> str | None:
     """The card's name for a model id or Claude Code alias: ``lookup``'s rules, on the card."""
-    name = resolve_id(card._index, model)
+    name = resolve_id(card.ids, model)
     if name is None:
         name = newest_of_family(((m.name, m.family and m.family.lower())
                                  for m in card.models.values()), model)  # fmt: skip

@@ -1,11 +1,10 @@
-"""``ccspend run``, from the command line to the ledger, without the heavy CLI.
+"""``ccspend run``, from its options to the ledger, without the heavy CLI.
 
-The wrapper's start is time the agent waits, so this module parses ``run``'s
-options with the standard library (``ccspend.cli.fast.entry`` sends ``run`` here; the
-typer command of the same name exists for ``--help`` and completions and calls
-``execute`` too, and a test keeps the two option lists equal). DuckDB, the rate
-card and the file watcher load once the agent runs; before it, only when a
-budget applies (to refuse a run whose budget is spent).
+The wrapper's start is time the agent waits, so this module imports the
+standard library only until the agent runs (its options are read by
+``cli.fast.run``, which every way in goes through). DuckDB, the rate card and
+the file watcher load once the agent runs; before it, only when a budget
+applies (to refuse a run whose budget is spent).
 
 Order of a run: parse → journal the run (a small file beside the database, so a
 wrapper killed from here on still leaves its row) → budgets (refuse unless

@@ -31,19 +31,17 @@ def main() -> None:
 
         if not run.asks_help(args[1:]):
             sys.exit(run.main(args[1:]))
-    from ccspend.cli.fast.reports import parse, serve
+    from ccspend.cli.fast import reports as report_run
 
-    try:
-        if serve(args):
-            return
-    except Exception:  # noqa: BLE001 - the cache is an optimisation, never a failure
-        pass
-    # A report the fast path can read runs without typer, whose option parsing
-    # alone costs a quarter of a second (see ccspend.cli.fast.reports).
-    opts = parse(args)
+    # A report the fast path can read is answered from the cache, or runs without
+    # typer, whose option parsing alone costs a quarter of a second.
+    opts = report_run.parse(args)
     if opts is not None:
-        from ccspend.cli.fast import reports as report_run  # noqa: F811 - the same module
-
+        try:
+            if report_run.serve_options(opts):
+                return
+        except Exception:  # noqa: BLE001 - the cache is an optimisation, never a failure
+            pass
         if report_run.supported(opts):
             # A short process that ends in _exit: the cyclic collector's passes over
             # everything the imports, the ingest and DuckDB create cost some 20 ms

@@ -304,10 +304,13 @@ def terminal() -> tuple:
 
 def serve(argv: list[str]) -> bool:
     """Print a cached answer for ``argv`` if one is still right; True if it did."""
-    if os.environ.get("CCSPEND_NO_CACHE"):
-        return False
     opts = parse(argv)
-    if opts is None:
+    return opts is not None and serve_options(opts)
+
+
+def serve_options(opts: ReportOptions) -> bool:
+    """Print a cached answer for the report ``opts`` if one is still right; True if it did."""
+    if os.environ.get("CCSPEND_NO_CACHE"):
         return False
     answer = answer_cache.cached_answer(
         name=opts.name, timezone=opts.timezone, since=opts.since, until=opts.until,
