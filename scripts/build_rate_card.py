@@ -42,7 +42,7 @@ DEFAULT_OUTPUT = REPO_ROOT / "ccspend" / "pricing" / "data" / "rates.toml"
 PRICES_MD = SHARED_REFERENCE / "prices.md"
 
 # Card version: the date this card was built. Bump it when regenerating with new data.
-CARD_VERSION = date(2026, 11, 23)
+CARD_VERSION = date(2026, 12, 6)
 
 PRICES_MD_SOURCE = "prices.md table"
 
@@ -55,7 +55,7 @@ ANTHROPIC_WEB_SEARCH_PER_1K = 10.0
 
 # Placeholder effective_from for models whose release date we do not know. ccspend applies a
 # model's first price to earlier requests too, so an early date is harmless.
-UNKNOWN_DATE = date(2025, 1, 1)
+UNKNOWN_DATE = date(2025, 1, 1)  # a placeholder, always replaced by a published date
 
 # Rate fields of the card, in output order, and the LiteLLM field each comes from.
 RATE_FIELDS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
@@ -131,6 +131,20 @@ PRICES_MD_OTHERS_LONG_CONTEXT: dict[str, tuple[int, tuple[float, float, float]]]
 # claude-3-5-haiku-latest and the cut price on claude-3-5-haiku-20241022 (both with a wrong 1h
 # write of 6.0); both ids collapse into this one model.
 PRICE_HISTORY: dict[str, list[tuple[date, Rates5, str]]] = {
+    "claude-sonnet-5-5": [
+        (
+            date(2026, 9, 28),
+            (2.0, 10.0, 2.5, 4.0, 0.2),
+            "launch price, cache reads 0.20 (0.1x input); released 2026-09-28 "
+            "(https://runware.ai/docs/models/anthropic-claude-sonnet-5-5.md)",
+        ),
+        (
+            date(2026, 10, 7),
+            (2.0, 10.0, 2.5, 4.0, 0.1),
+            "cache reads halved to 0.10 with Claude Haiku 5.5's release "
+            "(https://www.anthropic.com/claude-haiku-5-5, 2026-10-07); litellm 1.109.1 has 0.1",
+        ),
+    ],
     "claude-3-5-haiku": [
         (
             date(2024, 10, 22),
@@ -178,8 +192,10 @@ ALIASES: dict[str, list[str]] = {
     "gemini-2.0-flash": ["gemini-2.0-flash-001"],
 }
 
-# Public release dates for models whose ids carry no full date (a dated id wins where LiteLLM has
-# one). Only dates we are confident of; any other model gets UNKNOWN_DATE and a "date unknown" note.
+# Public release dates: the day from which a model could be used and its price applies. They win
+# over the date in a model's id, which is a snapshot's date, not always the release (Opus 4.5's id
+# says 2025-11-01; it was released on 2025-11-24). A model with neither a date here, nor a date in
+# its id, nor an entry in DATE_UNKNOWN stops the build: no date is ever invented.
 RELEASE_DATES: dict[str, date] = {
     "claude-sonnet-4-6": date(2026, 2, 17),
     "gpt-5-chat": date(2025, 8, 7),  # with GPT-5
@@ -210,7 +226,146 @@ RELEASE_DATES: dict[str, date] = {
     "gemini-2.5-flash-lite-preview-09-2025": date(2025, 9, 25),
     "gemini-2.5-computer-use-preview-10-2025": date(2025, 10, 7),
     "gemini-3-flash-preview": date(2025, 12, 17),
+    # Claude, 2025-2026 (RELEASE_SOURCES says where each was published)
+    "claude-opus-4-5": date(2025, 11, 24),
+    "claude-haiku-4-5": date(2025, 10, 15),
+    "claude-opus-4-6": date(2026, 2, 5),
+    "claude-mythos-preview": date(2026, 4, 7),  # invitation only (Project Glasswing)
+    "claude-opus-4-7": date(2026, 4, 16),
+    "claude-opus-4-8": date(2026, 5, 28),
+    "claude-fable-5": date(2026, 6, 9),
+    "claude-mythos-5": date(2026, 6, 9),
+    "claude-sonnet-5": date(2026, 6, 30),
+    "claude-opus-5": date(2026, 7, 24),
+    "claude-fable-5-1": date(2026, 9, 1),
+    "claude-mythos-5-1": date(2026, 9, 1),
+    "claude-opus-5-5": date(2026, 9, 22),
+    "claude-sonnet-5-5": date(2026, 9, 28),
+    "claude-haiku-5-5": date(2026, 10, 7),
+    # Google and OpenAI, 2026
+    "gemini-3.1-pro-preview": date(2026, 2, 19),
+    "gemini-3.1-pro-preview-customtools": date(2026, 2, 19),
+    "gemini-3.1-flash-lite-preview": date(2026, 3, 3),
+    "gemini-3.1-flash-lite": date(2026, 5, 7),  # GA
+    "gemini-3.5-flash": date(2026, 5, 19),
+    "gemini-3.5-flash-lite": date(2026, 7, 21),
+    "gemini-3.6-flash": date(2026, 7, 21),
+    "gemini-3.7-flash": date(2026, 8, 14),
+    "gpt-5.2-codex": date(2026, 1, 14),  # in the API (Codex accounts had it from 2025-12-18)
+    "gpt-5.3-codex": date(2026, 2, 24),  # in the API (Codex accounts from 2026-02-05)
+    "gpt-5.3-chat": date(2026, 3, 3),
+    "gpt-5.5-cyber-preview": date(2026, 5, 7),  # limited preview
+    "gpt-5.6": date(2026, 7, 9),  # the alias of gpt-5.6-sol
+    "gpt-5.6-sol": date(2026, 7, 9),  # GA (a limited preview from 2026-06-26)
+    "gpt-5.6-terra": date(2026, 7, 9),
+    "gpt-5.6-luna": date(2026, 7, 9),
+    "gpt-5.6-cyber": date(2026, 8, 11),  # approved Daybreak Red customers only
 }
+
+# Where the 2025-2026 release dates above were published (the card's notes cite them).
+RELEASE_SOURCES: dict[str, str] = {
+    "claude-opus-4-5": "https://github.com/cline/cline/pull/7648",
+    "claude-haiku-4-5": "anthropic.com/news/claude-haiku-4-5 (2025-10-15)",
+    "claude-opus-4-6": "https://aiwiki.ai/wiki/claude_sonnet_4_6",
+    "claude-sonnet-4-6": "https://aiwiki.ai/wiki/claude_sonnet_4_6",
+    "claude-mythos-preview": "https://www.omniscient.media/post/anthropic-built-a-model-too-dangerous-"
+    "to-release-its-fix-is-to-give-it-away-to-big-tech",
+    "claude-opus-4-7": "https://github.com/webfuse-com/awesome-claude/pull/228",
+    "claude-opus-4-8": "https://github.com/LiveBench/LiveBench/issues/402",
+    "claude-fable-5": "https://github.com/endoflife-date/endoflife.date/pull/10552",
+    "claude-mythos-5": "https://github.com/endoflife-date/endoflife.date/pull/10552",
+    "claude-sonnet-5": "platform.claude.com docs, Claude Sonnet 5 (\"Released June 30, 2026\")",
+    "claude-opus-5": "https://github.com/YishenTu/claudian/issues/984",
+    "claude-fable-5-1": "https://github.com/simonw/llm-anthropic/issues/89",
+    "claude-mythos-5-1": "https://github.com/simonw/llm-anthropic/issues/89",
+    "claude-opus-5-5": "platform.claude.com docs, opus-5-5 overview (\"Released September 22, "
+    "2026\"), quoted in https://github.com/eltmon/overdeck/pull/3985",
+    "claude-sonnet-5-5": "https://runware.ai/docs/models/anthropic-claude-sonnet-5-5.md",
+    "claude-haiku-5-5": "https://www.anthropic.com/claude-haiku-5-5 (2026-10-07)",
+    "gemini-3.1-pro-preview": "https://github.com/RitechSolutions/genassist/pull/352",
+    "gemini-3.1-pro-preview-customtools": "https://help.apiyi.com/en/gemini-3-1-pro-preview-"
+    "customtools-agent-guide-en.html",
+    "gemini-3.1-flash-lite-preview": "https://www.creativeainews.com/articles/gemini-3-1-flash-"
+    "lite-ga-migration-guide/",
+    "gemini-3.1-flash-lite": "Gemini API changelog, as quoted in https://24-ai.news/en/news/"
+    "2026-05-25/gemini-flash-lite-preview-shutdown/",
+    "gemini-3.5-flash": "https://developer.box.com/guides/box-ai/ai-models/google-gemini-3-5-"
+    "flash-model-card",
+    "gemini-3.5-flash-lite": "https://github.com/simstudioai/sim/pull/5812 (third party)",
+    "gemini-3.6-flash": "https://github.com/simstudioai/sim/pull/5812 (third party)",
+    "gemini-3.7-flash": "https://github.com/lbjlaq/Antigravity-Manager/issues/3309 (third party)",
+    "gpt-5.2-codex": "https://developers.openai.com/docs/changelog",
+    "gpt-5.3-codex": "https://vercel.com/ai-gateway/models/gpt-5.3-codex",
+    "gpt-5.3-chat": "https://www.llmreference.com/model/gpt-5.3-chat/openai-api",
+    "gpt-5.5-cyber-preview": "https://nerova.ai/news/openai-trusted-access-cyber-gpt-5-5-cyber-"
+    "may-7-2026",
+    "gpt-5.6": "https://apidog.com/blog/how-to-use-gpt-5-6-api/",
+    "gpt-5.6-sol": "https://openrouter.ai/openai/gpt-5.6-terra (\"Released Jul 9, 2026\")",
+    "gpt-5.6-terra": "https://openrouter.ai/openai/gpt-5.6-terra (\"Released Jul 9, 2026\")",
+    "gpt-5.6-luna": "https://openrouter.ai/openai/gpt-5.6-terra (\"Released Jul 9, 2026\")",
+    "gpt-5.6-cyber": "https://github.com/openai/openai-node/pull/2278",
+}
+
+# Models whose release date is not published anywhere we could find: (the earliest day the
+# model could have existed, why). The card marks them date_known = false and prices them from
+# that day; a report never prices an older request with them, nor does an alias name them earlier.
+DATE_UNKNOWN: dict[str, tuple[date, str]] = {
+    "gemini-3.8-flash": (date(2026, 8, 14), "not before gemini-3.7-flash (2026-08-14), which it "
+                         "replaced; stable by 2026-09-02 per https://github.com/can1357/oh-my-pi/"
+                         "issues/10577"),
+    "gpt-5.5-cyber": (date(2026, 5, 7), "not before its limited preview gpt-5.5-cyber-preview "
+                      "(2026-05-07); on OpenAI's price list by 2026-08-22 per "
+                      "https://github.com/simonw/llm-prices/pull/66"),
+}
+
+# Pricing modifiers: a multiplier of every token rate (cache reads and writes included; web search
+# fees are not multiplied) for requests whose usage field has the value, over the days the mode
+# was offered: (field, value, factor, first day, first day no longer offered or None, source).
+FAST_DOCS = "platform.claude.com/docs/en/build-with-claude/fast-mode"
+US_DOCS = ("platform.claude.com docs, data residency (inference_geo); AWS Claude Platform user "
+           "guide: US-only inference 1.1x on Claude Opus 4.6, Sonnet 4.6 and later models")
+MODIFIERS: dict[str, list[tuple[str, str, float, date, date | None, str]]] = {
+    # 6x ($30 / $150); Anthropic's early pages also gave 12x above 200k input tokens, for which no
+    # date of change was published: the card keeps the flat 6x. Fast mode on Opus 4.6 ended on
+    # 2026-06-29; later `speed: "fast"` requests ran and were billed at the standard rate
+    # (https://github.com/NousResearch/hermes-agent/pull/82348, quoting the fast-mode docs).
+    "claude-opus-4-6": [
+        ("speed", "fast", 6.0, date(2026, 2, 5), date(2026, 6, 29),
+         f"{FAST_DOCS}; OpenRouter anthropic/claude-opus-4.6-fast ($30 / $150)"),
+    ],
+    # removed on 2026-07-24 (https://github.com/zed-industries/zed/pull/61341)
+    "claude-opus-4-7": [
+        ("speed", "fast", 6.0, date(2026, 4, 16), date(2026, 7, 24),
+         f"{FAST_DOCS}; removed 2026-07-24"),
+    ],
+    # 2x from Opus 4.8 on; removed from Opus 4.8 on 2026-11-30
+    "claude-opus-4-8": [
+        ("speed", "fast", 2.0, date(2026, 5, 28), date(2026, 11, 30),
+         f"{FAST_DOCS}; code.claude.com fast-mode; removed 2026-11-30"),
+    ],
+    "claude-opus-5": [
+        ("speed", "fast", 2.0, date(2026, 7, 24), None,
+         f"{FAST_DOCS}; OpenRouter and Vercel claude-opus-5-fast ($10 / $50)"),
+    ],
+    "claude-opus-5-5": [
+        ("speed", "fast", 2.0, date(2026, 9, 22), None,
+         "OpenRouter claude-opus-5.5-fast ($8 / $40); code.claude.com fast-mode"),
+    ],
+}
+US_ONLY_FROM = ("claude-opus-4-6", "claude-sonnet-4-6", "claude-opus-4-7", "claude-opus-4-8",
+                "claude-fable-5", "claude-mythos-5", "claude-sonnet-5", "claude-opus-5",
+                "claude-fable-5-1", "claude-mythos-5-1", "claude-opus-5-5", "claude-sonnet-5-5",
+                "claude-haiku-5-5", "claude-mythos-preview")
+
+
+def modifiers_of(name: str, released: date) -> list[tuple[str, str, float, date, date | None, str]]:
+    """The card's modifiers of a model: its fast mode, and US-only inference (1.1x) on the
+    4.6 models and every later one, from its release."""
+    mods = list(MODIFIERS.get(name, []))
+    if name in US_ONLY_FROM:
+        mods.append(("inference_geo", "us", 1.1, released, None, US_DOCS))
+    return mods
+
 
 # Model-level notes worth keeping on the card (added to the first price period's note).
 EXTRA_NOTES: dict[str, str] = {
@@ -306,6 +461,8 @@ class Model:
     aliases: list[str]
     context_window: int | None
     prices: list[Price]
+    date_known: bool = True
+    modifiers: list[tuple[str, str, float, date, date | None, str]] = field(default_factory=list)
 
 
 def per_mtok(entry: dict[str, Any], key: str) -> float | None:
@@ -583,18 +740,20 @@ def build(data: dict[str, Any]) -> list[Model]:
             when = normalise(key)[1]
             exact = key.split("/", 1)[-1]  # drop the `gemini/` prefix, keep the date
             price = price_of(key)
-            price.effective_from = when or UNKNOWN_DATE
             if when is None:
-                price.notes.append("date unknown")
+                raise SystemExit(f"{key}: an id of its own price without a date")
+            price.effective_from = when
             models.append(make_model(exact, provider, data[key], [price]))
 
         dates = sorted(d for k in members if (d := normalise(k)[1]) is not None)
+        date_known = True
         if name in PRICE_HISTORY:
             prices = [
                 Price(
                     when,
                     Rates.of(rates),
-                    "prices.md (table and price-history note)",
+                    "prices.md (table and price-history note)" if name not in RELEASE_SOURCES
+                    else source_of(base),
                     ANTHROPIC_WEB_SEARCH_PER_1K,
                     notes=[note],
                 )
@@ -602,12 +761,23 @@ def build(data: dict[str, Any]) -> list[Model]:
             ]
         else:
             apply_prices_md(name, provider, base_price, source_of(base).split(" (")[0])
-            if dates:
-                base_price.effective_from = dates[0]
-            elif name in RELEASE_DATES:
+            if name in RELEASE_DATES:
                 base_price.effective_from = RELEASE_DATES[name]
+                if dates and dates[0] != RELEASE_DATES[name]:
+                    base_price.notes.append(f"released {RELEASE_DATES[name].isoformat()}; the "
+                                            f"{dates[0].isoformat()} in its id is a snapshot date")
+                if name in RELEASE_SOURCES:
+                    base_price.notes.append(f"release date: {RELEASE_SOURCES[name]}")
+            elif dates:
+                base_price.effective_from = dates[0]
+            elif name in DATE_UNKNOWN:
+                first, why = DATE_UNKNOWN[name]
+                base_price.effective_from = first
+                base_price.notes.append(f"release date not published; priced from {first}: {why}")
+                date_known = False
             else:
-                base_price.notes.append("date unknown")
+                raise SystemExit(f"{name}: no release date; add it to RELEASE_DATES (with its "
+                                 "source) or DATE_UNKNOWN (with a lower bound)")
             prices = [base_price]
         if name in CONTEXT_WINDOW_OVERRIDES:
             ctx = data[base].get("max_input_tokens")
@@ -616,7 +786,10 @@ def build(data: dict[str, Any]) -> list[Model]:
             )
         if name in EXTRA_NOTES:
             prices[0].notes.append(EXTRA_NOTES[name])
-        models.append(make_model(name, provider, data[base], prices))
+        model = make_model(name, provider, data[base], prices)
+        model.date_known = date_known
+        model.modifiers = modifiers_of(name, model.prices[0].effective_from)
+        models.append(model)
 
     models.sort(key=lambda m: (m.provider, m.name))
     return models
@@ -681,6 +854,8 @@ def render(models: list[Model], input_name: str, input_sha: str, versions: str) 
         out.append("aliases = [" + ", ".join(toml_str(a) for a in m.aliases) + "]")
         if m.context_window is not None:
             out.append(f"context_window = {m.context_window}")
+        if not m.date_known:
+            out.append("date_known = false")
         for p in m.prices:
             out += ["", "  [[model.price]]", f"  effective_from = {p.effective_from.isoformat()}"]
             out += [f"  {f} = {toml_float(getattr(p.rates, f))}" for f in RATE_FIELDS]
@@ -692,6 +867,13 @@ def render(models: list[Model], input_name: str, input_sha: str, versions: str) 
             out.append(f"  source = {toml_str(p.source)}")
             if p.notes:
                 out.append(f"  note = {toml_str('; '.join(p.notes))}")
+        for fld, value, factor, first, until, source in m.modifiers:
+            out += ["", "  [[model.modifier]]", f"  field = {toml_str(fld)}",
+                    f"  value = {toml_str(value)}", f"  factor = {toml_float(factor)}",
+                    f"  effective_from = {first.isoformat()}"]
+            if until is not None:
+                out.append(f"  until = {until.isoformat()}")
+            out.append(f"  source = {toml_str(source)}")
     return "\n".join(out) + "\n"
 
 

@@ -37,6 +37,8 @@ def test_example_records_exactly():
         "sid": SID, "rid": None, "model": "gpt-5.2-codex", "c5": 0, "c1": 0, "ws": 0,
         "cwd": "/home/alice/src/ccspend", "br": "feat/route-cmd", "ver": "0.58.0",
         "ent": "codex", "sc": False, "aid": None, "err": False, "cu": None, "f": 3,
+        # Codex has no fast mode, region or compaction steps
+        "sp": None, "geo": None, "ki": 0, "ko": 0, "k5": 0, "k1": 0, "kr": 0,
     }
     assert skipped == 0
     assert records == [

@@ -16,7 +16,7 @@ import json
 import math
 import re
 import tomllib
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -36,6 +36,7 @@ from ccspend.pricing.index import (
     price_responses,
     resolve_id,
 )
+from ccspend.pricing.index import usd as usd_at
 
 # A user's rates.toml with what the shipped card lacks: models added without a
 # family, price changes, long-context tiers, local models, and aliases that
@@ -194,10 +195,11 @@ def version(name: str) -> tuple:
     return tuple(int(x) for x in re.split(r"[-.]", name) if re.fullmatch(r"\d{1,2}", x))
 
 
-def reference_name(card, model: str | None) -> str | None:
+def reference_name(card, model: str | None, day: date | None = None) -> str | None:
     """The card's model for an id (``RateCard.resolve``: what the reports' SQL joins on);
-    for a Claude Code alias, the newest model of the family (the documented rule:
-    docs/routing.md, ``whatif --model sonnet``)."""
+    for a Claude Code alias, the newest model of the family released by ``day`` (None: of
+    all; before any was, the newest of the first released), the documented rule:
+    docs/routing.md, ``whatif --model sonnet``."""
     name = card.resolve(model)
     if name is not None or not model:
         return name
@@ -208,6 +210,10 @@ def reference_name(card, model: str | None) -> str | None:
     members = [m.name for m in card.models.values()
                if (m.family or "").lower() == word
                or (not m.family and word in m.name.lower().split("-"))]  # fmt: skip
+    if day is not None:
+        released = [n for n in members if card.models[n].available_from <= day]
+        first = min(card.models[n].available_from for n in members)
+        members = released or [n for n in members if card.models[n].available_from == first]
     return max(members, key=lambda n: (version(n), n))
 
 
@@ -298,23 +304,26 @@ def draw_request(data, card) -> tuple:
 def check(card, model, day, req) -> None:
     (inp, c5, c1, cr), out, ws = req
     prices = index_on(card, day)
-    want = reference_name(card, model)
-    got = lookup(prices, model)
+    want = reference_name(card, model, day)
+    got = lookup(prices, model, day.isoformat())
     # unpriced in the index exactly when unpriced on the card
     assert (got is None) == (want is None), (model, want, got and got["name"])
-    assert card_model(card, model) == want, model  # whatif / breakeven resolve the same
+    assert card_model(card, model, day) == want, model  # whatif / breakeven resolve the same
     assert resolve_id(card._index, model) == card.resolve(model), model
-    row = [0, model, inp, out, c5, c1, cr, ws]
+    ts = int(datetime(day.year, day.month, day.day, 12, tzinfo=UTC).timestamp()) * 1_000_000
+    row = [ts, model, inp, out, c5, c1, cr, ws]
     if want is None:
         assert model_usd(prices, model, inp, out, c5, c1, cr, ws) is None
+        assert lookup(prices, model, day.isoformat()) is None
         assert price_response(row, prices) is None
         assert price_responses({"k": row}, prices) == (0.0, [model])
         return
     assert got["name"] == want, model  # the same model, so the same price periods
     exact = request_cost(card.models[want].price_at(day), Usage(inp, out, c5, c1, cr, ws))
     assert isinstance(exact, Decimal)
-    for usd in (model_usd(prices, model, inp, out, c5, c1, cr, ws), price_response(row, prices),
-                price_responses({"k": row}, prices)[0]):  # fmt: skip
+    at_day = lookup(prices, model, day.isoformat())
+    for usd in (usd_at(at_day, inp, out, c5, c1, cr, ws, day.isoformat()),
+                price_response(row, prices), price_responses({"k": row}, prices)[0]):  # fmt: skip
         assert math.isclose(usd, float(exact), rel_tol=1e-9, abs_tol=1e-12), (
             model,
             day,

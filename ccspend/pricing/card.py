@@ -27,7 +27,7 @@ from ccspend.pricing.index import resolve_id
 from ccspend.pricing.names import normalise_model
 
 if TYPE_CHECKING:
-    from ccspend.pricing.card_schema import CardIn, ModelIn, PriceIn, TierIn
+    from ccspend.pricing.card_schema import CardIn, ModelIn, ModifierIn, PriceIn, TierIn
 
 SHIPPED = "data/rates.toml"
 # The shipped card, built: loading it takes a millisecond, against some 120 ms
@@ -70,6 +70,29 @@ class Price:
 
 
 @dataclass(frozen=True)
+class Modifier:
+    """A multiplier of every token rate (cache reads and writes included, web search
+    fees not) for requests whose usage ``field`` has ``value``: fast mode
+    (``speed = "fast"``), US-only inference (``inference_geo = "us"``). Modifiers
+    of one request multiply each other."""
+
+    field: str
+    value: str
+    factor: Decimal
+    effective_from: date
+    until: date | None = None  # first day no longer offered; None: still offered
+    source: str = ""
+    note: str | None = None
+
+    def applies(self, day: date) -> bool:
+        return self.effective_from <= day and (self.until is None or day < self.until)
+
+
+# Values of the usage fields that cost nothing extra: the standard rate.
+NEUTRAL = {"speed": ("", "standard"), "inference_geo": ("", "not_available", "global")}
+
+
+@dataclass(frozen=True)
 class ModelRates:
     name: str
     provider: str
@@ -78,9 +101,18 @@ class ModelRates:
     context_window: int | None
     token_factor: Decimal | None
     prices: tuple[Price, ...]  # sorted by effective_from
+    modifiers: tuple[Modifier, ...] = ()
+    date_known: bool = True  # False: the first price's date is a lower bound
+
+    @property
+    def available_from(self) -> date:
+        """The first day the model is on the card: its release (or, for a model whose
+        date is unknown, the earliest day it could have existed)."""
+        return self.prices[0].effective_from
 
     def price_at(self, day: date) -> Price:
-        """The period in force on ``day``; the first period also covers earlier days."""
+        """The period in force on ``day``; the first period also covers earlier days
+        (a log that names a model shows it existed; ``in_force`` is stricter)."""
         chosen = self.prices[0]
         for p in self.prices:
             if p.effective_from <= day:
@@ -88,6 +120,40 @@ class ModelRates:
             else:
                 break
         return chosen
+
+    def factor(self, field: str, value: str | None, day: date) -> Decimal | None:
+        """The multiplier for a request of ``day`` whose usage ``field`` is ``value``:
+        1 for a neutral value (standard speed, no region), the card's factor where it
+        has one, None where it has none (priced at the standard rate, and warned of)."""
+        if value is None or value in NEUTRAL.get(field, ()):
+            return Decimal(1)
+        for f, v, start, end, factor in self.modifier_spans():
+            if f == field and v == value and start <= day and (end is None or day < end):
+                return factor
+        return None
+
+    def modifier_spans(self) -> list[tuple[str, str, date, date | None, Decimal]]:
+        """The modifiers as spans of days that never overlap: ``(field, value, first day,
+        end day (exclusive) or None, factor)``. A later period of the same field and
+        value ends an earlier one; past a mode's last ``until`` (Opus 4.6's fast mode
+        ended 2026-06-29, its requests then billed at the standard rate) the factor is 1,
+        so such a request is priced, not warned of as unknown."""
+        spans = []
+        keyed: dict[tuple[str, str], list[Modifier]] = {}
+        for m in self.modifiers:
+            keyed.setdefault((m.field, m.value), []).append(m)
+        for (name, value), mods in sorted(keyed.items()):
+            mods.sort(key=lambda m: m.effective_from)
+            for i, m in enumerate(mods):
+                nxt = mods[i + 1].effective_from if i + 1 < len(mods) else None
+                end = min((d for d in (m.until, nxt) if d is not None), default=None)
+                if end is not None and end <= m.effective_from:
+                    continue
+                spans.append((name, value, m.effective_from, end, m.factor))
+            last = mods[-1]
+            if last.until is not None:
+                spans.append((name, value, last.until, None, Decimal(1)))
+        return spans
 
 
 @dataclass(frozen=True)
@@ -108,8 +174,10 @@ class RateCard:
         return resolve_id(self._index, model_id)  # the one copy of the id rules
 
     def in_force(self, day: date) -> list[tuple[ModelRates, Price]]:
-        """Every model with the price in force on ``day``: the card as of that date."""
-        return [(m, m.price_at(day)) for m in sorted(self.models.values(), key=lambda m: m.name)]
+        """Every model available on ``day`` with the price then in force: the card as of
+        that date (a model released later is not on it)."""
+        return [(m, m.price_at(day)) for m in sorted(self.models.values(), key=lambda m: m.name)
+                if m.available_from <= day]  # fmt: skip
 
 
 def _tier(t: TierIn | PriceIn, fallback: Tier | None = None) -> Tier:
@@ -137,6 +205,12 @@ def _price(p: PriceIn) -> Price:
     )
 
 
+def _modifier(m: ModifierIn) -> Modifier:
+    return Modifier(field=m.field, value=m.value, factor=m.factor,
+                    effective_from=m.effective_from, until=m.until, source=m.source,
+                    note=m.note)  # fmt: skip
+
+
 def _read(text: str, origin: str) -> CardIn:
     # pydantic and the schema load only when a card file is read, not from the cache
     from pydantic import ValidationError
@@ -162,10 +236,15 @@ def _merge(models: dict[str, ModelIn], extra: CardIn) -> None:
             continue
         periods = {p.effective_from: p for p in old.price}
         periods.update({p.effective_from: p for p in m.price})
+        mods = {(x.field, x.value, x.effective_from): x for x in old.modifier}
+        mods.update({(x.field, x.value, x.effective_from): x for x in m.modifier})
         models[key] = old.model_copy(
             update={
                 "aliases": sorted(set(old.aliases) | set(m.aliases)),
                 "price": list(periods.values()),
+                "modifier": list(mods.values()),
+                "date_known": old.date_known if "date_known" not in m.model_fields_set
+                else m.date_known,
                 "family": m.family or old.family,
                 "context_window": m.context_window or old.context_window,
                 "token_factor": m.token_factor or old.token_factor,
@@ -265,6 +344,9 @@ def _build(overrides: Path | None, shipped_text: str) -> RateCard:
             context_window=m.context_window,
             token_factor=m.token_factor,
             prices=prices,
+            modifiers=tuple(sorted((_modifier(x) for x in m.modifier),
+                                   key=lambda x: (x.field, x.value, x.effective_from))),
+            date_known=m.date_known,
         )
         index[name.lower()] = name
         index[key] = name

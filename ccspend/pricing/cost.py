@@ -41,17 +41,32 @@ def is_long_context(price: Price, usage: Usage) -> bool:
     )
 
 
-def request_cost(price: Price, usage: Usage) -> Decimal:
-    """USD cost of one request under ``price``, exact."""
+def request_cost(price: Price, usage: Usage, factor: Decimal = Decimal(1),
+                 compaction: Usage | None = None) -> Decimal:  # fmt: skip
+    """USD cost of one request under ``price``, exact.
+
+    ``factor``: the product of the request's modifiers (fast mode, US-only
+    inference), which multiplies every token rate but not the web-search fee.
+    ``compaction``: the tokens of compaction steps inside the request, which the
+    top-level usage does not count; a sampling step of its own, so it is held
+    against the long-context threshold on its own.
+    """
+    cost = _tokens_cost(price, usage)
+    if compaction is not None:
+        cost += _tokens_cost(price, compaction)
+    return cost * factor / MILLION + usage.web_searches * price.web_search_per_1k / THOUSAND
+
+
+def _tokens_cost(price: Price, usage: Usage) -> Decimal:
+    """Tokens times rates per million, of one sampling step."""
     tier = price.long_context if is_long_context(price, usage) else price.base
-    tokens = (
+    return (
         usage.input * tier.input
         + usage.output * tier.output
         + usage.cache_write_5m * tier.cache_write_5m
         + usage.cache_write_1h * tier.cache_write_1h
         + usage.cache_read * tier.cache_read
     )
-    return tokens / MILLION + usage.web_searches * price.web_search_per_1k / THOUSAND
 
 
 def uncached_cost(price: Price, usage: Usage) -> Decimal:

@@ -34,6 +34,8 @@ from ccspend.sources.claude_record import (  # noqa: F401 - re-exported
     EPOCH,
     MAX_TOKENS,
     MICRO,
+    NO_COMPACTION,
+    compaction,
     extract,
     micros,
     parse_timestamp_us,
@@ -268,6 +270,17 @@ class _ServerTools(msgspec.Struct, gc=False, omit_defaults=True):
 # Sub-objects are Structs, not dicts: a dict field costs a third of the decode.
 # gc=False: these hold no containers, so the collector need not track them.
 # omit_defaults: what the ingest writes back out is only what the line had.
+class _Step(msgspec.Struct, gc=False, omit_defaults=True):
+    """One entry of ``usage.iterations``: a sampling step inside the request."""
+
+    type: str | None = None
+    input_tokens: _Count = 0
+    output_tokens: _Count = 0
+    cache_creation_input_tokens: _Count = 0
+    cache_read_input_tokens: _Count = 0
+    cache_creation: _CacheSplit | None = None
+
+
 class _Usage(msgspec.Struct, gc=False, omit_defaults=True):
     input_tokens: _Count = 0
     output_tokens: _Count = 0
@@ -275,6 +288,9 @@ class _Usage(msgspec.Struct, gc=False, omit_defaults=True):
     cache_read_input_tokens: _Count = 0
     cache_creation: _CacheSplit | None = None
     server_tool_use: _ServerTools | None = None
+    speed: str | None = None  # "standard" or "fast" (fast mode: a premium per model)
+    inference_geo: str | None = None  # "us": US-only inference, a premium on newer models
+    iterations: list[_Step] = []  # compaction inside the request (claude_record.compaction)
 
 
 class _Message(msgspec.Struct, gc=False, omit_defaults=True):
@@ -355,6 +371,7 @@ def record_of(line: Line) -> dict:
         w1h = split.ephemeral_1h_input_tokens
         w5m = max(cw - w1h, split.ephemeral_5m_input_tokens)
     tools = u.server_tool_use
+    extra = _compaction(u.iterations) if u.iterations else NO_COMPACTION
     return {
         "ts": micros(line.ts),
         "sid": line.sessionId,
@@ -375,9 +392,24 @@ def record_of(line: Line) -> dict:
         "aid": line.agentId,
         "err": line.isApiErrorMessage is True,
         "cu": line.costUSD,
+        "sp": u.speed,
+        "geo": u.inference_geo,
+        "ki": extra[0],
+        "ko": extra[1],
+        "k5": extra[2],
+        "k1": extra[3],
+        "kr": extra[4],
         "f": line.f,
         "o": line.o,
     }
+
+
+def _compaction(steps: list[_Step]) -> tuple[int, int, int, int, int]:
+    """``claude_record.compaction`` of decoded steps: the compaction steps' tokens, which
+    the top-level usage does not count."""
+    return compaction([msgspec.structs.asdict(s) | {
+        "cache_creation": msgspec.structs.asdict(s.cache_creation) if s.cache_creation else None}
+        for s in steps])  # fmt: skip
 
 
 def line_of(rec: dict) -> Line | bool:
@@ -388,8 +420,12 @@ def line_of(rec: dict) -> Line | bool:
     except OverflowError:
         return False
     c5, c1 = rec["c5"], rec["c1"]
+    g = rec.get  # records of other sources may lack 2026's fields
+    ki, ko, k5, k1, kr = g("ki", 0), g("ko", 0), g("k5", 0), g("k1", 0), g("kr", 0)
+    steps = ([_Step("compaction", ki, ko, k5 + k1, kr, _CacheSplit(k5, k1))]
+             if ki or ko or k5 or k1 or kr else [])  # fmt: skip
     usage = _Usage(rec["in"], rec["out"], c5 + c1, rec["cr"], _CacheSplit(c5, c1),
-                   _ServerTools(rec["ws"]))  # fmt: skip
+                   _ServerTools(rec["ws"]), g("sp"), g("geo"), steps)  # fmt: skip
     return Line(
         type="assistant", sessionId=rec["sid"], requestId=rec["rid"], cwd=rec["cwd"],
         gitBranch=rec["br"], version=rec["ver"], entrypoint=rec["ent"], isSidechain=rec["sc"],

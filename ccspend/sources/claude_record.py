@@ -97,6 +97,13 @@ def extract(obj: object) -> dict | None | bool:
         w5m = cw
     tools = u("server_tool_use")
     searches = _int(tools.get("web_search_requests")) if tools.__class__ is dict else 0
+    speed, geo = u("speed"), u("inference_geo")
+    if speed.__class__ is not str:
+        speed = None
+    if geo.__class__ is not str:
+        geo = None
+    steps = u("iterations")
+    extra = compaction(steps) if steps.__class__ is list and steps else NO_COMPACTION
     g = obj.get
     cost = g("costUSD")
     rec = {
@@ -119,6 +126,13 @@ def extract(obj: object) -> dict | None | bool:
         "aid": g("agentId"),
         "err": g("isApiErrorMessage") is True,
         "cu": cost if cost.__class__ in (int, float) else None,
+        "sp": speed,
+        "geo": geo,
+        "ki": extra[0],
+        "ko": extra[1],
+        "k5": extra[2],
+        "k1": extra[3],
+        "kr": extra[4],
     }
     for key in _STR_FIELDS:
         v = rec[key]
@@ -127,4 +141,38 @@ def extract(obj: object) -> dict | None | bool:
     return rec
 
 
-_STR_FIELDS = ("sid", "mid", "rid", "model", "cwd", "br", "ver", "ent", "aid")
+NO_COMPACTION = (0, 0, 0, 0, 0)
+
+
+def compaction(steps: list) -> tuple[int, int, int, int, int]:
+    """The tokens of a request's compaction steps: (input, output, cache write 5m,
+    cache write 1h, cache read), summed over ``usage.iterations`` entries of type
+    ``compaction``.
+
+    Why: when the API compacts the context inside a request (context management,
+    ``compact_20260112``), the summarising step is a sampling step of its own,
+    billed at the request's model and rates, and it is *not* in the top-level
+    usage, which counts the message steps only (the docs' example: 23,000 input
+    tokens at the top, 180,000 in the compaction step). Entries of type
+    ``message`` are already in the top level; counting them again would double it.
+    """
+    i = o = w5 = w1 = r = 0
+    for step in steps:
+        if step.__class__ is not dict or step.get("type") != "compaction":
+            continue
+        i += _int(step.get("input_tokens"))
+        o += _int(step.get("output_tokens"))
+        cw = _int(step.get("cache_creation_input_tokens"))
+        split = step.get("cache_creation")
+        if split.__class__ is dict:
+            h = _int(split.get("ephemeral_1h_input_tokens"))
+            w1 += h
+            w5 += max(cw - h, _int(split.get("ephemeral_5m_input_tokens")))
+        else:
+            w5 += cw
+        r += _int(step.get("cache_read_input_tokens"))
+    return (min(i, MAX_TOKENS), min(o, MAX_TOKENS), min(w5, MAX_TOKENS), min(w1, MAX_TOKENS),
+            min(r, MAX_TOKENS))
+
+
+_STR_FIELDS = ("sid", "mid", "rid", "model", "cwd", "br", "ver", "ent", "aid", "sp", "geo")

@@ -226,6 +226,13 @@ def _apply(session: _Session, obj: dict) -> dict | None | bool:
         "aid": None,
         "err": False,
         "cu": None,
+        "sp": None,
+        "geo": None,
+        "ki": 0,
+        "ko": 0,
+        "k5": 0,
+        "k1": 0,
+        "kr": 0,
     }
 
 

@@ -656,7 +656,8 @@ _RECORD_COLUMNS = (
     "{f: 'BIGINT', o: 'BIGINT', ts: 'BIGINT', sid: 'VARCHAR', mid: 'VARCHAR', rid: 'VARCHAR', "
     "model: 'VARCHAR', \"in\": 'BIGINT', out: 'BIGINT', c5: 'BIGINT', c1: 'BIGINT', cr: 'BIGINT', "
     "ws: 'BIGINT', cwd: 'VARCHAR', br: 'VARCHAR', ver: 'VARCHAR', ent: 'VARCHAR', sc: 'BOOLEAN', "
-    "aid: 'VARCHAR', err: 'BOOLEAN', cu: 'DOUBLE'}"
+    "aid: 'VARCHAR', err: 'BOOLEAN', cu: 'DOUBLE', sp: 'VARCHAR', geo: 'VARCHAR', ki: 'BIGINT', "
+    "ko: 'BIGINT', k5: 'BIGINT', k1: 'BIGINT', kr: 'BIGINT'}"
 )
 
 # Every stored column but the computed response key (``dedup_key``), in order.
@@ -664,12 +665,16 @@ _INSERT_INTO_REQUESTS = """
 INSERT INTO requests (file_id, line_offset, ts, session_id, message_id, request_id, model,
     input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
     web_search_requests, cwd, git_branch, version, entrypoint, is_sidechain, agent_id,
-    is_api_error, logged_cost_usd)"""
+    is_api_error, logged_cost_usd, speed, inference_geo, compaction_input_tokens,
+    compaction_output_tokens, compaction_cache_write_5m_tokens, compaction_cache_write_1h_tokens,
+    compaction_cache_read_tokens)"""
 
 _INSERT_RECORDS = f"""{_INSERT_INTO_REQUESTS}
 SELECT b.file_id, r.o, make_timestamp(r.ts)::TIMESTAMPTZ, r.sid, r.mid, r.rid, r.model,
        r."in", r.out, r.c5, r.c1, r.cr, r.ws, r.cwd, r.br, r.ver, r.ent,
-       coalesce(r.sc, false), r.aid, coalesce(r.err, false), r.cu
+       coalesce(r.sc, false), r.aid, coalesce(r.err, false), r.cu, r.sp, r.geo,
+       coalesce(r.ki, 0), coalesce(r.ko, 0), coalesce(r.k5, 0), coalesce(r.k1, 0),
+       coalesce(r.kr, 0)
 FROM read_json(?, format = 'newline_delimited', columns = {_RECORD_COLUMNS},
                maximum_object_size = 16777216) r
 JOIN batch_files b ON b.tmp_id = r.f
@@ -686,8 +691,19 @@ _LINE_COLUMNS = (
     "costUSD: 'DOUBLE', f: 'BIGINT', o: 'BIGINT', message: 'STRUCT(id VARCHAR, model VARCHAR, "
     "usage STRUCT(input_tokens BIGINT, output_tokens BIGINT, cache_creation_input_tokens BIGINT, "
     "cache_read_input_tokens BIGINT, cache_creation STRUCT(ephemeral_5m_input_tokens BIGINT, "
-    "ephemeral_1h_input_tokens BIGINT), server_tool_use STRUCT(web_search_requests BIGINT)))'}"
+    "ephemeral_1h_input_tokens BIGINT), server_tool_use STRUCT(web_search_requests BIGINT), "
+    "speed VARCHAR, inference_geo VARCHAR, iterations STRUCT(type VARCHAR, input_tokens BIGINT, "
+    "output_tokens BIGINT, cache_creation_input_tokens BIGINT, cache_read_input_tokens BIGINT, "
+    "cache_creation STRUCT(ephemeral_5m_input_tokens BIGINT, "
+    "ephemeral_1h_input_tokens BIGINT))[]))'}"
 )
+
+# The compaction steps' tokens of a decoded line (``claude_record.compaction``'s rule).
+def _steps(expr: str) -> str:
+    """The sum of ``expr`` (of a step ``x``) over the line's compaction steps."""
+    return (f"coalesce(list_sum([coalesce({expr}, 0) for x in coalesce(u.iterations, []) "
+            "if x.type = 'compaction']), 0)")
+
 
 _INSERT_LINES = f"""{_INSERT_INTO_REQUESTS}
 SELECT b.file_id, coalesce(r.o, 0), r.ts, r.sessionId, r.message.id, r.requestId, r.message.model,
@@ -698,7 +714,13 @@ SELECT b.file_id, coalesce(r.o, 0), r.ts, r.sessionId, r.message.id, r.requestId
        coalesce(u.cache_creation.ephemeral_1h_input_tokens, 0),
        coalesce(u.cache_read_input_tokens, 0), coalesce(u.server_tool_use.web_search_requests, 0),
        r.cwd, r.gitBranch, r.version, r.entrypoint, coalesce(r.isSidechain, false), r.agentId,
-       coalesce(r.isApiErrorMessage, false), r.costUSD
+       coalesce(r.isApiErrorMessage, false), r.costUSD, u.speed, u.inference_geo,
+       {_steps("x.input_tokens")}, {_steps("x.output_tokens")},
+       {_steps("greatest(coalesce(x.cache_creation_input_tokens, 0) - coalesce("
+               "x.cache_creation.ephemeral_1h_input_tokens, 0), coalesce("
+               "x.cache_creation.ephemeral_5m_input_tokens, 0))")},
+       {_steps("x.cache_creation.ephemeral_1h_input_tokens")},
+       {_steps("x.cache_read_input_tokens")}
 FROM (SELECT *, message.usage AS u
       FROM read_json(?, format = 'newline_delimited', columns = {_LINE_COLUMNS},
                      maximum_object_size = 16777216)) r

@@ -211,6 +211,23 @@ DROP TABLE requests;
 ALTER TABLE requests_m006 RENAME TO requests;
 """
 
+# 2026's usage fields: fast mode (``speed``), US-only inference (``inference_geo``),
+# both priced as multipliers of the card, and the tokens of compaction steps inside
+# a request (``usage.iterations``), billed on top of the top-level counts. Logs
+# still on disk are read again so the history they hold gains these fields: the
+# files' sizes and fingerprints are spoilt, so the next ingest replaces their rows
+# (a file Claude Code has since deleted keeps the rows it gave).
+M007_USAGE_2026 = """
+ALTER TABLE requests ADD COLUMN speed VARCHAR;
+ALTER TABLE requests ADD COLUMN inference_geo VARCHAR;
+ALTER TABLE requests ADD COLUMN compaction_input_tokens BIGINT DEFAULT 0;
+ALTER TABLE requests ADD COLUMN compaction_output_tokens BIGINT DEFAULT 0;
+ALTER TABLE requests ADD COLUMN compaction_cache_write_5m_tokens BIGINT DEFAULT 0;
+ALTER TABLE requests ADD COLUMN compaction_cache_write_1h_tokens BIGINT DEFAULT 0;
+ALTER TABLE requests ADD COLUMN compaction_cache_read_tokens BIGINT DEFAULT 0;
+UPDATE files SET size = -1, head_hash = '1:reread-2026-fields' WHERE source = 'claude-code';
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_rate_limit_readings", M002_RATE_LIMIT_READINGS),
@@ -218,4 +235,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("m004_run_control", M004_RUN_CONTROL),
     ("m005_imported_usage", M005_IMPORTED_USAGE),
     ("m006_requests_key_computed", M006_REQUESTS_KEY_COMPUTED),
+    ("m007_usage_2026", M007_USAGE_2026),
 ]

@@ -58,26 +58,48 @@ class Filters:
 def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = None) -> None:
     """Put the rate card in temporary tables for the pricing join.
 
-    With ``at``, every request is priced by the card as it stood on that date
-    (``whatif --card``); otherwise by the period in force at its own time.
+    ``model_map``: a log's model id -> the card's model, over a span of time (an
+    exact id for all time; a Claude Code alias, ``opus``, names the newest model of
+    its family at the request's time). ``card_prices``: one row per price period.
+    ``card_modifiers``: the multipliers (fast mode, US-only inference) per model and
+    the days they were offered. With ``at``, every request is priced by the card as
+    it stood on that date (``whatif --card``); otherwise by what was in force at its
+    own time.
     """
+    from ccspend.pricing.index import alias_timeline
+
     models = [r[0] for r in con.execute(
         "SELECT model FROM requests UNION SELECT model FROM imported_usage").fetchall()]
-    con.execute("CREATE OR REPLACE TEMP TABLE model_map (raw VARCHAR, name VARCHAR)")
-    mapping = [(m, card.resolve(m)) for m in models if m is not None]
-    mapping = [(raw, name) for raw, name in mapping if name is not None]
+    con.execute("CREATE OR REPLACE TEMP TABLE model_map (raw VARCHAR, name VARCHAR, "
+                "valid_from TIMESTAMPTZ, valid_to TIMESTAMPTZ)")  # fmt: skip
+    mapping: list[tuple[str, str, str, str]] = []
+    for raw in models:
+        if raw is None:
+            continue
+        name = card.resolve(raw)
+        if name is not None:
+            mapping.append((raw, name, EPOCH_START, END_OF_TIME))
+            continue
+        spans = alias_timeline(card, raw)
+        for i, (start, name) in enumerate(spans):
+            end = spans[i + 1][0] if i + 1 < len(spans) else None
+            mapping.append((raw, name, _instant(start) if i else EPOCH_START,
+                            _instant(end) if end else END_OF_TIME))  # fmt: skip
     if mapping:
+        cols = list(zip(*mapping, strict=True))
         con.execute(
-            "INSERT INTO model_map SELECT unnest($1), unnest($2)",
-            [[r for r, _ in mapping], [n for _, n in mapping]],
+            "INSERT INTO model_map SELECT unnest($1), unnest($2), unnest($3)::TIMESTAMPTZ, "
+            "unnest($4)::TIMESTAMPTZ",
+            [list(c) for c in cols],
         )
     rows = []
+    mods = []
     for m in card.models.values():
         periods = [m.price_at(at)] if at is not None else list(m.prices)
         for i, p in enumerate(periods):
-            start = EPOCH_START if i == 0 else f"{p.effective_from.isoformat()} 00:00:00+00"
+            start = EPOCH_START if i == 0 else _instant(p.effective_from)
             end = (
-                f"{periods[i + 1].effective_from.isoformat()} 00:00:00+00"
+                _instant(periods[i + 1].effective_from)
                 if i + 1 < len(periods)
                 else END_OF_TIME
             )
@@ -94,6 +116,13 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
                     p.web_search_per_1k,
                 )
             )  # fmt: skip
+        for field, value, first, end, factor in m.modifier_spans():
+            if at is not None:  # the card of that day: what it offered then, for all time
+                if first <= at and (end is None or at < end):
+                    mods.append((m.name, field, value, EPOCH_START, END_OF_TIME, factor))
+                continue
+            mods.append((m.name, field, value, _instant(first),
+                         _instant(end) if end else END_OF_TIME, factor))  # fmt: skip
     con.execute(
         "CREATE OR REPLACE TEMP TABLE card_prices (name VARCHAR, valid_from TIMESTAMPTZ, "
         "valid_to TIMESTAMPTZ, i DECIMAL(18,6), o DECIMAL(18,6), w5 DECIMAL(18,6), "
@@ -110,6 +139,22 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
             "unnest($14), unnest($15)",
             [list(c) for c in cols],
         )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE card_modifiers (name VARCHAR, field VARCHAR, "
+        "value VARCHAR, valid_from TIMESTAMPTZ, valid_to TIMESTAMPTZ, factor DECIMAL(18,6))"
+    )
+    if mods:
+        cols = list(zip(*mods, strict=True))
+        con.execute(
+            "INSERT INTO card_modifiers SELECT unnest($1), unnest($2), unnest($3), "
+            "unnest($4)::TIMESTAMPTZ, unnest($5)::TIMESTAMPTZ, unnest($6)",
+            [list(c) for c in cols],
+        )
+
+
+def _instant(day: date) -> str:
+    """A card date as the instant it starts (UTC midnight), for the time joins."""
+    return f"{day.isoformat()} 00:00:00+00"
 
 
 # One row per counted request, priced. ``cost_micro`` is NULL for a model the
@@ -144,35 +189,76 @@ dedup AS (
 joined AS (
     SELECT d.ts, d.session_id, d.model, d.cwd, d.git_branch, d.input_tokens, d.output_tokens,
            d.cache_write_5m_tokens, d.cache_write_1h_tokens, d.cache_read_tokens,
-           d.web_search_requests, d.f_source, m.name AS model_name, p.*,
+           d.web_search_requests, d.f_source, d.speed, d.inference_geo,
+           d.compaction_input_tokens AS k_in, d.compaction_output_tokens AS k_out,
+           d.compaction_cache_write_5m_tokens AS k_w5,
+           d.compaction_cache_write_1h_tokens AS k_w1, d.compaction_cache_read_tokens AS k_r,
+           m.name AS model_name, p.*,
            coalesce(d.dedup_key, 'line:' || d.f_path || ':' || d.line_offset) AS request_key,
            coalesce(d.input_tokens + d.cache_write_5m_tokens + d.cache_write_1h_tokens
-                    + d.cache_read_tokens > p.lc_threshold, false) AS lc
+                    + d.cache_read_tokens > p.lc_threshold, false) AS lc,
+           coalesce(d.compaction_input_tokens + d.compaction_cache_write_5m_tokens
+                    + d.compaction_cache_write_1h_tokens + d.compaction_cache_read_tokens
+                    > p.lc_threshold, false) AS klc,
+           coalesce(d.speed, '') IN ('', 'standard') AS speed_neutral,
+           coalesce(d.inference_geo, '') IN ('', 'not_available', 'global') AS geo_neutral,
+           fs.factor AS speed_factor, fg.factor AS geo_factor
     FROM dedup d
-    LEFT JOIN model_map m ON m.raw = d.model
+    LEFT JOIN model_map m ON m.raw = d.model AND d.ts >= m.valid_from AND d.ts < m.valid_to
     LEFT JOIN card_prices p ON p.name = m.name AND d.ts >= p.valid_from AND d.ts < p.valid_to
+    LEFT JOIN card_modifiers fs ON fs.name = p.name AND fs.field = 'speed'
+        AND fs.value = d.speed AND d.ts >= fs.valid_from AND d.ts < fs.valid_to
+    LEFT JOIN card_modifiers fg ON fg.name = p.name AND fg.field = 'inference_geo'
+        AND fg.value = d.inference_geo AND d.ts >= fg.valid_from AND d.ts < fg.valid_to
+),
+factored AS (
+    SELECT *,
+        (CASE WHEN speed_neutral THEN 1 ELSE coalesce(speed_factor, 1) END)
+            * (CASE WHEN geo_neutral THEN 1 ELSE coalesce(geo_factor, 1) END) AS factor
+    FROM joined
 )
-SELECT ts, session_id, model, model_name, cwd, git_branch, input_tokens, output_tokens,
-    cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, web_search_requests,
+SELECT ts, session_id, model, model_name, cwd, git_branch,
+    input_tokens + k_in AS input_tokens, output_tokens + k_out AS output_tokens,
+    cache_write_5m_tokens + k_w5 AS cache_write_5m_tokens,
+    cache_write_1h_tokens + k_w1 AS cache_write_1h_tokens,
+    cache_read_tokens + k_r AS cache_read_tokens, web_search_requests,
     CASE WHEN f_source = 'codex' THEN 'codex' ELSE 'local' END AS source, 1 AS n_requests,
     request_key,
     i IS NOT NULL AS priced,
     CASE WHEN i IS NULL THEN NULL ELSE
-        input_tokens * (CASE WHEN lc THEN li ELSE i END)
-      + output_tokens * (CASE WHEN lc THEN lo ELSE o END)
-      + cache_write_5m_tokens * (CASE WHEN lc THEN lw5 ELSE w5 END)
-      + cache_write_1h_tokens * (CASE WHEN lc THEN lw1 ELSE w1 END)
-      + cache_read_tokens * (CASE WHEN lc THEN lr ELSE r END)
+        ((input_tokens * (CASE WHEN lc THEN li ELSE i END)
+        + output_tokens * (CASE WHEN lc THEN lo ELSE o END)
+        + cache_write_5m_tokens * (CASE WHEN lc THEN lw5 ELSE w5 END)
+        + cache_write_1h_tokens * (CASE WHEN lc THEN lw1 ELSE w1 END)
+        + cache_read_tokens * (CASE WHEN lc THEN lr ELSE r END)
+        + k_in * (CASE WHEN klc THEN li ELSE i END)
+        + k_out * (CASE WHEN klc THEN lo ELSE o END)
+        + k_w5 * (CASE WHEN klc THEN lw5 ELSE w5 END)
+        + k_w1 * (CASE WHEN klc THEN lw1 ELSE w1 END)
+        + k_r * (CASE WHEN klc THEN lr ELSE r END)) * factor)::DECIMAL(38,6)
       + web_search_requests * ws * 1000
     END AS cost_micro,
     CASE WHEN i IS NULL THEN NULL ELSE
-        (cache_write_5m_tokens + cache_write_1h_tokens + cache_read_tokens)
+        (((cache_write_5m_tokens + cache_write_1h_tokens + cache_read_tokens)
             * (CASE WHEN lc THEN li ELSE i END)
-      - cache_write_5m_tokens * (CASE WHEN lc THEN lw5 ELSE w5 END)
-      - cache_write_1h_tokens * (CASE WHEN lc THEN lw1 ELSE w1 END)
-      - cache_read_tokens * (CASE WHEN lc THEN lr ELSE r END)
-    END AS savings_micro
-FROM joined
+          - cache_write_5m_tokens * (CASE WHEN lc THEN lw5 ELSE w5 END)
+          - cache_write_1h_tokens * (CASE WHEN lc THEN lw1 ELSE w1 END)
+          - cache_read_tokens * (CASE WHEN lc THEN lr ELSE r END)
+          + (k_w5 + k_w1 + k_r) * (CASE WHEN klc THEN li ELSE i END)
+          - k_w5 * (CASE WHEN klc THEN lw5 ELSE w5 END)
+          - k_w1 * (CASE WHEN klc THEN lw1 ELSE w1 END)
+          - k_r * (CASE WHEN klc THEN lr ELSE r END)) * factor)::DECIMAL(38,6)
+    END AS savings_micro,
+    nullif(speed, '') AS speed, nullif(inference_geo, '') AS inference_geo,
+    k_in + k_out + k_w5 + k_w1 + k_r AS compaction_tokens,
+    CASE WHEN i IS NULL THEN NULL ELSE factor END AS modifier_factor,
+    CASE WHEN i IS NULL THEN NULL
+         ELSE nullif(concat_ws(', ',
+            CASE WHEN NOT speed_neutral AND speed_factor IS NULL THEN 'speed ' || speed END,
+            CASE WHEN NOT geo_neutral AND geo_factor IS NULL
+                 THEN 'inference_geo ' || inference_geo END), '')
+    END AS modifier_unknown
+FROM factored
 """
 
 
@@ -239,7 +325,8 @@ kept AS (
 ),
 named AS (
     SELECT k.*, m.name AS model_name, coalesce(m.name, k.model, '') AS billed_as
-    FROM kept k LEFT JOIN model_map m ON m.raw = k.model
+    FROM kept k LEFT JOIN model_map m ON m.raw = k.model AND k.start_ts >= m.valid_from
+                                     AND k.start_ts < m.valid_to
 ),
 billed AS (SELECT DISTINCT provider, day, billed_as FROM named WHERE kind = 'cost'),
 joined AS (
