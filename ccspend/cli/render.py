@@ -109,8 +109,7 @@ def print_report(report: Report, console: Console, err: Console) -> None:
             f"cache hit rate {t['cache_hit_rate'] * 100:.1f}% · caching saved "
             f"{money(t['cache_savings_usd'])} against uncached input prices"
         )
-    for w in report.warnings:
-        err.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+    print_warnings(report.warnings, err)
 
 
 def _local(iso: str, tz: str) -> str:
@@ -175,8 +174,19 @@ def print_blocks(report: BlocksReport, console: Console, err: Console, active_on
         for row in data["rows"]:
             for f in row.get("forecasts", []):
                 console.print(forecast_line(f, tz), highlight=False)
-    for w in report.warnings:
-        err.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+    print_warnings(report.warnings, err)
+
+
+def print_warnings(warnings: list[str], err: Console) -> None:
+    """Warnings as plain text: they quote model ids and values from logs, which are data,
+    never markup or terminal control sequences."""
+    for w in warnings:
+        err.print(Text.assemble(("warning:", "yellow"), " ", printable(w)), highlight=False)
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (escape sequences, C1 controls) shown as ``?``."""
+    return "".join(c if c.isprintable() or c == " " else "?" for c in text)
 
 
 def forecast_line(f: dict, tz: str) -> str:

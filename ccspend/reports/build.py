@@ -107,6 +107,15 @@ def _empty_total() -> Aggregate:
     return Aggregate("total", 0, 0, 0, 0, 0, 0, zero, zero, 0, [], None, None, [], None)
 
 
+def modifier_warnings(odd: list[tuple[str, int]]) -> list[str]:
+    """The warning for requests whose speed or region the card has no multiplier for."""
+    if not odd:
+        return []
+    named = ", ".join(f"{what} ({n:,} requests)" for what, n in odd[:6])
+    more = f" and {len(odd) - 6} more" if len(odd) > 6 else ""
+    return [f"priced at the standard rate, no multiplier on the card for: {named}{more}"]
+
+
 def build_report(
     store: Store, card: RateCard, req: ReportRequest, warnings: list[str] | None = None
 ) -> Report:
@@ -140,6 +149,7 @@ def build_report(
         out_warnings.append(
             f"unpriced models, not in the cost: {named}; add them to your rates.toml"
         )
+    out_warnings += modifier_warnings(summary.unknown_modifiers)
     return Report(
         name=req.name,
         filters=req.filters,
@@ -231,6 +241,7 @@ def build_blocks(
         queries.select(con, filters)
         rows = queries.timeline(con)
         unpriced = queries.unpriced(con)
+        odd = queries.unknown_modifiers(con)
         official = {
             w: queries.readings(con, w, now_s - span)
             for w, span in (("five_hour", 5 * 3600), ("seven_day", 7 * 86400))
@@ -267,7 +278,7 @@ def build_blocks(
         rows=out,
         totals=_block_numbers(all_reqs),
         unpriced=unpriced,
-        warnings=list(warnings or []),
+        warnings=list(warnings or []) + modifier_warnings(odd),
         now_us=now_us,
     )
 

@@ -125,6 +125,16 @@ def resolve_model(card: RateCard, model: str) -> str:
     return name
 
 
+def _alias_spans(card: RateCard, model: str) -> list:
+    """For a Claude Code alias, what it named over time (``[(first day, name), ...]``);
+    [] for a model id (one model for all time)."""
+    from ccspend.pricing.index import alias_timeline
+
+    if card.resolve(model) is not None:
+        return []
+    return alias_timeline(card, model)
+
+
 # -- routing the ledger again -----------------------------------------------------------
 
 
@@ -206,15 +216,21 @@ def whatif(store: Store, card: RateCard, scenario: Scenario, filters: Filters,
     per_session = True
     if scenario.model is not None:
         target = resolve_model(card, scenario.model)
+        spans = _alias_spans(card, scenario.model)
+        if spans:  # an alias (haiku): the model it named on each request's day
+            target = spans
+            notes.append(f"{scenario.model} is, on each request's day, the newest model of its "
+                         "family then (the moves above say which)")
+        shown = spans[-1][1] if spans else target
         if scenario.task is None:
             mapping, per_session = {"*": target}, False
-            label = f"every request on {target}"
+            label = f"every request on {scenario.model if spans else shown}"
         else:
             sessions = _task_sessions(_ledger(store), scenario.task)
             if not sessions:
                 raise UsageError(f"no run of task {scenario.task!r} with a session in the ledger")
             mapping = dict.fromkeys(sessions, target)
-            label = f"task {scenario.task}'s runs on {target}"
+            label = f"task {scenario.task}'s runs on {scenario.model if spans else shown}"
             notes.append("requests outside that task's runs are unchanged")
     elif scenario.route is not None:
         from ccspend.route import load_policy

@@ -15,7 +15,7 @@ session that started first over a resumed copy of it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -116,12 +116,12 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
                     p.web_search_per_1k,
                 )
             )  # fmt: skip
-        for field, value, first, end, factor in m.modifier_spans():
+        for usage_field, value, first, end, factor in m.modifier_spans():
             if at is not None:  # the card of that day: what it offered then, for all time
                 if first <= at and (end is None or at < end):
-                    mods.append((m.name, field, value, EPOCH_START, END_OF_TIME, factor))
+                    mods.append((m.name, usage_field, value, EPOCH_START, END_OF_TIME, factor))
                 continue
-            mods.append((m.name, field, value, _instant(first),
+            mods.append((m.name, usage_field, value, _instant(first),
                          _instant(end) if end else END_OF_TIME, factor))  # fmt: skip
     con.execute(
         "CREATE OR REPLACE TEMP TABLE card_prices (name VARCHAR, valid_from TIMESTAMPTZ, "
@@ -252,11 +252,17 @@ SELECT ts, session_id, model, model_name, cwd, git_branch,
     nullif(speed, '') AS speed, nullif(inference_geo, '') AS inference_geo,
     k_in + k_out + k_w5 + k_w1 + k_r AS compaction_tokens,
     CASE WHEN i IS NULL THEN NULL ELSE factor END AS modifier_factor,
+    nullif(concat_ws(', ',
+        CASE WHEN NOT speed_neutral AND coalesce(speed_factor, 1) <> 1 THEN speed END,
+        CASE WHEN NOT geo_neutral AND coalesce(geo_factor, 1) <> 1
+             THEN CASE WHEN inference_geo = 'us' THEN 'US-only' ELSE inference_geo END END),
+        '') AS pricing_mode,
     CASE WHEN i IS NULL THEN NULL
          ELSE nullif(concat_ws(', ',
-            CASE WHEN NOT speed_neutral AND speed_factor IS NULL THEN 'speed ' || speed END,
+            CASE WHEN NOT speed_neutral AND speed_factor IS NULL
+                 THEN 'speed ' || left(speed, 40) END,
             CASE WHEN NOT geo_neutral AND geo_factor IS NULL
-                 THEN 'inference_geo ' || inference_geo END), '')
+                 THEN 'inference_geo ' || left(inference_geo, 40) END), '')
     END AS modifier_unknown
 FROM factored
 """
@@ -500,6 +506,7 @@ class Summary:
     subs: list[Aggregate]
     total: Aggregate | None  # None: no requests
     unpriced: list[tuple[str, int, int]]  # as ``unpriced``
+    unknown_modifiers: list[tuple[str, int]] = field(default_factory=list)
 
 
 def summarise(
@@ -514,25 +521,30 @@ def summarise(
     """
     sql, params = _selection(con, f)
     key = GROUP_KEYS[group]
-    sub = "coalesce(model_name, model, '(unknown)')" if by_model else "NULL"
+    sub = SUB_KEY if by_model else "NULL"
     unpriced_model = "CASE WHEN NOT priced THEN coalesce(model, '(unknown)') END"
-    sets = "(k), (), (um), (k, sk)" if by_model else "(k), (), (um)"
+    sets = "(k), (), (um), (mu), (k, sk)" if by_model else "(k), (), (um), (mu)"
     extras = _SUMS_SESSION if group == "session" else "NULL, NULL, NULL, NULL"
     sql = (
-        f"SELECT grouping(k) AS gk, grouping(um) AS gu, k, "
+        f"SELECT grouping(k) AS gk, grouping(um) AS gu, grouping(mu) AS gm, k, "
         f"{'sk' if by_model else 'NULL'}, {_SUMS_CORE}, {extras}, "
-        "count(*)::BIGINT, um "
-        f"FROM (SELECT *, {key} AS k, {sub} AS sk, {unpriced_model} AS um FROM ({sql}) s) "
-        f"GROUP BY GROUPING SETS ({sets}) ORDER BY k, 4"
+        "count(*)::BIGINT, um, mu "
+        f"FROM (SELECT *, {key} AS k, {sub} AS sk, {unpriced_model} AS um, {_UNKNOWN_MODIFIER} "
+        f"AS mu FROM ({sql}) s) "
+        f"GROUP BY GROUPING SETS ({sets}) ORDER BY k, 5"
     )
     params["tz"] = f.tz
     groups: list[Aggregate] = []
     subs: list[Aggregate] = []
     total = None
     unpriced = []
+    odd = []
     for r in con.execute(sql, _bind(sql, params)).fetchall():
-        gk, gu, rest = r[0], r[1], r[2:]
-        if gu == 0:  # an unpriced model (the NULL group: the priced requests)
+        gk, gu, gm, rest = r[0], r[1], r[2], r[3:-1]
+        if gm == 0:  # requests whose speed or region the card has no multiplier for
+            if r[-1] is not None:
+                odd.append((r[-1], rest[-2]))
+        elif gu == 0:  # an unpriced model (the NULL group: the priced requests)
             if rest[-1] is not None:
                 tokens = rest[2] + rest[3] + rest[4] + rest[5] + rest[6]
                 unpriced.append((rest[-1], tokens, rest[-2]))
@@ -543,7 +555,26 @@ def summarise(
         else:
             subs.append(_aggregate(rest))
     unpriced.sort()
-    return Summary(groups, subs, total, unpriced)
+    odd.sort()
+    return Summary(groups, subs, total, unpriced, odd)
+
+
+# A request's model with the multipliers it was priced with: ``--breakdown`` shows a
+# model's fast-mode and US-only requests apart from its standard ones.
+SUB_KEY = ("coalesce(model_name, model, '(unknown)') "
+           "|| coalesce(' (' || pricing_mode || ')', '')")
+# A priced request whose speed or region the card has no multiplier for: priced at the
+# standard rate and named in a warning ("claude-sonnet-4-6: speed fast").
+_UNKNOWN_MODIFIER = ("CASE WHEN modifier_unknown IS NOT NULL THEN coalesce(model_name, model) "
+                     "|| ': ' || modifier_unknown END")
+
+
+def unknown_modifiers(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """What in ``selected`` was priced at the standard rate because the card has no
+    multiplier for its speed or region: ("model: speed fast", requests)."""
+    sql = (f"SELECT {_UNKNOWN_MODIFIER} AS mu, count(*)::BIGINT FROM selected "
+           "WHERE modifier_unknown IS NOT NULL GROUP BY 1 ORDER BY 1")  # fmt: skip
+    return [(r[0], r[1]) for r in con.execute(sql).fetchall()]
 
 
 def _aggregate(r: tuple) -> Aggregate:
@@ -562,7 +593,7 @@ def aggregate(
 ) -> list[Aggregate]:
     """Usage in ``selected`` summed per report key (``group`` None: one grand total row)."""
     key = GROUP_KEYS[group] if group else "'total'"
-    sub = "coalesce(model_name, model, '(unknown)')" if by_model else "NULL"
+    sub = SUB_KEY if by_model else "NULL"
     # The key is computed once per row in a subquery: in the select list, DuckDB
     # computes it again for each DISTINCT list and the mode (half the query's time).
     sql = (f"SELECT k, {sub} AS sk, {_SUMS} FROM (SELECT *, {key} AS k FROM selected) "
@@ -665,7 +696,7 @@ def chain_start(con: duckdb.DuckDBPyConnection, now_s: float) -> float | None:
 # in the old cost either, so the difference compares like with like).
 _AS_EDITS = (
     ("LEFT JOIN card_prices p ON p.name = m.name AND d.ts",
-     "LEFT JOIN whatif_map w ON w.key = {key}\n"
+     "LEFT JOIN whatif_map w ON w.key = {key} AND d.ts >= w.valid_from AND d.ts < w.valid_to\n"
      "    LEFT JOIN card_prices p ON p.name = CASE WHEN m.name IS NULL THEN NULL\n"
      "        ELSE coalesce(w.name, m.name) END AND d.ts"),
     ("m.name AS model_name, p.*,",
@@ -687,17 +718,29 @@ def _priced_as(sql: str) -> str:
 PRICED_AS = _priced_as(PRICED)
 
 
-def load_whatif_map(con: duckdb.DuckDBPyConnection, mapping: dict[str, str]) -> None:
+def load_whatif_map(con: duckdb.DuckDBPyConnection, mapping: dict) -> None:
     """The what-if's model per key, into the temp table ``whatif_map``.
 
     Keys are session ids (``select_as(per_session=True)``), or ``"*"`` for every
-    request; values are card model names (``RateCard.models`` keys).
+    request; values are card model names (``RateCard.models`` keys), or for a Claude
+    Code alias the names it stood for over time: ``[(first day or None, name), ...]``
+    (``pricing.index.alias_timeline``; the first also covers the days before it).
     """
-    con.execute("CREATE OR REPLACE TEMP TABLE whatif_map (key VARCHAR PRIMARY KEY, name VARCHAR)")
-    if mapping:
+    con.execute("CREATE OR REPLACE TEMP TABLE whatif_map (key VARCHAR, name VARCHAR, "
+                "valid_from TIMESTAMPTZ, valid_to TIMESTAMPTZ)")  # fmt: skip
+    rows = []
+    for key, target in mapping.items():
+        spans = [(None, target)] if isinstance(target, str) else list(target)
+        for i, (_first, name) in enumerate(spans):
+            start = EPOCH_START if i == 0 else _instant(spans[i][0])
+            end = _instant(spans[i + 1][0]) if i + 1 < len(spans) else END_OF_TIME
+            rows.append((key, name, start, end))
+    if rows:
+        cols = list(zip(*rows, strict=True))
         con.execute(
-            "INSERT INTO whatif_map SELECT unnest($1), unnest($2)",
-            [list(mapping), list(mapping.values())],
+            "INSERT INTO whatif_map SELECT unnest($1), unnest($2), unnest($3)::TIMESTAMPTZ, "
+            "unnest($4)::TIMESTAMPTZ",
+            [list(c) for c in cols],
         )
 
 
