@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -56,6 +57,28 @@ class PriceIn(BaseModel):
         return self
 
 
+class ModifierIn(BaseModel):
+    """A multiplier of every token rate of a model's requests that carry a usage field's
+    value (``speed = "fast"``, ``inference_geo = "us"``), for the days it was offered."""
+
+    model_config = ConfigDict(extra="forbid")
+    field: Literal["speed", "inference_geo"]
+    value: str
+    factor: Decimal
+    effective_from: date
+    until: date | None = None  # the first day it was no longer offered
+    source: str = ""
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ModifierIn:
+        if self.factor <= 0:
+            raise ValueError("a modifier's factor must be positive")
+        if self.until is not None and self.until <= self.effective_from:
+            raise ValueError("a modifier's until must come after its effective_from")
+        return self
+
+
 class ModelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -64,7 +87,10 @@ class ModelIn(BaseModel):
     aliases: list[str] = []
     context_window: int | None = None
     token_factor: Decimal | None = None
+    # false: requests before the first price stay unpriced (a model `rates update` added)
+    backdate: bool = True
     price: list[PriceIn] = []
+    modifier: list[ModifierIn] = []
 
 
 class CardIn(BaseModel):

@@ -73,9 +73,12 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
         )
     rows = []
     for m in card.models.values():
+        if at is not None and not m.backdate and at < m.prices[0].effective_from:
+            continue  # a model a rate update added: not priced before that update
         periods = [m.price_at(at)] if at is not None else list(m.prices)
         for i, p in enumerate(periods):
-            start = EPOCH_START if i == 0 else f"{p.effective_from.isoformat()} 00:00:00+00"
+            first = i == 0 and (m.backdate or at is not None)
+            start = EPOCH_START if first else f"{p.effective_from.isoformat()} 00:00:00+00"
             end = (
                 f"{periods[i + 1].effective_from.isoformat()} 00:00:00+00"
                 if i + 1 < len(periods)
