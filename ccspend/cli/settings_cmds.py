@@ -203,9 +203,7 @@ def config_path() -> None:
 
 
 rates_app = typer.Typer(
-    help="List the rate card in force (today, or --at a date); `ccspend rates update` adds "
-    "LiteLLM's new prices from today.",
-    no_args_is_help=False,
+    help="List the rate card in force (today, or --at a date).", no_args_is_help=False
 )
 app.add_typer(rates_app, name="rates")
 
