@@ -202,14 +202,23 @@ def config_path() -> None:
     sys.stdout.write(f"{config.config_path()}\n")
 
 
-@app.command("rates")
+rates_app = typer.Typer(
+    help="List the rate card in force (today, or --at a date).", no_args_is_help=False
+)
+app.add_typer(rates_app, name="rates")
+
+
+@rates_app.callback(invoke_without_command=True)
 def rates(
+    ctx: typer.Context,
     at: Annotated[
         str | None, typer.Option("--at", help="The card in force on this day (YYYY-MM-DD).")
     ] = None,
     json_out: Json = False,
 ) -> None:
     """List the rate card in force (today, or --at a date)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from ccspend.pricing import load_card
     from ccspend.reports.options import parse_day
 
@@ -229,6 +238,10 @@ def rates(
             "card_version": card.version,
             "at": day.isoformat(),
             "files": list(card.files),
+            "versions": [
+                {"kind": v.kind, "version": v.version, **({"source": v.source} if v.source else {})}
+                for v in card.versions
+            ],
             "models": [
                 {
                     "model": m.name,
@@ -280,6 +293,87 @@ def rates(
     out = stdout_console()
     out.print(table)
     out.print("Sources: " + "; ".join(card.files))
+    updates = [v for v in card.versions if v.kind == "update"]
+    if updates:
+        out.print("Versions: shipped " + card.version + "; " + "; ".join(
+            f"update from {v.version} ({v.source})" for v in updates), highlight=False)
+
+
+def _rate(x) -> str:
+    return f"{x:g}" if x is not None else "-"
+
+
+@rates_app.command("update")
+def rates_update(
+    source: Annotated[
+        str | None,
+        typer.Option("--from", help="LiteLLM's price file: a URL or a file (default: its "
+                     "published URL)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would change; write nothing.")
+    ] = False,
+    json_out: Json = False,
+) -> None:
+    """Add LiteLLM's new models and changed prices to the card, from today (the past is
+    never repriced)."""
+    from ccspend.pricing import load_card
+    from ccspend.pricing.update import DEFAULT_URL, update
+
+    overrides, path = paths.rate_overrides_path(), paths.rate_updates_path()
+    card = load_card(overrides)
+    plan, written = update(source or DEFAULT_URL, card, path, date.today(),
+                           overrides=overrides, dry_run=dry_run)  # fmt: skip
+    day = plan.day.isoformat()
+
+    def row(c) -> dict:
+        d = {"model": c.name, "provider": c.provider, "litellm_id": c.new.key,
+             "input": float(c.new.base.input), "output": float(c.new.base.output)}  # fmt: skip
+        if c.old is not None:
+            d["old_input"], d["old_output"] = float(c.old.base.input), float(c.old.base.output)
+        d["modifiers"] = [{"field": m.field, "value": m.value, "factor": float(m.factor)}
+                          for m in c.modifiers]  # fmt: skip
+        return d
+
+    if json_out:
+        import json
+
+        out = {
+            "effective_from": day, "source": plan.source, "file": str(path),
+            "written": written, "dry_run": dry_run, "models_read": plan.models_read,
+            "new": [row(c) for c in plan.changes if c.kind == "new"],
+            "changed": [row(c) for c in plan.changes if c.kind == "changed"],
+            "modifiers": [row(c) for c in plan.changes if c.kind == "modifier"],
+            "kept": [{"model": k.name, "why": k.why, "input": float(k.old.base.input),
+                      "output": float(k.old.base.output), "litellm_input": float(k.new.base.input),
+                      "litellm_output": float(k.new.base.output)} for k in plan.kept],
+        }  # fmt: skip
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        return
+    w = sys.stdout.write
+    w(f"Read {plan.models_read} models from {plan.source}\n")
+    for c in plan.changes:
+        mods = "".join(f", {m.field}={m.value} x{m.factor:g}" for m in c.modifiers)
+        b = c.new.base
+        if c.kind == "new":
+            w(f"  new      {c.name} ({c.provider}): input {_rate(b.input)}, "
+              f"output {_rate(b.output)}{mods}\n")
+        elif c.kind == "changed":
+            o = c.old.base
+            w(f"  changed  {c.name}: input {_rate(o.input)} -> {_rate(b.input)}, "
+              f"output {_rate(o.output)} -> {_rate(b.output)}{mods}\n")
+        else:
+            w(f"  modifier {c.name}{mods}\n")
+    for k in plan.kept:
+        w(f"  kept     {k.name}: {k.why} (LiteLLM: input {_rate(k.new.base.input)}, "
+          f"output {_rate(k.new.base.output)})\n")
+    if not plan.changes:
+        w(f"Already current: nothing to add ({path} unchanged).\n")
+    elif dry_run:
+        w(f"Dry run: {len(plan.changes)} models would be priced from {day} in {path}.\n")
+    else:
+        w(f"Wrote {path}: {len(plan.changes)} models priced from {day} "
+          "(prices before it unchanged).\n")
 
 
 @app.command("completions")

@@ -4,7 +4,7 @@ Every location can be overridden by an environment variable, so tests and
 benchmarks never touch the real home directory:
 
 - ``CCSPEND_DB``: the database file (default: the platform's user data dir).
-- ``CCSPEND_CONFIG_DIR``: config directory (rate overrides, budgets).
+- ``CCSPEND_CONFIG_DIR``: config directory (rate overrides and updates, budgets).
 - ``CLAUDE_CONFIG_DIR``: Claude Code's config dir(s), comma-separated.
 
 Each location exists twice: as a ``Path`` (the public functions) and as a
@@ -120,6 +120,13 @@ def rate_overrides_str() -> str:
     return config_dir_str() + "/rates.toml"
 
 
+RATE_UPDATES_NAME = "rates-updates.toml"  # beside rates.toml: ``ccspend rates update``
+
+
+def rate_updates_str() -> str:
+    return config_dir_str() + "/" + RATE_UPDATES_NAME
+
+
 def claude_config_dir_strs() -> list[str]:
     """Claude Code's config directories, in the order Claude Code itself uses.
 
@@ -182,6 +189,12 @@ def rate_overrides_path() -> Path:
     from pathlib import Path
 
     return Path(rate_overrides_str())
+
+
+def rate_updates_path() -> Path:
+    from pathlib import Path
+
+    return Path(rate_updates_str())
 
 
 def claude_config_dirs() -> list[Path]:

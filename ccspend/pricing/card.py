@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ccspend.core.errors import RateCardError
+from ccspend.core.paths import RATE_UPDATES_NAME
 from ccspend.pricing.index import resolve_id
 from ccspend.pricing.names import normalise_model
 
@@ -103,6 +104,9 @@ class ModelRates:
     prices: tuple[Price, ...]  # sorted by effective_from
     modifiers: tuple[Modifier, ...] = ()
     date_known: bool = True  # False: the first price's date is a lower bound
+    # False: requests before its first price stay unpriced (a model a rate update added,
+    # or one whose release date is unknown: not priced before it could have existed)
+    backdate: bool = True
 
     @property
     def available_from(self) -> date:
@@ -157,10 +161,20 @@ class ModelRates:
 
 
 @dataclass(frozen=True)
+class CardVersion:
+    """A layer of the card: the shipped card, or one day's ``ccspend rates update``."""
+
+    kind: str  # "shipped" or "update"
+    version: str  # the shipped card's version, or the day an update applies from
+    source: str = ""  # an update: where its prices were read
+
+
+@dataclass(frozen=True)
 class RateCard:
     version: str
     models: dict[str, ModelRates]
     files: tuple[str, ...] = ()
+    versions: tuple[CardVersion, ...] = ()
     _index: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -252,28 +266,33 @@ def _merge(models: dict[str, ModelIn], extra: CardIn) -> None:
         )
 
 
-def load_card(overrides: Path | None = None, shipped_text: str | None = None) -> RateCard:
-    """The shipped card merged with the user's overrides file (if it exists).
+def load_card(overrides: Path | None = None, shipped_text: str | None = None,
+              updates: Path | None = None) -> RateCard:
+    """The shipped card merged with the rate updates file, then the user's overrides
+    file (each if it exists). ``updates`` defaults to ``rates-updates.toml`` beside
+    ``overrides`` (both live in the config directory); with no ``overrides``, none.
 
     The result is kept in a pickle (``card_cache``) while the card files and this
     code are unchanged: reading and validating the TOML costs ~30 ms, and importing
     pydantic to do it ~150 ms, on every command that prices anything.
     """
+    if updates is None and overrides is not None:
+        updates = overrides.with_name(RATE_UPDATES_NAME)
     if shipped_text is not None:
-        return _build(overrides, shipped_text)
+        return _build(overrides, shipped_text, updates)
     from ccspend.pricing import card_cache
 
     shipped = resources.files("ccspend.pricing").joinpath(SHIPPED)
     here = Path(__file__).parent  # the code the card is built with is part of its key
     key = card_cache.key([Path(str(shipped)), here / "card.py", here / "card_schema.py",
-                          here / "names.py", overrides])
+                          here / "names.py", overrides, updates])
     card = card_cache.get(key)
     if card is None:
         text = shipped.read_text("utf-8")
-        if overrides is None or not overrides.is_file():
+        if not any(f is not None and f.is_file() for f in (overrides, updates)):
             card = _compiled(text)
         if card is None:
-            card = _build(overrides, text)
+            card = _build(overrides, text, updates)
         card_cache.put(key, card)
     return card
 
@@ -317,18 +336,24 @@ def _digest(text: str) -> str:
     return h.hexdigest()
 
 
-def _build(overrides: Path | None, shipped_text: str) -> RateCard:
+def _build(overrides: Path | None, shipped_text: str, updates: Path | None = None) -> RateCard:
     base = _read(shipped_text, "shipped rate card")
     models: dict[str, ModelIn] = {}
     _merge(models, base)
     files = ["(shipped) " + base.version]
-    if overrides is not None and overrides.is_file():
+    versions = [CardVersion("shipped", base.version)]
+    for extra in (updates, overrides):  # the user's overrides last: they win
+        if extra is None or not extra.is_file():
+            continue
         try:
-            text = overrides.read_text("utf-8")
+            text = extra.read_text("utf-8")
         except OSError as exc:
-            raise RateCardError(f"{overrides}: {exc.strerror}") from None
-        _merge(models, _read(text, str(overrides)))
-        files.append(str(overrides))
+            raise RateCardError(f"{extra}: {exc.strerror}") from None
+        layer = _read(text, str(extra))
+        _merge(models, layer)
+        files.append(str(extra))
+        if extra is updates:
+            versions += _update_versions(layer)
     out: dict[str, ModelRates] = {}
     index: dict[str, str] = {}
     for key, m in models.items():
@@ -347,6 +372,7 @@ def _build(overrides: Path | None, shipped_text: str) -> RateCard:
             modifiers=tuple(sorted((_modifier(x) for x in m.modifier),
                                    key=lambda x: (x.field, x.value, x.effective_from))),
             date_known=m.date_known,
+            backdate=m.backdate and m.date_known,
         )
         index[name.lower()] = name
         index[key] = name
@@ -357,7 +383,14 @@ def _build(overrides: Path | None, shipped_text: str) -> RateCard:
     # exact names win over aliases of other models
     for name in out:
         index[name.lower()] = name
-    return RateCard(version=base.version, models=out, files=tuple(files), _index=index)
+    return RateCard(version=base.version, models=out, files=tuple(files),
+                    versions=tuple(versions), _index=index)
+
+
+def _update_versions(layer: CardIn) -> list[CardVersion]:
+    """Each day's update in the updates file: its day and where its prices came from."""
+    seen = {(p.effective_from, p.source) for m in layer.model for p in [*m.price, *m.modifier]}
+    return [CardVersion("update", day.isoformat(), source) for day, source in sorted(seen)]
 
 
 if __name__ == "__main__":  # python -m ccspend.pricing.card: rebuild COMPILED

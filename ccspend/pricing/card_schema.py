@@ -88,8 +88,11 @@ class ModelIn(BaseModel):
     context_window: int | None = None
     token_factor: Decimal | None = None
     # False: no published release date was found; the first price's effective_from is
-    # then the earliest day the model could have existed (its note says why)
+    # then the earliest day the model could have existed (its note says why), and no
+    # earlier request is priced with it
     date_known: bool = True
+    # false: requests before the first price stay unpriced (a model `rates update` added)
+    backdate: bool = True
     price: list[PriceIn] = []
     modifier: list[ModifierIn] = []
 

@@ -3,7 +3,7 @@
 ``ccspend run``'s pre-flight and ``ccspend route`` price a few tokens before
 anything else happens; loading the rate card takes pydantic and a few hundred
 milliseconds. So the index is kept in a small JSON file beside the database,
-keyed by the card files (the shipped card and the user's overrides), the code
+keyed by the card files (the shipped card, the rate updates, the user's overrides), the code
 that makes the index from them (its keys are the card's id index) and the day:
 it is right the moment any of them changes.
 """
@@ -25,8 +25,9 @@ def today_prices() -> dict:
 
     here = Path(__file__).parent
     key = [datetime.now(UTC).date().isoformat()]
-    for f in (here / "data" / "rates.toml", paths.rate_overrides_path(), here / "index.py",
-              here / "card.py", here / "names.py"):  # fmt: skip
+    for f in (here / "data" / "rates.toml", paths.rate_overrides_path(),
+              paths.rate_updates_path(), here / "index.py", here / "card.py",
+              here / "names.py"):  # fmt: skip
         try:
             st = f.stat()
             key.append([str(f), st.st_size, st.st_mtime_ns])

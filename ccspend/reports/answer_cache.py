@@ -72,7 +72,8 @@ def fingerprint(files, db) -> str:
     serve a stale answer).
     """
     db = str(db)
-    extra = (_stat(db), _stat(db + ".wal"), _stat(_CARD), _stat(paths.rate_overrides_str()))
+    extra = (_stat(db), _stat(db + ".wal"), _stat(_CARD), _stat(paths.rate_overrides_str()),
+             _stat(paths.rate_updates_str()))
     logs = sorted([f"{f[0]}\0{f[1]}\0{f[2]}\0{f[4]}\n" for f in files])
     return "".join(logs) + repr(extra)
 

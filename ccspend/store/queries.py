@@ -95,9 +95,12 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
     rows = []
     mods = []
     for m in card.models.values():
+        if at is not None and not m.backdate and at < m.prices[0].effective_from:
+            continue  # a model a rate update added: not priced before that update
         periods = [m.price_at(at)] if at is not None else list(m.prices)
         for i, p in enumerate(periods):
-            start = EPOCH_START if i == 0 else _instant(p.effective_from)
+            first = i == 0 and (m.backdate or at is not None)
+            start = EPOCH_START if first else _instant(p.effective_from)
             end = (
                 _instant(periods[i + 1].effective_from)
                 if i + 1 < len(periods)
