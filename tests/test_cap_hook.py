@@ -120,31 +120,43 @@ def test_the_hook_never_imports_the_heavy_stack(sandbox):
     assert r.stdout.strip() == "[]", r.stderr
 
 
-def test_the_session_total_counts_only_new_bytes_and_each_response_once(tmp_path):
-    """The hook's running total: new lines only, a response's later line with a larger
-    output replaces its earlier one, subagents count, a rewritten file is recounted."""
+def test_the_session_total_counts_only_new_bytes_and_each_response_once(tmp_path, monkeypatch):
+    """The hook's (and the status line's) session cost: new bytes only, a response's later
+    line with a larger output replaces its earlier one, subagents count, a rewritten file
+    is recounted, new prices reprice."""
     import os
 
-    from ccspend.live.caps import session_spend
+    from ccspend.live import sessions
     from tests.logs import append
 
-    summary = {"prices_id": "p1", "prices": {"claude-haiku-4-5": {"base": [1, 5, 1.25, 2, 0.1]}}}
-    t = write(tmp_path / "s1.jsonl", [
+    reads = []
+    scan = sessions.scan_appended
+    monkeypatch.setattr(sessions, "scan_appended",
+                        lambda data, base: reads.append((base, len(data))) or scan(data, base))
+    prices = {"claude-haiku-4-5": {"base": [1, 5, 1.25, 2, 0.1]}}
+    folder = tmp_path / "state"
+
+    def cost(ident="p1"):
+        return sessions.session_cost(str(t), "s1", folder, prices, ident)
+
+    t = write(tmp_path / "p" / "s1.jsonl", [
         assistant(session="s1", msg="a", req="a", inp=1_000_000, out=1, model="claude-haiku-4-5"),
         {"type": "user", "message": {"role": "user", "content": "x" * 5000}}])
-    state: dict = {}
-    assert session_spend(str(t), state, summary) == pytest.approx(1.000005)
-    offset = state["spent"]["files"][str(t)][1]
-    assert offset == os.path.getsize(t)
+    assert cost() == pytest.approx(1.000005)
+    size = os.path.getsize(t)
     append(t, [assistant(session="s1", msg="a", req="a", inp=1_000_000, out=200_000,
                          model="claude-haiku-4-5")])  # the same response, final line
-    sub = tmp_path / "s1" / "subagents" / "agent-1.jsonl"
+    sub = tmp_path / "p" / "s1" / "subagents" / "agent-1.jsonl"
     write(sub, [assistant(session="s1", msg="b", req="b", inp=500_000, out=0,
                           model="claude-haiku-4-5")])
-    state = json.loads(json.dumps(state))  # as the state file keeps it
-    assert session_spend(str(t), state, summary) == pytest.approx(2.5)
-    assert session_spend(str(t), state, summary) == pytest.approx(2.5)  # nothing new
+    reads.clear()
+    assert cost() == pytest.approx(2.5)
+    assert sorted(reads) == [(0, os.path.getsize(sub)), (size, os.path.getsize(t) - size)]
+    reads.clear()
+    assert cost() == pytest.approx(2.5) and reads == []  # nothing new, nothing read
     write(t, [assistant(session="s1", msg="c", req="c", inp=100_000, out=0,
                         model="claude-haiku-4-5")])  # rewritten, shorter: counted again
-    assert session_spend(str(t), state, summary) == pytest.approx(0.6)
-    assert session_spend(str(t), state, {**summary, "prices_id": "p2"}) == pytest.approx(0.6)
+    assert cost() == pytest.approx(0.6)
+    prices["claude-haiku-4-5"] = {"base": [2, 10, 2.5, 4, 0.2]}
+    assert cost() == pytest.approx(0.6)  # the same prices id: the costs counted stand
+    assert cost("p2") == pytest.approx(1.2)

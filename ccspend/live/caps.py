@@ -11,12 +11,13 @@ adds two hooks to its settings, both running ``ccspend cap hook``:
   caps for the rest of that session (or day).
 
 The hooks run on every tool call, so this module is the standard library only
-and answers from small files: this session's cost is a running total kept in
-its state file with the transcript offsets it covers, so each call reads only
-what the session logged since the last one; today's cost and the prices come
-from the summary the background refresh writes. It fails open: any error, a missing
-summary, an unreadable input, and the hook says nothing and exits 0, so a
-broken hook never blocks the user's work. Decisions other than a silent
+and answers from small files: this session's cost is the status line's
+(``live.sessions.project_costs``: what the session report counts for it, read
+incrementally from its project folder), priced with today's card from a cached
+index, so the first call after ``ccspend cap install`` holds the cap; today's
+cost comes from the summary the background refresh writes. It fails open: any
+error, an unreadable input, and the hook says nothing and exits 0, so a broken
+hook never blocks the user's work. Decisions other than a silent
 "allow" are journaled to a file; the next refresh moves them into the ledger
 (``cap_decisions``).
 """
@@ -163,65 +164,6 @@ def save_session_state(folder: Path, session: str, state: dict) -> None:
     write_cache(folder / f"cap-{_tag(session)}.json", json.dumps(state))
 
 
-RECENT = 256  # responses remembered for deduplication: a response's lines are adjacent
-
-
-def session_spend(transcript: str, state: dict, summary: dict) -> float:
-    """This session's cost (subagents included), counting only what its files added
-    since the last call; the running total lives in ``state["spent"]``.
-
-    A response logged over several lines counts once, at its largest output (as
-    everywhere): the last ``RECENT`` responses are remembered for that, since the
-    lines of one response are written together. New prices, or a file that was
-    replaced or shortened, and the total is counted again from the start.
-    """
-    from ccspend.live.sessions import scan_appended, session_files
-    from ccspend.pricing.index import price_response
-
-    prices = summary.get("prices", {})
-    for _attempt in range(2):
-        spent = state.get("spent")
-        if not (isinstance(spent, dict) and spent.get("transcript") == transcript
-                and spent.get("prices_id") == summary.get("prices_id")):  # fmt: skip
-            spent = {"transcript": transcript, "prices_id": summary.get("prices_id"),
-                     "usd": 0.0, "files": {}, "recent": {}}  # fmt: skip
-        state["spent"] = spent
-        files, recent = spent["files"], spent["recent"]
-        for path in session_files(transcript):
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue
-            inode, offset = files.get(path, (st.st_ino, 0))
-            if inode != st.st_ino or st.st_size < offset:
-                state.pop("spent")  # another file, or rewritten: count it all again
-                break
-            if st.st_size <= offset:
-                continue
-            with open(path, "rb") as fh:
-                fh.seek(offset)
-                data = fh.read(st.st_size - offset)
-            records, end = scan_appended(data, offset)
-            files[path] = (st.st_ino, end)
-            for r in records:
-                if r["err"] or r["model"] == "<synthetic>":
-                    continue
-                key = f"{r['mid']}|{r['rid'] or ''}" if r["mid"] else f"#{path}:{r['o']}"
-                old = recent.pop(key, None)
-                if old is not None and r["out"] <= old[0]:
-                    recent[key] = old
-                    continue
-                usd = price_response([r["ts"], r["model"], r["in"], r["out"], r["c5"], r["c1"],
-                                      r["cr"], r["ws"]], prices) or 0.0  # fmt: skip
-                spent["usd"] += usd - (old[1] if old else 0.0)
-                recent[key] = (r["out"], usd)
-                while len(recent) > RECENT:
-                    del recent[next(iter(recent))]
-        else:
-            return spent["usd"]
-    return spent["usd"]
-
-
 def _tag(session: str) -> str:
     import zlib
 
@@ -279,11 +221,13 @@ def journal(folder: Path, row: list) -> None:
 def respond(obj: dict, now: float) -> dict | None:
     """Claude Code's answer to one hook call ``obj``, or None to let it go on.
 
-    Fails open: without caps, without prices yet, or for another event, the
-    answer is None. State (warnings given, an override) is kept per session.
+    Fails open: without caps, or for another event, the answer is None; the daily
+    cap holds once the background summary has today's cost. State (warnings given,
+    an override) is kept per session.
     """
     from ccspend.core import paths
-    from ccspend.live.sessions import maybe_refresh, read_summary, state_dir
+    from ccspend.live.sessions import maybe_refresh, read_summary, session_cost, state_dir
+    from ccspend.pricing.today import today_price_index
 
     event = obj.get("hook_event_name")
     if event not in ("PreToolUse", "UserPromptSubmit"):
@@ -294,17 +238,23 @@ def respond(obj: dict, now: float) -> dict | None:
         return None
     summary = read_summary(folder)
     maybe_refresh(folder, summary, now)
-    if summary is None:
-        return None  # no prices yet: the first refresh is on its way; fail open
     session = str(obj.get("session_id") or "")
     transcript = obj.get("transcript_path")
     state = session_state(folder, session)
+    state.pop("spent", None)  # an older version's running total: the project state holds it
     before = json.dumps(state)
     spent = None
     if caps.session_usd and isinstance(transcript, str) and transcript:
-        spent = session_spend(transcript, state, summary)
-    today = today_cached(folder, summary.get("timezone"), now)
-    today_usd = summary.get("today_cost_usd") if summary.get("today") == today else 0.0
+        # priced with today's card, not the summary's copy: the first call after
+        # ``ccspend cap install`` has no summary yet, and must hold the cap all the same
+        prices_id, prices = today_price_index()
+        spent = session_cost(transcript, session, folder, prices, prices_id)
+    # today's cost is the summary's (the database's): until the first refresh has
+    # written it, the daily cap cannot be judged and only the session cap holds
+    today = today_cached(folder, summary.get("timezone") if summary else None, now)
+    today_usd = None
+    if summary is not None:
+        today_usd = summary.get("today_cost_usd") if summary.get("today") == today else 0.0
     overridden = bool(state.get("override")) or day_override_file(folder, today).exists()
     prompt = obj.get("prompt") if isinstance(obj.get("prompt"), str) else ""
     verdict = judge(event, spent, today_usd, caps, overridden,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ccspend.core import paths
 from ccspend.core.files import write_cache
-from ccspend.pricing.index import price_responses
+from ccspend.pricing.index import price_response
 
 REFRESH_EVERY = 5.0  # seconds between background refreshes of the summary
 REFRESH_STALE = 60.0  # a refresh lock older than this is from a process that died
@@ -42,7 +42,19 @@ def field_at(obj: object, *keys: str):
     return obj
 
 
-# -- this session, from its transcript ------------------------------------------
+# -- this session, from its project folder --------------------------------------
+
+
+def response_row(r: dict) -> list:
+    """The row ``pricing.index.price_response`` prices, from a usage record (``extract``'s
+    shape): the one place a record becomes a row."""
+    return [r["ts"], r["model"], r["in"], r["out"], r["c5"], r["c1"], r["cr"], r["ws"]]
+
+
+def response_key(r: dict, where: object) -> str:
+    """A usage record's response key, as the store's ``dedup_key`` (``message_id|request_id``);
+    a line without a message id is its own response (``where``: its file)."""
+    return f"{r['mid']}|{r['rid'] or ''}" if r["mid"] else f"#{where}:{r['o']}"
 
 
 def session_files(transcript: str) -> list[str]:
@@ -58,87 +70,198 @@ def session_files(transcript: str) -> list[str]:
     return files
 
 
-def session_cost(transcript: str, folder: Path, summary: dict) -> float:
-    """This session's cost, subagents included: remembered while neither its files nor the
-    prices changed."""
-    tag = f"{zlib.crc32(transcript.encode()):08x}"
-    memo_file = folder / f"cost-{tag}.json"
-    files = session_files(transcript)
-    key: list = [summary.get("prices_id")]
-    for f in files:
-        try:
-            st = os.stat(f)
-            key.append([f, st.st_size, st.st_mtime_ns])
-        except OSError:
-            key.append([f, None])
-    try:
-        memo = json.loads(memo_file.read_text())
-        if memo["key"] == key:
-            return memo["cost"]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    responses: dict = {}
-    for f in files:
-        for k, row in session_usage(f, folder).items():
-            old = responses.get(k)
-            if old is None or row[3] > old[3]:
-                responses[k] = row
-    cost, _unknown = price_responses(responses, summary.get("prices", {}))
-    write_cache(memo_file, json.dumps({"key": key, "cost": cost}))
-    return cost
+def session_id_of(transcript: str, session_id: object) -> str:
+    """The session a transcript is for: the id Claude Code gives, else its file's name."""
+    if isinstance(session_id, str) and session_id:
+        return session_id
+    return os.path.basename(transcript).removesuffix(".jsonl")
 
 
-def session_usage(transcript: str, folder: Path | None, memory: dict | None = None) -> dict:
-    """The responses of one transcript, read incrementally and deduplicated.
+def session_cost(transcript: str, session_id: object, folder: Path, prices: dict,
+                 prices_id: object) -> float:  # fmt: skip
+    """This session's cost as the session report counts it: every response whose counted
+    line (``project_costs``) carries this session's id, subagents included."""
+    totals = project_costs(os.path.dirname(os.path.abspath(transcript)), folder, prices, prices_id)
+    return totals.get(session_id_of(transcript, session_id), 0.0)
 
-    Returns ``{key: [ts_us, model, input, output, cache5m, cache1h, cache_read, searches]}``
-    with, per response, the line of largest output (as the store counts). Where it
-    stopped is kept in a small state file in ``folder`` (the status line: one call per
-    process), or in ``memory`` (a long-lived caller such as ``ccspend run``).
+
+PROJECT_STATE_VERSION = 1
+
+
+def project_costs(project: str, folder: Path, prices: dict, prices_id: object) -> dict:
+    """USD per session id of every transcript below a Claude Code project folder, counted
+    as the reports count (``store.queries.PRICED``), read incrementally.
+
+    A response (``message_id|request_id``) counts once, at its line of most output, not
+    a sidechain, in the file that started first (its first timestamp, then its newest
+    request, then its path), at the lowest offset; and it is the session of that line
+    that spent it. So a resumed session's copies of an earlier session's lines count in
+    the earlier one, whatever session id the copies carry, and a response streamed over
+    several lines counts at its final line. Copies live in the same project folder (a
+    session is resumed from its working directory), so the folder is the scope.
+
+    The state, in ``folder`` (one file per project folder, shared by the sessions in it
+    and by the status line and the cap hook; written whole and atomically, so a writer
+    that loses a race only leaves work for the next call):
+    ``files``: path -> [index, inode, offset read to, first ts, newest ts];
+    ``keys``: response key -> [session counted, USD counted, then per file holding the
+    response its best line: file index, output, sidechain, offset, session, USD];
+    ``multi``: the keys held by more than one file (whose pick a file's rank can change);
+    ``totals``: session -> USD. A call stats the folder's files (listings of unchanged
+    folders are remembered), reads only the bytes appended since the last call, and
+    re-decides only the responses those bytes touched. New prices, or a file rewritten
+    or shortened, and the state is made again from the files.
     """
-    tag = f"{zlib.crc32(transcript.encode()):08x}"
-    state_file = folder / f"session-{tag}.json" if folder is not None else None
+    import marshal
+
+    from ccspend.sources.logfiles import stat_logs
+
+    state_file = folder / f"project-{zlib.crc32(project.encode()):08x}.marshal"
     try:
-        st = os.stat(transcript)
-    except OSError:
-        return {}
-    try:
-        if memory is not None:
-            state = memory[transcript]
-        elif state_file is not None:
-            state = json.loads(state_file.read_text())
-        else:
-            raise KeyError(transcript)
-        if state.get("path") != transcript or state.get("ino") != st.st_ino or (
-            st.st_size < state.get("offset", 0)
+        with open(state_file, "rb") as fh:
+            state = marshal.loads(fh.read())
+        if (state["v"], state["project"], state["prices_id"]) != (
+            PROJECT_STATE_VERSION, project, prices_id
         ):
-            raise ValueError("another file")
-    except (OSError, ValueError, KeyError):
-        state = {"path": transcript, "ino": st.st_ino, "offset": 0, "responses": {}}
-    if memory is not None:
-        memory[transcript] = state
-    if st.st_size > state["offset"]:
+            raise ValueError("another project, version or prices")
+    except (OSError, ValueError, EOFError, TypeError, KeyError):
+        state = None
+    for _attempt in range(2):
+        if state is None:
+            state = {"v": PROJECT_STATE_VERSION, "project": project, "prices_id": prices_id,
+                     "files": {}, "paths": [], "keys": {}, "multi": {}, "totals": {},
+                     "listings": {}}  # fmt: skip
+        learned: dict = {}
+        found = stat_logs([project], known=state["listings"], learned=learned)
+        changed = learned != state["listings"]
+        state["listings"] = learned
         try:
-            with open(transcript, "rb") as fh:
-                fh.seek(state["offset"])
-                data = fh.read(st.st_size - state["offset"])
+            changed |= _read_project(state, found, prices)
+        except _Rewritten:
+            state = None
+            continue
+        if changed:
+            write_cache(state_file, marshal.dumps(state))
+        return state["totals"]
+    return {}
+
+
+class _Rewritten(Exception):
+    """A file was replaced or shortened: what was counted from it no longer holds."""
+
+
+def _read_project(state: dict, found: list, prices: dict) -> bool:
+    files, paths, keys, multi, totals = (
+        state["files"], state["paths"], state["keys"], state["multi"], state["totals"])
+    touched: set = set()
+    reranked = False
+    for path, size, _mtime, _dev, ino in found:
+        entry = files.get(path)
+        if entry is None:
+            entry = files[path] = [len(paths), ino, 0, None, None]
+            paths.append(path)
+        elif entry[1] != ino or size < entry[2]:
+            raise _Rewritten(path)
+        if size <= entry[2]:
+            continue
+        index, _ino, offset, first_ts, newest = entry
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                data = fh.read(size - offset)
         except OSError:
-            return state["responses"]
-        records, end = scan_appended(data, state["offset"])
-        responses = state["responses"]
+            continue
+        records, end = scan_appended(data, offset)
+        entry[2] = end
+        if offset == 0:
+            first_ts = first_timestamp(data)
+            if first_ts is None and records:
+                first_ts = min(r["ts"] for r in records)
         for r in records:
+            if newest is None or r["ts"] > newest:
+                newest = r["ts"]
             if r["err"] or r["model"] == "<synthetic>":
                 continue
-            key = f"{r['mid']}|{r['rid'] or ''}" if r["mid"] else f"#{r['o']}"
-            row = [r["ts"], r["model"], r["in"], r["out"], r["c5"], r["c1"], r["cr"], r["ws"]]
-            old = responses.get(key)
-            if old is None or row[3] > old[3]:
-                responses[key] = row
-        state["offset"] = end
-        if state_file is None or memory is not None:
-            return state["responses"]
-        write_cache(state_file, json.dumps(state))
-    return state["responses"]
+            key = response_key(r, index)
+            usd = price_response(response_row(r), prices) or 0.0  # no price: counts nothing
+            cand = [index, r["out"], r["sc"], r["o"], r["sid"], usd]
+            held = keys.get(key)
+            if held is None:
+                keys[key] = [False, 0.0, *cand]  # False: not counted yet
+                touched.add(key)
+                continue
+            for at in range(2, len(held), 6):
+                if held[at] == index:
+                    mine = held[at:at + 6]
+                    if (-cand[1], cand[2], cand[3]) < (-mine[1], mine[2], mine[3]):
+                        held[at:at + 6] = cand
+                        touched.add(key)
+                    break
+            else:
+                held += cand
+                multi[key] = None
+                touched.add(key)
+        if (first_ts, newest) != (entry[3], entry[4]):
+            entry[3], entry[4] = first_ts, newest
+            reranked = True
+    if reranked:
+        touched.update(multi)
+    if not touched:
+        return False
+    ranks = {}
+    for key in touched:
+        held = keys[key]
+        best = None
+        for at in range(2, len(held), 6):
+            index, out, sc, off, sid, usd = held[at:at + 6]
+            if index not in ranks:
+                ranks[index] = _file_rank(files, paths[index])
+            order = (-out, sc, ranks[index], off)
+            if best is None or order < best[0]:
+                best = (order, sid, usd)
+        _order, sid, usd = best
+        if held[0] is False or held[0] != sid or held[1] != usd:
+            if held[0] is not False:
+                totals[held[0]] -= held[1]
+            totals[sid] = totals.get(sid, 0.0) + usd
+            held[0], held[1] = sid, usd
+    return True
+
+
+def _file_rank(files: dict, path: str) -> tuple:
+    """Which of two files holding a response counts it: the first in the order of
+    (first timestamp, newest request, path), a file without one after those with
+    (``store.queries.PRICED``'s ``f_rank``)."""
+    _index, _ino, _offset, first_ts, newest = files[path]
+    return (first_ts is None, first_ts or 0, newest is None, newest or 0, path)
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def first_timestamp(data: bytes) -> int | None:
+    """The timestamp of a file's first timestamped line among its first 64 (as the
+    ingest's scanner reads it): it tells an original session from a resumed copy."""
+    pos = 0
+    for _ in range(64):
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            return None
+        line = data[pos:nl].strip().removeprefix(BOM)
+        pos = nl + 1
+        if b'"timestamp"' not in line:
+            continue
+        try:
+            obj = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(obj, dict):
+            from ccspend.sources.claude_record import parse_timestamp_us
+
+            ts = parse_timestamp_us(obj.get("timestamp"))
+            if ts is not None:
+                return ts
+    return None
 
 
 SMALL_READ = 1 << 20  # below this, the standard library's json is quicker than importing msgspec

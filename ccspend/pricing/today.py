@@ -19,6 +19,12 @@ from ccspend.core.files import write_cache
 def today_prices() -> dict:
     """Today's price index: from the cache file when its key still holds, else from
     the rate card (then cached)."""
+    return today_price_index()[1]
+
+
+def today_price_index() -> tuple[str, dict]:
+    """Today's price index and its id (a checksum of its content, the same while the
+    prices are: what a cache of costs priced with it is keyed on)."""
     from datetime import UTC, datetime
 
     from ccspend.core import paths
@@ -37,12 +43,15 @@ def today_prices() -> dict:
     try:
         data = json.loads(cache.read_text())
         if data["key"] == key:
-            return data["prices"]
+            return data["id"], data["prices"]
     except (OSError, ValueError, KeyError, TypeError):
         pass
+    import zlib
+
     from ccspend.pricing import load_card
     from ccspend.pricing.index import price_index
 
     prices = price_index(load_card(paths.rate_overrides_path()), datetime.now(UTC).date())
-    write_cache(cache, json.dumps({"key": key, "prices": prices}))
-    return prices
+    ident = f"{zlib.crc32(json.dumps(prices, sort_keys=True).encode()):08x}"
+    write_cache(cache, json.dumps({"key": key, "id": ident, "prices": prices}))
+    return ident, prices

@@ -166,8 +166,10 @@ class Spend:
         return self.usd
 
     def _read(self, path: str) -> None:
-        from ccspend.live.sessions import (
-            scan_appended,  # the status line's reader of appended lines
+        from ccspend.live.sessions import (  # the status line's reader of appended lines
+            response_key,
+            response_row,
+            scan_appended,
         )
 
         try:
@@ -191,9 +193,7 @@ class Spend:
         for r in records:
             if r["err"] or r["model"] == "<synthetic>" or r["ts"] < oldest:
                 continue
-            key = f"{r['mid']}|{r['rid'] or ''}" if r["mid"] else f"#{path}:{r['o']}"
-            self._count(key, [r["ts"], r["model"], r["in"], r["out"], r["c5"], r["c1"], r["cr"],
-                              r["ws"]])  # fmt: skip
+            self._count(response_key(r, path), response_row(r))
 
     def _count(self, key: str, row: list) -> None:
         """Count a response, or its later line with a larger output instead of the earlier."""

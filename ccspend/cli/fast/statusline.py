@@ -3,9 +3,11 @@
 Claude Code runs the command several times a second with a JSON object on
 stdin. So this path never opens the database and imports nothing heavy:
 
-- this session's cost comes from the transcript Claude Code names, read
-  incrementally (a small per-session state file remembers the offset and the
-  responses seen, deduplicated as everywhere else);
+- this session's cost is what the session report counts for it: the
+  responses of the transcripts of its project folder (subagents and resumed
+  sessions included) whose counted line is this session's, read incrementally
+  (``live.sessions.project_costs``) and priced with today's card from a small
+  cached index (``pricing.today``), so the first call shows it too;
 - today's cost and the active 5-hour block come from a summary file that a
   background ``ccspend statusline --refresh`` rewrites, started at most every
   few seconds and never waited for;
@@ -32,6 +34,7 @@ from ccspend.live.sessions import (
     session_cost,
     state_dir,
 )
+from ccspend.pricing.today import today_price_index
 
 FALLBACK = "ccspend: no status input"
 WARN_AT = 80.0  # percent of a limit: warning colour
@@ -122,8 +125,11 @@ def run(stdin=None, stdout=None, now: float | None = None) -> int:
         maybe_refresh(folder, summary, now)
         this_session = None
         transcript = obj.get("transcript_path")
-        if isinstance(transcript, str) and transcript and summary is not None:
-            this_session = session_cost(transcript, folder, summary)
+        if isinstance(transcript, str) and transcript:
+            # today's card, not the summary's copy of it: the first call has no summary yet
+            prices_id, prices = today_price_index()
+            this_session = session_cost(transcript, obj.get("session_id"), folder, prices,
+                                        prices_id)  # fmt: skip
         colour = not os.environ.get("NO_COLOR")
         stdout.write(render(obj, this_session, summary, now, colour) + "\n")
     except Exception:  # noqa: BLE001 - a status line must never break the status bar
