@@ -219,8 +219,9 @@ class Corpus:
             when = START + dt.timedelta(seconds=rng.uniform(0, span))
             lines: list[dict] = []
             copied: list[dict] = []
-            if made and rng.random() < 0.2:  # resumed: the file starts with copies
-                _path, earlier, _sid, _cwd, _br = rng.choice(made)
+            here = [m for m in made if m[3] == cwd]  # Claude Code resumes within a project
+            if here and rng.random() < 0.25:  # resumed: the file starts with copies
+                _path, earlier, _sid, _cwd, _br = rng.choice(here)
                 copied = [json.loads(json.dumps(x)) for x in earlier[: rng.randint(1, 6)]]
                 if rng.random() < 0.5:
                     for x in copied:

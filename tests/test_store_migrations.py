@@ -56,3 +56,47 @@ def test_m006_computes_the_response_key_and_keeps_every_row(tmp_path):
     assert after == before
     assert [r[-1] for r in after] == ["m1|r1", "m2|", None]
     assert generated == 1  # computed, no longer stored
+
+
+def test_m007_reads_the_logs_on_disk_again_for_2026_fields(tmp_path):
+    """A database from before 2026's fields: the logs still on disk are read again (their
+    fast-mode requests then cost six times as much); a log Claude Code has since deleted
+    keeps the rows it gave."""
+    import json
+
+    from ccspend.ingest.claude import ingest_claude
+    from ccspend.pricing import load_card
+    from ccspend.reports.build import ReportRequest, build_report
+    from ccspend.store.queries import Filters
+    from tests.logs import assistant
+
+    projects = tmp_path / "projects" / "-w"
+    projects.mkdir(parents=True)
+    fast = assistant(ts="2026-03-10T10:00:00.000Z", model="claude-opus-4-6", inp=1000, out=0)
+    fast["message"]["usage"]["speed"] = "fast"
+    (projects / "a.jsonl").write_text(json.dumps(fast) + "\n")
+    gone = assistant(ts="2026-03-10T11:00:00.000Z", model="claude-opus-4-6", inp=2000, out=0,
+                     msg="msg_gone", req="req_gone", session="gone")
+    (projects / "gone.jsonl").write_text(json.dumps(gone) + "\n")
+    path = tmp_path / "db.duckdb"
+    ingest_claude(Store(path), [tmp_path / "projects"])
+    (projects / "gone.jsonl").unlink()
+    # back to the shape of m006: no 2026 columns, m007 never applied
+    con = duckdb.connect(str(path))
+    for col in ("speed", "inference_geo", "compaction_input_tokens", "compaction_output_tokens",
+                "compaction_cache_write_5m_tokens", "compaction_cache_write_1h_tokens",
+                "compaction_cache_read_tokens"):  # fmt: skip
+        con.execute(f"ALTER TABLE requests DROP COLUMN {col}")
+    con.execute("DELETE FROM schema_migrations WHERE name = 'm007_usage_2026'")
+    con.close()
+
+    store = Store(path)
+    card = load_card(None)
+
+    def cost() -> float:
+        return build_report(store, card, ReportRequest("daily", Filters(tz="UTC"))).to_json()[
+            "totals"]["cost_usd"]  # fmt: skip
+
+    assert cost() == 0.005 + 0.01  # both at the standard rate: the old rows know no speed
+    ingest_claude(store, [tmp_path / "projects"])
+    assert cost() == 6 * 0.005 + 0.01  # read again: fast; the deleted log's row is kept

@@ -48,7 +48,10 @@ def field_at(obj: object, *keys: str):
 def response_row(r: dict) -> list:
     """The row ``pricing.index.price_response`` prices, from a usage record (``extract``'s
     shape): the one place a record becomes a row."""
-    return [r["ts"], r["model"], r["in"], r["out"], r["c5"], r["c1"], r["cr"], r["ws"]]
+    g = r.get
+    k = [g("ki", 0), g("ko", 0), g("k5", 0), g("k1", 0), g("kr", 0)]
+    return [r["ts"], r["model"], r["in"], r["out"], r["c5"], r["c1"], r["cr"], r["ws"],
+            g("sp"), g("geo"), k if any(k) else None]
 
 
 def response_key(r: dict, where: object) -> str:

@@ -268,6 +268,12 @@ def price_response(row: list, prices: dict) -> float | None:
     return _row_usd(p, row, day)
 
 
+def row_tokens(row: list) -> int:
+    """Every billed token of a response row: its top-level counts and its compaction steps."""
+    k = row[10] if len(row) > 10 else None
+    return sum(row[2:7]) + (sum(k) if k else 0)
+
+
 def _row_usd(p: dict, row: list, day: str | None) -> float:
     extra = row[8:11]
     speed, geo, k = (list(extra) + [None, None, None])[:3]

@@ -197,24 +197,26 @@ class Spend:
 
     def _count(self, key: str, row: list) -> None:
         """Count a response, or its later line with a larger output instead of the earlier."""
-        from ccspend.pricing.index import price_response
+        from ccspend.pricing.index import price_response, row_tokens
 
         old = self.responses.get(key)
         if old is not None:
             if row[3] <= old[3]:
                 return
             self.usd -= self.costs[key][1]
-            self.tokens -= sum(old[2:7])
+            self.tokens -= row_tokens(old)
         usd = price_response(row, self.prices) or 0.0
         self.responses[key] = row
         self.costs[key] = (row[0] / 1e6, usd)
         self.usd += usd
-        self.tokens += sum(row[2:7])
+        self.tokens += row_tokens(row)
 
     def settle(self) -> None:
         """The totals summed afresh (the running ones may carry float rounding)."""
+        from ccspend.pricing.index import row_tokens
+
         self.usd = math.fsum(c for _t, c in self.costs.values())
-        self.tokens = sum(sum(row[2:7]) for row in self.responses.values())
+        self.tokens = sum(row_tokens(row) for row in self.responses.values())
 
     def sessions(self) -> list[str]:
         """The sessions the run used (subagent files belong to their session)."""
