@@ -5,4 +5,4 @@ The package is a library first: ``ccspend.ingest.claude`` reads logs into the st
 rows. ``ccspend.cli`` is a thin layer over them.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

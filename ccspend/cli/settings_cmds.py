@@ -264,6 +264,8 @@ def rates(
                         "cache_read": num(p.long_context.cache_read),
                     },
                     "source": p.source,
+                    "date_known": m.date_known,
+                    "modifiers": _modifiers_on(m, day),
                 }
                 for m, p in rows
             ],
@@ -276,8 +278,9 @@ def rates(
         title=f"Rate card {card.version}, in force on {day.isoformat()} (USD per million tokens)",
         pad_edge=False,
     )
-    for col in ("Model", "From", "Input", "Output", "Write 5m", "Write 1h", "Read", "Long ctx"):
-        table.add_column(col, justify="left" if col in ("Model", "From") else "right")
+    for col in ("Model", "From", "Input", "Output", "Write 5m", "Write 1h", "Read", "Long ctx",
+                "Modes"):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("Model", "From", "Modes") else "right")
     for m, p in rows:
         lc = (
             f">{p.long_context_threshold // 1000}k: {p.long_context.input:g}/"
@@ -285,18 +288,31 @@ def rates(
             if p.long_context and p.long_context_threshold
             else ""
         )
+        modes = ", ".join(f"{'US-only' if x['value'] == 'us' else x['value']} "
+                          f"{x['factor']:g}x" for x in _modifiers_on(m, day))  # fmt: skip
         table.add_row(
-            m.name, p.effective_from.isoformat(), f"{p.base.input:g}", f"{p.base.output:g}",
-            f"{p.base.cache_write_5m:g}", f"{p.base.cache_write_1h:g}", f"{p.base.cache_read:g}",
-            lc,
+            m.name, p.effective_from.isoformat() + ("" if m.date_known else " (?)"),
+            f"{p.base.input:g}", f"{p.base.output:g}", f"{p.base.cache_write_5m:g}",
+            f"{p.base.cache_write_1h:g}", f"{p.base.cache_read:g}", lc, modes,
         )  # fmt: skip
     out = stdout_console()
     out.print(table)
+    if any(not m.date_known for m, _p in rows):
+        out.print("(?) release date not published: priced from the earliest day the model "
+                  "could have existed", highlight=False)  # fmt: skip
     out.print("Sources: " + "; ".join(card.files))
     updates = [v for v in card.versions if v.kind == "update"]
     if updates:
         out.print("Versions: shipped " + card.version + "; " + "; ".join(
             f"update from {v.version} ({v.source})" for v in updates), highlight=False)
+
+
+def _modifiers_on(m, day) -> list[dict]:
+    """The multipliers of model ``m`` in force on ``day`` (fast mode, US-only inference)."""
+    return [{"field": f, "value": v, "factor": float(x), "effective_from": a.isoformat(),
+             "until": b.isoformat() if b else None}
+            for f, v, a, b, x in m.modifier_spans()
+            if a <= day and (b is None or day < b) and x != 1]  # fmt: skip
 
 
 def _rate(x) -> str:
