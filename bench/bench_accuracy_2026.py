@@ -11,15 +11,13 @@ command anyone can rerun, on one corpus, for any number of ccspend installs
 
     python bench/bench_accuracy_2026.py [--sessions 400] [--seed 1]
         [--ccspend [LABEL=]CMD ...] [--ccusage BIN] [--corpus DIR]
-        [--as-generated] [--top 10] [--json-out FILE]
+        [--top 10] [--json-out FILE]
 
 1. Writes a corpus with ``gen_corpus_2026.generate`` (and its exact
    ``truth.json``) into a temp dir, or into --corpus DIR (reused if its
-   truth.json exists). Its lines are then rewritten compactly, as Claude Code
-   writes them (``{"a":1}``, not ``{"a": 1}``): ccusage 20.0.24's native binary
-   skips every line written with spaces after the separators, which would make
-   it report $0. --as-generated keeps the generator's spacing. The truth does
-   not depend on the spacing.
+   truth.json exists). Its lines are compact JSON, as Claude Code writes them
+   (``{"a":1}``): ccusage 20.0.24's native binary skips every line written with
+   spaces after the separators, which would make it report $0.
 2. Installs ccusage@20.0.24 and its native binary with npm, as bench_daily.py
    does (its ``install_ccusage``), unless --ccusage BIN is given.
 3. Runs, each in its own sandbox (HOME, CLAUDE_CONFIG_DIR=corpus,
@@ -76,19 +74,7 @@ def norm_model(name: str) -> str:
     return _DATE_SUFFIX.sub("", name)
 
 
-def compact_lines(corpus: Path) -> int:
-    """Rewrite every log line as Claude Code does: no spaces after separators."""
-    n = 0
-    for path in sorted((corpus / "projects").rglob("*.jsonl")):
-        lines = path.read_text(encoding="utf-8").splitlines()
-        out = [json.dumps(json.loads(x), separators=(",", ":"), ensure_ascii=False)
-               for x in lines if x.strip()]
-        path.write_text("".join(x + "\n" for x in out), encoding="utf-8")
-        n += len(out)
-    return n
-
-
-def ensure_corpus(corpus: Path, sessions: int, seed: int, as_generated: bool) -> dict:
+def ensure_corpus(corpus: Path, sessions: int, seed: int) -> dict:
     truth_file = corpus / "truth.json"
     if truth_file.is_file():
         print(f"corpus: reusing {corpus}")
@@ -97,8 +83,6 @@ def ensure_corpus(corpus: Path, sessions: int, seed: int, as_generated: bool) ->
               flush=True)
         traps = gen_corpus_2026.generate(corpus, sessions=sessions, seed=seed)
         print(f"  traps: {traps}")
-        if not as_generated:
-            print(f"  rewrote {compact_lines(corpus):,} lines compactly (as Claude Code)")
     return json.loads(truth_file.read_text(encoding="utf-8"), parse_float=Decimal)
 
 
@@ -210,7 +194,8 @@ def report(truth_total: Decimal, truth_days: dict, truth_models: dict,
         t = truth_models.get(m, Decimal(0))
         return max(abs(r["models"].get(m, Decimal(0)) - t) for r in results.values())
 
-    shown = sorted(models, key=spread, reverse=True)[:top]
+    shown = sorted(models, key=lambda m: (spread(m), truth_models.get(m, Decimal(0))),
+                   reverse=True)[:top]
     print()
     print(f"per model, the {len(shown)} furthest from the truth (USD, error vs truth):")
     col = max(22, *(len(n) + 2 for n in names))
@@ -235,8 +220,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--corpus", type=Path,
                     help="keep the corpus here (reused if its truth.json exists)")
-    ap.add_argument("--as-generated", action="store_true",
-                    help="keep the generator's spaced JSON (ccusage then reads nothing)")
     ap.add_argument("--ccspend", metavar="[LABEL=]CMD", action="append",
                     help="a ccspend command to check (repeatable; default: this venv's)")
     ap.add_argument("--ccusage", type=Path, metavar="BIN",
@@ -251,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ccspend-acc-") as t:
         tmp = Path(t)
         corpus = (args.corpus or tmp / "corpus").resolve()
-        truth = ensure_corpus(corpus, args.sessions, args.seed, args.as_generated)
+        truth = ensure_corpus(corpus, args.sessions, args.seed)
         truth_total, truth_days, truth_models = aggregate_truth(truth)
         print(f"truth: {len(truth['requests']):,} requests, {len(truth_days)} UTC days, "
               f"${float(truth_total):,.6f}")

@@ -236,7 +236,7 @@ class Corpus:
                 new, _row = self.request(when, sid, cwd, branch)
                 lines += new
             path = folder / f"{sid}.jsonl"
-            path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+            path.write_text("".join(_compact(x) + "\n" for x in lines))
             made.append((path, [x for x in lines if x not in copied], sid, cwd, branch))
             if rng.random() < 0.3:  # a subagent: its own file, the parent's session
                 sub = folder / sid / "subagents"
@@ -248,7 +248,7 @@ class Corpus:
                     new, _row = self.request(at, sid, cwd, branch, sidechain=True)
                     agent += new
                 (sub / f"agent-{s:04d}.jsonl").write_text(
-                    "".join(json.dumps(x) + "\n" for x in agent))
+                    "".join(_compact(x) + "\n" for x in agent))
                 self.trap("subagent")
 
     def write_truth(self) -> None:
@@ -277,6 +277,11 @@ class Corpus:
             "requests": out_rows,
         }
         (self.out / "truth.json").write_text(json.dumps(head, indent=1))
+
+
+def _compact(line: dict) -> str:
+    """A log line as Claude Code writes it: compact JSON (ccusage reads no other)."""
+    return json.dumps(line, separators=(",", ":"), ensure_ascii=False)
 
 
 def _time(line: dict) -> dt.datetime:
