@@ -300,10 +300,11 @@ class _Message(msgspec.Struct, gc=False, omit_defaults=True):
 
 
 class Line(msgspec.Struct, gc=False, omit_defaults=True):
-    """A usage line as the scanner keeps it: the log's own fields, and three of ours.
+    """A usage line as the scanner keeps it: the log's own fields, and some of ours.
 
     ``ts`` (the timestamp, parsed, in UTC), ``f`` (the batch's index of the
-    file) and ``o`` (the line's offset) are set by the scanner; a log line that
+    file), ``o`` (the line's offset) and ``ki``..``kr`` (the compaction steps'
+    tokens) are set by the scanner; a log line that
     happens to carry keys of those names has them overwritten, or, if their
     type does not fit, takes the tolerant path.
     """
@@ -324,6 +325,13 @@ class Line(msgspec.Struct, gc=False, omit_defaults=True):
     ts: datetime | None = None
     f: int = 0
     o: int = 0
+    # the compaction steps' tokens (``usage.iterations``), summed by ``_accept`` so the
+    # store reads five numbers rather than a list of structs on every line
+    ki: int = 0
+    ko: int = 0
+    k5: int = 0
+    k1: int = 0
+    kr: int = 0
 
 
 class _Stamp(msgspec.Struct):
@@ -351,6 +359,12 @@ def _accept(line: Line, offset: int, file_id: int) -> Line | None | bool:
     line.timestamp = None  # written once, as ``ts``
     line.f = file_id
     line.o = offset
+    u = msg.usage
+    if u.iterations:
+        line.ki, line.ko, line.k5, line.k1, line.kr = _compaction(u.iterations)
+        u.iterations = []
+    elif line.ki or line.ko or line.k5 or line.k1 or line.kr:  # the log's own keys: not ours
+        line.ki = line.ko = line.k5 = line.k1 = line.kr = 0
     return line
 
 
@@ -371,7 +385,8 @@ def record_of(line: Line) -> dict:
         w1h = split.ephemeral_1h_input_tokens
         w5m = max(cw - w1h, split.ephemeral_5m_input_tokens)
     tools = u.server_tool_use
-    extra = _compaction(u.iterations) if u.iterations else NO_COMPACTION
+    extra = _compaction(u.iterations) if u.iterations else (
+        line.ki, line.ko, line.k5, line.k1, line.kr)
     return {
         "ts": micros(line.ts),
         "sid": line.sessionId,
@@ -422,13 +437,12 @@ def line_of(rec: dict) -> Line | bool:
     c5, c1 = rec["c5"], rec["c1"]
     g = rec.get  # records of other sources may lack 2026's fields
     ki, ko, k5, k1, kr = g("ki", 0), g("ko", 0), g("k5", 0), g("k1", 0), g("kr", 0)
-    steps = ([_Step("compaction", ki, ko, k5 + k1, kr, _CacheSplit(k5, k1))]
-             if ki or ko or k5 or k1 or kr else [])  # fmt: skip
     usage = _Usage(rec["in"], rec["out"], c5 + c1, rec["cr"], _CacheSplit(c5, c1),
-                   _ServerTools(rec["ws"]), g("sp"), g("geo"), steps)  # fmt: skip
+                   _ServerTools(rec["ws"]), g("sp"), g("geo"))  # fmt: skip
     return Line(
         type="assistant", sessionId=rec["sid"], requestId=rec["rid"], cwd=rec["cwd"],
         gitBranch=rec["br"], version=rec["ver"], entrypoint=rec["ent"], isSidechain=rec["sc"],
         agentId=rec["aid"], isApiErrorMessage=rec["err"], costUSD=rec["cu"],
         message=_Message(rec["mid"], rec["model"], usage), ts=ts, f=rec["f"], o=rec["o"],
+        ki=ki, ko=ko, k5=k5, k1=k1, kr=kr,
     )  # fmt: skip

@@ -688,22 +688,13 @@ _LINE_COLUMNS = (
     "{type: 'VARCHAR', ts: 'TIMESTAMPTZ', sessionId: 'VARCHAR', requestId: 'VARCHAR', "
     "cwd: 'VARCHAR', gitBranch: 'VARCHAR', version: 'VARCHAR', entrypoint: 'VARCHAR', "
     "isSidechain: 'BOOLEAN', agentId: 'VARCHAR', isApiErrorMessage: 'BOOLEAN', "
-    "costUSD: 'DOUBLE', f: 'BIGINT', o: 'BIGINT', message: 'STRUCT(id VARCHAR, model VARCHAR, "
+    "costUSD: 'DOUBLE', f: 'BIGINT', o: 'BIGINT', ki: 'BIGINT', ko: 'BIGINT', k5: 'BIGINT', "
+    "k1: 'BIGINT', kr: 'BIGINT', message: 'STRUCT(id VARCHAR, model VARCHAR, "
     "usage STRUCT(input_tokens BIGINT, output_tokens BIGINT, cache_creation_input_tokens BIGINT, "
     "cache_read_input_tokens BIGINT, cache_creation STRUCT(ephemeral_5m_input_tokens BIGINT, "
     "ephemeral_1h_input_tokens BIGINT), server_tool_use STRUCT(web_search_requests BIGINT), "
-    "speed VARCHAR, inference_geo VARCHAR, iterations STRUCT(type VARCHAR, input_tokens BIGINT, "
-    "output_tokens BIGINT, cache_creation_input_tokens BIGINT, cache_read_input_tokens BIGINT, "
-    "cache_creation STRUCT(ephemeral_5m_input_tokens BIGINT, "
-    "ephemeral_1h_input_tokens BIGINT))[]))'}"
+    "speed VARCHAR, inference_geo VARCHAR))'}"
 )
-
-# The compaction steps' tokens of a decoded line (``claude_record.compaction``'s rule).
-def _steps(expr: str) -> str:
-    """The sum of ``expr`` (of a step ``x``) over the line's compaction steps."""
-    return (f"coalesce(list_sum([coalesce({expr}, 0) for x in coalesce(u.iterations, []) "
-            "if x.type = 'compaction']), 0)")
-
 
 _INSERT_LINES = f"""{_INSERT_INTO_REQUESTS}
 SELECT b.file_id, coalesce(r.o, 0), r.ts, r.sessionId, r.message.id, r.requestId, r.message.model,
@@ -715,12 +706,8 @@ SELECT b.file_id, coalesce(r.o, 0), r.ts, r.sessionId, r.message.id, r.requestId
        coalesce(u.cache_read_input_tokens, 0), coalesce(u.server_tool_use.web_search_requests, 0),
        r.cwd, r.gitBranch, r.version, r.entrypoint, coalesce(r.isSidechain, false), r.agentId,
        coalesce(r.isApiErrorMessage, false), r.costUSD, u.speed, u.inference_geo,
-       {_steps("x.input_tokens")}, {_steps("x.output_tokens")},
-       {_steps("greatest(coalesce(x.cache_creation_input_tokens, 0) - coalesce("
-               "x.cache_creation.ephemeral_1h_input_tokens, 0), coalesce("
-               "x.cache_creation.ephemeral_5m_input_tokens, 0))")},
-       {_steps("x.cache_creation.ephemeral_1h_input_tokens")},
-       {_steps("x.cache_read_input_tokens")}
+       coalesce(r.ki, 0), coalesce(r.ko, 0), coalesce(r.k5, 0), coalesce(r.k1, 0),
+       coalesce(r.kr, 0)
 FROM (SELECT *, message.usage AS u
       FROM read_json(?, format = 'newline_delimited', columns = {_LINE_COLUMNS},
                      maximum_object_size = 16777216)) r
