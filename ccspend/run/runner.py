@@ -531,7 +531,7 @@ def run(
             starter = _Background(on_started, session)
         next_scan = 0.0
         left = False  # the command has exited, and left processes of the run running
-        last_told = (time.monotonic(), 0.0)
+        last_told = (time.monotonic(), None)  # when the journal last heard the spend, and it
         while True:
             now = time.monotonic()
             if proc.poll() is not None and (not left or now >= next_scan):
@@ -548,7 +548,7 @@ def run(
                     watchdog.tell(live)
                 next_scan = now + 1.0
             if on_progress is not None and now - last_told[0] >= 1.0:
-                if spend.usd != last_told[1] or not last_told[1]:
+                if spend.usd != last_told[1]:  # the first time, and then when it grew
                     on_progress({"cost_usd": spend.usd, "tokens": spend.tokens,
                                  "sessions": spend.sessions(), "models": spend.models(),
                                  "watchdog": watchdog and watchdog.pid})  # fmt: skip
