@@ -213,7 +213,7 @@ complete -c ccspend -n '__fish_seen_subcommand_from run' -l cap -r -F -d 'Hard c
 complete -c ccspend -n '__fish_seen_subcommand_from run' -l cap-tokens -r -F -d 'Hard ceiling in tokens (all kinds)'
 complete -c ccspend -n '__fish_seen_subcommand_from run' -l task -r -F -d 'A task id for the ledger'
 complete -c ccspend -n '__fish_seen_subcommand_from run' -l warn -r -F -d 'Warning levels, percent of the cap'
-complete -c ccspend -n '__fish_seen_subcommand_from run' -l grace -r -F -d 'Seconds between SIGINT, SIGTERM and SIGKILL'
+complete -c ccspend -n '__fish_seen_subcommand_from run' -l grace -r -F -d 'Seconds between SIGINT, SIGTERM and SIGKILL (at most 3600)'
 complete -c ccspend -n '__fish_seen_subcommand_from run' -l force -d 'Start even if a budget it falls under is spent'
 complete -c ccspend -n '__fish_seen_subcommand_from run' -l prompt-file -r -F -d 'The prompt the run starts with: estimated before the start, and refused if it alone passes the cap'
 complete -c ccspend -n '__fish_seen_subcommand_from run' -l max-requests-per-minute -r -F -d 'Pause the run while it goes faster'

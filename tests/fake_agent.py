@@ -1,16 +1,19 @@
 """A fake agent: writes Claude Code-style log lines at a set pace and cost.
 
     python fake_agent.py --config DIR --cwd CWD [--session ID] [--lines N] [--every S]
-                         [--usd-per-line X] [--ignore-sigint] [--subagent] [--child]
+                         [--usd-per-line X] [--ignore-sigint] [--ignore-sigterm]
+                         [--subagent] [--child] [--setsid-child]
 
 Each line is an assistant response on claude-haiku-4-5 whose input tokens cost
 exactly ``--usd-per-line`` ($1 per million input tokens). On SIGINT it writes
 "saved" to stdout and exits 130 (unless --ignore-sigint). With --child it also
-starts a sleeping child in its process group, to check the whole group stops.
+starts a sleeping child in its process group, to check the whole group stops; with
+--setsid-child, a copy of itself in a new session (out of the group) that spends too.
 """
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -33,6 +36,11 @@ def main() -> int:
     ap.add_argument("--ignore-sigint", action="store_true")
     ap.add_argument("--subagent", action="store_true")
     ap.add_argument("--child", action="store_true")
+    ap.add_argument("--setsid-child", action="store_true",
+                    help="also start a copy of this agent in a session of its own (setsid), "
+                         "spending on its own log, its pid in DIR/setsid.pid")
+    ap.add_argument("--ignore-sigterm", action="store_true")
+    ap.add_argument("--pid-file", default=None, help="write this process's pid here")
     ap.add_argument("--report", default=None, help="write timings here (JSON) on exit")
     args = ap.parse_args()
     started = time.time()
@@ -47,6 +55,8 @@ def main() -> int:
                 "started": started, "writes": writes, "sigint_at": sigint_at,
                 "ended": time.time(), "cpu": ru.ru_utime + ru.ru_stime}))
     session = args.session or str(uuid.uuid4())
+    if args.pid_file:
+        Path(args.pid_file).write_text(str(os.getpid()))
     folder = Path(args.config) / "projects" / args.cwd.replace("/", "-").replace(".", "-")
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / f"{session}.jsonl"
@@ -59,6 +69,17 @@ def main() -> int:
             sys.exit(130)
 
         signal.signal(signal.SIGINT, on_int)
+    if args.ignore_sigterm:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if args.setsid_child:
+        argv = [a for a in sys.argv[1:] if a != "--setsid-child"]
+        for own in ("--session", "--pid-file"):  # the copy has a session and no pid file
+            if own in argv:
+                i = argv.index(own)
+                del argv[i:i + 2]
+        child = subprocess.Popen([sys.executable, __file__, *argv], start_new_session=True,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        (Path(args.config) / "setsid.pid").write_text(str(child.pid))
     if args.child:
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
         (Path(args.config) / "child.pid").write_text(str(child.pid))

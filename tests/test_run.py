@@ -118,7 +118,7 @@ def test_exit_code_passes_through_and_subagents_count(sandbox):
 
 def test_run_needs_a_command(sandbox):
     assert run_cli("run", "--cap", "1").returncode == 2
-    assert run_cli("run", "--", "no-such-command-here").returncode == 2
+    assert run_cli("run", "--", "no-such-command-here").returncode == 127
 
 
 def test_every_run_lands_in_the_ledger_even_a_killed_wrapper(sandbox):

@@ -171,7 +171,7 @@ def test_a_wrapper_killed_before_its_agent_starts_leaves_an_interrupted_row(sand
 def test_a_run_that_cannot_start_leaves_no_journal(sandbox):
     from ccspend.run.execute import journal_dir
 
-    assert run_cli("run", "--", "no-such-command-here").returncode == 2
+    assert run_cli("run", "--", "no-such-command-here").returncode == 127
     assert not list(journal_dir(Path(os.environ["CCSPEND_DB"])).glob("*.json"))
     assert runs() == []
 

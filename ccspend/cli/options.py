@@ -43,9 +43,10 @@ WANTED = {
 }
 
 
-def _o(dest, names, kind, help, metavar=None, default=None):  # noqa: A002 - typer's word
+def _o(dest, names, kind, help, metavar=None, default=None, most=None):  # noqa: A002
+    """An option (``help`` is typer's word); ``most``: the largest value it takes."""
     return {"dest": dest, "names": names, "kind": kind, "metavar": metavar, "help": help,
-            "default": default}  # fmt: skip
+            "default": default, "most": most}  # fmt: skip
 
 
 # -- shared: every command that takes one of these spells it the same way --------------
@@ -87,8 +88,8 @@ RUN = (
     _o("cap_tokens", ("--cap-tokens",), COUNT, "Hard ceiling in tokens (all kinds).", "TOKENS"),
     _o("task", ("--task",), TEXT, "A task id for the ledger.", "ID"),
     _o("warn", ("--warn",), LEVELS, "Warning levels, percent of the cap.", "PCT,PCT", "50,80"),
-    _o("grace", ("--grace",), SECONDS, "Seconds between SIGINT, SIGTERM and SIGKILL.",
-       "SECONDS", "10"),  # fmt: skip
+    _o("grace", ("--grace",), SECONDS, "Seconds between SIGINT, SIGTERM and SIGKILL (at most "
+       "3600).", "SECONDS", "10", 3600),  # fmt: skip
     _o("force", ("--force",), FLAG, "Start even if a budget it falls under is spent."),
     _o("prompt_file", ("--prompt-file",), PATH, "The prompt the run starts with: estimated "
        "before the start, and refused if it alone passes the cap.", "FILE"),  # fmt: skip
@@ -135,10 +136,13 @@ def default(o):
 def value(o, name: str, raw: str, error):
     """``raw`` read as option ``o`` (spelled ``name``) wants it, or ``error(message)``."""
     kind = o["kind"]
+    most = o.get("most")
     try:
+        if "_" in raw and kind in (USD, COUNT, INT, SECONDS):
+            raise ValueError  # Python reads 1_0 as 10; a user who typed it meant something else
         if kind == USD:
-            v = float(raw.lstrip("$"))
-            if not v > 0:
+            v = float(raw.removeprefix("$"))
+            if not 0 < v < float("inf"):  # not nan, not inf
                 raise ValueError
             return v
         if kind in (COUNT, INT):
@@ -148,7 +152,7 @@ def value(o, name: str, raw: str, error):
             return v
         if kind == SECONDS:
             v = float(raw)
-            if not v >= 0:
+            if not 0 <= v <= (float("inf") if most is None else most) or v == float("inf"):
                 raise ValueError
             return v
         if kind == LEVELS:
@@ -157,7 +161,8 @@ def value(o, name: str, raw: str, error):
                 raise ValueError
             return v
     except ValueError:
-        raise error(f"{name} takes {WANTED[kind]}, not {raw!r}") from None
+        bound = f" (at most {most:g})" if most is not None else ""
+        raise error(f"{name} takes {WANTED[kind]}{bound}, not {raw!r}") from None
     return raw
 
 

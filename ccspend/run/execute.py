@@ -15,6 +15,7 @@ finish the ledger row → budget alerts.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -24,10 +25,20 @@ from ccspend.core.files import write_atomic
 
 SECRET_FLAGS = ("key", "token", "secret", "password", "auth")
 NOT_STARTED = "the wrapper stopped before its agent started"
+WRAPPER_DIED = "the wrapper died; its watchdog stopped the run"
 # USD per million input tokens that no model's input price reaches (long context included):
 # a prompt under cap / this many bytes cannot pass the cap, so no price needs loading.
 # A test checks the rate card against it.
 INPUT_PRICE_CEILING = 100.0
+
+
+class CannotStart(CcspendError):
+    """The command could not be started: 127 when there is no such command, 126 when it
+    cannot be executed (as a shell says it)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.exit_code = code
 
 
 class RunOptions:
@@ -223,9 +234,21 @@ class Ledger:
         except OSError as exc:
             self.err.write(f"ccspend: warning: cannot journal the run ({exc.strerror})\n")
 
-    def end(self) -> None:
-        import contextlib
+    def amend(self, fields: dict) -> None:
+        """Merge ``fields`` into the journal as it is on disk (from the watchdog, whose
+        copy of the row is the one it had when it was forked)."""
+        try:
+            with open(self.journal, encoding="utf-8") as fh:
+                row = json.load(fh)
+        except (OSError, ValueError):
+            return  # the run is in the database already: nothing left to amend
+        if not isinstance(row, dict):
+            return
+        row.update(fields)
+        with contextlib.suppress(OSError):
+            write_atomic(self.journal, json.dumps(row), mode=0o600, folder_mode=0o700)
 
+    def end(self) -> None:
         with contextlib.suppress(OSError):
             os.unlink(self.journal)
 
@@ -426,15 +449,23 @@ def _execute(opts: RunOptions, ledger: Ledger, out, err) -> int:
         from ccspend.store import add_run_event
 
         err.write(f"ccspend: run {kind}: {detail}\n")
-        ledger.write(add_run_event, ledger.run_id, kind, detail)
+        if kind != "following":  # said once, at the end of the command: no database for it
+            ledger.write(add_run_event, ledger.run_id, kind, detail)
+
+    def progress(fields: dict) -> None:  # the journal knows what the run has spent so far
+        ledger.begin(fields)
+
+    def orphaned(fields: dict) -> None:  # in the watchdog: the wrapper died, the run is stopped
+        ledger.amend({**fields, "final": True, "note": ledger.row.get("note") or WRAPPER_DIED})
 
     try:
         ran = runner.run(opts.argv, roots, _prices, controls, warner.warn, on_started=started,
-                         on_event=on_event)  # fmt: skip
+                         on_event=on_event, run_id=ledger.run_id, on_progress=progress,
+                         on_orphaned=orphaned)  # fmt: skip
     except FileNotFoundError:
-        raise UsageError(f"no such command: {opts.argv[0]}") from None
+        raise CannotStart(f"no such command: {opts.argv[0]}", 127) from None
     except PermissionError:
-        raise UsageError(f"cannot run {opts.argv[0]}: permission denied") from None
+        raise CannotStart(f"cannot run {opts.argv[0]}: permission denied", 126) from None
     warner.join()
     from ccspend.store import finish_run, run_known, start_run
 

@@ -17,6 +17,7 @@ import time
 from collections import namedtuple
 
 from ccspend.core.errors import ExitCode  # the run path has imported it already
+from ccspend.run import procs as run_procs  # the standard library only
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
@@ -371,25 +372,35 @@ class _Background:
             raise self.error
 
 
-def stop_group(proc: subprocess.Popen, grace: float) -> str:
-    """SIGINT to the process group, then SIGTERM after ``grace``, then SIGKILL.
+def stop_group(proc: subprocess.Popen, grace: float, procs=None) -> str:
+    """SIGINT to every process of the run, then SIGTERM after ``grace``, then SIGKILL.
 
-    Returns the signal that ended it. The agent gets its chance to save what it has.
+    Returns the signal that ended it, once nothing of the run is left running: its
+    process group, and the processes ``procs`` (a ``procs.RunProcesses``) finds beyond
+    it. The agent gets its chance to save what it has. More signals to the wrapper
+    meanwhile change nothing: the grace runs out, and SIGKILL follows.
     """
-    for sig, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return name
-        try:
-            proc.wait(timeout=grace)
-            return name
-        except subprocess.TimeoutExpired:
-            continue
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    return "SIGKILL"
+    procs = procs or run_procs.RunProcesses(proc.pid, None)
+    with _steady():
+        return run_procs.stop(procs, grace, proc)
+
+
+@contextlib.contextmanager
+def _steady():
+    """SIGINT, SIGTERM and SIGHUP to the wrapper are noted and ignored while it stops
+    the run (the stopping is under way; an exception would cut it short)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {sig: signal.signal(sig, lambda *_: None)
+           for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}  # fmt: skip
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 class Outcome(namedtuple("Outcome", "status exit_code spent_usd cap_usd stopped_by seconds "
@@ -401,9 +412,13 @@ class Outcome(namedtuple("Outcome", "status exit_code spent_usd cap_usd stopped_
     __slots__ = ()
 
 
-def _signal_group(proc: subprocess.Popen, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, sig)
+def _deaf() -> None:
+    """SIGINT, SIGTERM and SIGHUP ignored from now on (the main thread only)."""
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
 
 
 def _interrupt(_signum, _frame) -> None:
@@ -432,8 +447,18 @@ def run(
     tick: float = 0.1,
     on_started=None,
     on_event=None,
+    run_id: str | None = None,
+    on_progress=None,
+    on_orphaned=None,
 ) -> Outcome:
     """Start ``argv`` in its own process group, follow its spend, stop it at the cap.
+
+    The run is every process the command starts, in its group or not (``procs``): at
+    the cap all of them stop, and the run lasts until the last of them has exited.
+    A watchdog stops them if the wrapper dies. ``run_id`` marks their environment
+    (``CCSPEND_RUN_ID``); ``on_progress(fields)`` hears the run's spend as it grows
+    (at most once a second) and the watchdog's pid; ``on_orphaned(fields)`` runs in the
+    watchdog, with what was spent, once it has stopped the run of a dead wrapper.
 
     Only what decides which logs are the run's happens before the start; the rest
     (the ledger, the prices, the file watcher) once the agent runs. ``prices`` may
@@ -446,8 +471,28 @@ def run(
     spend = Spend(roots, os.getcwd(), time.time(), session)
     spend.snapshot()
     t0 = time.monotonic()
-    proc = subprocess.Popen(command, start_new_session=True)
+    env = None
+    if run_id:
+        env = dict(os.environ)
+        env[run_procs.MARKER] = run_id
+    proc = subprocess.Popen(command, start_new_session=True, env=env)
     handlers = _stop_on_signals()
+    procs = run_procs.RunProcesses(proc.pid, run_id)
+
+    def orphaned(stopped_by: str) -> None:  # in the watchdog, the wrapper dead
+        spend.prices = prices() if callable(prices) else prices
+        spend.rescan()
+        spend.update()
+        spend.settle()
+        if on_orphaned is not None:
+            on_orphaned({"status": "interrupted", "cost_usd": spend.usd, "tokens": spend.tokens,
+                         "sessions": spend.sessions(), "models": spend.models(),
+                         "session_id": session, "stopped_by": stopped_by})  # fmt: skip
+
+    watchdog = run_procs.start_watchdog(procs, c.grace, orphaned)
+    if watchdog is not None:
+        procs.skip.add(watchdog.pid)
+    run_procs.set_subreaper()  # after the watchdog's fork: it is not the run's
     warned: set[int] = set()
     stopped_by = None
     paused_since: float | None = None
@@ -462,12 +507,12 @@ def run(
         usd = spend.recent(now, c.usd_window_s)[1]
         why = over_rate(n, usd, c)
         if why and paused_since is None:
-            _signal_group(proc, signal.SIGSTOP)
+            procs.signal(signal.SIGSTOP)
             paused_since = time.monotonic()
             if on_event:
                 on_event("paused", why)
         elif not why and paused_since is not None:
-            _signal_group(proc, signal.SIGCONT)
+            procs.signal(signal.SIGCONT)
             held = time.monotonic() - paused_since
             paused_total += held
             paused_since = None
@@ -478,12 +523,36 @@ def run(
     # The ledger's first row (DuckDB's import, a database another process may hold)
     # is written beside the following, never before it: the cap counts from the start.
     starter = None
+    status = None
     try:
         spend.prices = prices() if callable(prices) else prices
         spend.update()  # loads the parser now, not when the first line arrives
         if on_started is not None:  # after the follower is armed: its import holds the GIL
             starter = _Background(on_started, session)
-        while proc.poll() is None:
+        next_scan = 0.0
+        left = False  # the command has exited, and left processes of the run running
+        last_told = (time.monotonic(), None)  # when the journal last heard the spend, and it
+        while True:
+            now = time.monotonic()
+            if proc.poll() is not None and (not left or now >= next_scan):
+                live = procs.scan(markers=True)
+                if not live:
+                    break
+                if not left and on_event:
+                    on_event("following", f"the command exited; {len(live)} of its processes "
+                             "still run, and count, until they end")  # fmt: skip
+                left, next_scan = True, now + 0.5
+            elif now >= next_scan:  # the run's processes, for the watchdog (once a second)
+                live = procs.scan()
+                if watchdog is not None:
+                    watchdog.tell(live)
+                next_scan = now + 1.0
+            if on_progress is not None and now - last_told[0] >= 1.0:
+                if spend.usd != last_told[1]:  # the first time, and then when it grew
+                    on_progress({"cost_usd": spend.usd, "tokens": spend.tokens,
+                                 "sessions": spend.sessions(), "models": spend.models(),
+                                 "watchdog": watchdog and watchdog.pid})  # fmt: skip
+                last_told = (now, spend.usd)
             if not follow.wait():
                 if paused_since is not None:
                     pace()  # time passing is what ends a pause
@@ -495,37 +564,44 @@ def run(
                 if on_warn:
                     on_warn(level, spend.usd, spend.tokens)
             if d.stop:
-                if paused_since is not None:
-                    _signal_group(proc, signal.SIGCONT)  # a stopped process cannot save
-                stopped_by = stop_group(proc, c.grace)
+                if paused_since is not None:  # a stopped process cannot save
+                    procs.signal(signal.SIGCONT)
+                stopped_by = stop_group(proc, c.grace, procs)
                 break
             if limited:
                 pace()
     except KeyboardInterrupt:
+        status = "interrupted"
+        _deaf()  # once told to stop, the wrapper stops the run and records it, whatever else comes
         if paused_since is not None:
-            _signal_group(proc, signal.SIGCONT)
-        stopped_by = stop_group(proc, c.grace)
+            procs.signal(signal.SIGCONT)
+        stopped_by = stop_group(proc, c.grace, procs)
         status, code = "interrupted", 130
     except BaseException:
         # ccspend cannot follow the run (a rate card that does not load, a watcher that
         # fails): an agent it cannot cap must not go on alone. Stop it, record the run.
-        if proc.poll() is None:
+        if proc.poll() is None or procs.scan():
             if paused_since is not None:
-                _signal_group(proc, signal.SIGCONT)
-            stop_group(proc, c.grace)
+                procs.signal(signal.SIGCONT)
+            stop_group(proc, c.grace, procs)
         if starter is None and on_started is not None:
             starter = _Background(on_started, session)
         raise
     else:
         code = proc.wait()
+        if code < 0:  # killed by a signal: as a shell says it, 128 + its number
+            code = 128 - code
         if stopped_by is not None:
             status, code = "capped", int(ExitCode.CAPPED)
         else:
             status = "ok" if code == 0 else "failed"
     finally:
+        if watchdog is not None:
+            watchdog.done()
         follow.close()
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
+        if status != "interrupted":
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
         if starter is not None:
             starter.join()
     spend.rescan()  # a quick agent may be done before any file event was read

@@ -598,10 +598,12 @@ def mark_interrupted(con: duckdb.DuckDBPyConnection, host: str, alive) -> int:
 
 
 def adopt_journals(con: duckdb.DuckDBPyConnection, folder, alive, skip: str | None = None) -> int:
-    """Runs journaled before their agent started whose wrapper is gone: into the ledger.
+    """Runs journaled whose wrapper is gone: into the ledger, as ``interrupted``.
 
-    A row already in the ledger is left to ``mark_interrupted``; one missing (the
-    wrapper was killed before it wrote it) is added as ``interrupted``.
+    A row missing (the wrapper was killed before it wrote it) is added; one already
+    there, still ``running`` or ``interrupted``, takes what the journal knows of the
+    spend (the wrapper journals it as it grows; its watchdog, the final figures). The
+    journal goes once its watchdog is gone too.
     """
     import json
     from pathlib import Path
@@ -620,6 +622,8 @@ def adopt_journals(con: duckdb.DuckDBPyConnection, folder, alive, skip: str | No
             continue
         if not isinstance(row, dict) or alive(row.get("pid")):
             continue
+        spend = {k: row.get(k) for k in ("cost_usd", "tokens", "sessions", "models",
+                                         "stopped_by", "run_id", "session_id", "note")}  # fmt: skip
         if not run_known(con, row.get("run_id")):
             con.execute(
                 "INSERT INTO runs (run_id, task_id, command, cwd, host, pid, started_at, "
@@ -631,7 +635,17 @@ def adopt_journals(con: duckdb.DuckDBPyConnection, folder, alive, skip: str | No
                                          "note")},  # fmt: skip
             )
             adopted += 1
-        path.unlink(missing_ok=True)
+        if spend["cost_usd"] is not None:
+            con.execute(
+                "UPDATE runs SET status = 'interrupted', ended_at = coalesce(ended_at, now()), "
+                "cost_usd = $cost_usd, tokens = $tokens, sessions = $sessions, models = $models, "
+                "stopped_by = coalesce($stopped_by, stopped_by), "
+                "session_id = coalesce(session_id, $session_id), note = coalesce($note, note) "
+                "WHERE run_id = $run_id AND status IN ('running', 'interrupted')",
+                spend,
+            )
+        if row.get("final") or not alive(row.get("watchdog")):
+            path.unlink(missing_ok=True)
     return adopted
 
 
