@@ -139,6 +139,7 @@ SHAPES = {
                                '  "hooks": {\n    "Stop": []\n  },\n  "mmm": 1.5\n}\n'),
     "windows line ends": '{\r\n  "model": "opus"\r\n}\r\n',
     "empty file": "",
+    "byte order mark": '\ufeff{\n  "model": "opus"\n}\n',
 }
 
 
@@ -159,7 +160,7 @@ def test_install_then_uninstall_gives_back_the_same_bytes(settings, shape):
     assert not list(settings.parent.glob("*.ccspend"))  # the record goes with the last part
 
 
-@pytest.mark.parametrize("shape", ["indent 4", "tabs", "one line", "unicode"])
+@pytest.mark.parametrize("shape", ["indent 4", "tabs", "one line", "unicode", "byte order mark"])
 def test_a_setting_changed_meanwhile_is_kept_in_the_files_own_style(settings, shape):
     original = SHAPES[shape]
     settings.write_text(original)
@@ -265,3 +266,14 @@ def test_the_probe_leaves_no_state_and_the_hook_still_fails_open(settings, sandb
     assert sorted(p for p in sandbox.rglob("*") if "card" not in p.parts[-2:]) == files
     assert cli("cap", "--json").returncode == 0
     assert json.loads(cli("cap", "--json").stdout)["decisions"] == []  # nothing journaled
+
+
+@pytest.mark.parametrize("content", [b'{"name": "Zo\xeb"}', b"[1, 2]", b"{broken"])
+def test_a_settings_file_ccspend_cannot_read_is_left_alone_with_one_line(settings, content):
+    settings.write_bytes(content)
+    for args in (("cap", "install", "--daily-cap", "3"), ("statusline", "--install")):
+        r = run_cli(*args)
+        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+        assert str(settings) in r.stderr and "changed nothing" in r.stderr
+    assert settings.read_bytes() == content
+    assert sorted(p.name for p in settings.parent.iterdir()) == ["settings.json"]

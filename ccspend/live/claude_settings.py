@@ -168,8 +168,10 @@ def _style_of(text: str, data: dict) -> _Style:
     """The style that writes ``data`` back as ``text``, or the nearest guess."""
     if not text.strip():
         return _Style()
+    bom = "\ufeff" if text.startswith("\ufeff") else ""  # an editor's byte order mark stays
+    text = text[len(bom):]
     body = text.strip()
-    lead = text[: len(text) - len(text.lstrip())]
+    lead = bom + text[: len(text) - len(text.lstrip())]
     tail = text[len(text.rstrip()):]
     newline = "\r\n" if "\r\n" in body else "\n"
     flat = body.replace("\r\n", "\n")
