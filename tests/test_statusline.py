@@ -83,7 +83,8 @@ def test_install_keeps_other_settings_and_uninstall_reverses_it(sandbox):
     r = run_cli("statusline", "--install")
     assert r.returncode == 0 and "backup" in r.stdout
     data = json.loads(settings.read_text())
-    assert data["statusLine"] == {"type": "command", "command": "ccspend statusline"}
+    assert data["statusLine"]["type"] == "command"
+    assert data["statusLine"]["command"].endswith("ccspend statusline")  # by its path
     assert data["model"] == "opus" and data["hooks"] == {"Stop": []}
     assert list(settings.parent.glob("settings.json.bak-*"))
     assert "already" in run_cli("statusline", "--install").stdout

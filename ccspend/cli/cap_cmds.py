@@ -25,6 +25,7 @@ def cap_status(ctx: typer.Context, json_out: Json = False, db: Db = None) -> Non
         return
     import json
 
+    from ccspend.cli.render import printable
     from ccspend.live import claude_settings
     from ccspend.live.caps import load_caps
     from ccspend.live.sessions import state_dir
@@ -34,6 +35,13 @@ def cap_status(ctx: typer.Context, json_out: Json = False, db: Db = None) -> Non
     caps = load_caps(paths.config_dir() / "config.toml")
     settings = claude_settings.settings_path()
     installed = claude_settings.hooks_installed(settings)
+    # does the hook Claude Code will call run? (a removed venv, a ccspend not on its PATH)
+    runs, problem, command = None, None, None
+    commands = claude_settings.installed_hook_commands(settings)
+    if commands:
+        command = commands[0]
+        runs, said = claude_settings.probe(command)
+        problem = None if runs else said
     db_path = db or paths.default_db_path()
     store = Store(db_path)
     with store.connect(write=True) as con:
@@ -42,7 +50,9 @@ def cap_status(ctx: typer.Context, json_out: Json = False, db: Db = None) -> Non
     if json_out:
         sys.stdout.write(json.dumps({"session_usd": caps.session_usd, "daily_usd": caps.daily_usd,
                                      "alert_at": list(caps.alert_at), "hooks_installed": installed,
-                                     "settings": str(settings), "decisions": decisions},
+                                     "settings": str(settings), "hook_command": command,
+                                     "hook_runs": runs, "hook_problem": problem,
+                                     "decisions": decisions},
                                     indent=2) + "\n")  # fmt: skip
         return
     cap_line = ", ".join(x for x in (
@@ -50,6 +60,11 @@ def cap_status(ctx: typer.Context, json_out: Json = False, db: Db = None) -> Non
         f"daily ${caps.daily_usd:.2f}" if caps.daily_usd else "") if x) or "none set"  # fmt: skip
     sys.stdout.write(f"caps: {cap_line} (soft alerts at {', '.join(map(str, caps.alert_at))}%)\n")
     sys.stdout.write(f"hooks: {'installed' if installed else 'not installed'} in {settings}\n")
+    if runs:
+        sys.stdout.write(f"hook: runs ({printable(command)})\n")
+    elif command:
+        sys.stdout.write(f"hook: does not run, so no cap holds: {printable(command)}: "
+                         f"{printable(problem or '')}; run `ccspend cap install` again\n")
     for d in decisions:
         sys.stdout.write(f"{d['at']}  {d['hook']:<16} {d['decision']:<8} {d['reason']}\n")
 
@@ -62,6 +77,7 @@ def cap_install(
     daily_cap: Annotated[float | None, typer.Option("--daily-cap", help="USD per day.")] = None,
 ) -> None:
     """Add the cap hooks to Claude Code's settings (with a backup) and set the caps."""
+    from ccspend.cli.render import printable
     from ccspend.core import config
     from ccspend.live import claude_settings
     from ccspend.live.caps import load_caps
@@ -73,15 +89,31 @@ def cap_install(
     else:
         path = config.set_cap(session_cap, daily_cap)
         sys.stdout.write(f"caps written to {path}\n")
-    sys.stdout.write(claude_settings.install_hooks(claude_settings.settings_path()) + "\n")
+    settings = claude_settings.settings_path()
+    sys.stdout.write(printable(claude_settings.install_hooks(settings)) + "\n")
+    warn_unless_runs(claude_settings.installed_hook_commands(settings)[:1], "the cap hook")
+
+
+def warn_unless_runs(commands: list[str], what: str) -> None:
+    """Run an installed command as Claude Code will; warn (exit 0) if ccspend does not answer."""
+    from ccspend.cli.render import printable
+    from ccspend.live import claude_settings
+
+    for command in commands:
+        runs, said = claude_settings.probe(command)
+        if not runs:
+            sys.stderr.write(f"warning: {what} does not run: {printable(command)}: "
+                             f"{printable(said)}\n")
 
 
 @cap_app.command("uninstall")
 def cap_uninstall() -> None:
     """Remove the cap hooks from Claude Code's settings (the caps stay in the config)."""
+    from ccspend.cli.render import printable
     from ccspend.live import claude_settings
 
-    sys.stdout.write(claude_settings.uninstall_hooks(claude_settings.settings_path()) + "\n")
+    sys.stdout.write(printable(claude_settings.uninstall_hooks(claude_settings.settings_path()))
+                     + "\n")  # fmt: skip
 
 
 @cap_app.command("override")

@@ -104,8 +104,14 @@ def statusline(
         from ccspend.live import claude_settings
 
         path = claude_settings.settings_path()
+        from ccspend.cli.cap_cmds import warn_unless_runs
+        from ccspend.cli.render import printable
+
         msg = claude_settings.install(path) if install else claude_settings.uninstall(path)
-        sys.stdout.write(msg + "\n")
+        sys.stdout.write(printable(msg) + "\n")
+        if install:
+            command = claude_settings.status_line_command(path)
+            warn_unless_runs([command] if command else [], "the status line")
         return
     if refresh:
         from ccspend.core.timeutil import check_timezone

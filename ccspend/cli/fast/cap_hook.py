@@ -23,6 +23,11 @@ def run(stdin=None, stdout=None, now: float | None = None) -> int:
         obj = json.loads(stdin.read() or "{}")
         if not isinstance(obj, dict):
             return 0
+        if obj.get("hook_event_name") == "ccspend-probe":  # claude_settings.PROBE_EVENT
+            from ccspend.live.claude_settings import probe_reply
+
+            stdout.write(probe_reply() + "\n")  # ``ccspend cap`` asks: do I run? nothing else
+            return 0
         out = respond(obj, now)
         if out is not None:
             stdout.write(json.dumps(out) + "\n")

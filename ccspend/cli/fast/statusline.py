@@ -119,6 +119,11 @@ def run(stdin=None, stdout=None, now: float | None = None) -> int:
         if obj is None:
             stdout.write(FALLBACK + "\n")
             return 0
+        if obj.get("hook_event_name") == "ccspend-probe":  # claude_settings.PROBE_EVENT
+            from ccspend.live.claude_settings import probe_reply
+
+            stdout.write(probe_reply() + "\n")  # does the installed command run? nothing else
+            return 0
         folder = state_dir()
         summary = read_summary(folder)
         record_readings(obj, folder, now)
