@@ -10,6 +10,7 @@ import typer
 from ccspend.cli.common import Db, Json, app
 from ccspend.core import paths
 from ccspend.core.errors import UsageError
+from ccspend.core.text import inert
 
 cap_app = typer.Typer(
     help="Caps for interactive Claude Code sessions (hooks that stop tool calls at a cap).",
@@ -51,7 +52,8 @@ def cap_status(ctx: typer.Context, json_out: Json = False, db: Db = None) -> Non
     sys.stdout.write(f"caps: {cap_line} (soft alerts at {', '.join(map(str, caps.alert_at))}%)\n")
     sys.stdout.write(f"hooks: {'installed' if installed else 'not installed'} in {settings}\n")
     for d in decisions:
-        sys.stdout.write(f"{d['at']}  {d['hook']:<16} {d['decision']:<8} {d['reason']}\n")
+        sys.stdout.write(f"{inert(d['at'])}  {inert(d['hook']):<16} {inert(d['decision']):<8} "
+                         f"{inert(d['reason'])}\n")  # fmt: skip
 
 
 @cap_app.command("install")

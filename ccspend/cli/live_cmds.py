@@ -242,15 +242,17 @@ def runs_command(
         return
     from rich.table import Table
 
+    from ccspend.cli.render import cell
+
     table = Table(title="ccspend runs", box=None, pad_edge=False, header_style="bold")
     for col in ("Started", "Task", "Status", "Cost", "Cap", "Exit", "Command"):
         table.add_column(col, justify="right" if col in ("Cost", "Cap", "Exit") else "left",
                          no_wrap=col != "Command", overflow="ellipsis")  # fmt: skip
     for r in rows:
         table.add_row(
-            r["started_at"], r["task_id"] or "", r["status"], f"${r['cost_usd'] or 0:.2f}",
-            f"${r['cap_usd']:.2f}" if r["cap_usd"] else "", str(r["exit_code"] or ""),
-            r["command"],
+            cell(r["started_at"]), cell(r["task_id"] or ""), cell(r["status"]),
+            f"${r['cost_usd'] or 0:.2f}", f"${r['cap_usd']:.2f}" if r["cap_usd"] else "",
+            str(r["exit_code"] or ""), cell(r["command"]),
         )  # fmt: skip
     out = stdout_console()
     out.print(table)
