@@ -222,6 +222,11 @@ def runs_command(
         adopt_journals(con, journal_dir(db_path), process_alive)
         mark_interrupted(con, socket.gethostname(), process_alive)
         rows = list_runs(con, task)
+    from ccspend.core.redact import redact_text
+
+    for r in rows:  # a row stored before commands were redacted as they are now
+        r["command"] = redact_text(r["command"]) if r.get("command") else r.get("command")
+        r["note"] = redact_text(r["note"]) if r.get("note") else r.get("note")
     done = [r for r in rows if r["status"] in ("ok", "failed", "capped")]
     ok = [r for r in done if r["status"] == "ok"]
     totals = {
