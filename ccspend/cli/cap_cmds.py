@@ -96,7 +96,7 @@ def cap_override(
     import json
     import time
 
-    from ccspend.core.files import write_atomic
+    from ccspend.core.files import private_folder, write_atomic
     from ccspend.live.caps import (
         day_override_file,
         journal,
@@ -107,7 +107,7 @@ def cap_override(
     from ccspend.live.sessions import read_summary, state_dir
 
     folder = state_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     now = time.time()
     if session:
         state = session_state(folder, session)
