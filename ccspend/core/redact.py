@@ -33,21 +33,29 @@ _SECRET_NAME = (r"[A-Za-z0-9_.\-]*(?:key|token|secret|passw|pwd|auth(?!or)|crede
                 r"[A-Za-z0-9_.\-]*")
 _COUNT = re.compile(r"tokens$|tokens?[_-]?(?:count|limit|budget)$|^-*max[_-]", re.IGNORECASE)
 
-_RULES = [
-    # key shapes, wherever they are
-    (re.compile(r"(?<![A-Za-z0-9])(?:sk-(?:ant-|or-|proj-)?|sk_(?:live|test)_|gh[pousr]_|"
-                r"github_pat_|xox[abprs]-)[A-Za-z0-9_\-]{6,}"), HIDDEN),
-    (re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])"), HIDDEN),
-    # a header whose value is a credential: the rest of the argument or line
-    (re.compile(r"(?i)\b((?:proxy-)?authorization|x-api-key|api-key|x-auth-token|"
-                r"private-token|cookie)(\s*:\s*)[^\r\n]+"), rf"\1\2{HIDDEN}"),
-    (re.compile(r"(?i)\b(bearer|basic)(\s+)(?!\*\*\*)[A-Za-z0-9._~+/=\-]+"), rf"\1\2{HIDDEN}"),
-    # credentials in a URL: user:password@ keeps the user, a user-only token goes
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s@:]*):[^/\s@]+@"), rf"\1\2:{HIDDEN}@"),
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)(?!\*\*\*@)[^/\s@:]+@"), rf"\1{HIDDEN}@"),
-]
-_ASSIGN = re.compile(rf"(?<![A-Za-z0-9_.\-])({_SECRET_NAME})(\s*=\s*)"
-                     r"(\"[^\"]*\"|'[^']*'|[^\s&;,'\"]+)", re.IGNORECASE)
+def _compile() -> tuple[list, re.Pattern]:
+    """The rules, compiled on first use: a command with nothing to hide compiles none
+    (this is on ``ccspend run``'s start path)."""
+    rules = [
+        # key shapes, wherever they are
+        (re.compile(r"(?<![A-Za-z0-9])(?:sk-(?:ant-|or-|proj-)?|sk_(?:live|test)_|gh[pousr]_|"
+                    r"github_pat_|xox[abprs]-)[A-Za-z0-9_\-]{6,}"), HIDDEN),
+        (re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])"), HIDDEN),
+        # a header whose value is a credential: the rest of the argument or line
+        (re.compile(r"(?i)\b((?:proxy-)?authorization|x-api-key|api-key|x-auth-token|"
+                    r"private-token|cookie)(\s*:\s*)[^\r\n]+"), rf"\1\2{HIDDEN}"),
+        (re.compile(r"(?i)\b(bearer|basic)(\s+)(?!\*\*\*)[A-Za-z0-9._~+/=\-]+"), rf"\1\2{HIDDEN}"),
+        # credentials in a URL: user:password@ keeps the user, a user-only token goes
+        (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s@:]*):[^/\s@]+@"), rf"\1\2:{HIDDEN}@"),
+        (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)(?!\*\*\*@)[^/\s@:]+@"), rf"\1{HIDDEN}@"),
+    ]
+    assign = re.compile(rf"(?<![A-Za-z0-9_.\-])({_SECRET_NAME})(\s*=\s*)"
+                        r"(\"[^\"]*\"|'[^']*'|[^\s&;,'\"]+)", re.IGNORECASE)
+    _COMPILED.append((rules, assign))
+    return rules, assign
+
+
+_COMPILED: list = []
 
 
 def _secret_name(name: str) -> bool:
@@ -61,14 +69,22 @@ def _assign(m: re.Match) -> str:
     return f"{name}{sep}{HIDDEN}"
 
 
+# every rule needs one of these in the text: most arguments (a flag, a model, a prompt
+# without a secret) skip the rules
+_HINTS = ("=", "://", "sk", "gh", "xox", "akia", "asia", "auth", "key", "token", "cookie",
+          "bearer", "basic")
+
+
 def redact_text(text: str) -> str:
     """``text`` (an argument, a prompt, a URL, a message) with every secret it shows
     replaced by ``***``."""
-    if not text:
+    low = text.lower() if text else ""
+    if not any(h in low for h in _HINTS):
         return text
-    for pattern, repl in _RULES:
+    rules, assign = _COMPILED[0] if _COMPILED else _compile()
+    for pattern, repl in rules:
         text = pattern.sub(repl, text)
-    return _ASSIGN.sub(_assign, text)
+    return assign.sub(_assign, text)
 
 
 def _secret_flag(arg: str) -> bool:
