@@ -10,6 +10,7 @@ import typer
 from ccspend.cli.common import Db, Json, app
 from ccspend.core import paths
 from ccspend.core.errors import UsageError
+from ccspend.core.text import inert
 
 cap_app = typer.Typer(
     help="Caps for interactive Claude Code sessions (hooks that stop tool calls at a cap).",
@@ -66,7 +67,8 @@ def cap_status(ctx: typer.Context, json_out: Json = False, db: Db = None) -> Non
         sys.stdout.write(f"hook: does not run, so no cap holds: {printable(command)}: "
                          f"{printable(problem or '')}; run `ccspend cap install` again\n")
     for d in decisions:
-        sys.stdout.write(f"{d['at']}  {d['hook']:<16} {d['decision']:<8} {d['reason']}\n")
+        sys.stdout.write(f"{inert(d['at'])}  {inert(d['hook']):<16} {inert(d['decision']):<8} "
+                         f"{inert(d['reason'])}\n")  # fmt: skip
 
 
 @cap_app.command("install")
@@ -126,7 +128,7 @@ def cap_override(
     import json
     import time
 
-    from ccspend.core.files import write_atomic
+    from ccspend.core.files import private_folder, write_atomic
     from ccspend.live.caps import (
         day_override_file,
         journal,
@@ -137,7 +139,7 @@ def cap_override(
     from ccspend.live.sessions import read_summary, state_dir
 
     folder = state_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     now = time.time()
     if session:
         state = session_state(folder, session)

@@ -2,6 +2,13 @@
 when a command draws something (a JSON report never imports it).
 
 stdout is data (tables), stderr is talk (progress, warnings).
+
+Every console here is an ``InertConsole``: what it prints quotes logs (model ids,
+folders, branches), which are data, never markup or terminal control sequences.
+It reads no rich markup or emoji codes from a string, shows a string's control
+characters escaped (``core.text.inert``) before it is measured, and, as a last
+guard, escapes any left in the text it writes (a ``Text`` built from raw data);
+only rich's own styling and cursor controls reach the terminal.
 """
 
 from __future__ import annotations
@@ -9,17 +16,46 @@ from __future__ import annotations
 import os
 import sys
 
+_CLASS: list = []
+
+
+def inert_console(**kwargs):
+    """A rich ``Console`` that prints data inert (see the module's docstring)."""
+    if not _CLASS:
+        _CLASS.append(_make_class())
+    kwargs.setdefault("markup", False)
+    kwargs.setdefault("emoji", False)
+    kwargs.setdefault("highlight", False)
+    return _CLASS[0](**kwargs)
+
+
+def _make_class():
+    from rich.console import Console
+    from rich.segment import Segment
+
+    from ccspend.core.text import inert_lines
+
+    class InertConsole(Console):
+        def render_str(self, text: str, **kwargs):
+            return super().render_str(inert_lines(text), **kwargs)
+
+        def render(self, renderable, options=None):
+            for seg in super().render(renderable, options):
+                if seg.control or not seg.text:
+                    yield seg
+                else:
+                    text = inert_lines(seg.text)
+                    yield seg if text is seg.text else Segment(text, seg.style, seg.control)
+
+    return InertConsole
+
 
 def stdout_console():
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=False)
+    return inert_console(soft_wrap=False)
 
 
 def stderr_console():
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return inert_console(stderr=True, soft_wrap=True)
 
 
 def progress_callback():
@@ -65,6 +101,4 @@ def progress_callback():
 
 def prose_console():
     """stdout for sentences: a line stays one line however wide the terminal."""
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=True)
+    return inert_console(soft_wrap=True)

@@ -21,6 +21,7 @@ from ccspend.cli.common import (
 from ccspend.cli.consoles import stdout_console
 from ccspend.core import paths
 from ccspend.core.errors import CcspendError, UsageError
+from ccspend.core.text import inert
 
 
 @app.command("sql")
@@ -68,17 +69,21 @@ def sql_command(
     elif csv_out:
         import csv
 
+        # text from the logs is shown inert (a control character as \x1b), as in the table;
+        # --json keeps it exact, JSON-escaped
         w = csv.writer(sys.stdout, lineterminator="\n")
-        w.writerow(columns)
-        w.writerows(rows)
+        w.writerow([inert(c) for c in columns])
+        w.writerows([inert(v) if isinstance(v, str) else v for v in r] for r in rows)
     else:
         from rich.table import Table
 
         table = Table(box=None, pad_edge=False, header_style="bold")
+        from ccspend.cli.render import cell
+
         for c in columns:
-            table.add_column(c, overflow="fold")
+            table.add_column(cell(c), overflow="fold")
         for r in rows:
-            table.add_row(*["" if v is None else str(v) for v in r])
+            table.add_row(*[cell("" if v is None else v) for v in r])
         stdout_console().print(table)
     if cut:
         sys.stderr.write(f"ccspend: showing the first {shown} rows (--limit N for more)\n")
@@ -160,18 +165,21 @@ def import_command(
         return
     from rich.table import Table
 
+    from ccspend.cli.render import cell
+
     table = Table(box=None, pad_edge=False, header_style="bold")
     for c in ("file", "format", "rows", "new", "already there", "tokens", "billed USD"):
         table.add_column(c, justify="left" if c in ("file", "format") else "right",
                          overflow="fold")
     for r in results:
         t = r["totals"]
-        table.add_row(Path(r["file"]).name, r["format"], str(r["rows"]), str(r["new"]),
+        table.add_row(cell(Path(r["file"]).name), cell(r["format"]), str(r["rows"]), str(r["new"]),
                       str(r["already_there"]), f"{t['tokens']:,}", t["cost_usd"])  # fmt: skip
     if results:
         stdout_console().print(table)
     if keys:
-        sys.stderr.write(f"ccspend: same as local (checked, not added): {', '.join(marked)}\n")
+        sys.stderr.write("ccspend: same as local (checked, not added): "
+                         f"{inert(', '.join(marked))}\n")
 
 
 @app.command("reconcile")
@@ -228,6 +236,8 @@ def reconcile_command(
         return
     from rich.table import Table
 
+    from ccspend.cli.render import cell
+
     table = Table(box=None, pad_edge=False, header_style="bold")
     for c in ("day", "model", "local tokens", "export tokens", "local USD", "export USD",
               "diff USD", "diff %", "why"):
@@ -236,9 +246,9 @@ def reconcile_command(
     for r in rows:
         pct = "" if r.diff_pct is None else f"{r.diff_pct:+.1f}%"
         mark = "bold red" if r.flag else None
-        table.add_row(r.day.isoformat(), r.model, f"{r.local.total:,}", f"{r.export.total:,}",
+        table.add_row(r.day.isoformat(), cell(r.model), f"{r.local.total:,}", f"{r.export.total:,}",
                       f"{r.local.cost_usd:.4f}", f"{r.export.cost_usd:.4f}",
-                      f"{r.diff_usd:+.4f}", pct, r.explanation or "", style=mark)  # fmt: skip
+                      f"{r.diff_usd:+.4f}", pct, cell(r.explanation or ""), style=mark)  # fmt: skip
     if rows:
         stdout_console().print(table)
     else:
@@ -318,8 +328,8 @@ def export_command(
             import json
 
             sys.stdout.write(json.dumps(r.as_dict()) + "\n")
-        sys.stderr.write(f"ccspend: sent {r.sent} rows to {r.target} (table {r.table}, "
-                         f"{r.user}@{r.machine}): {r.new} new, {r.updated} updated, "
+        sys.stderr.write(f"ccspend: sent {r.sent} rows to {inert(r.target)} (table {r.table}, "
+                         f"{inert(r.user)}@{inert(r.machine)}): {r.new} new, {r.updated} updated, "
                          f"{r.unchanged} already there\n")  # fmt: skip
         return
     n = export.export(store, card, filters, fmt, out, sys.stdout)

@@ -31,5 +31,8 @@ def say(exc: BaseException) -> int:
         msg = (f"internal error: {type(exc).__name__}: {exc} "
                "(set CCSPEND_DEBUG=1 for a traceback)")  # fmt: skip
         code = int(ExitCode.ERROR)
-    sys.stderr.write(f"ccspend: {msg}\n")
+    from ccspend.core.text import inert
+
+    # one line, and inert: a message may quote a value from a log or the command line
+    sys.stderr.write(f"ccspend: {inert(msg)}\n")
     return code

@@ -228,6 +228,11 @@ def runs_command(
         adopt_journals(con, journal_dir(db_path), process_alive)
         mark_interrupted(con, socket.gethostname(), process_alive)
         rows = list_runs(con, task)
+    from ccspend.core.redact import redact_text
+
+    for r in rows:  # a row stored before commands were redacted as they are now
+        r["command"] = redact_text(r["command"]) if r.get("command") else r.get("command")
+        r["note"] = redact_text(r["note"]) if r.get("note") else r.get("note")
     done = [r for r in rows if r["status"] in ("ok", "failed", "capped")]
     ok = [r for r in done if r["status"] == "ok"]
     totals = {
@@ -248,15 +253,17 @@ def runs_command(
         return
     from rich.table import Table
 
+    from ccspend.cli.render import cell
+
     table = Table(title="ccspend runs", box=None, pad_edge=False, header_style="bold")
     for col in ("Started", "Task", "Status", "Cost", "Cap", "Exit", "Command"):
         table.add_column(col, justify="right" if col in ("Cost", "Cap", "Exit") else "left",
                          no_wrap=col != "Command", overflow="ellipsis")  # fmt: skip
     for r in rows:
         table.add_row(
-            r["started_at"], r["task_id"] or "", r["status"], f"${r['cost_usd'] or 0:.2f}",
-            f"${r['cap_usd']:.2f}" if r["cap_usd"] else "", str(r["exit_code"] or ""),
-            r["command"],
+            cell(r["started_at"]), cell(r["task_id"] or ""), cell(r["status"]),
+            f"${r['cost_usd'] or 0:.2f}", f"${r['cap_usd']:.2f}" if r["cap_usd"] else "",
+            str(r["exit_code"] or ""), cell(r["command"]),
         )  # fmt: skip
     out = stdout_console()
     out.print(table)

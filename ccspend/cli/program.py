@@ -55,6 +55,8 @@ def _unexpected(exc: BaseException) -> None:
         sys.stderr.write("ccspend: interrupted\n")
         sys.exit(int(ExitCode.INTERRUPTED))
     if isinstance(exc, typer.TyperException) and hasattr(exc, "format_message"):
-        sys.stderr.write(f"ccspend: error: {exc.format_message()} (see ccspend --help)\n")
+        from ccspend.core.text import inert
+
+        sys.stderr.write(f"ccspend: error: {inert(exc.format_message())} (see ccspend --help)\n")
         sys.exit(int(ExitCode.USAGE))
     sys.exit(say(exc))

@@ -1,6 +1,11 @@
 """Human output: rich tables on stdout, sized to the terminal (compact when narrow).
 
 Only the CLI imports this module; the library never prints.
+
+Every value from a log or an import (a model id, a folder, a branch, a session id)
+becomes a cell through ``cell``, which shows it inert (``core.text.inert``: control
+characters escaped, never read as markup); the consoles (``cli.consoles``) do the
+same for any string they are given, and escape what is left as a last guard.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ccspend.core.text import inert
 from ccspend.reports.build import BlocksReport, Report, Row
 
 TITLES = {
@@ -35,6 +41,11 @@ def tokens(n: int, compact: bool) -> str:
 
 def money(x: float) -> str:
     return f"${x:,.2f}"
+
+
+def cell(value, style: str | None = None) -> Text:
+    """A table cell or a piece of a line from data: inert, and never markup."""
+    return Text(inert(value), style=style or "")
 
 
 def short_model(name: str) -> str:
@@ -74,9 +85,9 @@ def report_table(report: Report, width: int) -> Table:
     table.add_column("Cost", justify="right", style="bold")
 
     def cells(label: str, n: dict, models: list[str] | None, style: str | None = None):
-        out: list = [Text(label, style=style)]
+        out: list = [cell(label, style=style)]
         if show_models:
-            out.append(", ".join(short_model(m) for m in models or []))
+            out.append(cell(", ".join(short_model(m) for m in models or [])))
         out += [
             tokens(n["input_tokens"], compact),
             tokens(n["output_tokens"], compact),
@@ -157,7 +168,7 @@ def print_blocks(report: BlocksReport, console: Console, err: Console, active_on
                 status = ""
             cells = [_local(row["key"], tz), status]
             if not compact:
-                cells.append(", ".join(short_model(m) for m in row["models"]))
+                cells.append(cell(", ".join(short_model(m) for m in row["models"])))
             cells += [
                 tokens(row["total_tokens"], compact),
                 money(row["cost_usd"]),
@@ -173,7 +184,7 @@ def print_blocks(report: BlocksReport, console: Console, err: Console, active_on
         console.print(table)
         for row in data["rows"]:
             for f in row.get("forecasts", []):
-                console.print(forecast_line(f, tz), highlight=False)
+                console.print(cell(forecast_line(f, tz)), highlight=False)
     print_warnings(report.warnings, err)
 
 
@@ -181,12 +192,7 @@ def print_warnings(warnings: list[str], err: Console) -> None:
     """Warnings as plain text: they quote model ids and values from logs, which are data,
     never markup or terminal control sequences."""
     for w in warnings:
-        err.print(Text.assemble(("warning:", "yellow"), " ", printable(w)), highlight=False)
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters (escape sequences, C1 controls) shown as ``?``."""
-    return "".join(c if c.isprintable() or c == " " else "?" for c in text)
+        err.print(Text.assemble(("warning:", "yellow"), " ", inert(w)), highlight=False)
 
 
 def forecast_line(f: dict, tz: str) -> str:
@@ -251,7 +257,7 @@ def live_view(snap, tz: str, roots):
             pct = min(f["percent"], 100.0)
             style = "red" if pct >= 95 else "yellow" if pct >= 80 else "green"
             body.append(ProgressBar(total=100, completed=pct, width=50, complete_style=style))
-            body.append(Text(forecast_line(f, tz)))
+            body.append(cell(forecast_line(f, tz)))
         parts.append(Panel(Group(*body), title="active 5-hour block"))
     else:
         parts.append(Panel(Text("no active block"), title="active 5-hour block"))
@@ -270,10 +276,10 @@ def live_view(snap, tz: str, roots):
         table.add_column("Today", justify="right")
         table.add_column("Last", justify="right")
         for sid, cwd, cost, last in snap.sessions:
-            table.add_row(sid[:8], cwd or "", money(cost), _local_epoch(last, tz)[11:])
+            table.add_row(cell(sid[:8]), cell(cwd or ""), money(cost), _local_epoch(last, tz)[11:])
         parts.append(table)
     parts.append(Text(f"last hour, cost per minute: {sparkline(snap.minutes)}"))
-    parts.append(Text("watching " + ", ".join(str(r) for r in roots), style="dim"))
+    parts.append(cell("watching " + ", ".join(str(r) for r in roots), style="dim"))
     return Group(*parts)
 
 
@@ -294,7 +300,7 @@ def chart(report: Report, width: int) -> Table:
             if sub["model"] not in models:
                 models.append(sub["model"])
     top = max((row["cost_usd"] for row in data["rows"]), default=0.0)
-    label_w = max((len(r["key"]) for r in data["rows"]), default=4)
+    label_w = max((len(inert(r["key"])) for r in data["rows"]), default=4)
     bar_w = max(10, width - label_w - 14)
     table = Table(title=f"ccspend {report.name}: cost by model ({report.filters.tz})",
                   box=None, pad_edge=False, show_header=False)  # fmt: skip
@@ -311,10 +317,10 @@ def chart(report: Report, width: int) -> Table:
             cells = min(cells, bar_w - used)
             bar.append(_SHADES[i] * cells, style=_COLOURS[i])
             used += cells
-        table.add_row(row["key"], bar, money(row["cost_usd"]))
+        table.add_row(cell(row["key"]), bar, money(row["cost_usd"]))
     legend = Text("  ")
     for i, m in enumerate(models):
         k = i % len(_SHADES)
-        legend.append(f"{_SHADES[k]} {short_model(m)}  ", style=_COLOURS[k])
+        legend.append(f"{_SHADES[k]} {inert(short_model(m))}  ", style=_COLOURS[k])
     table.caption = legend
     return table

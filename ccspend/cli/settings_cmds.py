@@ -20,6 +20,7 @@ from ccspend.cli.common import (
 from ccspend.cli.consoles import stdout_console
 from ccspend.core import paths
 from ccspend.core.errors import UsageError
+from ccspend.core.text import inert
 
 budget_app = typer.Typer(
     help="Budgets by day, week and month: global, per project, branch and task.",
@@ -88,14 +89,17 @@ def budget_show(
             f"(kept in {config.config_path()})\n"
         )
         return
-    from ccspend.cli.render import forecast_line
+    from ccspend.cli.render import cell, forecast_line
 
     out = stdout_console()
     for row in rows:
         level = row["alert_level"]
-        mark = (" [red]EXHAUSTED[/red]" if row["exhausted"] else
-                f" [yellow]past {level}%[/yellow]" if level else "")  # fmt: skip
-        out.print(forecast_line(row, tz) + mark, highlight=False, soft_wrap=True)
+        line = cell(forecast_line(row, tz))  # a budget's name and project are data, not markup
+        if row["exhausted"]:
+            line.append(" EXHAUSTED", style="red")
+        elif level:
+            line.append(f" past {level}%", style="yellow")
+        out.print(line, highlight=False, soft_wrap=True)
 
 
 @budget_app.command("check")
@@ -142,8 +146,8 @@ def budget_alerts_list(json_out: Json = False, db: Db = None) -> None:
     if not rows:
         sys.stdout.write("No alerts yet.\n")
     for r in rows:
-        sys.stdout.write(f"{r['fired_at']}  {r['level']:>3}%  {r['message']}"
-                         f"  [{r['channels'] or 'recorded'}]\n")  # fmt: skip
+        sys.stdout.write(f"{r['fired_at']}  {r['level']:>3}%  {inert(r['message'])}"
+                         f"  [{inert(r['channels'] or 'recorded')}]\n")  # fmt: skip
 
 
 def _levels(alert_at: str | None) -> tuple[int, ...] | None:

@@ -6,6 +6,10 @@ journal, the user's config, Claude Code's settings. Each is written to a
 temporary file in the same folder and renamed over the old one, which POSIX
 makes atomic. The standard library only (``os`` and ``_thread``): the status
 line and the cap hook write through here on every call.
+
+Everything ccspend keeps is owner-only, whatever the umask: a file 0600, a
+folder it creates 0700 (the config holds webhook URLs; the caches, the state and
+the database hold what your sessions cost, where and on which branch).
 """
 
 from __future__ import annotations
@@ -13,8 +17,12 @@ from __future__ import annotations
 import os
 from _thread import get_ident
 
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
 
-def write_atomic(path, data: bytes | str, *, mode: int = 0o666, folder_mode: int = 0o777) -> None:
+
+def write_atomic(path, data: bytes | str, *, mode: int = PRIVATE_FILE,
+                 folder_mode: int = PRIVATE_FOLDER) -> None:  # fmt: skip
     """Replace ``path`` with ``data`` (text is written as UTF-8) in one step.
 
     The folder is created if missing (with ``folder_mode``), the file with
@@ -41,7 +49,22 @@ def write_atomic(path, data: bytes | str, *, mode: int = 0o666, folder_mode: int
         raise
 
 
-def write_cache(path, data: bytes | str, *, mode: int = 0o600, folder_mode: int = 0o700) -> bool:
+def private_folder(path) -> None:
+    """Make the folder ``path`` (owner-only when it is made here) if it is missing."""
+    os.makedirs(os.fspath(path), mode=PRIVATE_FOLDER, exist_ok=True)
+
+
+def append_private(path, text: str) -> None:
+    """Append ``text`` to ``path``, created owner-only if missing (its folder too)."""
+    path = os.fspath(path)
+    private_folder(os.path.dirname(path) or ".")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def write_cache(path, data: bytes | str, *, mode: int = PRIVATE_FILE,
+                folder_mode: int = PRIVATE_FOLDER) -> bool:  # fmt: skip
     """``write_atomic`` for a file that can always be made again: a failure (a full
     disk, a read-only folder) is not an error. True if the file was written."""
     try:

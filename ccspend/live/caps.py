@@ -31,7 +31,7 @@ import time
 from collections import namedtuple
 from pathlib import Path
 
-from ccspend.core.files import write_cache
+from ccspend.core.files import append_private, write_cache
 
 OVERRIDE_WORD = "#ccspend-override"
 HOOK_COMMAND = "ccspend cap hook"
@@ -213,9 +213,7 @@ def day_override_file(folder: Path, day: str) -> Path:
 
 def journal(folder: Path, row: list) -> None:
     with contextlib.suppress(OSError):
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / "cap-decisions.jsonl", "a") as fh:
-            fh.write(json.dumps(row) + "\n")
+        append_private(folder / "cap-decisions.jsonl", json.dumps(row) + "\n")
 
 
 def respond(obj: dict, now: float) -> dict | None:

@@ -22,7 +22,7 @@ import zlib
 from pathlib import Path
 
 from ccspend.core import paths
-from ccspend.core.files import write_cache
+from ccspend.core.files import append_private, private_folder, write_atomic, write_cache
 from ccspend.pricing.index import price_response
 
 REFRESH_EVERY = 5.0  # seconds between background refreshes of the summary
@@ -318,13 +318,13 @@ def maybe_refresh(folder: Path, summary: dict | None, now: float) -> None:
         return
     lock = folder / "refresh.lock"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_folder(folder)
         try:
             if now - lock.stat().st_mtime < REFRESH_STALE:
                 return  # one is running
         except FileNotFoundError:
             pass
-        lock.write_text(str(now))
+        write_atomic(lock, str(now))
         import subprocess  # only when a refresh is due: its import costs milliseconds
 
         subprocess.Popen(
@@ -381,9 +381,7 @@ def record_readings(obj: dict, folder: Path, now: float) -> None:
         lines.append(json.dumps([int(now * 1e6), field_at(obj, "session_id"), window, *value]))
     if lines:
         with contextlib.suppress(OSError):
-            folder.mkdir(parents=True, exist_ok=True)
-            with open(folder / "readings.jsonl", "a") as fh:
-                fh.write("\n".join(lines) + "\n")
+            append_private(folder / "readings.jsonl", "\n".join(lines) + "\n")
             write_cache(last_file, json.dumps(last))  # only once the readings are kept
 
 

@@ -37,9 +37,9 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ccspend.core.errors import UsageError
+from ccspend.core.redact import redact_url
 from ccspend.pricing.card import RateCard
 from ccspend.store import Store, queries, team_table
 from ccspend.store import export as store_export
@@ -96,19 +96,8 @@ def parse_target(text: str) -> Target:
     return Target(path=path)
 
 
-def redact(url: str) -> str:
-    """The URL with its password (in the user part or a ``password=`` parameter) removed."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # malformed (an unclosed IPv6 bracket): keep only what is surely safe
-        return re.sub(r"^([A-Za-z]+://)[^@/]*@", r"\1…@", url).split("?", 1)[0]
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        netloc = f"{userinfo.split(':', 1)[0]}@{host}"
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                       if k.lower() != "password"], safe="/:")  # fmt: skip
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+# the URL as messages show it (no password): one rule for every URL ccspend shows
+redact = redact_url
 
 
 def default_user() -> str:

@@ -22,8 +22,8 @@ import time
 
 from ccspend.core.errors import CcspendError, ExitCode, UsageError
 from ccspend.core.files import write_atomic
+from ccspend.core.redact import redact  # the ledger's, the journal's and --json's command
 
-SECRET_FLAGS = ("key", "token", "secret", "password", "auth")
 NOT_STARTED = "the wrapper stopped before its agent started"
 WRAPPER_DIED = "the wrapper died; its watchdog stopped the run"
 # USD per million input tokens that no model's input price reaches (long context included):
@@ -147,30 +147,6 @@ def preflight(opts: RunOptions, prices) -> dict | None:
 
 
 # -- the ledger -------------------------------------------------------------------
-
-
-def redact(argv: list[str]) -> str:
-    """The command for the ledger, with anything that looks like a secret hidden."""
-    import shlex
-
-    out = []
-    hide_next = False
-    for arg in argv:
-        low = arg.lower()
-        if hide_next:
-            out.append("***")
-            hide_next = False
-        elif low.startswith("-") and any(s in low for s in SECRET_FLAGS):
-            if "=" in arg:
-                out.append(arg.split("=", 1)[0] + "=***")
-            else:
-                out.append(arg)
-                hide_next = True
-        elif low.startswith(("sk-", "sk_", "ghp_", "xox")):
-            out.append("***")
-        else:
-            out.append(arg)
-    return shlex.join(out)
 
 
 def _prices() -> dict:

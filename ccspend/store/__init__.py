@@ -218,7 +218,7 @@ class Store:
             try:
                 if write:
                     try:
-                        self.path.parent.mkdir(parents=True, exist_ok=True)
+                        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                     except OSError as exc:
                         raise CcspendError(
                             f"cannot create the database folder {self.path.parent}: "

@@ -25,6 +25,7 @@ import os
 import sys
 import time
 
+from ccspend.core.text import inert
 from ccspend.live.sessions import (
     field_at,
     maybe_refresh,
@@ -78,7 +79,7 @@ def render(obj: dict, session_cost: float | None, summary: dict | None, now: flo
     parts = []
     model = field_at(obj, "model", "display_name") or field_at(obj, "model", "id")
     if isinstance(model, str) and model:
-        parts.append(model)
+        parts.append(inert(model))  # Claude Code's input is data: no escape reaches the bar
     if session_cost is not None:
         parts.append(f"session ${session_cost:.2f}")
     if summary:
