@@ -26,7 +26,7 @@ def cap_status(ctx: typer.Context, json_out: Json = False, db: Db = None) -> Non
         return
     import json
 
-    from ccspend.cli.render import printable
+    from ccspend.core.text import inert as printable
     from ccspend.live import claude_settings
     from ccspend.live.caps import load_caps
     from ccspend.live.sessions import state_dir
@@ -79,8 +79,8 @@ def cap_install(
     daily_cap: Annotated[float | None, typer.Option("--daily-cap", help="USD per day.")] = None,
 ) -> None:
     """Add the cap hooks to Claude Code's settings (with a backup) and set the caps."""
-    from ccspend.cli.render import printable
     from ccspend.core import config
+    from ccspend.core.text import inert as printable
     from ccspend.live import claude_settings
     from ccspend.live.caps import load_caps
 
@@ -98,7 +98,7 @@ def cap_install(
 
 def warn_unless_runs(commands: list[str], what: str) -> None:
     """Run an installed command as Claude Code will; warn (exit 0) if ccspend does not answer."""
-    from ccspend.cli.render import printable
+    from ccspend.core.text import inert as printable
     from ccspend.live import claude_settings
 
     for command in commands:
@@ -111,7 +111,7 @@ def warn_unless_runs(commands: list[str], what: str) -> None:
 @cap_app.command("uninstall")
 def cap_uninstall() -> None:
     """Remove the cap hooks from Claude Code's settings (the caps stay in the config)."""
-    from ccspend.cli.render import printable
+    from ccspend.core.text import inert as printable
     from ccspend.live import claude_settings
 
     sys.stdout.write(printable(claude_settings.uninstall_hooks(claude_settings.settings_path()))

@@ -105,7 +105,7 @@ def statusline(
 
         path = claude_settings.settings_path()
         from ccspend.cli.cap_cmds import warn_unless_runs
-        from ccspend.cli.render import printable
+        from ccspend.core.text import inert as printable
 
         msg = claude_settings.install(path) if install else claude_settings.uninstall(path)
         sys.stdout.write(printable(msg) + "\n")
