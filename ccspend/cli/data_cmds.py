@@ -129,34 +129,28 @@ def import_command(
     if not files and not keys:
         raise UsageError("name at least one export file (or --same-as-local KEY)")
     forced = formats.by_name(fmt) if fmt else None
-    parsed = []
-    for path in files:
-        f = forced or formats.detect(path)
-        parsed.append((path, f, formats.read(path, f)))
-
-    store = Store(db or paths.default_db_path())
     results = []
-    with store.connect(write=True) as con:
-        all_rows = [r for _, _, rows in parsed for r in rows]
-        before = imported.existing_keys(con, sorted({r.key for r in all_rows}))
-        seen: set[str] = set(before)
-        for path, f, rows in parsed:
-            file_keys = {r.key for r in rows}
-            already = len(file_keys & seen)
-            seen |= file_keys
+    # Each file is streamed to a staging folder (bounded memory), then all are
+    # written in one transaction: a broken file stops before the store is opened.
+    with imported.Staging() as staging:
+        for path in files:
+            f = forced or formats.detect(path)
+            try:
+                staged = staging.add(formats.stream(path, f))
+            except ValueError as exc:
+                raise CcspendError(f"cannot import: {exc}") from None
             results.append({"file": str(path), "format": f.name, "provider": f.provider,
-                            "rows": len(file_keys), "new": len(file_keys) - already,
-                            "already_there": already,
-                            "totals": imported.row_totals(rows).as_dict()})  # fmt: skip
-        try:
-            imported.write_rows(con, all_rows,
-                                [str(p) for p, _, rows in parsed for _ in rows])  # fmt: skip
-        except ValueError as exc:
-            raise CcspendError(f"cannot import: {exc}") from None
-        for k in keys:
-            imported.add_same_as_local(con, k)
-        stored = imported.totals(con)
-        marked = imported.same_as_local(con)
+                            "rows": staged.rows, "new": 0, "already_there": 0,
+                            "totals": staged.totals.as_dict()})
+        store = Store(db or paths.default_db_path())
+        with store.connect(write=True) as con:
+            counts = imported.write_staged(con, staging.files, [str(p) for p in files])
+            for result, (new, already) in zip(results, counts, strict=True):
+                result.update(new=new, already_there=already)
+            for k in keys:
+                imported.add_same_as_local(con, k)
+            stored = imported.totals(con)
+            marked = imported.same_as_local(con)
 
     if json_out:
         sys.stdout.write(json.dumps({"report": "import", "files": results,

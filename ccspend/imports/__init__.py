@@ -29,6 +29,9 @@ class Format:
     description: str  # one line for `ccspend import --help` and the README
     sniff: Callable[[str, bytes], bool]  # (file name, first SNIFF_BYTES) -> is it mine
     parse: Callable[[Path], Iterator[UsageRow]]
+    # The rows as flat tuples (records.FLAT_FIELDS), in bounded memory; None: each
+    # of parse's rows, flattened.
+    stream: Callable[[Path], Iterator[tuple]] | None = None
 
 
 __all__ = ["ExportFormatError", "Format", "UsageRow", "SNIFF_BYTES"]

@@ -10,10 +10,11 @@ settles it by hand.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from ccspend.imports import SNIFF_BYTES, ExportFormatError, Format
-from ccspend.imports.records import UsageRow
+from ccspend.imports.records import UsageRow, flat
 
 _MODULES = ("anthropic", "anthropic_console", "openai", "openrouter", "generic_csv")
 
@@ -83,4 +84,21 @@ def read(path: Path, fmt: Format) -> list[UsageRow]:
         raise ExportFormatError(f"{path}: not a valid {fmt.name} file: {exc}") from None
 
 
-__all__ = ["FORMATS", "by_name", "detect", "read"]
+def stream(path: Path, fmt: Format) -> Iterator[tuple]:
+    """The file's rows as flat tuples (``records.FLAT_FIELDS``), one at a time where the
+    format can (the generic CSV); the same errors as ``read``, raised where met."""
+    try:
+        if fmt.stream is not None:
+            yield from fmt.stream(path)
+        else:
+            for row in fmt.parse(path):
+                yield flat(row)
+    except ExportFormatError:
+        raise
+    except OSError as exc:
+        raise ExportFormatError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ExportFormatError(f"{path}: not a valid {fmt.name} file: {exc}") from None
+
+
+__all__ = ["FORMATS", "by_name", "detect", "read", "stream"]

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ccspend.imports import ExportFormatError, Format
-from ccspend.imports.records import UsageRow
+from ccspend.imports.records import UsageRow, content_prefix, occurrence_key
 
 SOURCE = "generic-csv"
 COLUMNS = ("timestamp", "provider", "model", "input_tokens", "output_tokens",
@@ -170,15 +170,7 @@ def read_csv(path: Path, required: Iterable[str],
         raise export_error(path, f"line 1: {e}") from None
     if not header:
         raise export_error(path, f"not {what}: the file is empty")
-    names = [_normalise(h) for h in header]
-    seen: set[str] = set()
-    for name in names:
-        if name and name in seen:
-            raise export_error(path, f"line 1: column {name!r} appears twice")
-        seen.add(name)
-    missing = [c for c in required if c not in seen]
-    if missing:
-        raise export_error(path, f"not {what}: line 1 has no column {', '.join(missing)}")
+    names = _checked_names(path, header, required, what)
     reader.fieldnames = names
     return names, _rows(path, reader)
 
@@ -193,6 +185,109 @@ def _read_text(path: Path) -> str:
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise export_error(path, f"line {line}: not UTF-8 text") from None
+
+
+def stream_csv(path: Path, required: Iterable[str],
+               what: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """``read_csv`` one row at a time, in bounded memory: the header and an iterator of
+    ``(line number, cells)``, each row padded with empty strings to the header's length.
+
+    The same rules and messages as ``read_csv`` (blank rows skipped, more fields than
+    the header refused); a byte that is not UTF-8 stops the rows where it is met,
+    with its line.
+    """
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the generator below
+    except OSError as e:
+        raise export_error(path, f"cannot read it: {e.strerror or e}") from None
+    text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text)
+    try:
+        try:
+            header = next(reader, None)
+        except csv.Error as e:
+            raise export_error(path, f"line 1: {e}") from None
+        except UnicodeDecodeError:
+            raise _not_utf8(path) from None
+        except OSError as e:
+            raise export_error(path, f"cannot read it: {e.strerror or e}") from None
+        if not header:
+            raise export_error(path, f"not {what}: the file is empty")
+        names = _checked_names(path, header, required, what)
+    except BaseException:
+        text.close()
+        raise
+    return names, _stream_rows(path, text, reader, names)
+
+
+def _checked_names(path: Path, header: list[str], required: Iterable[str],
+                   what: str) -> list[str]:
+    names = [_normalise(h) for h in header]
+    seen: set[str] = set()
+    for name in names:
+        if name and name in seen:
+            raise export_error(path, f"line 1: column {name!r} appears twice")
+        seen.add(name)
+    missing = [c for c in required if c not in seen]
+    if missing:
+        raise export_error(path, f"not {what}: line 1 has no column {', '.join(missing)}")
+    return names
+
+
+def _stream_rows(path: Path, text: io.TextIOWrapper, reader: Any,
+                 names: list[str]) -> Iterator[tuple[int, list[str]]]:
+    width = len(names)
+    # A blank row is one whose cells, as DictReader keeps them (the last of a
+    # repeated unnamed column), are all blank.
+    last = {name: i for i, name in enumerate(names)}
+    check = sorted(last.values())
+    pad = [""] * width
+    try:
+        for row in reader:
+            if not row:
+                continue
+            n = len(row)
+            if n > width:
+                raise export_error(path, f"line {reader.line_num}: more fields than the header has")
+            if n < width:
+                row.extend(pad[n:])
+            for i in check:
+                if row[i].strip():
+                    break
+            else:
+                continue
+            yield reader.line_num, row
+    except csv.Error as e:
+        raise export_error(path, f"line {reader.line_num}: {e}") from None
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    except OSError as e:
+        raise export_error(path, f"cannot read it: {e.strerror or e}") from None
+    finally:
+        text.close()
+
+
+def _not_utf8(path: Path) -> ExportFormatError:
+    """The error for a file that is not UTF-8, naming the line of its first bad byte."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as e:
+                    line += chunk[: e.start].count(b"\n")
+                    return export_error(path, f"line {line}: not UTF-8 text")
+                line += chunk.count(b"\n")
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        pass
+    except OSError as e:
+        return export_error(path, f"cannot read it: {e.strerror or e}")
+    return export_error(path, f"line {line}: not UTF-8 text")
 
 
 def _rows(path: Path, reader: csv.DictReader) -> Iterator[tuple[int, dict[str, str]]]:
@@ -244,7 +339,9 @@ def parse(path: Path) -> Iterator[UsageRow]:
         yield _row(path, line, row, seen)
 
 
-def _row(path: Path, line: int, row: dict[str, str], seen: Counter[tuple[Any, ...]]) -> UsageRow:
+def _values(path: Path, line: int, row: dict[str, str]) -> tuple[Any, ...]:
+    """One row's values, checked cell by cell in column order (the first bad one is the
+    error): (start, provider, model, project, task, [4 counts], cost)."""
     start = cell(path, line, row, "timestamp", parse_timestamp, required=True)
     model = label_cell(path, line, row, "model", required=True)
     counts = [cell(path, line, row, c, parse_count, 0, required=c in REQUIRED)
@@ -254,6 +351,11 @@ def _row(path: Path, line: int, row: dict[str, str], seen: Counter[tuple[Any, ..
     provider = (label_cell(path, line, row, "provider") or "other").lower()
     project = label_cell(path, line, row, "project")
     task = label_cell(path, line, row, "task")
+    return start, provider, model, project, task, counts, cost
+
+
+def _row(path: Path, line: int, row: dict[str, str], seen: Counter[tuple[Any, ...]]) -> UsageRow:
+    start, provider, model, project, task, counts, cost = _values(path, line, row)
     # The row's identity is its content plus how many identical rows preceded it:
     # stable across re-exports, and the nth copy of a repeated row is its own row.
     cost_text = "" if cost is None else str(cost.normalize())
@@ -269,6 +371,70 @@ def _row(path: Path, line: int, row: dict[str, str], seen: Counter[tuple[Any, ..
     )
 
 
+# --- streaming: the same rows, flat, in bounded memory ---------------------------------
+
+def stream(path: Path) -> Iterator[tuple]:
+    """The file's rows as ``records.FLAT_FIELDS`` tuples, one at a time.
+
+    The same values and keys as ``parse``, but numbered: each row carries the key of
+    its content's first copy, and the store numbers the copies (a Counter of every
+    row's content is what made a large file cost gigabytes). A row is first read by a
+    fast path; any row it does not accept is read again by ``_values``, whose error
+    names the line and the column.
+    """
+    names, rows = stream_csv(path, REQUIRED, "a generic usage CSV")
+    width = len(names)
+    where = {name: i for i, name in enumerate(names)}
+    ts, model_i, inp, out = (where[c] for c in REQUIRED)
+    # a column the file lacks reads the empty cell appended to every row
+    cw, cr, cost_i, prov, proj, task_i = (
+        where.get(c, width) for c in ("cache_write_tokens", "cache_read_tokens", "cost_usd",
+                                      "provider", "project", "task"))
+    fromiso, utc, control = datetime.fromisoformat, UTC, _CONTROL.search
+    for line, row in rows:
+        row.append("")
+        try:
+            start = fromiso(row[ts].strip())
+            start = start.replace(tzinfo=utc) if start.tzinfo is None else start.astimezone(utc)
+            model = row[model_i].strip()
+            provider = row[prov].strip()
+            project = row[proj].strip()
+            task = row[task_i].strip()
+            if not model or control(model + provider + project + task):
+                raise ValueError
+            a = _fast_count(row[inp], True)
+            b = _fast_count(row[cw], False)
+            c = _fast_count(row[cr], False)
+            d = _fast_count(row[out], True)
+            cost_cell = row[cost_i].strip()
+            cost = parse_amount(cost_cell) if cost_cell else None
+            start_iso = start.isoformat()
+        except (ValueError, TypeError, OverflowError):
+            start, provider, model, project, task, (a, b, c, d), cost = _values(
+                path, line, dict(zip(names, row, strict=False)))
+            start_iso = start.isoformat()
+        provider = provider.lower() if provider else "other"
+        project = project or None
+        task = task or None
+        cost_text = "" if cost is None else str(cost.normalize())
+        key = occurrence_key(content_prefix(SOURCE, start_iso, model, project, task, provider,
+                                            f"{a}/{b}/{c}/{d}", cost_text), 0)
+        yield (key, True, SOURCE, provider, "usage", start_iso, None, model, None, None,
+               project, task, None, None, None, a, b, 0, c, d, 0, None,
+               None if cost is None else str(cost))
+
+
+def _fast_count(text: str, required: bool) -> int:
+    s = text.strip()
+    if s.isdigit() and s.isascii() and len(s) < 16:  # below MAX_COUNT
+        return int(s)
+    if not s:
+        if required:
+            raise ValueError("empty")
+        return 0
+    return parse_count(s)
+
+
 FORMATS = [
     Format(
         name=SOURCE,
@@ -277,5 +443,6 @@ FORMATS = [
                     "token columns, cost_usd, project, task",
         sniff=sniff,
         parse=parse,
+        stream=stream,
     ),
 ]

@@ -8,11 +8,14 @@ the way in (passed as text and cast to DECIMAL(38,12)), never a float.
 
 from __future__ import annotations
 
+import csv
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
-from ccspend.imports.records import UsageRow
+from ccspend.imports.records import FLAT_FIELDS, UsageRow, content_key
 from ccspend.store.engine import duckdb
 
 COST_SCALE = 12  # DECIMAL(38,12): a cost with more places would be rounded, so refused
@@ -163,3 +166,153 @@ def totals(con: duckdb.DuckDBPyConnection, source: str | None = None,
         [source, provider],
     ).fetchone()
     return Totals(*r[:7], cost_usd=Decimal(r[7]).normalize() if r[7] else Decimal(0))
+
+
+# --- streaming: a file's rows staged on disk, then written in one transaction ----------
+# ``Staging`` writes each file's flat rows (``records.FLAT_FIELDS``) to a CSV in a
+# temporary folder as they are parsed, with the file's totals; nothing of the store is
+# touched. ``write_staged`` then reads those CSVs with DuckDB inside one transaction:
+# all the files, or none (a refused file never gets that far). Memory is the parser's
+# current row and DuckDB's working set, whatever the file's size.
+
+_STAGED = FLAT_FIELDS[:1] + FLAT_FIELDS[2:] + ("seq",)  # numbered is per file
+_STRINGS = {c for c, t in zip(_COLUMNS, _TYPES, strict=False) if t == "VARCHAR"}
+
+
+@dataclass
+class StagedFile:
+    path: Path  # the staging CSV
+    rows: int  # distinct buckets
+    numbered: bool  # every row numbered (the generic CSV): keys unique once numbered
+    totals: Totals
+
+
+class Staging:
+    """A temporary folder of staged files; remove it with ``close`` (or ``with``)."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="ccspend-import-")
+        self.files: list[StagedFile] = []
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._dir.cleanup()
+
+    def add(self, rows: Iterable[tuple]) -> StagedFile:
+        """Stage one file's flat rows; a bad cost raises ValueError (``write_rows``'s)."""
+        path = Path(self._dir.name) / f"{len(self.files)}.csv"
+        sums = [0] * 6  # rows and the token fields of numbered rows, summed as they come
+        cost = Decimal(0)
+        last: dict[str, tuple] = {}  # rows whose key may repeat: the last one counts
+        numbered = True
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            write = csv.writer(fh, lineterminator="\n").writerow
+            for seq, row in enumerate(rows):
+                text = _cost_text(Decimal(row[22])) if row[22] is not None else None
+                # strings get a leading '=' so that an empty one stays apart from NULL
+                write((row[0], *[None if v is None else f"={v}" for v in row[2:15]],
+                       *row[15:22], None if text is None else f"={text}", seq))
+                if row[1]:
+                    sums[0] += 1
+                    for i in range(5):
+                        sums[i + 1] += row[15 + i]
+                    if row[22] is not None:
+                        cost += Decimal(row[22])
+                else:
+                    numbered = False
+                    last[row[0]] = row
+        for row in last.values():
+            sums[0] += 1
+            for i in range(5):
+                sums[i + 1] += row[15 + i]
+            if row[22] is not None:
+                cost += Decimal(row[22])
+        web = sum(r[20] for r in last.values())
+        staged = StagedFile(path, sums[0], numbered and not last,
+                            Totals(sums[0], *sums[1:], web_search_requests=web, cost_usd=cost))
+        self.files.append(staged)
+        return staged
+
+
+def _staged_source(staged: StagedFile) -> str:
+    columns = ", ".join(f"'{c}': '{'BIGINT' if c == 'seq' or c not in _STRINGS else 'VARCHAR'}'"
+                        for c in _STAGED)
+    quoted = str(staged.path).replace("'", "''")
+    return (f"read_csv('{quoted}', header = false, auto_detect = false, delim = ',', "
+            f"quote = '\"', escape = '\"', new_line = '\\n', columns = {{{columns}}})")
+
+
+def write_staged(con: duckdb.DuckDBPyConnection, staged: list[StagedFile],
+                 files: list[str]) -> list[tuple[int, int]]:
+    """Upsert every staged file's rows in one transaction: per file (new, already there).
+
+    Keys as ``write_rows``: a bucket already stored, or staged by an earlier file of
+    the same call, is already there and takes this file's values; within a file
+    the last row of a key counts. Numbered rows get their occurrence keys here.
+    """
+    results = []
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for sf, file in zip(staged, files, strict=True):
+            results.append(_write_one(con, sf, file))
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return results
+
+
+def _write_one(con: duckdb.DuckDBPyConnection, sf: StagedFile, file: str) -> tuple[int, int]:
+    src = _staged_source(sf)
+    # copies of one content (numbered rows with the same key): the second and later
+    # get the key of their occurrence, computed from their values
+    renumbered: list[tuple[int, str]] = []
+    if sf.numbered:
+        # grouped by the key's 64-bit hash, not the key: a fraction of the memory, and
+        # a collision only brings a few more rows to be numbered by their real key
+        copies = con.execute(
+            f"WITH repeated AS (SELECT hash(row_key) AS h FROM {src} GROUP BY h "
+            f"HAVING count(*) > 1) "
+            f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY row_key ORDER BY seq) - 1 "
+            f"AS occurrence FROM {src} WHERE hash(row_key) IN (SELECT h FROM repeated)) "
+            f"WHERE occurrence > 0"
+        ).fetchall()
+        for r in copies:
+            values = (r[0], True, *[None if v is None else v[1:] for v in r[1:14]], *r[14:21],
+                      None if r[21] is None else r[21][1:])
+            renumbered.append((r[22], content_key(values, r[23])))
+    con.execute("CREATE OR REPLACE TEMP TABLE import_renumbered (seq BIGINT, row_key VARCHAR)")
+    if renumbered:
+        con.execute("INSERT INTO import_renumbered SELECT unnest($1::BIGINT[]), "
+                    "unnest($2::VARCHAR[])", [[s for s, _ in renumbered],
+                                              [k for _, k in renumbered]])
+    values = ", ".join(
+        "coalesce(n.row_key, s.row_key) AS row_key" if c == "row_key"
+        else f"substr(s.{c}, 2){_CASTS.get(c, '')} AS {c}" if c in _STRINGS
+        else f"s.{c}" for c in _COLUMNS[:-1])
+    rows = (f"SELECT {values}, s.seq FROM {src} s "
+            f"LEFT JOIN import_renumbered n USING (seq)")
+    if not sf.numbered:
+        rows = f"SELECT * FROM ({rows}) QUALIFY row_number() OVER (PARTITION BY row_key " \
+               f"ORDER BY seq DESC) = 1"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW import_rows AS {rows}")
+    existing = con.execute(
+        "SELECT count(*) FROM import_rows b JOIN imported_usage u USING (row_key)").fetchone()[0]
+    cols = _COLUMNS[:-1]
+    if existing:
+        sets = ", ".join(f"{c} = b.{c}" for c in cols[1:])
+        con.execute(f"UPDATE imported_usage u SET {sets}, file = $1, imported_at = now() "
+                    f"FROM import_rows b WHERE u.row_key = b.row_key", [file])
+    con.execute(
+        f"INSERT INTO imported_usage ({', '.join(cols)}, file, imported_at) "
+        f"SELECT {', '.join(cols)}, $1, now() FROM import_rows b "
+        f"WHERE NOT EXISTS (SELECT 1 FROM imported_usage u WHERE u.row_key = b.row_key)",
+        [file])
+    con.execute("DROP VIEW import_rows")
+    con.execute("DROP TABLE import_renumbered")
+    return sf.rows - existing, existing
