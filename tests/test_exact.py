@@ -5,30 +5,16 @@ are an independent implementation of the log and pricing rules: they share
 no code with ccspend.
 """
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 from ccspend.ingest.claude import ingest_claude
 from ccspend.reports.build import REPORTS, ReportRequest, build_report
 from ccspend.store import Store
 from ccspend.store.queries import Filters
+from tests.bench_modules import load
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-gen = _load("gen_corpus")
-check = _load("check_exact")
+gen = load("gen_corpus")
+check = load("check_exact")
 
 
 @pytest.mark.parametrize("seed", [3, 11])

@@ -9,9 +9,7 @@ it to 1e-6 USD; and the test of each multiplier fails when the card loses it.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -25,20 +23,10 @@ from ccspend.pricing import load_card
 from ccspend.reports.build import REPORTS, ReportRequest, build_blocks, build_report
 from ccspend.store import Store
 from ccspend.store.queries import Filters
+from tests.bench_modules import load
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-gen = _load("gen_corpus_2026")
-check = _load("check_exact")
+gen = load("gen_corpus_2026")
+check = load("check_exact")
 
 SHIPPED = resources.files("ccspend.pricing").joinpath("data/rates.toml").read_text("utf-8")
 

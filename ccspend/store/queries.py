@@ -85,13 +85,7 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
             end = spans[i + 1][0] if i + 1 < len(spans) else None
             mapping.append((raw, name, _instant(start) if i else EPOCH_START,
                             _instant(end) if end else END_OF_TIME))  # fmt: skip
-    if mapping:
-        cols = list(zip(*mapping, strict=True))
-        con.execute(
-            "INSERT INTO model_map SELECT unnest($1), unnest($2), unnest($3)::TIMESTAMPTZ, "
-            "unnest($4)::TIMESTAMPTZ",
-            [list(c) for c in cols],
-        )
+    _insert(con, "model_map", mapping, ("", "", "::TIMESTAMPTZ", "::TIMESTAMPTZ"))
     rows = []
     mods = []
     for m in card.models.values():
@@ -133,26 +127,23 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
         "lo DECIMAL(18,6), lw5 DECIMAL(18,6), lw1 DECIMAL(18,6), lr DECIMAL(18,6), "
         "ws DECIMAL(18,6))"
     )
-    if rows:
-        cols = list(zip(*rows, strict=True))
-        con.execute(
-            "INSERT INTO card_prices SELECT unnest($1), unnest($2)::TIMESTAMPTZ, "
-            "unnest($3)::TIMESTAMPTZ, unnest($4), unnest($5), unnest($6), unnest($7), "
-            "unnest($8), unnest($9), unnest($10), unnest($11), unnest($12), unnest($13), "
-            "unnest($14), unnest($15)",
-            [list(c) for c in cols],
-        )
+    _insert(con, "card_prices", rows, ("", "::TIMESTAMPTZ", "::TIMESTAMPTZ") + ("",) * 12)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE card_modifiers (name VARCHAR, field VARCHAR, "
         "value VARCHAR, valid_from TIMESTAMPTZ, valid_to TIMESTAMPTZ, factor DECIMAL(18,6))"
     )
-    if mods:
-        cols = list(zip(*mods, strict=True))
-        con.execute(
-            "INSERT INTO card_modifiers SELECT unnest($1), unnest($2), unnest($3), "
-            "unnest($4)::TIMESTAMPTZ, unnest($5)::TIMESTAMPTZ, unnest($6)",
-            [list(c) for c in cols],
-        )
+    _insert(con, "card_modifiers", mods, ("", "", "", "::TIMESTAMPTZ", "::TIMESTAMPTZ", ""))
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple],
+            casts: tuple[str, ...]) -> None:  # fmt: skip
+    """``rows`` into the temp table ``table``, a column a parameter (``unnest``: one
+    statement whatever the row count), each cast as ``casts`` says."""
+    if not rows:
+        return
+    cols = [list(c) for c in zip(*rows, strict=True)]
+    values = ", ".join(f"unnest(${i + 1}){cast}" for i, cast in enumerate(casts))
+    con.execute(f"INSERT INTO {table} SELECT {values}", cols)
 
 
 def _instant(day: date) -> str:
@@ -738,13 +729,7 @@ def load_whatif_map(con: duckdb.DuckDBPyConnection, mapping: dict) -> None:
             start = EPOCH_START if i == 0 else _instant(spans[i][0])
             end = _instant(spans[i + 1][0]) if i + 1 < len(spans) else END_OF_TIME
             rows.append((key, name, start, end))
-    if rows:
-        cols = list(zip(*rows, strict=True))
-        con.execute(
-            "INSERT INTO whatif_map SELECT unnest($1), unnest($2), unnest($3)::TIMESTAMPTZ, "
-            "unnest($4)::TIMESTAMPTZ",
-            [list(c) for c in cols],
-        )
+    _insert(con, "whatif_map", rows, ("", "", "::TIMESTAMPTZ", "::TIMESTAMPTZ"))
 
 
 def select_as(con: duckdb.DuckDBPyConnection, f: Filters, per_session: bool) -> None:
