@@ -15,6 +15,7 @@ waiting for long. Large cold ingests are spread over the machine's cores.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import multiprocessing
 import os
@@ -254,7 +255,13 @@ class Writer:
             self._ctx = self.store.connect(write=True)
             self._con = self._ctx.__enter__()
             self._since = time.monotonic()
-        n = self.store.write_ingest(self._con, updates, records, self.shape)
+        try:
+            n = self.store.write_ingest(self._con, updates, records, self.shape)
+        except BaseException as exc:
+            # The store's connect turns a database error into a ccspend one on its way out
+            ctx, self._ctx, self._con = self._ctx, None, None
+            if not ctx.__exit__(type(exc), exc, exc.__traceback__):
+                raise
         if time.monotonic() - self._since >= HOLD_SECONDS:
             self.close()
         return n
@@ -359,8 +366,10 @@ def ingest_claude(
                 pool.terminate()
                 pool.join()
     except OSError as exc:
+        name = errno.errorcode.get(exc.errno or 0)
+        where = exc.filename or f"writing in {tempfile.gettempdir()}"
         raise CcspendError(
-            f"ingest stopped: {exc.strerror or exc}",
+            f"ingest stopped: {where}: {exc.strerror or exc}" + (f" ({name})" if name else ""),
             hint="what was written is consistent; the next run resumes where this one stopped",
         ) from None
     finally:

@@ -11,6 +11,7 @@ errors here, and nowhere else.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import random
 import threading
@@ -152,8 +153,15 @@ def _use_store(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 def _release(con: duckdb.DuckDBPyConnection) -> None:
-    """Close a connection; the last one handed out of an attached database detaches it."""
-    con.close()
+    """Close a connection; the last one handed out of an attached database detaches it
+    (and checkpoints it: an error writing the file is raised, after the bookkeeping)."""
+    try:
+        con.close()
+    finally:
+        _forget(con)
+
+
+def _forget(con: duckdb.DuckDBPyConnection) -> None:
     with _ATTACHED_LOCK:
         key = _HANDED.pop(id(con), None)
         if key is None:
@@ -163,6 +171,27 @@ def _release(con: duckdb.DuckDBPyConnection) -> None:
         if held[1] == 0:
             del _ATTACHED[key]
             held[0].close()
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back after a failure, never hiding it: a COMMIT that failed (a full disk)
+    has already ended the transaction, and the ROLLBACK's own error ("no transaction
+    is active") would replace the one that says what went wrong."""
+    with contextlib.suppress(Exception):
+        con.execute("ROLLBACK")
+
+
+# The system errors a write can meet, by the text DuckDB quotes (``strerror``).
+_ERRNOS = ("ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EACCES", "EPERM", "EIO")
+
+
+def errno_name(text: str) -> str | None:
+    """The name (``ENOSPC``) of the system error whose text ``text`` quotes, if any."""
+    for name in _ERRNOS:
+        code = getattr(errno, name, None)
+        if code is not None and os.strerror(code) in text:
+            return name
+    return None
 
 
 def lock_timeout() -> float:
@@ -187,7 +216,12 @@ class Store:
         changing the file the report's cached answer is fingerprinted with.
         """
         if self._kept is not None:
-            self._kept.execute("CHECKPOINT")
+            from ccspend.store.engine import duckdb
+
+            try:
+                self._kept.execute("CHECKPOINT")
+            except duckdb.Error as exc:
+                raise self._translate(exc) from None
 
     # -- opening ---------------------------------------------------------
 
@@ -263,6 +297,13 @@ class Store:
                 hint="move it away or pass another --db",
             )
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        name = errno_name(text)
+        if name is not None:  # a full disk, a read-only file: the system's word for it
+            why = os.strerror(getattr(errno, name))
+            return CcspendError(
+                f"cannot write the database {self.path}: {why} ({name})",
+                hint="nothing half-written was kept; free some space or pass a writable --db",
+            )
         return CcspendError(f"database error on {self.path}: {first}")
 
     @contextlib.contextmanager
@@ -286,9 +327,19 @@ class Store:
                     self._migrate(con, pending)
             yield con
         except duckdb.Error as exc:
+            with contextlib.suppress(duckdb.Error):
+                _release(con)
             raise self._translate(exc) from None
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # the error in flight is the one to tell
+                _release(con)
+            raise
+        else:
+            try:  # the last connection's close checkpoints: a full disk shows here
+                _release(con)
+            except duckdb.Error as exc:
+                raise self._translate(exc) from None
         finally:
-            _release(con)
             if write:
                 self._restrict_permissions()
 
@@ -340,7 +391,7 @@ class Store:
                 con.execute("INSERT INTO schema_migrations (name) VALUES (?)", [name])
             con.execute("COMMIT")
         except Exception:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
 
     def applied_migrations(self) -> list[str]:
@@ -429,7 +480,7 @@ class Store:
             con.execute("COMMIT")
             return inserted
         except Exception:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
 
 
