@@ -20,6 +20,7 @@ import hashlib
 import multiprocessing
 import os
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -43,7 +44,8 @@ from ccspend.store import FileState, FileUpdate, Store
 SOURCE = "claude-code"
 HEAD_BYTES = 4096
 CHUNK = 8 << 20  # bytes read at a time: bounds memory whatever the file size
-PARALLEL_MIN_BYTES = 48 << 20  # below this, a second process costs more than it saves
+# below this, a second process costs more than it saves (tests lower it: CCSPEND_PARALLEL_MIN_BYTES)
+PARALLEL_MIN_BYTES = int(os.environ.get("CCSPEND_PARALLEL_MIN_BYTES", 48 << 20))
 BATCH_BYTES = int(os.environ.get("CCSPEND_BATCH_BYTES", 64 << 20))  # per parse job, at most
 # Parsed records wait on disk and are written in one transaction per this many
 # log bytes: the database is held once, briefly, instead of once per parse job,
@@ -198,6 +200,70 @@ def _read_file(task: _Task, index: int, sink) -> tuple[FileUpdate, int, str | No
     return update, (end - task.start) if error is None else 0, error, nrec
 
 
+TEMP_PREFIXES = ("ccspend-ingest-", "ccspend-codex-")  # + "<pid>-": whose it is
+
+
+def temp_folder(prefix: str) -> str:
+    """A private temporary folder named with this process's id, after removing those
+    that processes now gone left behind (a kill -9, a power cut: 10-20 MB each)."""
+    sweep_temp()
+    return tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
+
+
+def sweep_temp(older_unnamed_s: float = 86400) -> int:
+    """Remove the ingest's temporary folders whose process is gone; the number removed.
+
+    A folder is named ``<prefix><pid>-<random>``: it is removed when no process
+    has that id (or it is not ours). One of an older ccspend, named without the
+    id, is removed once older than ``older_unnamed_s``: no ingest takes a day.
+    """
+    root = tempfile.gettempdir()
+    removed = 0
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return 0
+    now = time.time()
+    me = os.getuid()
+    for entry in entries:
+        prefix = next((p for p in TEMP_PREFIXES if entry.name.startswith(p)), None)
+        if prefix is None:
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if st.st_uid != me or not entry.is_dir(follow_symlinks=False):
+            continue
+        pid_text = entry.name[len(prefix):].split("-", 1)[0]
+        if pid_text.isdigit() and entry.name.count("-") >= 3:
+            if int(pid_text) == os.getpid() or _alive(int(pid_text)):
+                continue
+        elif now - st.st_mtime < older_unnamed_s:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: someone else's process, alive
+        return True
+    return True
+
+
+def _quiet_worker() -> None:
+    """A parse worker leaves signals to the process that started it: a Ctrl-C (sent to
+    the whole foreground group) is that process's to handle, which then ends the
+    workers with SIGTERM, at its default action (no traceback from each of them)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _read_batch(args: tuple[list[_Task], str]) -> tuple[str, list, int]:
     """Read a batch of files into one NDJSON records file (runs in a worker process)."""
     tasks, tmpdir = args
@@ -304,7 +370,7 @@ def ingest_claude(
     total_bytes = sum(t.log.size - t.start for t in tasks)
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if total_bytes >= PARALLEL_MIN_BYTES else 1
-    tmpdir = tempfile.mkdtemp(prefix="ccspend-ingest-")
+    tmpdir = temp_folder("ccspend-ingest-")
     writer = Writer(store)
     done_bytes = 0
     done_files = 0
@@ -312,7 +378,7 @@ def ingest_claude(
         jobs = [(b, tmpdir) for b in _batches(tasks, _batch_bytes(total_bytes, workers))]
         if workers > 1 and len(jobs) > 1:
             ctx = multiprocessing.get_context("fork")
-            pool = ctx.Pool(workers)
+            pool = ctx.Pool(workers, initializer=_quiet_worker)
             results = pool.imap(_read_batch, jobs)
         else:
             pool = None
@@ -373,7 +439,9 @@ def ingest_claude(
             hint="what was written is consistent; the next run resumes where this one stopped",
         ) from None
     finally:
-        writer.close()
-        shutil.rmtree(tmpdir, ignore_errors=True)
+        try:
+            writer.close()
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)
     report.seconds = time.monotonic() - t0
     return report

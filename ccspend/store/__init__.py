@@ -330,6 +330,12 @@ class Store:
             with contextlib.suppress(duckdb.Error):
                 _release(con)
             raise self._translate(exc) from None
+        except RuntimeError as exc:
+            with contextlib.suppress(duckdb.Error):
+                _release(con)
+            if "interrupted" in str(exc).lower():  # DuckDB's own word for a Ctrl-C
+                raise KeyboardInterrupt from None
+            raise
         except BaseException:
             with contextlib.suppress(duckdb.Error):  # the error in flight is the one to tell
                 _release(con)
