@@ -3,7 +3,8 @@
 The store remembers, per file, its identity (device, inode, a fingerprint of
 its first bytes), size, and the offset just past its last complete line. A run
 reads only the bytes added since; a file that shrank or was replaced is read
-again from the start (its old rows replaced); an incomplete last line is left
+again from the start, its old rows kept under a retired file where the new
+content lacks them (``store.write_ingest``); an incomplete last line is left
 for the next run. Rows and the offset that covers them are committed in one
 transaction, so a run killed half-way leaves the store consistent and the next
 run reads the interrupted file again.
@@ -192,6 +193,7 @@ def _read_file(task: _Task, index: int, sink) -> tuple[FileUpdate, int, str | No
         agent_id=log.agent_id,
         agent_type=subagent_type(log),
         replace=task.replace,
+        retire=task.replace,  # a rewritten transcript keeps its history (docs/reports.md)
         expected=task.expected,
         tmp_id=index,
         first_ts_us=first_ts,

@@ -71,6 +71,7 @@ class FileUpdate:
     agent_type: str | None
     replace: bool  # the file was truncated or replaced: drop its old rows first
     expected: FileState | None  # the state the read was planned from
+    retire: bool = False  # on replace, keep the old rows under a retired file (history)
     tmp_id: int = 0  # the file's index in the run: its records carry it as "f"
     first_ts_us: int | None = None  # the file's first line (read from offset 0 only)
     last_ts_us: int | None = None  # the newest request read this time
@@ -458,14 +459,22 @@ class Store:
             # The batch's file states, as NDJSON that DuckDB reads: lists of
             # Python values bound as parameters cost 25 ms for 2,600 files.
             _load_batch_files(con, accepted)
-            replaced = [up.file_id for up in accepted if up.replace and up.expected is not None]
-            if replaced:
-                con.execute("DELETE FROM requests WHERE list_contains(?, file_id)", [replaced])
+            replaced = [up for up in accepted if up.replace and up.expected is not None]
+            dropped = [up.file_id for up in replaced if not up.retire]
+            if dropped:
+                con.execute("DELETE FROM requests WHERE list_contains(?, file_id)", [dropped])
+            retired = []
+            for up in (up for up in replaced if up.retire):
+                retired.append((up.file_id, next_id))
+                _retire(con, up.file_id, next_id)
+                next_id += 1
             inserted = 0
             if records:
                 before = con.execute("SELECT count(*) FROM requests").fetchone()[0]
                 con.execute(_INSERT[shape], [records])
                 inserted = con.execute("SELECT count(*) FROM requests").fetchone()[0] - before
+            for file_id, old_id in retired:
+                _prune_retired(con, file_id, old_id)
             con.execute(
                 "INSERT INTO files (file_id, path, source, dev, ino, size, mtime_ns, read_offset, "
                 "head_hash, agent_id, agent_type, skipped_lines, first_ts, last_ts, ingested_at) "
@@ -488,6 +497,47 @@ class Store:
         except Exception:
             _rollback(con)
             raise
+
+
+RETIRED = "#replaced-"  # a retired file's path: the file's own, this, and its new id
+
+
+def _retire(con: duckdb.DuckDBPyConnection, file_id: int, new_id: int) -> None:
+    """Move a replaced file's rows to a new, retired file (its path marked, no inode),
+    so its read starts afresh and history keeps what the new content lacks."""
+    con.execute(
+        "INSERT INTO files (file_id, path, source, dev, ino, size, mtime_ns, read_offset, "
+        "head_hash, agent_id, agent_type, skipped_lines, first_ts, last_ts, ingested_at) "
+        "SELECT $new, path || $mark || $new, source, NULL, NULL, size, mtime_ns, read_offset, "
+        "NULL, agent_id, agent_type, 0, first_ts, last_ts, ingested_at FROM files "
+        "WHERE file_id = $old",
+        {"new": new_id, "old": file_id, "mark": RETIRED},
+    )
+    con.execute("UPDATE requests SET file_id = ? WHERE file_id = ?", [new_id, file_id])
+
+
+def _prune_retired(con: duckdb.DuckDBPyConnection, file_id: int, old_id: int) -> None:
+    """Drop the retired rows that the file's new content holds as well (a response
+    with at least their output tokens, or the same line where lines have no response
+    key), and the retired file if nothing is left: a rewrite that only copied the
+    file keeps nothing twice."""
+    con.execute(
+        "DELETE FROM requests r WHERE r.file_id = $old AND (EXISTS (SELECT 1 FROM requests n "
+        "WHERE n.file_id = $new AND n.dedup_key = r.dedup_key "
+        "AND n.output_tokens >= r.output_tokens) OR (r.dedup_key IS NULL AND EXISTS ("
+        "SELECT 1 FROM requests n WHERE n.file_id = $new AND n.dedup_key IS NULL "
+        "AND n.ts = r.ts AND n.session_id IS NOT DISTINCT FROM r.session_id "
+        "AND n.model IS NOT DISTINCT FROM r.model AND n.input_tokens = r.input_tokens "
+        "AND n.output_tokens = r.output_tokens AND n.cache_read_tokens = r.cache_read_tokens "
+        "AND n.cache_write_5m_tokens = r.cache_write_5m_tokens "
+        "AND n.cache_write_1h_tokens = r.cache_write_1h_tokens)))",
+        {"old": old_id, "new": file_id},
+    )
+    con.execute(
+        "DELETE FROM files WHERE file_id = $old AND NOT EXISTS "
+        "(SELECT 1 FROM requests WHERE file_id = $old)",
+        {"old": old_id},
+    )
 
 
 _BATCH_FILE_COLUMNS = (
