@@ -79,3 +79,17 @@ def test_a_read_only_database_is_named_with_eacces(sandbox, projects):
     assert done.returncode == 1, done.stderr
     assert "(EACCES)" in done.stderr and str(db) in done.stderr, done.stderr
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_an_unreadable_project_folder_is_named_in_a_warning(sandbox, projects):
+    """As an unreadable file already is: its spend is missing, and the report says where."""
+    write(projects / "ok" / "s.jsonl", [assistant()])
+    locked = projects / "locked"
+    write(locked / "s.jsonl", [assistant(msg="m2")])
+    locked.chmod(0o000)
+    try:
+        done = _run("daily", prefix=_without_root_powers())
+    finally:
+        locked.chmod(0o755)
+    assert done.returncode == 0, done.stderr
+    assert f"could not read 1 log files or folders: {locked} (Permission denied)" in done.stderr

@@ -355,7 +355,9 @@ def ingest_claude(
     """
     t0 = time.monotonic()
     report = IngestReport(roots=list(roots))
-    files, misnamed = storable(discover(roots))
+    folders: dict[str, str] = {}  # project folders that could not be listed
+    files, misnamed = storable(discover(roots, folders))
+    report.unreadable.update(folders)
     report.unreadable.update(misnamed)
     report.files = files
     report.files_seen = len(files)
