@@ -93,3 +93,53 @@ def test_an_unreadable_project_folder_is_named_in_a_warning(sandbox, projects):
         locked.chmod(0o755)
     assert done.returncode == 0, done.stderr
     assert f"could not read 1 log files or folders: {locked} (Permission denied)" in done.stderr
+
+
+def test_a_failed_webhook_is_not_recorded_as_sent_and_is_retried(sandbox, projects):
+    """A local webhook that fails (503), then works: the next check sends the alert."""
+    import http.server
+    import threading
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from tests.conftest import cli, run_cli
+
+    received, answers = [], [503]
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(answers.pop(0) if answers else 200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/hooks/SECRET"
+        cfg = Path(cli("config", "path").stdout.strip())
+        cfg.parent.mkdir(parents=True, exist_ok=True)
+        cfg.write_text(f"[budgets]\ndaily = 1\n[alerts]\ndesktop = false\nterminal = false\n"
+                       f"webhook_url = {json.dumps(url)}\n")  # fmt: skip
+        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        write(projects / "p" / "s.jsonl", [assistant(ts=now, inp=600_000, out=0,
+                                                     model="claude-haiku-4-5")])  # fmt: skip
+
+        def channels():
+            rows = json.loads(cli("budget", "alerts", "--json").stdout)["rows"]
+            return sorted((r["level"], r["channels"]) for r in rows)
+
+        first = run_cli("budget", "check")
+        assert first.returncode == 0 and "webhook failed" in first.stderr, first.stderr
+        assert "SECRET" not in first.stderr
+        assert channels() == [(50, "webhook:pending")]
+        second = run_cli("budget", "check")  # the webhook works again: sent now
+        assert second.returncode == 0 and "0 alerts sent" in second.stdout, second.stderr
+        assert channels() == [(50, "webhook")]
+        assert run_cli("budget", "check").returncode == 0  # nothing pending: nothing sent
+    finally:
+        server.shutdown()
+    assert [r["ccspend"]["level"] for r in received] == [50, 50]
+    assert received[1]["text"].startswith("ccspend: daily budget at 50%")

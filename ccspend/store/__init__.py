@@ -637,6 +637,19 @@ def set_alert_channels(con: duckdb.DuckDBPyConnection, sent: list[tuple[str, int
                     [channels, key, level])  # fmt: skip
 
 
+def pending_webhooks(
+    con: duckdb.DuckDBPyConnection, mark: str, days: int
+) -> list[tuple[str, int, str, str]]:
+    """Alerts of the last ``days`` whose channels carry ``mark`` (a webhook to send
+    again): (key, level, message, channels), oldest first."""
+    return con.execute(
+        "SELECT alert_key, level, message, channels FROM alerts "
+        "WHERE list_contains(string_split(coalesce(channels, ''), ','), ?) "
+        "AND fired_at >= now() - to_days(?) ORDER BY fired_at, level",
+        [mark, days],
+    ).fetchall()
+
+
 def list_alerts(con: duckdb.DuckDBPyConnection, limit: int = 50) -> list[dict]:
     rows = con.execute(
         "SELECT alert_key, level, strftime(fired_at, '%Y-%m-%dT%H:%M:%SZ'), message, channels "
