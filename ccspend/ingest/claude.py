@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -258,12 +259,26 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _quiet_worker() -> None:
+def _quiet_worker(parent: int) -> None:
     """A parse worker leaves signals to the process that started it: a Ctrl-C (sent to
     the whole foreground group) is that process's to handle, which then ends the
-    workers with SIGTERM, at its default action (no traceback from each of them)."""
+    workers with SIGTERM, at its default action (no traceback from each of them).
+
+    And it dies with that process (Linux: ``PR_SET_PDEATHSIG``): after a kill -9 an
+    orphaned worker would parse on, then print a traceback for each result it could
+    no longer hand back.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))  # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(0)
 
 
 def _read_batch(args: tuple[list[_Task], str]) -> tuple[str, list, int]:
@@ -382,7 +397,7 @@ def ingest_claude(
         jobs = [(b, tmpdir) for b in _batches(tasks, _batch_bytes(total_bytes, workers))]
         if workers > 1 and len(jobs) > 1:
             ctx = multiprocessing.get_context("fork")
-            pool = ctx.Pool(workers, initializer=_quiet_worker)
+            pool = ctx.Pool(workers, initializer=_quiet_worker, initargs=(os.getpid(),))
             results = pool.imap(_read_batch, jobs)
         else:
             pool = None
