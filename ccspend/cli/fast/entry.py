@@ -62,7 +62,9 @@ def main() -> None:
 def _terminated(signum, frame) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one line, whatever follows
     os.write(2, b"ccspend: terminated\n")
-    raise SystemExit(128 + signum)
+    from ccspend.core.errors import ExitCode
+
+    raise SystemExit(int(ExitCode.TERMINATED))
 
 
 def _exit(code: int) -> None:
