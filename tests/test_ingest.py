@@ -7,6 +7,7 @@ import stat
 import pytest
 
 from ccspend.ingest.claude import ingest_claude
+from ccspend.store import Store
 from tests.logs import append, assistant, user, write
 
 
@@ -47,14 +48,15 @@ def test_incomplete_last_line_is_read_when_complete(store, projects):
     assert count(store) == 2
 
 
-def test_truncated_file_is_read_again(store, projects):
+def test_truncated_file_is_read_again_and_keeps_its_history(store, projects):
+    """A transcript rewritten shorter keeps, like a deleted one, what it no longer holds."""
     f = write(projects / "p" / "s1.jsonl", [assistant(msg="a"), assistant(msg="b")])
     ingest_claude(store, [projects])
     write(f, [assistant(msg="c")])
     ingest_claude(store, [projects])
     with store.connect() as con:
-        mids = [r[0] for r in con.execute("SELECT message_id FROM requests").fetchall()]
-    assert mids == ["c"]
+        mids = sorted(r[0] for r in con.execute("SELECT message_id FROM requests").fetchall())
+    assert mids == ["a", "b", "c"]
 
 
 def test_replaced_file_of_same_size_is_read_again(store, projects):
@@ -65,8 +67,36 @@ def test_replaced_file_of_same_size_is_read_again(store, projects):
     os.replace(tmp, f)
     ingest_claude(store, [projects])
     with store.connect() as con:
-        rows = con.execute("SELECT message_id FROM requests").fetchall()
-    assert rows == [("bbbb",)]
+        rows = sorted(con.execute("SELECT message_id FROM requests").fetchall())
+    assert rows == [("aaaa",), ("bbbb",)]
+
+
+def _counted(name: str = "daily") -> dict:
+    from tests.conftest import report_json
+
+    got = report_json(name)
+    return {k: got["totals"][k] for k in ("requests", "output_tokens", "cost_usd")}
+
+
+def test_a_rewritten_transcript_counts_each_response_once(projects):
+    """Replaced by a copy, or rewritten with a line changed: what both hold counts once
+    (keyed responses by deduplication, lines without a message id by their content),
+    what only the old one held still counts."""
+    lines = [assistant(msg=f"m{i}", req=f"r{i}", out=i + 1) for i in range(5)]
+    lines += [assistant(msg=None, req=None, out=7, ts="2026-09-01T10:00:00Z")]
+    f = write(projects / "p" / "s1.jsonl", lines)
+    before = _counted()
+    assert before["requests"] == 6
+    tmp = f.with_suffix(".new")
+    write(tmp, lines)
+    os.replace(tmp, f)  # a copy: new inode, same lines
+    assert _counted() == before
+    write(f, [lines[0], lines[5], assistant(msg="new", req="rn", out=100)])  # shorter, one new
+    after = _counted()
+    assert after["requests"] == 7 and after["output_tokens"] == before["output_tokens"] + 100
+    with Store(os.environ["CCSPEND_DB"]).connect() as con:
+        files = con.execute("SELECT count(*), sum(skipped_lines) FROM files").fetchone()
+    assert files == (2, 0)  # the file, and one retired file with what the new one lacks
 
 
 def test_history_outlives_deleted_logs(store, projects):

@@ -196,7 +196,8 @@ def test_breakdown_has_per_model_rows(store, card, projects):
 def test_skipped_lines_are_named_in_one_warning(store, card, projects):
     write(projects / "p" / "broken.jsonl", [assistant(), "garbage", "{oops"])
     w = report(store, card, "daily").to_json()["warnings"]
-    assert w == ["skipped 2 unreadable log lines: broken.jsonl (2)"]
+    assert w == ["skipped 2 bad log lines (unreadable, or an implausible count or date): "
+                 "broken.jsonl (2)"]
 
 
 def test_repricing_with_an_older_card_needs_no_reingest(store, card, projects):

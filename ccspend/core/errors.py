@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     REFUSED = 4  # a budget is exhausted, or the pre-flight estimate exceeds the cap
     CAPPED = 124  # ``ccspend run``: the agent was stopped at its cap (as timeout(1) does)
     INTERRUPTED = 130
+    TERMINATED = 143  # SIGTERM (128 + 15), as a shell reports it
 
 
 class CcspendError(Exception):

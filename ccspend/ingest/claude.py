@@ -3,7 +3,8 @@
 The store remembers, per file, its identity (device, inode, a fingerprint of
 its first bytes), size, and the offset just past its last complete line. A run
 reads only the bytes added since; a file that shrank or was replaced is read
-again from the start (its old rows replaced); an incomplete last line is left
+again from the start, its old rows kept under a retired file where the new
+content lacks them (``store.write_ingest``); an incomplete last line is left
 for the next run. Rows and the offset that covers them are committed in one
 transaction, so a run killed half-way leaves the store consistent and the next
 run reads the interrupted file again.
@@ -15,10 +16,13 @@ waiting for long. Large cold ingests are spread over the machine's cores.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import multiprocessing
 import os
 import shutil
+import signal
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -42,7 +46,8 @@ from ccspend.store import FileState, FileUpdate, Store
 SOURCE = "claude-code"
 HEAD_BYTES = 4096
 CHUNK = 8 << 20  # bytes read at a time: bounds memory whatever the file size
-PARALLEL_MIN_BYTES = 48 << 20  # below this, a second process costs more than it saves
+# below this, a second process costs more than it saves (tests lower it: CCSPEND_PARALLEL_MIN_BYTES)
+PARALLEL_MIN_BYTES = int(os.environ.get("CCSPEND_PARALLEL_MIN_BYTES", 48 << 20))
 BATCH_BYTES = int(os.environ.get("CCSPEND_BATCH_BYTES", 64 << 20))  # per parse job, at most
 # Parsed records wait on disk and are written in one transaction per this many
 # log bytes: the database is held once, briefly, instead of once per parse job,
@@ -189,12 +194,91 @@ def _read_file(task: _Task, index: int, sink) -> tuple[FileUpdate, int, str | No
         agent_id=log.agent_id,
         agent_type=subagent_type(log),
         replace=task.replace,
+        retire=task.replace,  # a rewritten transcript keeps its history (docs/reports.md)
         expected=task.expected,
         tmp_id=index,
         first_ts_us=first_ts,
         last_ts_us=last_ts,
     )
     return update, (end - task.start) if error is None else 0, error, nrec
+
+
+TEMP_PREFIXES = ("ccspend-ingest-", "ccspend-codex-")  # + "<pid>-": whose it is
+
+
+def temp_folder(prefix: str) -> str:
+    """A private temporary folder named with this process's id, after removing those
+    that processes now gone left behind (a kill -9, a power cut: 10-20 MB each)."""
+    sweep_temp()
+    return tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
+
+
+def sweep_temp(older_unnamed_s: float = 86400) -> int:
+    """Remove the ingest's temporary folders whose process is gone; the number removed.
+
+    A folder is named ``<prefix><pid>-<random>``: it is removed when no process
+    has that id (or it is not ours). One of an older ccspend, named without the
+    id, is removed once older than ``older_unnamed_s``: no ingest takes a day.
+    """
+    root = tempfile.gettempdir()
+    removed = 0
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return 0
+    now = time.time()
+    me = os.getuid()
+    for entry in entries:
+        prefix = next((p for p in TEMP_PREFIXES if entry.name.startswith(p)), None)
+        if prefix is None:
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if st.st_uid != me or not entry.is_dir(follow_symlinks=False):
+            continue
+        pid_text = entry.name[len(prefix):].split("-", 1)[0]
+        if pid_text.isdigit() and entry.name.count("-") >= 3:
+            if int(pid_text) == os.getpid() or _alive(int(pid_text)):
+                continue
+        elif now - st.st_mtime < older_unnamed_s:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: someone else's process, alive
+        return True
+    return True
+
+
+def _quiet_worker(parent: int) -> None:
+    """A parse worker leaves signals to the process that started it: a Ctrl-C (sent to
+    the whole foreground group) is that process's to handle, which then ends the
+    workers with SIGTERM, at its default action (no traceback from each of them).
+
+    And it dies with that process (Linux: ``PR_SET_PDEATHSIG``): after a kill -9 an
+    orphaned worker would parse on, then print a traceback for each result it could
+    no longer hand back.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))  # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(0)
 
 
 def _read_batch(args: tuple[list[_Task], str]) -> tuple[str, list, int]:
@@ -254,7 +338,13 @@ class Writer:
             self._ctx = self.store.connect(write=True)
             self._con = self._ctx.__enter__()
             self._since = time.monotonic()
-        n = self.store.write_ingest(self._con, updates, records, self.shape)
+        try:
+            n = self.store.write_ingest(self._con, updates, records, self.shape)
+        except BaseException as exc:
+            # The store's connect turns a database error into a ccspend one on its way out
+            ctx, self._ctx, self._con = self._ctx, None, None
+            if not ctx.__exit__(type(exc), exc, exc.__traceback__):
+                raise
         if time.monotonic() - self._since >= HOLD_SECONDS:
             self.close()
         return n
@@ -280,7 +370,9 @@ def ingest_claude(
     """
     t0 = time.monotonic()
     report = IngestReport(roots=list(roots))
-    files, misnamed = storable(discover(roots))
+    folders: dict[str, str] = {}  # project folders that could not be listed
+    files, misnamed = storable(discover(roots, folders))
+    report.unreadable.update(folders)
     report.unreadable.update(misnamed)
     report.files = files
     report.files_seen = len(files)
@@ -297,7 +389,7 @@ def ingest_claude(
     total_bytes = sum(t.log.size - t.start for t in tasks)
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if total_bytes >= PARALLEL_MIN_BYTES else 1
-    tmpdir = tempfile.mkdtemp(prefix="ccspend-ingest-")
+    tmpdir = temp_folder("ccspend-ingest-")
     writer = Writer(store)
     done_bytes = 0
     done_files = 0
@@ -305,7 +397,7 @@ def ingest_claude(
         jobs = [(b, tmpdir) for b in _batches(tasks, _batch_bytes(total_bytes, workers))]
         if workers > 1 and len(jobs) > 1:
             ctx = multiprocessing.get_context("fork")
-            pool = ctx.Pool(workers)
+            pool = ctx.Pool(workers, initializer=_quiet_worker, initargs=(os.getpid(),))
             results = pool.imap(_read_batch, jobs)
         else:
             pool = None
@@ -359,12 +451,16 @@ def ingest_claude(
                 pool.terminate()
                 pool.join()
     except OSError as exc:
+        name = errno.errorcode.get(exc.errno or 0)
+        where = exc.filename or f"writing in {tempfile.gettempdir()}"
         raise CcspendError(
-            f"ingest stopped: {exc.strerror or exc}",
+            f"ingest stopped: {where}: {exc.strerror or exc}" + (f" ({name})" if name else ""),
             hint="what was written is consistent; the next run resumes where this one stopped",
         ) from None
     finally:
-        writer.close()
-        shutil.rmtree(tmpdir, ignore_errors=True)
+        try:
+            writer.close()
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)
     report.seconds = time.monotonic() - t0
     return report

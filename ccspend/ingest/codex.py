@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import msgspec
 
-from ccspend.ingest.claude import IngestReport, Writer
+from ccspend.ingest.claude import IngestReport, Writer, temp_folder
 from ccspend.sources import codex
 from ccspend.sources.logfiles import storable
 from ccspend.store import FileUpdate, Store
@@ -64,7 +63,7 @@ def ingest_codex(store: Store, roots: list[Path] | None = None) -> IngestReport:
     ]  # fmt: skip
     if not changed:
         return report
-    tmpdir = tempfile.mkdtemp(prefix="ccspend-codex-")
+    tmpdir = temp_folder("ccspend-codex-")
     writer = Writer(store, "records")
     encode = msgspec.json.Encoder().encode
     try:

@@ -42,5 +42,6 @@ def ingest_logs(store, roots: list[Path], skip: bool, progress=None, while_parsi
     warnings = []
     if ingested.unreadable:
         named = ", ".join(f"{p} ({why})" for p, why in list(ingested.unreadable.items())[:3])
-        warnings.append(f"could not read {len(ingested.unreadable)} log files: {named}")
+        warnings.append(f"could not read {len(ingested.unreadable)} log files or folders: "
+                        f"{named}")
     return ingested, warnings

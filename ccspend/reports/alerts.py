@@ -5,7 +5,8 @@ its cap) reaches one of its levels. Whether it has already fired is the
 database's to say (``store.claim_alert``: the row for that level is inserted by
 exactly one caller), so a cron job that checks every minute sends it once. Claims
 are made in a short write; sending happens after it, outside the database.
-Sending never raises: an unreachable webhook is a warning, not a failed run.
+Sending never raises: an unreachable webhook is a warning, not a failed run, and
+the alert is sent to it again at the next check (``deliver``).
 """
 
 from __future__ import annotations
@@ -138,15 +139,41 @@ def claim(con, key: str, pct: float, levels: tuple[int, ...], message,
     return Alert(key, new[-1], message(new[-1]), data or {}) if new else None
 
 
+PENDING = "webhook:pending"  # in an alert's channels: its webhook failed, to be sent again
+RETRY_DAYS = 7  # a webhook still failing after this long is given up
+
+
 def deliver(alerts: list[Alert], settings: Alerts, write, terminal) -> None:
     """Send claimed alerts, then record where each went (``write(fn)`` runs ``fn(con)``
-    in one short write transaction); ``terminal`` as ``send``'s."""
-    if not alerts:
-        return
-    from ccspend.store import set_alert_channels
+    in one short write transaction); ``terminal`` as ``send``'s.
 
-    sent = [(a.key, a.level, ",".join(send(a, settings, terminal))) for a in alerts]
-    write(lambda con: set_alert_channels(con, sent))
+    A webhook that failed is recorded as ``webhook:pending``, not as sent, and is
+    tried again at each later delivery (a cron job's next ``budget check``) until
+    it answers, for ``RETRY_DAYS``: a webhook down for a minute still hears of it.
+    """
+    from ccspend.store import pending_webhooks, set_alert_channels
+
+    sent = []
+    for a in alerts:
+        reached = send(a, settings, terminal)
+        if settings.webhook_url and "webhook" not in reached:
+            reached.append(PENDING)
+        sent.append((a.key, a.level, ",".join(reached)))
+    if settings.webhook_url:
+        due: list = []
+        write(lambda con: due.extend(pending_webhooks(con, PENDING, RETRY_DAYS)))
+        claimed = {(a.key, a.level) for a in alerts}
+        for key, level, message, channels in due:
+            if (key, level) in claimed:
+                continue  # just tried
+            problem = _webhook(Alert(key, level, message), settings.webhook_url)
+            if problem is None:
+                kept = [c for c in channels.split(",") if c and c != PENDING]
+                sent.append((key, level, ",".join([*kept, "webhook"])))
+            else:
+                terminal.write(f"ccspend: warning: the alert webhook failed again ({problem})\n")
+    if sent:
+        write(lambda con: set_alert_channels(con, sent))
 
 
 def budget_alerts(con, rows: list[dict]) -> list[Alert]:

@@ -143,7 +143,8 @@ def build_report(
         total = sum(n for _, n in skipped)
         named = ", ".join(f"{Path(p).name} ({n})" for p, n in skipped[:3])
         more = f" and {len(skipped) - 3} more files" if len(skipped) > 3 else ""
-        out_warnings.append(f"skipped {total} unreadable log lines: {named}{more}")
+        out_warnings.append(f"skipped {total} bad log lines (unreadable, or an implausible "
+                            f"count or date): {named}{more}")
     if unpriced:
         named = ", ".join(f"{m} ({t:,} tokens)" for m, t, _ in unpriced)
         out_warnings.append(

@@ -39,6 +39,7 @@ from ccspend.sources.claude_record import (  # noqa: F401 - re-exported
     extract,
     micros,
     parse_timestamp_us,
+    request_time,
     utc_timestamp,
 )
 from ccspend.sources.logfiles import LogFile, discover  # noqa: F401 - re-exported
@@ -254,7 +255,7 @@ def _slow(raw: bytes | bytearray, offset: int, file_id: int) -> Line | None | bo
 
 
 # A count outside [0, MAX_TOKENS] fails the schema (checked in C), so its line
-# takes the tolerant path, which clamps it.
+# takes the tolerant path, which skips it as implausible (``claude_record.count``).
 _Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
 
 
@@ -344,7 +345,8 @@ _STAMP = msgspec.json.Decoder(_Stamp)
 
 def _accept(line: Line, offset: int, file_id: int) -> Line | None | bool:
     """``line`` checked and stamped (same rules as ``extract``), None if it carries
-    no cost, False if it cannot be placed in time (skipped and counted).
+    no cost, False if it cannot be placed in time or is dated implausibly (skipped
+    and counted).
 
     Counts are in range (the schema says so); the 5m/1h split is left as the log
     gave it, for the store to resolve (``record_of`` for flat records).
@@ -352,7 +354,7 @@ def _accept(line: Line, offset: int, file_id: int) -> Line | None | bool:
     msg = line.message
     if msg is None or line.type != "assistant" or msg.usage is None:
         return None
-    ts = utc_timestamp(line.timestamp)
+    ts = request_time(line.timestamp)
     if ts is None:
         return False
     line.ts = ts

@@ -13,16 +13,61 @@ from datetime import UTC, datetime, timedelta
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICRO = timedelta(microseconds=1)
 
-MAX_TOKENS = 1 << 40  # far beyond any request; keeps hostile values inside BIGINT sums
+MAX_TOKENS = 10**9
+"""The most tokens one count of one request may hold; a line with more is implausible.
+
+Why 10^9: the largest context window is a few million tokens and one request's
+output a few hundred thousand, so no real count comes within a hundred times of
+it; a value past it is a corrupt or hostile line. Clamping such a value (as a
+bound of 2^40 once did) still counted it: 10^30 input tokens became $1.1 M in a
+report. So the line is skipped and counted as a bad line, named in the report's
+warning, like a line that is not JSON. The sums of a few such counts stay far
+inside DuckDB's BIGINT."""
+
+BAD = object()  # a count that is no count: the line is skipped
 
 
-def _int(value: object) -> int:
-    if type(value) is int:
-        return min(value, MAX_TOKENS) if value > 0 else 0
-    if isinstance(value, float) and value == value and value > 0:
-        return int(min(value, MAX_TOKENS))
-    return 0
+def count(value: object) -> object:
+    """A token count as an int, or ``BAD``.
 
+    Absent or null is 0. An int in [0, ``MAX_TOKENS``] is itself, and so is a
+    float without a fraction in that range (``1e3``: a JSON writer's choice).
+    Anything else is ``BAD``: negative, too large, a fraction, a string, a bool
+    (JSON's ``true`` is no number, though Python's bool is an int).
+    """
+    if value.__class__ is int:
+        return value if 0 <= value <= MAX_TOKENS else BAD
+    if value is None:
+        return 0
+    if value.__class__ is float and value.is_integer() and 0 <= value <= MAX_TOKENS:
+        return int(value)
+    return BAD
+
+
+EARLIEST = datetime(2023, 1, 1, tzinfo=UTC)
+"""No request before this: the first Claude model with usage logs of this shape came later."""
+AHEAD = timedelta(days=1)
+"""How far past now a request may be dated (clocks and time zones that are off)."""
+_latest = datetime.now(UTC) + AHEAD  # moved on when a later line is seen (a long-lived watch)
+
+
+def request_time(value: object) -> datetime | None:
+    """A request's ``timestamp`` as an aware UTC datetime, or None if it is not one or
+    is implausible: before ``EARLIEST`` or more than ``AHEAD`` past now.
+
+    Such a line is skipped and counted as a bad line, with the others: a request
+    dated 0001 or 9999 was never made then, and counting it would put spend in a
+    period no report looks at, priced by no card of its day.
+    """
+    global _latest
+    dt = utc_timestamp(value)
+    if dt is None or dt < EARLIEST:
+        return None
+    if dt > _latest:
+        _latest = datetime.now(UTC) + AHEAD
+        if dt > _latest:
+            return None
+    return dt
 
 def parse_timestamp_us(value: object) -> int | None:
     """ISO 8601 timestamp to integer microseconds since the epoch (naive means UTC)."""
@@ -72,38 +117,43 @@ def extract(obj: object) -> dict | None | bool:
     usage = msg.get("usage")
     if usage.__class__ is not dict:
         return None
-    ts = parse_timestamp_us(obj.get("timestamp"))
-    if ts is None:
+    when = request_time(obj.get("timestamp"))
+    if when is None:
         return False
+    ts = (when - EPOCH) // MICRO
     u = usage.get
     inp, out, cw, cr = (
         u("input_tokens"), u("output_tokens"), u("cache_creation_input_tokens"),
         u("cache_read_input_tokens"),
     )  # fmt: skip
     if not (inp.__class__ is int and 0 <= inp <= MAX_TOKENS):
-        inp = _int(inp)
+        inp = count(inp)
     if not (out.__class__ is int and 0 <= out <= MAX_TOKENS):
-        out = _int(out)
+        out = count(out)
     if not (cw.__class__ is int and 0 <= cw <= MAX_TOKENS):
-        cw = _int(cw)
+        cw = count(cw)
     if not (cr.__class__ is int and 0 <= cr <= MAX_TOKENS):
-        cr = _int(cr)
+        cr = count(cr)
     split = u("cache_creation")
     if split.__class__ is dict:
-        w1h = _int(split.get("ephemeral_1h_input_tokens"))
-        w5m = max(cw - w1h, _int(split.get("ephemeral_5m_input_tokens")))
+        w1h = count(split.get("ephemeral_1h_input_tokens"))
+        w5m = count(split.get("ephemeral_5m_input_tokens"))
     else:
-        w1h = 0
-        w5m = cw
+        w1h = w5m = 0
     tools = u("server_tool_use")
-    searches = _int(tools.get("web_search_requests")) if tools.__class__ is dict else 0
+    searches = count(tools.get("web_search_requests")) if tools.__class__ is dict else 0
+    if BAD in (inp, out, cw, cr, w1h, w5m, searches):
+        return False  # an implausible count: the line is skipped and counted
+    w5m = max(cw - w1h, w5m) if split.__class__ is dict else cw
+    steps = u("iterations")
+    extra = compaction(steps) if steps.__class__ is list and steps else NO_COMPACTION
+    if extra is None:
+        return False
     speed, geo = u("speed"), u("inference_geo")
     if speed.__class__ is not str:
         speed = None
     if geo.__class__ is not str:
         geo = None
-    steps = u("iterations")
-    extra = compaction(steps) if steps.__class__ is list and steps else NO_COMPACTION
     g = obj.get
     cost = g("costUSD")
     rec = {
@@ -144,10 +194,10 @@ def extract(obj: object) -> dict | None | bool:
 NO_COMPACTION = (0, 0, 0, 0, 0)
 
 
-def compaction(steps: list) -> tuple[int, int, int, int, int]:
+def compaction(steps: list) -> tuple[int, int, int, int, int] | None:
     """The tokens of a request's compaction steps: (input, output, cache write 5m,
     cache write 1h, cache read), summed over ``usage.iterations`` entries of type
-    ``compaction``.
+    ``compaction``; None if one of their counts is implausible (``count``).
 
     Why: when the API compacts the context inside a request (context management,
     ``compact_20260112``), the summarising step is a sampling step of its own,
@@ -160,19 +210,27 @@ def compaction(steps: list) -> tuple[int, int, int, int, int]:
     for step in steps:
         if step.__class__ is not dict or step.get("type") != "compaction":
             continue
-        i += _int(step.get("input_tokens"))
-        o += _int(step.get("output_tokens"))
-        cw = _int(step.get("cache_creation_input_tokens"))
-        split = step.get("cache_creation")
+        g = step.get
+        si, so, cw, sr = (count(g("input_tokens")), count(g("output_tokens")),
+                          count(g("cache_creation_input_tokens")),
+                          count(g("cache_read_input_tokens")))  # fmt: skip
+        split = g("cache_creation")
         if split.__class__ is dict:
-            h = _int(split.get("ephemeral_1h_input_tokens"))
+            h = count(split.get("ephemeral_1h_input_tokens"))
+            f = count(split.get("ephemeral_5m_input_tokens"))
+        else:
+            h, f = 0, 0
+        if BAD in (si, so, cw, sr, h, f):
+            return None
+        i += si
+        o += so
+        r += sr
+        if split.__class__ is dict:
             w1 += h
-            w5 += max(cw - h, _int(split.get("ephemeral_5m_input_tokens")))
+            w5 += max(cw - h, f)
         else:
             w5 += cw
-        r += _int(step.get("cache_read_input_tokens"))
-    return (min(i, MAX_TOKENS), min(o, MAX_TOKENS), min(w5, MAX_TOKENS), min(w1, MAX_TOKENS),
-            min(r, MAX_TOKENS))
+    return (i, o, w5, w1, r)
 
 
 _STR_FIELDS = ("sid", "mid", "rid", "model", "cwd", "br", "ver", "ent", "aid", "sp", "geo")

@@ -48,6 +48,7 @@ def stat_logs(
     suffix: str = ".jsonl",
     known: dict | None = None,
     learned: dict | None = None,
+    unreadable: dict | None = None,
 ) -> list[Stat]:
     """``(path, size, mtime_ns, dev, ino)`` of every regular ``*suffix`` file below ``roots``.
 
@@ -55,7 +56,8 @@ def stat_logs(
     is not a log; a link loop cannot trap the walk); a file reached twice
     (overlapping roots, hard links) is listed once. A missing or unreadable
     root or folder is skipped: where nothing can be read there is nothing to
-    report.
+    report; ``unreadable``, if given, is filled with each folder that exists but
+    could not be listed (path -> why), for a warning that names it.
 
     ``known``: folder listings learned by an earlier walk, used instead of
     reading a folder that has not changed since. ``learned``: a dict this
@@ -102,7 +104,11 @@ def stat_logs(
                     continue
             try:
                 entries = scandir(folder)
-            except OSError:
+            except FileNotFoundError:
+                continue  # a root not made yet (no agent of that kind), or just removed
+            except OSError as exc:
+                if unreadable is not None:
+                    unreadable[folder] = exc.strerror or type(exc).__name__
                 continue
             files: list[str] = []
             subs: list[str] = []
@@ -137,9 +143,11 @@ def is_rollout(path: str) -> bool:
     return name.startswith("rollout-") and name.endswith(".jsonl")
 
 
-def discover(roots: Iterable[str | os.PathLike]) -> Iterator[LogFile]:
-    """Every ``*.jsonl`` below the given ``projects`` folders (subagent files included)."""
-    for path, size, mtime_ns, dev, ino in stat_logs(roots):
+def discover(roots: Iterable[str | os.PathLike],
+             unreadable: dict | None = None) -> Iterator[LogFile]:
+    """Every ``*.jsonl`` below the given ``projects`` folders (subagent files included);
+    the folders that could not be listed go to ``unreadable`` (``stat_logs``)."""
+    for path, size, mtime_ns, dev, ino in stat_logs(roots, unreadable=unreadable):
         agent_id = None
         name = os.path.basename(path)
         if name.startswith(SUBAGENT_PREFIX) and os.path.dirname(path).endswith(_SUBAGENTS):

@@ -11,6 +11,7 @@ errors here, and nowhere else.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import random
 import threading
@@ -70,6 +71,7 @@ class FileUpdate:
     agent_type: str | None
     replace: bool  # the file was truncated or replaced: drop its old rows first
     expected: FileState | None  # the state the read was planned from
+    retire: bool = False  # on replace, keep the old rows under a retired file (history)
     tmp_id: int = 0  # the file's index in the run: its records carry it as "f"
     first_ts_us: int | None = None  # the file's first line (read from offset 0 only)
     last_ts_us: int | None = None  # the newest request read this time
@@ -152,8 +154,15 @@ def _use_store(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 def _release(con: duckdb.DuckDBPyConnection) -> None:
-    """Close a connection; the last one handed out of an attached database detaches it."""
-    con.close()
+    """Close a connection; the last one handed out of an attached database detaches it
+    (and checkpoints it: an error writing the file is raised, after the bookkeeping)."""
+    try:
+        con.close()
+    finally:
+        _forget(con)
+
+
+def _forget(con: duckdb.DuckDBPyConnection) -> None:
     with _ATTACHED_LOCK:
         key = _HANDED.pop(id(con), None)
         if key is None:
@@ -163,6 +172,27 @@ def _release(con: duckdb.DuckDBPyConnection) -> None:
         if held[1] == 0:
             del _ATTACHED[key]
             held[0].close()
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back after a failure, never hiding it: a COMMIT that failed (a full disk)
+    has already ended the transaction, and the ROLLBACK's own error ("no transaction
+    is active") would replace the one that says what went wrong."""
+    with contextlib.suppress(Exception):
+        con.execute("ROLLBACK")
+
+
+# The system errors a write can meet, by the text DuckDB quotes (``strerror``).
+_ERRNOS = ("ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EACCES", "EPERM", "EIO")
+
+
+def errno_name(text: str) -> str | None:
+    """The name (``ENOSPC``) of the system error whose text ``text`` quotes, if any."""
+    for name in _ERRNOS:
+        code = getattr(errno, name, None)
+        if code is not None and os.strerror(code) in text:
+            return name
+    return None
 
 
 def lock_timeout() -> float:
@@ -187,7 +217,12 @@ class Store:
         changing the file the report's cached answer is fingerprinted with.
         """
         if self._kept is not None:
-            self._kept.execute("CHECKPOINT")
+            from ccspend.store.engine import duckdb
+
+            try:
+                self._kept.execute("CHECKPOINT")
+            except duckdb.Error as exc:
+                raise self._translate(exc) from None
 
     # -- opening ---------------------------------------------------------
 
@@ -263,6 +298,13 @@ class Store:
                 hint="move it away or pass another --db",
             )
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        name = errno_name(text)
+        if name is not None:  # a full disk, a read-only file: the system's word for it
+            why = os.strerror(getattr(errno, name))
+            return CcspendError(
+                f"cannot write the database {self.path}: {why} ({name})",
+                hint="nothing half-written was kept; free some space or pass a writable --db",
+            )
         return CcspendError(f"database error on {self.path}: {first}")
 
     @contextlib.contextmanager
@@ -286,9 +328,25 @@ class Store:
                     self._migrate(con, pending)
             yield con
         except duckdb.Error as exc:
+            with contextlib.suppress(duckdb.Error):
+                _release(con)
             raise self._translate(exc) from None
+        except RuntimeError as exc:
+            with contextlib.suppress(duckdb.Error):
+                _release(con)
+            if "interrupted" in str(exc).lower():  # DuckDB's own word for a Ctrl-C
+                raise KeyboardInterrupt from None
+            raise
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # the error in flight is the one to tell
+                _release(con)
+            raise
+        else:
+            try:  # the last connection's close checkpoints: a full disk shows here
+                _release(con)
+            except duckdb.Error as exc:
+                raise self._translate(exc) from None
         finally:
-            _release(con)
             if write:
                 self._restrict_permissions()
 
@@ -340,7 +398,7 @@ class Store:
                 con.execute("INSERT INTO schema_migrations (name) VALUES (?)", [name])
             con.execute("COMMIT")
         except Exception:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
 
     def applied_migrations(self) -> list[str]:
@@ -401,14 +459,22 @@ class Store:
             # The batch's file states, as NDJSON that DuckDB reads: lists of
             # Python values bound as parameters cost 25 ms for 2,600 files.
             _load_batch_files(con, accepted)
-            replaced = [up.file_id for up in accepted if up.replace and up.expected is not None]
-            if replaced:
-                con.execute("DELETE FROM requests WHERE list_contains(?, file_id)", [replaced])
+            replaced = [up for up in accepted if up.replace and up.expected is not None]
+            dropped = [up.file_id for up in replaced if not up.retire]
+            if dropped:
+                con.execute("DELETE FROM requests WHERE list_contains(?, file_id)", [dropped])
+            retired = []
+            for up in (up for up in replaced if up.retire):
+                retired.append((up.file_id, next_id))
+                _retire(con, up.file_id, next_id)
+                next_id += 1
             inserted = 0
             if records:
                 before = con.execute("SELECT count(*) FROM requests").fetchone()[0]
                 con.execute(_INSERT[shape], [records])
                 inserted = con.execute("SELECT count(*) FROM requests").fetchone()[0] - before
+            for file_id, old_id in retired:
+                _prune_retired(con, file_id, old_id)
             con.execute(
                 "INSERT INTO files (file_id, path, source, dev, ino, size, mtime_ns, read_offset, "
                 "head_hash, agent_id, agent_type, skipped_lines, first_ts, last_ts, ingested_at) "
@@ -429,8 +495,49 @@ class Store:
             con.execute("COMMIT")
             return inserted
         except Exception:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
+
+
+RETIRED = "#replaced-"  # a retired file's path: the file's own, this, and its new id
+
+
+def _retire(con: duckdb.DuckDBPyConnection, file_id: int, new_id: int) -> None:
+    """Move a replaced file's rows to a new, retired file (its path marked, no inode),
+    so its read starts afresh and history keeps what the new content lacks."""
+    con.execute(
+        "INSERT INTO files (file_id, path, source, dev, ino, size, mtime_ns, read_offset, "
+        "head_hash, agent_id, agent_type, skipped_lines, first_ts, last_ts, ingested_at) "
+        "SELECT $new, path || $mark || $new, source, NULL, NULL, size, mtime_ns, read_offset, "
+        "NULL, agent_id, agent_type, 0, first_ts, last_ts, ingested_at FROM files "
+        "WHERE file_id = $old",
+        {"new": new_id, "old": file_id, "mark": RETIRED},
+    )
+    con.execute("UPDATE requests SET file_id = ? WHERE file_id = ?", [new_id, file_id])
+
+
+def _prune_retired(con: duckdb.DuckDBPyConnection, file_id: int, old_id: int) -> None:
+    """Drop the retired rows that the file's new content holds as well (a response
+    with at least their output tokens, or the same line where lines have no response
+    key), and the retired file if nothing is left: a rewrite that only copied the
+    file keeps nothing twice."""
+    con.execute(
+        "DELETE FROM requests r WHERE r.file_id = $old AND (EXISTS (SELECT 1 FROM requests n "
+        "WHERE n.file_id = $new AND n.dedup_key = r.dedup_key "
+        "AND n.output_tokens >= r.output_tokens) OR (r.dedup_key IS NULL AND EXISTS ("
+        "SELECT 1 FROM requests n WHERE n.file_id = $new AND n.dedup_key IS NULL "
+        "AND n.ts = r.ts AND n.session_id IS NOT DISTINCT FROM r.session_id "
+        "AND n.model IS NOT DISTINCT FROM r.model AND n.input_tokens = r.input_tokens "
+        "AND n.output_tokens = r.output_tokens AND n.cache_read_tokens = r.cache_read_tokens "
+        "AND n.cache_write_5m_tokens = r.cache_write_5m_tokens "
+        "AND n.cache_write_1h_tokens = r.cache_write_1h_tokens)))",
+        {"old": old_id, "new": file_id},
+    )
+    con.execute(
+        "DELETE FROM files WHERE file_id = $old AND NOT EXISTS "
+        "(SELECT 1 FROM requests WHERE file_id = $old)",
+        {"old": old_id},
+    )
 
 
 _BATCH_FILE_COLUMNS = (
@@ -528,6 +635,19 @@ def set_alert_channels(con: duckdb.DuckDBPyConnection, sent: list[tuple[str, int
     for key, level, channels in sent:
         con.execute("UPDATE alerts SET channels = ? WHERE alert_key = ? AND level = ?",
                     [channels, key, level])  # fmt: skip
+
+
+def pending_webhooks(
+    con: duckdb.DuckDBPyConnection, mark: str, days: int
+) -> list[tuple[str, int, str, str]]:
+    """Alerts of the last ``days`` whose channels carry ``mark`` (a webhook to send
+    again): (key, level, message, channels), oldest first."""
+    return con.execute(
+        "SELECT alert_key, level, message, channels FROM alerts "
+        "WHERE list_contains(string_split(coalesce(channels, ''), ','), ?) "
+        "AND fired_at >= now() - to_days(?) ORDER BY fired_at, level",
+        [mark, days],
+    ).fetchall()
 
 
 def list_alerts(con: duckdb.DuckDBPyConnection, limit: int = 50) -> list[dict]:

@@ -6,6 +6,7 @@ not cached still skips typer when its options are plain (``ccspend.cli.fast.repo
 """
 
 import os
+import signal
 import sys
 
 
@@ -31,6 +32,9 @@ def main() -> None:
 
         if not run.asks_help(args[1:]):
             sys.exit(run.main(args[1:]))
+    # SIGTERM ends a report or an ingest as Ctrl-C does: cleanup runs (the parse
+    # workers, temporary files), one line, exit 143. (``run`` has handlers of its own.)
+    signal.signal(signal.SIGTERM, _terminated)
     from ccspend.cli.fast import reports as report_run
 
     # A report the fast path can read is answered from the cache, or runs without
@@ -53,6 +57,14 @@ def main() -> None:
     from ccspend.cli import main as cli_main
 
     cli_main()
+
+
+def _terminated(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one line, whatever follows
+    os.write(2, b"ccspend: terminated\n")
+    from ccspend.core.errors import ExitCode
+
+    raise SystemExit(int(ExitCode.TERMINATED))
 
 
 def _exit(code: int) -> None:
