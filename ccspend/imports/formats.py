@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ccspend.imports import SNIFF_BYTES, ExportFormatError, Format
@@ -74,25 +75,26 @@ def _sniffs(fmt: Format, path: Path, head: bytes) -> bool:
 
 def read(path: Path, fmt: Format) -> list[UsageRow]:
     """Every row of the file, parsed completely (a broken file raises before any use)."""
-    try:
+    with _errors(path, fmt):
         return list(fmt.parse(path))
-    except ExportFormatError:
-        raise
-    except OSError as exc:
-        raise ExportFormatError(f"{path}: cannot read it: {exc.strerror or exc}") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ExportFormatError(f"{path}: not a valid {fmt.name} file: {exc}") from None
 
 
 def stream(path: Path, fmt: Format) -> Iterator[tuple]:
     """The file's rows as flat tuples (``records.FLAT_FIELDS``), one at a time where the
     format can (the generic CSV); the same errors as ``read``, raised where met."""
-    try:
+    with _errors(path, fmt):
         if fmt.stream is not None:
             yield from fmt.stream(path)
         else:
             for row in fmt.parse(path):
                 yield flat(row)
+
+
+@contextmanager
+def _errors(path: Path, fmt: Format):
+    """A file that cannot be read, or is not of its format, as one ``ExportFormatError``."""
+    try:
+        yield
     except ExportFormatError:
         raise
     except OSError as exc:
