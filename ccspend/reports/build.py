@@ -111,7 +111,7 @@ def modifier_warnings(odd: list[tuple[str, int]]) -> list[str]:
     """The warning for requests whose speed or region the card has no multiplier for."""
     if not odd:
         return []
-    named = ", ".join(f"{what} ({n:,} requests)" for what, n in odd[:6])
+    named = ", ".join(f"{what} ({n:,} request{'s' if n != 1 else ''})" for what, n in odd[:6])
     more = f" and {len(odd) - 6} more" if len(odd) > 6 else ""
     return [f"priced at the standard rate, no multiplier on the card for: {named}{more}"]
 
