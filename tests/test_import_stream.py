@@ -168,32 +168,3 @@ def test_a_large_file_imports_in_bounded_memory(sandbox, tmp_path):
     doc = json.loads(out)
     assert doc["files"][0]["rows"] == doc["store"]["rows"] > 190_000
     assert peak_mb < 400, f"peak RSS {peak_mb:.0f} MB"  # the old importer: ~1 GB
-
-
-def test_reimport_writes_only_the_rows_that_change_and_keeps_keys_unique(sandbox, tmp_path):
-    """No primary key holds row_key unique (m008): the import's joins do, and a
-    re-import of the same file writes nothing."""
-    first = generated(tmp_path / "a.csv", 300)
-    assert run_cli("import", str(first)).returncode == 0
-    db = Path(os.environ["CCSPEND_DB"])
-    con = duckdb.connect(str(db), read_only=True)
-    stamps = dict(con.execute("SELECT row_key, imported_at FROM imported_usage").fetchall())
-    con.close()
-    assert run_cli("import", str(first)).returncode == 0
-    con = duckdb.connect(str(db), read_only=True)
-    assert dict(con.execute("SELECT row_key, imported_at FROM imported_usage").fetchall()) \
-        == stamps
-    con.close()
-    # the same rows from another file, and an overlapping export with other rows
-    other = tmp_path / "b.csv"
-    other.write_text(first.read_text())
-    more = generated(tmp_path / "c.csv", 400, seed=4)
-    r = run_cli("import", str(other), str(more), "--json")
-    assert r.returncode == 0, r.stderr
-    con = duckdb.connect(str(db), read_only=True)
-    total, distinct, files = con.execute(
-        "SELECT count(*), count(DISTINCT row_key), list(DISTINCT file ORDER BY file) "
-        "FROM imported_usage").fetchone()
-    con.close()
-    assert total == distinct
-    assert files == sorted({str(other), str(more)})

@@ -100,24 +100,3 @@ def test_m007_reads_the_logs_on_disk_again_for_2026_fields(tmp_path):
     assert cost() == 0.005 + 0.01  # both at the standard rate: the old rows know no speed
     ingest_claude(store, [tmp_path / "projects"])
     assert cost() == 6 * 0.005 + 0.01  # read again: fast; the deleted log's row is kept
-
-
-def test_m008_drops_imported_usages_primary_key_and_keeps_every_row(tmp_path):
-    path = tmp_path / "ccspend.duckdb"
-    _old_database(path, "m007_usage_2026")
-    con = duckdb.connect(str(path))
-    con.execute(
-        "INSERT INTO imported_usage (row_key, source, provider, kind, start_ts, model, "
-        "input_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, "
-        "output_tokens, web_search_requests, cost_usd, file, imported_at) VALUES "
-        "('k1', 'generic-csv', 'openai', 'usage', '2026-09-01 10:00:00+00', 'gpt', "
-        " 1, 2, 3, 4, 5, 6, 0.000000000001, 'a.csv', '2026-09-02 00:00:00+00'), "
-        "('k2', 'generic-csv', 'other', 'usage', '2026-09-01 11:00:00+00', 'm', "
-        " 7, 0, 0, 0, 8, 0, NULL, NULL, '2026-09-02 00:00:00+00')")
-    before = con.execute("SELECT * FROM imported_usage ORDER BY row_key").fetchall()
-    con.close()
-    with Store(path).connect(write=True) as con:
-        assert con.execute("SELECT * FROM imported_usage ORDER BY row_key").fetchall() == before
-        assert con.execute(
-            "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'imported_usage' "
-            "AND constraint_type = 'PRIMARY KEY'").fetchone()[0] == 0

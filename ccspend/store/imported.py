@@ -120,11 +120,8 @@ def write_rows(con: duckdb.DuckDBPyConnection, rows: list[UsageRow],
         existing = con.execute(
             "SELECT count(*) FROM import_batch b JOIN imported_usage u USING (row_key)"
         ).fetchone()[0]
-        # no index on row_key (m008): the rows replaced go first, by a join
-        con.execute("DELETE FROM imported_usage u USING import_batch b "
-                    "WHERE u.row_key = b.row_key")
         con.execute(
-            f"INSERT INTO imported_usage ({', '.join(_COLUMNS)}, imported_at) "
+            f"INSERT OR REPLACE INTO imported_usage ({', '.join(_COLUMNS)}, imported_at) "
             f"SELECT {', '.join(_COLUMNS)}, now() FROM import_batch"
         )
         con.execute("DROP TABLE import_batch")
@@ -308,12 +305,9 @@ def _write_one(con: duckdb.DuckDBPyConnection, sf: StagedFile, file: str) -> tup
         "SELECT count(*) FROM import_rows b JOIN imported_usage u USING (row_key)").fetchone()[0]
     cols = _COLUMNS[:-1]
     if existing:
-        # only the rows that change are written (deleted here, inserted below): a
-        # re-import of the same file writes nothing
-        same = " AND ".join(f"u.{c} IS NOT DISTINCT FROM b.{c}" for c in cols[1:])
-        con.execute(f"DELETE FROM imported_usage u USING import_rows b "
-                    f"WHERE u.row_key = b.row_key AND NOT ({same} "
-                    f"AND u.file IS NOT DISTINCT FROM $1)", [file])
+        sets = ", ".join(f"{c} = b.{c}" for c in cols[1:])
+        con.execute(f"UPDATE imported_usage u SET {sets}, file = $1, imported_at = now() "
+                    f"FROM import_rows b WHERE u.row_key = b.row_key", [file])
     con.execute(
         f"INSERT INTO imported_usage ({', '.join(cols)}, file, imported_at) "
         f"SELECT {', '.join(cols)}, $1, now() FROM import_rows b "
