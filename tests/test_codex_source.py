@@ -9,6 +9,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from ccspend.sources import claude_code, codex
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "imports"
@@ -168,9 +170,10 @@ def test_hostile_values_never_raise(tmp_path):
                    line("2026-09-03T00:00:04Z", "event_msg", {"type": "token_count", "info": 3}),
                    '{"payload": 1}', "[1, 2]", "{")
     records, skipped = codex.read(path, 1)
+    # the line with -5 and "many" is implausible: skipped and counted, never clamped
     assert [(r["model"], r["cwd"], r["in"], r["cr"], r["out"]) for r in records] == [
-        (None, "/w", 0, 0, 3), (None, "/w", 0, 9, 1)]
-    assert skipped == 2  # "[1, 2]" and "{"
+        (None, "/w", 0, 9, 1)]
+    assert skipped == 3  # that line, "[1, 2]" and "{"
 
 
 # -- finding logs, rate limits -----------------------------------------------------------
@@ -201,3 +204,27 @@ def test_latest_rate_limits():
     assert reading["secondary"]["window_minutes"] == 10080
     assert codex.latest_rate_limits(str(OLD)) is None
     assert codex.latest_rate_limits(str(FIXTURES / "missing.jsonl")) is None
+
+
+@pytest.mark.parametrize("bad", [10**30, -5, "12", True, 1.5, 2 * 10**9])
+def test_an_implausible_count_skips_the_line_as_a_bad_line(tmp_path, bad):
+    """As for Claude Code's logs: a count that is negative, huge, a fraction or no number
+    skips its line (counted as bad), never clamped into a total."""
+    def line(ts: str, last: dict, total: dict) -> str:
+        return json.dumps({"timestamp": ts, "type": "event_msg", "payload": {
+            "type": "token_count", "info": {"total_token_usage": total,
+                                            "last_token_usage": last}}})  # fmt: skip
+
+    good = {"input_tokens": 100, "cached_input_tokens": 0, "output_tokens": 10,
+            "reasoning_output_tokens": 0}  # fmt: skip
+    hostile = dict(good, output_tokens=bad)
+    twice = {k: 2 * v for k, v in good.items()}
+    path = tmp_path / "rollout-2026-09-01T10-00-00-0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b.jsonl"
+    path.write_text("\n".join([
+        line("2026-09-01T10:00:01Z", good, good),
+        line("2026-09-01T10:00:02Z", hostile, dict(twice, output_tokens=bad)),
+        line("2026-09-01T10:00:03Z", good, twice),
+    ]) + "\n")  # fmt: skip
+    records, skipped = codex.read(str(path), 1)
+    assert skipped == 1
+    assert [(r["in"], r["out"]) for r in records] == [(100, 10), (100, 10)]

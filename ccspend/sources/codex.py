@@ -43,10 +43,13 @@ import msgspec
 
 from ccspend.sources import logfiles
 from ccspend.sources.claude_code import BOM, parse_timestamp_us
+from ccspend.sources.claude_record import BAD, MAX_TOKENS, count
 from ccspend.sources.logfiles import LogFile
 
 ENTRYPOINT = "codex"
-MAX_TOKENS = 1 << 40  # as in the Claude Code parser: hostile values stay inside BIGINT sums
+# A session's running totals may pass one call's bound (claude_record.MAX_TOKENS) over
+# a long session; past this they are no reading at all. Both keep BIGINT sums safe.
+MAX_TOTAL = 10**13
 
 _WANTED = (b'"token_count"', b'"turn_context"', b'"session_meta"')
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -67,21 +70,18 @@ def discover(roots: list[Path]) -> Iterator[LogFile]:
             yield log
 
 
-def _count(value: object) -> int:
-    if value.__class__ is int:
-        return min(value, MAX_TOKENS) if value > 0 else 0
-    if isinstance(value, float) and value == value and value > 0:
-        return int(min(value, MAX_TOKENS))
-    return 0
-
-
-def _usage(obj: object) -> tuple[int, int, int, int] | None:
-    """(input, cached, output, reasoning) of a TokenUsage object."""
+def _usage(obj: object, most: int = MAX_TOKENS) -> tuple[int, int, int, int] | None | bool:
+    """(input, cached, output, reasoning) of a TokenUsage object; None when there is none;
+    False when a count is implausible (negative, over ``most``, not a whole number: the
+    line is skipped and counted, as a Claude Code line with such a count is)."""
     if obj.__class__ is not dict:
         return None
     g = obj.get
-    return (_count(g("input_tokens")), _count(g("cached_input_tokens")),
-            _count(g("output_tokens")), _count(g("reasoning_output_tokens")))
+    counts = tuple(count(g(k)) for k in ("input_tokens", "cached_input_tokens", "output_tokens",
+                                         "reasoning_output_tokens"))  # fmt: skip
+    if any(c is BAD or c > most for c in counts):
+        return False
+    return counts
 
 
 def _str(value: object) -> str | None:
@@ -116,10 +116,13 @@ class _Session:
         self.model = _str(payload.get("model")) or self.model
         self.cwd = _str(payload.get("cwd")) or self.cwd
 
-    def call(self, info: dict) -> tuple[int, int, int, int] | None:
-        """The usage of the model call a ``token_count`` reports, or None when it is no new call."""
-        total = _usage(info.get("total_token_usage"))
+    def call(self, info: dict) -> tuple[int, int, int, int] | None | bool:
+        """The usage of the model call a ``token_count`` reports, None when it is no new
+        call, False when its counts are implausible (a bad line)."""
+        total = _usage(info.get("total_token_usage"), MAX_TOTAL)
         last = _usage(info.get("last_token_usage"))
+        if total is False or last is False:
+            return False
         previous = self.total
         if total is not None:
             if total == previous:
@@ -198,8 +201,8 @@ def _apply(session: _Session, obj: dict) -> dict | None | bool:
     if info.__class__ is not dict:
         return None  # rate limits only
     used = session.call(info)
-    if used is None:
-        return None
+    if used is None or used is False:
+        return used
     ts = parse_timestamp_us(obj.get("timestamp"))
     if ts is None:
         return False
