@@ -26,7 +26,6 @@ def cap_status(ctx: typer.Context, json_out: Json = False, db: Db = None) -> Non
         return
     import json
 
-    from ccspend.core.text import inert as printable
     from ccspend.live import claude_settings
     from ccspend.live.caps import load_caps
     from ccspend.live.sessions import state_dir
@@ -62,10 +61,10 @@ def cap_status(ctx: typer.Context, json_out: Json = False, db: Db = None) -> Non
     sys.stdout.write(f"caps: {cap_line} (soft alerts at {', '.join(map(str, caps.alert_at))}%)\n")
     sys.stdout.write(f"hooks: {'installed' if installed else 'not installed'} in {settings}\n")
     if runs:
-        sys.stdout.write(f"hook: runs ({printable(command)})\n")
+        sys.stdout.write(f"hook: runs ({inert(command)})\n")
     elif command:
-        sys.stdout.write(f"hook: does not run, so no cap holds: {printable(command)}: "
-                         f"{printable(problem or '')}; run `ccspend cap install` again\n")
+        sys.stdout.write(f"hook: does not run, so no cap holds: {inert(command)}: "
+                         f"{inert(problem or '')}; run `ccspend cap install` again\n")
     for d in decisions:
         sys.stdout.write(f"{inert(d['at'])}  {inert(d['hook']):<16} {inert(d['decision']):<8} "
                          f"{inert(d['reason'])}\n")  # fmt: skip
@@ -80,7 +79,6 @@ def cap_install(
 ) -> None:
     """Add the cap hooks to Claude Code's settings (with a backup) and set the caps."""
     from ccspend.core import config
-    from ccspend.core.text import inert as printable
     from ccspend.live import claude_settings
     from ccspend.live.caps import load_caps
 
@@ -92,29 +90,27 @@ def cap_install(
         path = config.set_cap(session_cap, daily_cap)
         sys.stdout.write(f"caps written to {path}\n")
     settings = claude_settings.settings_path()
-    sys.stdout.write(printable(claude_settings.install_hooks(settings)) + "\n")
+    sys.stdout.write(inert(claude_settings.install_hooks(settings)) + "\n")
     warn_unless_runs(claude_settings.installed_hook_commands(settings)[:1], "the cap hook")
 
 
 def warn_unless_runs(commands: list[str], what: str) -> None:
     """Run an installed command as Claude Code will; warn (exit 0) if ccspend does not answer."""
-    from ccspend.core.text import inert as printable
     from ccspend.live import claude_settings
 
     for command in commands:
         runs, said = claude_settings.probe(command)
         if not runs:
-            sys.stderr.write(f"warning: {what} does not run: {printable(command)}: "
-                             f"{printable(said)}\n")
+            sys.stderr.write(f"warning: {what} does not run: {inert(command)}: "
+                             f"{inert(said)}\n")
 
 
 @cap_app.command("uninstall")
 def cap_uninstall() -> None:
     """Remove the cap hooks from Claude Code's settings (the caps stay in the config)."""
-    from ccspend.core.text import inert as printable
     from ccspend.live import claude_settings
 
-    sys.stdout.write(printable(claude_settings.uninstall_hooks(claude_settings.settings_path()))
+    sys.stdout.write(inert(claude_settings.uninstall_hooks(claude_settings.settings_path()))
                      + "\n")  # fmt: skip
 
 

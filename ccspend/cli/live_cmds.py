@@ -105,10 +105,10 @@ def statusline(
 
         path = claude_settings.settings_path()
         from ccspend.cli.cap_cmds import warn_unless_runs
-        from ccspend.core.text import inert as printable
+        from ccspend.core.text import inert
 
         msg = claude_settings.install(path) if install else claude_settings.uninstall(path)
-        sys.stdout.write(printable(msg) + "\n")
+        sys.stdout.write(inert(msg) + "\n")
         if install:
             command = claude_settings.status_line_command(path)
             warn_unless_runs([command] if command else [], "the status line")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from ccspend.core.errors import RateCardError
 from ccspend.core.paths import RATE_UPDATES_NAME
-from ccspend.pricing.index import resolve_id
+from ccspend.pricing.index import NEUTRAL, resolve_id
 from ccspend.pricing.names import normalise_model
 
 if TYPE_CHECKING:
@@ -89,8 +89,6 @@ class Modifier:
         return self.effective_from <= day and (self.until is None or day < self.until)
 
 
-# Values of the usage fields that cost nothing extra: the standard rate.
-NEUTRAL = {"speed": ("", "standard"), "inference_geo": ("", "not_available", "global")}
 
 
 @dataclass(frozen=True)

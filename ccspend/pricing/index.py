@@ -173,6 +173,8 @@ def card_model(card, model: str | None, day=None) -> str | None:
 # -- the price of a request -----------------------------------------------------------
 
 
+# Values of the usage fields that cost nothing extra (the standard rate): here, on the
+# card (``ModelRates.factor``) and in the reports' SQL (``store.queries.PRICED``).
 NEUTRAL = {"speed": ("", "standard"), "inference_geo": ("", "not_available", "global")}
 
 

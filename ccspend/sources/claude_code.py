@@ -34,7 +34,6 @@ from ccspend.sources.claude_record import (  # noqa: F401 - re-exported
     EPOCH,
     MAX_TOKENS,
     MICRO,
-    NO_COMPACTION,
     compaction,
     extract,
     micros,

@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from ccspend.pricing.index import NEUTRAL
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -194,8 +196,8 @@ joined AS (
            coalesce(d.compaction_input_tokens + d.compaction_cache_write_5m_tokens
                     + d.compaction_cache_write_1h_tokens + d.compaction_cache_read_tokens
                     > p.lc_threshold, false) AS klc,
-           coalesce(d.speed, '') IN ('', 'standard') AS speed_neutral,
-           coalesce(d.inference_geo, '') IN ('', 'not_available', 'global') AS geo_neutral,
+           coalesce(d.speed, '') IN {speed_neutral} AS speed_neutral,
+           coalesce(d.inference_geo, '') IN {geo_neutral} AS geo_neutral,
            fs.factor AS speed_factor, fg.factor AS geo_factor
     FROM dedup d
     LEFT JOIN model_map m ON m.raw = d.model AND d.ts >= m.valid_from AND d.ts < m.valid_to
@@ -260,6 +262,15 @@ SELECT ts, session_id, model, model_name, cwd, git_branch,
     END AS modifier_unknown
 FROM factored
 """
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+
+
+# The values that cost nothing extra, as the price index and the card define them.
+PRICED = PRICED.replace("{speed_neutral}", _sql_list(NEUTRAL["speed"])).replace(
+    "{geo_neutral}", _sql_list(NEUTRAL["inference_geo"]))
 
 
 # Export formats in order of preference when several hold the same provider's
