@@ -100,3 +100,29 @@ def test_m007_reads_the_logs_on_disk_again_for_2026_fields(tmp_path):
     assert cost() == 0.005 + 0.01  # both at the standard rate: the old rows know no speed
     ingest_claude(store, [tmp_path / "projects"])
     assert cost() == 6 * 0.005 + 0.01  # read again: fast; the deleted log's row is kept
+
+
+def test_threads_opening_a_new_database_at_once_all_succeed(tmp_path):
+    """A run's ledger and alert threads can open a database that does not exist yet
+    at the same moment: one migrates it, the others find it migrated (before, the
+    second failed on DuckDB's catalog write-write conflict)."""
+    import threading
+
+    errors: list[BaseException] = []
+    for i in range(8):
+        path = tmp_path / f"new-{i}.duckdb"
+
+        def open_it(path=path):
+            try:
+                with Store(path).connect(write=True):
+                    pass
+            except BaseException as exc:  # noqa: BLE001 - every failure is the test's
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert Store(path).applied_migrations() == [name for name, _ in MIGRATIONS]
+    assert errors == []

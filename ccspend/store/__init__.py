@@ -35,6 +35,12 @@ if TYPE_CHECKING:
 # threads too, so setting and restoring it is one step at a time.
 _UMASK = threading.Lock()
 
+# Two threads of one process (a run's ledger and its alert check) can open a new
+# database at once; DuckDB lets both connect, and the second migration would fail
+# on a write-write conflict. One migration at a time per process, and the second
+# finds nothing left to do.
+_MIGRATING = threading.Lock()
+
 LOCK_TIMEOUT_ENV = "CCSPEND_LOCK_TIMEOUT"
 
 
@@ -325,7 +331,10 @@ class Store:
                         pass
                     con = self._open(False)
                 else:
-                    self._migrate(con, pending)
+                    with _MIGRATING:
+                        pending = self._pending_migrations(con)
+                        if pending:
+                            self._migrate(con, pending)
             yield con
         except duckdb.Error as exc:
             with contextlib.suppress(duckdb.Error):
