@@ -89,3 +89,24 @@ def test_ledger_journal_json_and_runs_hold_no_secret(sandbox):
                         ("ccspend runs", listed), ("stderr", r.stderr)):
         leaked = [s for s in SECRETS if s in text]
         assert not leaked, (where, leaked, text)
+
+
+def test_ledger_notes_and_events_are_redacted_when_written(tmp_path):
+    """A note or an event's detail can quote what an agent or a budget name said;
+    the store hides secrets in them before they are kept, as it does a command."""
+    from ccspend.store import Store, add_run_event, finish_run, start_run
+
+    store = Store(tmp_path / "ledger.duckdb")
+    with store.connect(write=True) as con:
+        start_run(con, {"run_id": "r1", "task_id": None, "command": "claude", "cwd": None,
+                        "host": None, "pid": 1, "session_id": None, "cap_usd": 1.0,
+                        "note": "forced past: key sk-ant-api03-abcdefghijklmnop"})
+        add_run_event(con, "r1", "paused", "Authorization: Bearer abcdefghijklmnopqrs")
+        finish_run(con, {"run_id": "r1", "status": "ok", "exit_code": 0, "cost_usd": 0.1,
+                         "stopped_by": None, "session_id": None,
+                         "note": "retry with ghp_abcdefghijklmnopqrstuvwxyz0123456789"})
+    with store.connect() as con:
+        note = con.execute("SELECT note FROM runs").fetchone()[0]
+        detail = con.execute("SELECT detail FROM run_events").fetchone()[0]
+    assert "ghp_" not in note and "***" in note
+    assert "abcdefghijklmnopqrs" not in detail

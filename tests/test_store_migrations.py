@@ -13,8 +13,8 @@ def _old_database(path, upto: str) -> None:
     names = [name for name, _ in MIGRATIONS]
     con = duckdb.connect(str(path))
     con.execute("CREATE TABLE schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ)")
-    for name, sql in MIGRATIONS[: names.index(upto) + 1]:
-        con.execute(sql)
+    for name, step in MIGRATIONS[: names.index(upto) + 1]:
+        step(con) if callable(step) else con.execute(step)
         con.execute("INSERT INTO schema_migrations VALUES (?, now())", [name])
     con.close()
 
@@ -126,3 +126,34 @@ def test_threads_opening_a_new_database_at_once_all_succeed(tmp_path):
             t.join()
         assert Store(path).applied_migrations() == [name for name, _ in MIGRATIONS]
     assert errors == []
+
+
+def test_m008_hides_the_secrets_an_older_ledger_kept(tmp_path):
+    """Rows an older ccspend wrote in the clear are redacted in place; a row with
+    nothing to hide keeps its text byte for byte."""
+    path = tmp_path / "ccspend.duckdb"
+    _old_database(path, "m007_usage_2026")
+    con = duckdb.connect(str(path))
+    rows = [
+        ("r1", "claude -p 'fix it' --api-key sk-ant-api03-abcdefghijklmnop", "ok"),
+        ("r2", "env ANTHROPIC_API_KEY=abc123 claude -p 'say \"hi\"'", None),
+        ("r3", "claude -p  'plain   spacing kept'", "forced past: token ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+    ]
+    for run_id, command, note in rows:
+        con.execute("INSERT INTO runs (run_id, command, started_at, status, note) "
+                    "VALUES (?, ?, now(), 'ok', ?)", [run_id, command, note])
+    con.execute("INSERT INTO run_events VALUES ('r1', now(), 'forced', "
+                "'Authorization: Bearer abcdefghijklmnop')")
+    con.close()
+
+    store = Store(path)
+    assert store.applied_migrations()[-1] == "m008_redact_ledger"
+    con = duckdb.connect(str(path))
+    got = dict((r[0], (r[1], r[2])) for r in con.execute("SELECT run_id, command, note FROM runs").fetchall())
+    detail = con.execute("SELECT detail FROM run_events").fetchone()[0]
+    con.close()
+    assert "sk-ant" not in got["r1"][0] and "***" in got["r1"][0]
+    assert "abc123" not in got["r2"][0]
+    assert got["r3"][0] == "claude -p  'plain   spacing kept'"
+    assert "ghp_" not in got["r3"][1]
+    assert "abcdefghijklmnop" not in detail

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ccspend.core.errors import CcspendError, StoreBusy, StoreCorrupt, StoreTooNew
-from ccspend.store.migrations import MIGRATIONS
+from ccspend.core.redact import redact_text
+from ccspend.store.migrations import MIGRATIONS, Migration
 
 if TYPE_CHECKING:
     import duckdb
@@ -366,7 +367,7 @@ class Store:
 
     # -- migrations ------------------------------------------------------
 
-    def _pending_migrations(self, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    def _pending_migrations(self, con: duckdb.DuckDBPyConnection) -> list[tuple[str, Migration]]:
         # duckdb_tables() and its kin, not information_schema: a first query of the
         # information schema costs some 10 ms, on every database opened.
         names = [r[0] for r in con.execute(
@@ -393,7 +394,9 @@ class Store:
             )
         return [(n, sql) for n, sql in MIGRATIONS if n not in applied]
 
-    def _migrate(self, con: duckdb.DuckDBPyConnection, pending: list[tuple[str, str]]) -> None:
+    def _migrate(
+        self, con: duckdb.DuckDBPyConnection, pending: list[tuple[str, Migration]]
+    ) -> None:
         """Apply ``pending`` in one transaction: all of them, or none (a new database
         is made in one commit, not one per migration)."""
         con.execute("BEGIN TRANSACTION")
@@ -402,8 +405,11 @@ class Store:
                 "CREATE TABLE IF NOT EXISTS schema_migrations "
                 "(name VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ DEFAULT now())"
             )
-            for name, sql in pending:
-                con.execute(sql)
+            for name, step in pending:
+                if callable(step):  # a migration in code: a redaction SQL cannot do
+                    step(con)
+                else:
+                    con.execute(step)
                 con.execute("INSERT INTO schema_migrations (name) VALUES (?)", [name])
             con.execute("COMMIT")
         except Exception:
@@ -600,6 +606,7 @@ def start_run(con: duckdb.DuckDBPyConnection, row: dict) -> None:
     """The ledger row of a run that starts now (status ``running``, or ``refused``)."""
     row = {"cap_tokens": None, "forced": False, "note": None, "route_tier": None,
            "route_reason": None, "status": "running", **row}  # fmt: skip
+    row["note"] = _redacted(row["note"])
     con.execute(
         "INSERT INTO runs (run_id, task_id, command, cwd, host, pid, started_at, session_id, "
         "cap_usd, cap_tokens, forced, note, route_tier, route_reason, status, ended_at) "
@@ -612,6 +619,7 @@ def start_run(con: duckdb.DuckDBPyConnection, row: dict) -> None:
 
 def finish_run(con: duckdb.DuckDBPyConnection, row: dict) -> None:
     row = {"tokens": None, "sessions": None, "models": None, "note": None, **row}
+    row["note"] = _redacted(row["note"])
     con.execute(
         "UPDATE runs SET ended_at = now(), status = $status, exit_code = $exit_code, "
         "cost_usd = $cost_usd, stopped_by = $stopped_by, session_id = $session_id, "
@@ -622,7 +630,14 @@ def finish_run(con: duckdb.DuckDBPyConnection, row: dict) -> None:
 
 
 def add_run_event(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, detail: str) -> None:
-    con.execute("INSERT INTO run_events VALUES (?, now(), ?, ?)", [run_id, kind, detail])
+    con.execute("INSERT INTO run_events VALUES (?, now(), ?, ?)",
+                [run_id, kind, _redacted(detail)])
+
+
+def _redacted(text: str | None) -> str | None:
+    """A ledger note or event detail as it may be kept: a ``--force`` reason or an
+    agent's message can quote a key, and the ledger is read back by ``ccspend sql``."""
+    return None if text is None else redact_text(text)
 
 
 def claim_alert(

@@ -8,6 +8,15 @@ stay pending.
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ccspend.core.redact import HIDDEN, redact, redact_text
+
+if TYPE_CHECKING:
+    import duckdb
+
 M001_INITIAL = """
 CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 
@@ -228,7 +237,43 @@ ALTER TABLE requests ADD COLUMN compaction_cache_read_tokens BIGINT DEFAULT 0;
 UPDATE files SET size = -1, head_hash = '1:reread-2026-fields' WHERE source = 'claude-code';
 """
 
-MIGRATIONS: list[tuple[str, str]] = [
+
+
+def m008_redact_ledger(con: duckdb.DuckDBPyConnection) -> None:
+    """Hide the secrets in the ledger rows an older ccspend kept in the clear.
+
+    Before 0.3.0 a run's command went into ``runs.command`` as typed (``--api-key
+    sk-…``, ``TOKEN=…``), and notes and events were never redacted; ``ccspend sql``
+    and ``runs`` read them back. The redaction is code, not SQL, so this migration is
+    a function; a row is rewritten only where a secret was found, so a command keeps
+    its quoting otherwise.
+    """
+    for run_id, command, note in con.execute("SELECT run_id, command, note FROM runs").fetchall():
+        new_command = _redacted_command(command)
+        new_note = redact_text(note) if note else note
+        if new_command != command or new_note != note:
+            con.execute("UPDATE runs SET command = ?, note = ? WHERE run_id = ?",
+                        [new_command, new_note, run_id])
+    for rowid, detail in con.execute(
+        "SELECT rowid, detail FROM run_events WHERE detail IS NOT NULL"
+    ).fetchall():
+        new_detail = redact_text(detail)
+        if new_detail != detail:
+            con.execute("UPDATE run_events SET detail = ? WHERE rowid = ?", [new_detail, rowid])
+
+
+def _redacted_command(command: str) -> str:
+    try:
+        argv = shlex.split(command)
+    except ValueError:  # an unbalanced quote: redact it as text
+        return redact_text(command)
+    hidden = redact(argv)
+    return hidden if hidden.count(HIDDEN) > command.count(HIDDEN) else command
+
+
+Migration = str | Callable[["duckdb.DuckDBPyConnection"], None]
+
+MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_rate_limit_readings", M002_RATE_LIMIT_READINGS),
     ("m003_runs", M003_RUNS),
@@ -236,4 +281,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("m005_imported_usage", M005_IMPORTED_USAGE),
     ("m006_requests_key_computed", M006_REQUESTS_KEY_COMPUTED),
     ("m007_usage_2026", M007_USAGE_2026),
+    ("m008_redact_ledger", m008_redact_ledger),
 ]
