@@ -61,3 +61,15 @@ def test_every_file_ccspend_keeps_is_owner_only(sandbox, projects):
     assert (config / "config.toml").exists() and (data / "ccspend.duckdb").exists()
     assert card.exists()
     assert not loose(data) + loose(config) + loose(card.parent)
+
+
+def test_a_world_readable_config_from_before_is_made_owner_only(sandbox):
+    """A config.toml written by an older ccspend (or by hand) with the umask's 0644
+    holds webhook URLs: the next command that reads it takes the others' access off."""
+    config = sandbox / "config" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[budget]\ndaily = 5\n\n[alerts]\nwebhook = "https://hooks.example/T0/s3cret"\n')
+    os.chmod(config, 0o644)
+    r = ccspend("budget")
+    assert r.returncode == 0, r.stderr
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600

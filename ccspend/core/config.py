@@ -117,10 +117,23 @@ def _read(path: Path) -> dict:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise CcspendError(f"{path}: cannot read the config ({exc})") from None
+    _make_private(path)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CcspendError(f"{path}: cannot read the config ({exc})") from None
+
+
+def _make_private(path: Path) -> None:
+    """Take group and other access off a config the user owns: it holds webhook URLs
+    (tokens, often), and one written by ccspend before 0.3.0, or by hand, may be
+    world-readable. A file someone else owns, or a failing chmod, is left as it is."""
+    try:
+        st = path.stat()
+        if st.st_mode & 0o077 and st.st_uid == os.geteuid():
+            os.chmod(path, st.st_mode & 0o700)
+    except OSError:
+        pass
 
 
 def _amount(value: object, where: str) -> float:
