@@ -70,7 +70,7 @@ def _report_command(name: str, doc: str):
 
 for _name, _doc in (
     ("daily", "Cost per day (the default command)."),
-    ("weekly", "Cost per week (weeks start on Monday, or as --start-of-week or the config says)."),
+    ("weekly", "Cost per week (from Monday, or --start-of-week)."),
     ("monthly", "Cost per month."),
     ("session", "Cost per Claude Code session (subagents included)."),
     ("model", "Cost per model, as the rate card names it."),
