@@ -111,7 +111,8 @@ def report_table(report: Report, width: int) -> Table:
 
 def sub_rows(jrow: dict, tz: str, compact: bool) -> list[tuple[str, dict, list[str]]]:
     """A row's sub-rows as (label, numbers, models): per model (``--breakdown``), per
-    project (``--instances``), per request (``session --id``: its local time and model)."""
+    project (``--instances``), per request (``session --id``: its local time and model).
+    Every kind is drawn the same way, in the report's own columns, under its row."""
     out = [(short_model(s["model"]), s, []) for s in jrow.get("breakdown", [])]
     for s in jrow.get("projects", []):
         name = s["project"]
