@@ -29,8 +29,8 @@ from tests.conftest import _command, cli, run_cli
 
 REPORT_COMMANDS = ("daily", "weekly", "monthly", "session", "model", "project", "branch",
                    "source")  # fmt: skip
-SPECS = {**{name: spec.REPORT for name in REPORT_COMMANDS}, "": spec.ROOT, "run": spec.RUN,
-         "route": spec.ROUTE}  # fmt: skip
+SPECS = {**{name: spec.report_specs(name) for name in REPORT_COMMANDS}, "": spec.ROOT,
+         "run": spec.RUN, "route": spec.ROUTE}  # fmt: skip
 
 
 def _click_command(name: str):
@@ -99,7 +99,8 @@ def _sample(o, name: str) -> list[list[str]]:
     """Ways of giving option ``o`` spelled ``name``: as separate words, and ``--name=value``."""
     if o["kind"] == spec.FLAG:
         return [[name]]
-    value = "2026-09-01" if o["dest"] in ("since", "until") else "some/value"
+    value = ("2026-09-01" if o["dest"] in ("since", "until") else "3" if o["kind"] == spec.COUNT
+             else "some/value")  # fmt: skip
     ways = [[name, value]]
     if name.startswith("--"):
         ways.append([f"{name}={value}"])
@@ -121,7 +122,7 @@ def _typer_reads(command: str, argv: list[str]) -> dict:
     return out
 
 
-REPORT_CASES = [(command, argv) for command in ("daily", "")
+REPORT_CASES = [(command, argv) for command in ("daily", "weekly", "session", "")
                 for o in SPECS[command] for name in o["names"] for argv in _sample(o, name)]
 
 
@@ -143,7 +144,7 @@ def test_report_options_is_a_frozen_value():
     a = ReportOptions("weekly", since="2026-09-01", claude_dir=["x"])
     assert a == ReportOptions("weekly", since="2026-09-01", claude_dir=("x",))
     assert a.replace(json=True).json and not a.json
-    assert set(a.as_dict()) == {"name"} | {o["dest"] for o in spec.REPORT}
+    assert set(a.as_dict()) == {"name"} | {o["dest"] for o in spec.REPORT_ALL}
     with pytest.raises(AttributeError):
         a.json = True
 
@@ -168,7 +169,8 @@ def _typer(*args: str) -> subprocess.CompletedProcess:
 # A bad value for each kind the parser checks; and values found bad once read.
 BAD = {spec.USD: "abc", spec.COUNT: "0", spec.INT: "1.5", spec.SECONDS: "-1", spec.LEVELS: "120"}
 BAD_LATER = {("daily", "timezone"): ["Not/AZone"], ("daily", "until"): ["2026-13-45"],
-             ("daily", "source"): ["no such source!"], ("route", "stakes"): ["extreme", "a task"]}
+             ("daily", "source"): ["no such source!"], ("route", "stakes"): ["extreme", "a task"],
+             ("daily", "order"): ["up"]}  # fmt: skip
 
 
 def _mistakes():

@@ -104,6 +104,14 @@ ClaudeDir = option_type(spec.CLAUDE_DIR)
 Chart = option_type(spec.CHART)
 Demo = option_type(spec.DEMO)
 NoIngest = option_type(spec.NO_INGEST)
+# a ccusage user's habits (docs/ccusage-flags.md), for blocks: the reports take them by spec
+ReportJson = option_type(spec.REPORT_JSON)
+Last = option_type(spec.LAST)
+Order = option_type(spec.ORDER)
+Compact = option_type(spec.COMPACT)
+Color = option_type(spec.COLOR)
+NoColor = option_type(spec.NO_COLOR)
+Offline = option_type(spec.OFFLINE)
 
 
 def ingest(store, roots: list[Path], skip: bool, codex: bool = True):

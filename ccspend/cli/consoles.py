@@ -50,12 +50,31 @@ def _make_class():
     return InertConsole
 
 
-def stdout_console():
-    return inert_console(soft_wrap=False)
+COMPACT_WIDTH = 80  # ``--compact``: ccusage's "better for screenshots"
 
 
-def stderr_console():
-    return inert_console(stderr=True, soft_wrap=True)
+def colour_options(colour: bool | None = None) -> dict:
+    """rich's options for ``--color`` (True: styled even when piped, NO_COLOR or not),
+    ``--no-color`` (False) or neither (None: a terminal gets colour); with False or
+    NO_COLOR set, no escape code at all, bold and dim included (rich's own NO_COLOR
+    handling keeps those)."""
+    if colour:
+        return {"force_terminal": True, "no_color": False}
+    if colour is False or os.environ.get("NO_COLOR"):
+        return {"color_system": None}
+    return {}
+
+
+def stdout_console(colour: bool | None = None, compact: bool = False):
+    """stdout for tables; ``compact``: drawn as for a terminal of at most 80 columns."""
+    console = inert_console(soft_wrap=False, **colour_options(colour))
+    if compact:
+        console.width = min(console.width, COMPACT_WIDTH)
+    return console
+
+
+def stderr_console(colour: bool | None = None):
+    return inert_console(stderr=True, soft_wrap=True, **colour_options(colour))
 
 
 def progress_callback():

@@ -13,10 +13,17 @@ from ccspend.cli.common import (
     ArgvCommand,
     BranchOpt,
     ClaudeDir,
+    Color,
+    Compact,
     Db,
     Json,
+    Last,
+    NoColor,
     NoIngest,
+    Offline,
+    Order,
     ProjectOpt,
+    ReportJson,
     Since,
     Tz,
     Until,
@@ -29,6 +36,7 @@ from ccspend.cli.common import (
 from ccspend.cli.consoles import stderr_console, stdout_console
 from ccspend.cli.fast.reports import no_logs_message
 from ccspend.core import paths
+from ccspend.reports.options import last_days, parse_order
 
 
 @app.command("blocks")
@@ -47,10 +55,16 @@ def blocks(
     ] = None,
     since: Since = None,
     until: Until = None,
+    last: Last = None,
     timezone: Tz = None,
     project: ProjectOpt = None,
     branch: BranchOpt = None,
-    json_out: Json = False,
+    json_out: ReportJson = False,
+    order: Order = None,
+    compact: Compact = False,
+    color: Color = False,
+    no_color: NoColor = False,
+    offline: Offline = False,
     db: Db = None,
     claude_dir: ClaudeDir = None,
     no_ingest: NoIngest = False,
@@ -58,18 +72,22 @@ def blocks(
     """Usage in 5-hour billing blocks, with burn rate and projection."""
     import time
 
+    from ccspend.cli.fast.reports import colour_choice
     from ccspend.pricing import load_card
     from ccspend.reports.build import build_blocks
     from ccspend.store import Store
 
-    filters = date_filters(timezone, since, until, project, branch)
+    filters = _blocks_filters(date_filters(timezone, since, until, project, branch), last)
+    colour = colour_choice(color, no_color)
     store = Store(db or paths.default_db_path())
     roots = paths.claude_project_roots(claude_dir)
     check_limit(limit)
+    order = parse_order(order)
     ingested, warnings = ingest(store, roots, no_ingest)
     report = build_blocks(
         store, load_card(paths.rate_overrides_path()), filters, int(time.time() * 1e6),
         active_only=active, recent_days=3 if recent else None, warnings=warnings, limit=limit,
+        order=order,
     )  # fmt: skip
     if json_out:
         import json
@@ -78,7 +96,18 @@ def blocks(
         return
     from ccspend.cli.render import print_blocks
 
-    print_blocks(report, stdout_console(), stderr_console(), active_only=active)
+    print_blocks(report, stdout_console(colour, compact), stderr_console(colour),
+                 active_only=active)  # fmt: skip
+
+
+def _blocks_filters(filters, last: int | None):
+    """``filters`` narrowed to ``--last N`` days (with --since or --until: a usage error)."""
+    if last is None:
+        return filters
+    from dataclasses import replace
+
+    since, until = last_days(last, filters.tz, filters.since, filters.until)
+    return replace(filters, since=since, until=until)
 
 
 @app.command("statusline")

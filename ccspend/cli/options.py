@@ -51,9 +51,10 @@ def _o(dest, names, kind, help, metavar=None, default=None, most=None):  # noqa:
 
 # -- shared: every command that takes one of these spells it the same way --------------
 
-SINCE = _o("since", ("--since",), TEXT, "First day (YYYY-MM-DD, inclusive), or a git branch: "
-           "its cost since it left the default branch.", "DAY|BRANCH")  # fmt: skip
-UNTIL = _o("until", ("--until",), TEXT, "Last day (YYYY-MM-DD, inclusive).", "DAY")
+SINCE = _o("since", ("--since", "-s"), TEXT, "First day (YYYY-MM-DD or YYYYMMDD, inclusive), "
+           "or a git branch: its cost since it left the default branch.", "DAY|BRANCH")  # fmt: skip
+UNTIL = _o("until", ("--until", "-u"), TEXT, "Last day (YYYY-MM-DD or YYYYMMDD, inclusive).",
+           "DAY")  # fmt: skip
 TIMEZONE = _o("timezone", ("--timezone", "-z"), TEXT,
               "IANA time zone for days (default: the machine's).", "ZONE")  # fmt: skip
 PROJECT = _o("project", ("--project",), TEXT, "Only this project directory (and below).", "DIR")
@@ -74,13 +75,49 @@ SOURCE = _o("source", ("--source",), TEXT, "local (Claude Code logs), codex, ant
             "openrouter (imports), or all (default).", "SOURCE")  # fmt: skip
 VERSION = _o("version", ("--version",), FLAG, "Print the version.")
 
+# -- a ccusage user's habits (docs/ccusage-flags.md): the reports and blocks take them -------
+
+# ``-j``: only the reports and blocks; ``route`` reads a single-dash word as the task's
+REPORT_JSON = dict(JSON, names=("--json", "-j"))
+LAST = _o("last", ("--last",), COUNT, "The last N days, today included (instead of --since "
+          "and --until).", "N")  # fmt: skip
+ORDER = _o("order", ("--order", "-o"), TEXT, "asc or desc: the rows' order (default: oldest "
+           "first by time, most expensive first by cost).", "asc|desc")  # fmt: skip
+COMPACT = _o("compact", ("--compact",), FLAG, "Draw the table at most 80 columns wide.")
+COLOR = _o("color", ("--color",), FLAG, "Colour even when the output is not a terminal.")
+NO_COLOR = _o("no_color", ("--no-color",), FLAG, "No colour or style codes (as NO_COLOR=1).")
+OFFLINE = _o("offline", ("--offline", "-O"), FLAG,
+             "Accepted for ccusage's sake: a report never goes online.")  # fmt: skip
+INSTANCES = _o("instances", ("--instances", "-i"), FLAG, "Per-project sub-rows.")
+START_OF_WEEK = _o("start_of_week", ("--start-of-week", "-w"), TEXT, "The day weeks start on, "
+                   "monday to sunday (default: the config's start_of_week, else monday).",
+                   "DAY")  # fmt: skip
+SESSION_ID = _o("session_id", ("--id", "-i"), TEXT, "Only this session (its id, or the id's "
+                "first characters), with each of its requests as a sub-row.", "ID")  # fmt: skip
+
 # -- the commands ----------------------------------------------------------------------------
 
-# daily, weekly, monthly, session, model, project, branch, source: a ``ReportOptions`` each
-REPORT = (SINCE, UNTIL, TIMEZONE, PROJECT, BRANCH, BREAKDOWN, JSON, DB, CLAUDE_DIR, DEMO,
-          NO_INGEST, CHART, SOURCE)  # fmt: skip
+# daily, weekly, monthly, session, model, project, branch, source: what each takes
+REPORT = (SINCE, UNTIL, LAST, TIMEZONE, PROJECT, BRANCH, BREAKDOWN, REPORT_JSON, ORDER, COMPACT,
+          COLOR, NO_COLOR, OFFLINE, DB, CLAUDE_DIR, DEMO, NO_INGEST, CHART, SOURCE)  # fmt: skip
+# and the options of some reports only (ccusage's: daily -i, weekly -w, session -i)
+REPORT_EXTRA = {
+    "daily": (INSTANCES,),
+    "weekly": (INSTANCES, START_OF_WEEK),
+    "monthly": (INSTANCES,),
+    "session": (SESSION_ID,),
+}
+# a ``ReportOptions`` has a field for each option of any report
+REPORT_ALL = REPORT + (INSTANCES, START_OF_WEEK, SESSION_ID)
+
+
+def report_specs(name: str) -> tuple:
+    """The options report ``name`` takes (its ``--help``, and what the fast parser reads)."""
+    return REPORT + REPORT_EXTRA.get(name, ())
+
+
 # ``ccspend [OPTIONS]`` with no command: daily, without --chart; and --version
-ROOT = tuple(o for o in REPORT if o is not CHART) + (VERSION,)
+ROOT = tuple(o for o in report_specs("daily") if o is not CHART) + (VERSION,)
 
 # ``ccspend run [OPTIONS] [--] COMMAND...``: the dests are ``RunOptions``'s attributes
 RUN = (
@@ -216,7 +253,8 @@ def parse(specs, args: list[str], command: str, error, positional=None, hint=Non
 
 class ReportOptions:
     """One report as asked for: the report's name, and a value for each option of
-    ``REPORT`` (its fields are that spec's dests: the list is written once, there).
+    ``REPORT_ALL`` (its fields are those specs' dests: the list is written once, there;
+    an option the report does not take is None or False).
 
     Frozen, and a plain class with slots: built on every report, before the
     cache is asked, where importing dataclasses would cost more than the answer.
@@ -224,14 +262,14 @@ class ReportOptions:
     from typer); ``claude_dir`` is a tuple.
     """
 
-    __slots__ = ("name", *(o["dest"] for o in REPORT))
+    __slots__ = ("name", *(o["dest"] for o in REPORT_ALL))
 
     def __init__(self, name: str = "daily", **values) -> None:
         unknown = set(values).difference(self.__slots__)
         if unknown:
             raise TypeError(f"ReportOptions has no option {', '.join(sorted(unknown))}")
         object.__setattr__(self, "name", name)
-        for o in REPORT:
+        for o in REPORT_ALL:
             v = values.get(o["dest"])
             if o["kind"] == PATHS:
                 v = tuple(v or ())

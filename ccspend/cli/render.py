@@ -102,12 +102,24 @@ def report_table(report: Report, width: int) -> Table:
     data = report.to_json()
     for row, jrow in zip(report.rows, data["rows"], strict=True):
         table.add_row(*cells(_key_text(report, row, compact), jrow, jrow["models"]))
-        for sub in jrow.get("breakdown", []):
-            table.add_row(*cells("  └ " + short_model(sub["model"]), sub, [], style="dim"),
-                          style="dim")
+        for label, sub, models in sub_rows(jrow, report.filters.tz, compact):
+            table.add_row(*cells("  └ " + label, sub, models, style="dim"), style="dim")
     table.add_section()
     table.add_row(*cells("Total", data["totals"], None, style="bold"), style="bold")
     return table
+
+
+def sub_rows(jrow: dict, tz: str, compact: bool) -> list[tuple[str, dict, list[str]]]:
+    """A row's sub-rows as (label, numbers, models): per model (``--breakdown``), per
+    project (``--instances``), per request (``session --id``: its local time and model).
+    Every kind is drawn the same way, in the report's own columns, under its row."""
+    out = [(short_model(s["model"]), s, []) for s in jrow.get("breakdown", [])]
+    for s in jrow.get("projects", []):
+        name = s["project"]
+        out.append(("…" + name[-25:] if compact and len(name) > 26 else name, s, s["models"]))
+    out += [(f"{_local(s['timestamp'], tz)} {short_model(s['model'])}", s, [])
+            for s in jrow.get("entries", [])]  # fmt: skip
+    return out
 
 
 def print_report(report: Report, console: Console, err: Console) -> None:

@@ -39,25 +39,27 @@ def _run_report(opts: ReportOptions) -> None:
     """The report commands' work is ``run_report`` (``cli.fast.reports``), which the entry
     point also calls without typer, with the same renderers and progress bar; this adds
     the chart (and the options the fast parser leaves to typer)."""
-    from ccspend.cli.fast.reports import render_json, render_table, run_report
+    from ccspend.cli.fast.reports import colour_choice, renderer, run_report
+
+    text = renderer(opts)
+    colour = colour_choice(opts.color, opts.no_color)
 
     def render(report, window, roots, ingested, dated: bool):
         if opts.chart:
             from ccspend.cli.render import chart as draw
 
-            console = stdout_console()
+            console = stdout_console(colour, opts.compact)
             console.print(draw(report, console.width))
             return None
-        text = render_json if opts.json else render_table
         return text(report, window, roots, ingested, dated)
 
     run_report(opts, render=render, progress=progress_callback)
 
 
 def _report_command(name: str, doc: str):
-    """The typer command of report ``name``: the options of ``cli.options.REPORT``."""
+    """The typer command of report ``name``: the options ``cli.options.report_specs`` gives it."""
 
-    @with_options(spec.REPORT)
+    @with_options(spec.report_specs(name))
     def command(**values) -> None:
         _run_report(ReportOptions(name, **values))
 
@@ -68,7 +70,7 @@ def _report_command(name: str, doc: str):
 
 for _name, _doc in (
     ("daily", "Cost per day (the default command)."),
-    ("weekly", "Cost per week (weeks start on Monday)."),
+    ("weekly", "Cost per week (from Monday, or --start-of-week)."),
     ("monthly", "Cost per month."),
     ("session", "Cost per Claude Code session (subagents included)."),
     ("model", "Cost per model, as the rate card names it."),

@@ -28,6 +28,9 @@ and rate limits for ``ccspend run``::
     max_requests_per_minute = 60
     max_usd_per_hour = 10
 
+    [reports]
+    start_of_week = "sunday"  # weekly reports (default monday); --start-of-week wins
+
 Read with the standard library only: ``ccspend run`` and the cap hooks read it
 before the agent starts, where every millisecond of import shows.
 """
@@ -229,6 +232,22 @@ def load(path: Path | None = None) -> Config:
         _alerts(data.get("alerts", {}), str(path)),
         _limits(data.get("limits", {}), str(path)),
     )
+
+
+def start_of_week(path: Path | None = None) -> str | None:
+    """``[reports] start_of_week``, as written (None when not set: weeks start on Monday).
+
+    Read on its own, not through ``load``: a weekly report needs this one key, and
+    should not fail on a budget it never looks at.
+    """
+    path = path or config_path()
+    reports = _read(path).get("reports", {})
+    if not isinstance(reports, dict):
+        raise CcspendError(f"{path}: [reports] must be a table")
+    value = reports.get("start_of_week")
+    if value is not None and not isinstance(value, str):
+        raise CcspendError(f"{path}: reports.start_of_week is a day's name, e.g. \"sunday\"")
+    return value
 
 
 # -- writing ---------------------------------------------------------------------

@@ -44,14 +44,22 @@ def request_key(
     db,
     roots: list,
     terminal: tuple,
+    shape: tuple = (),
 ) -> str:
     """What an answer depends on besides the data: the request and the terminal
-    (``terminal``: what the front end knows of its own, such as its width)."""
+    (``terminal``: what the front end knows of its own, such as its width; ``shape``:
+    the rest of the request, as the front end reads it: order, look, sub-rows...)."""
     env = tuple(os.environ.get(k) for k in ("COLUMNS", "NO_COLOR", "FORCE_COLOR", "TERM"))
     return repr((
         __version__, name, tz, since, until, project, branch, bool(breakdown), bool(json_out),
-        str(db), tuple(str(r) for r in roots), terminal, env,
+        str(db), tuple(str(r) for r in roots), terminal, env, shape,
     ))  # fmt: skip
+
+
+def config_state() -> tuple:
+    """The state of the user's config file: a weekly answer depends on the day its
+    weeks start on, which the config may set (a stat is cheaper than reading it)."""
+    return _stat(paths.config_dir_str() + "/config.toml")
 
 
 def _stat(path: str) -> tuple:
@@ -209,8 +217,10 @@ def cached_answer(
     db: str | None,
     claude_dirs: list[str],
     terminal: tuple,
+    shape=None,
 ) -> tuple[str, str] | None:
-    """The (stdout, stderr) a report printed for this request, if it is still right."""
+    """The (stdout, stderr) a report printed for this request, if it is still right.
+    ``shape(tz)``: the rest of the request's key (``request_key``), for the report's zone."""
     tz = report_zone(timezone)
     db = paths.absolute(paths.expand(db)) if db else paths.default_db_str()
     db = paths.absolute(db)
@@ -220,6 +230,7 @@ def cached_answer(
     key = request_key(
         name=name, tz=tz, since=since, until=until, project=project, branch=branch,
         breakdown=breakdown, json_out=json_out, db=db, roots=roots, terminal=terminal,
+        shape=shape(tz) if shape is not None else (),
     )  # fmt: skip
     cached = load(db, key)
     if cached is None or cached[0] != key.encode("utf-8", "surrogateescape"):

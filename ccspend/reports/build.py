@@ -30,6 +30,10 @@ class ReportRequest:
     filters: Filters = field(default_factory=Filters)
     breakdown: bool = False
     card_at: date | None = None  # price everything by the card as of this date
+    order: str | None = None  # 'asc' or 'desc'; None: by time oldest first, by cost largest
+    week_start: int = 0  # weekly: the day weeks start on, 0 Monday .. 6 Sunday
+    by_project: bool = False  # per-project sub-rows (``--instances``)
+    entries: bool = False  # each request as a sub-row of its session (``session --id``)
 
 
 @dataclass
@@ -37,6 +41,8 @@ class Row:
     key: str
     agg: Aggregate
     breakdown: list[Row] = field(default_factory=list)
+    projects: list[Row] = field(default_factory=list)
+    entries: list[Row] = field(default_factory=list)
 
     def to_json(self, name: str) -> dict:
         a = self.agg
@@ -51,6 +57,17 @@ class Row:
         if self.breakdown:
             out["breakdown"] = [
                 {"model": b.key, **_numbers(b.agg)} for b in self.breakdown
+            ]
+        # ccusage's --instances and session --id, added to the row: a row only gains fields
+        if self.projects:
+            out["projects"] = [
+                {"project": p.key, **_numbers(p.agg), "models": p.agg.models}
+                for p in self.projects
+            ]
+        if self.entries:
+            out["entries"] = [
+                {"timestamp": e.agg.first_ts, "model": e.key, **_numbers(e.agg)}
+                for e in self.entries
             ]
         return out
 
@@ -102,6 +119,29 @@ class Report:
         }
 
 
+def _subs_by_key(rows: list[Row], subs: list[Aggregate]) -> list[list[Row]]:
+    """For each row, its sub-rows among ``subs`` (each named by its sub key)."""
+    by_key: dict[str, list[Row]] = {}
+    for s in subs:
+        by_key.setdefault(s.key, []).append(Row(s.sub_key or "(unknown)", s))
+    return [by_key.get(row.key, []) for row in rows]
+
+
+def _sort(rows: list[Row], req: ReportRequest) -> None:
+    """The rows in the report's order: by cost (largest first) for model, project, branch
+    and source, by time (oldest first) for the others; ``req.order`` turns either round."""
+    if req.name in _BY_COST:
+        if req.order == "asc":
+            rows.sort(key=lambda r: (r.agg.cost_micro, r.key))
+        else:
+            rows.sort(key=lambda r: (-r.agg.cost_micro, r.key))
+        return
+    if req.name == "session":
+        rows.sort(key=lambda r: (r.agg.last_ts or "", r.key))
+    if req.order == "desc":
+        rows.reverse()
+
+
 def _empty_total() -> Aggregate:
     zero = Decimal(0)
     return Aggregate("total", 0, 0, 0, 0, 0, 0, zero, zero, 0, [], None, None, [], None)
@@ -124,20 +164,19 @@ def build_report(
         raise ValueError(f"unknown report {req.name}")
     with store.connect() as con:
         queries.load_card(con, card, at=req.card_at)
-        summary = queries.summarise(con, req.name, req.filters, by_model=req.breakdown)
+        summary = queries.summarise(con, req.name, req.filters, by_model=req.breakdown,
+                                    by_project=req.by_project, week_start=req.week_start)
+        requests = queries.entries(con, req.filters) if req.entries else []
         skipped = queries.skipped_lines(con)
-    subs, unpriced = summary.subs, summary.unpriced
+    unpriced = summary.unpriced
     rows = [Row(a.key, a) for a in summary.groups]
-    if subs:
-        by_key: dict[str, list[Row]] = {}
-        for s in subs:
-            by_key.setdefault(s.key, []).append(Row(s.sub_key or "(unknown)", s))
-        for row in rows:
-            row.breakdown = sorted(by_key.get(row.key, []), key=lambda r: -r.agg.cost_micro)
-    if req.name in _BY_COST:
-        rows.sort(key=lambda r: (-r.agg.cost_micro, r.key))
-    elif req.name == "session":
-        rows.sort(key=lambda r: (r.agg.last_ts or "", r.key))
+    for row, subs in zip(rows, _subs_by_key(rows, summary.subs), strict=True):
+        row.breakdown = sorted(subs, key=lambda r: -r.agg.cost_micro)
+    for row, subs in zip(rows, _subs_by_key(rows, summary.projects), strict=True):
+        row.projects = sorted(subs, key=lambda r: (-r.agg.cost_micro, r.key))
+    for row, subs in zip(rows, _subs_by_key(rows, requests), strict=True):
+        row.entries = subs  # oldest first, as the query gives them
+    _sort(rows, req)
     out_warnings = list(warnings or [])
     if skipped:
         total = sum(n for _, n in skipped)
@@ -219,12 +258,14 @@ def build_blocks(
     recent_days: int | None = None,
     warnings: list[str] | None = None,
     limit: str | None = None,
+    order: str | None = None,
 ) -> BlocksReport:
     """Usage grouped into 5-hour billing blocks, with burn rates and projections.
 
     The active block also gets forecasts: against the official 5-hour and
     7-day readings when the status line has recorded any, and against
-    ``limit`` (tokens, ``$USD``, a plan name, or ``auto``) when given.
+    ``limit`` (tokens, ``$USD``, a plan name, or ``auto``) when given. Oldest
+    block first; ``order`` ``desc``: newest first.
 
     Blocks are the windows of a Claude subscription, so they count Claude Code's
     own logs only (``source`` local), never API usage from a provider's export.
@@ -274,6 +315,8 @@ def build_blocks(
         if b.is_active(now_us):
             out[-1]["forecasts"] = _forecasts(b, all_blocks, official, limit, now_s)
     all_reqs = [r for b in blocks for r in b.requests]
+    if order == "desc":
+        out.reverse()
     return BlocksReport(
         filters=filters,
         rows=out,

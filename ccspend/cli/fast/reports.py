@@ -44,7 +44,7 @@ def main(opts: ReportOptions) -> int:
     from ccspend.cli.exits import say
 
     try:
-        run_report(opts, render=render_json if opts.json else render_table, progress=_progress)
+        run_report(opts, render=renderer(opts), progress=_progress)
         sys.stdout.flush()
         return 0
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, as the CLI's
@@ -54,8 +54,32 @@ def main(opts: ReportOptions) -> int:
 def supported(opts: ReportOptions) -> bool:
     """Whether ``main`` answers as the CLI would (else the CLI runs): no empty option
     values (typer's messages for those are the reference)."""
-    values = (opts.since, opts.until, opts.timezone, opts.project, opts.branch, opts.db)
+    values = (opts.since, opts.until, opts.timezone, opts.project, opts.branch, opts.db,
+              opts.order, opts.start_of_week, opts.session_id)  # fmt: skip
     return all(v is None or v.strip() for v in values) and all(opts.claude_dir)
+
+
+def renderer(opts: ReportOptions):
+    """The ``render`` of ``run_report`` for ``opts``: JSON, or tables drawn as asked
+    (``--compact``, ``--color``, ``--no-color``)."""
+    if opts.json:
+        return render_json
+    colour = colour_choice(opts.color, opts.no_color)
+
+    def render(report, window, roots, ingested, dated: bool):
+        return render_table(report, window, roots, ingested, dated, colour=colour,
+                            compact=opts.compact)  # fmt: skip
+
+    return render
+
+
+def colour_choice(color: bool, no_color: bool) -> bool | None:
+    """``--color`` True, ``--no-color`` False, neither None (both: a usage error)."""
+    if color and no_color:
+        from ccspend.core.errors import UsageError
+
+        raise UsageError("--color and --no-color: pick one")
+    return True if color else False if no_color else None
 
 
 def _progress():
@@ -80,8 +104,7 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
     from ccspend.core.errors import UsageError
     from ccspend.core.timeutil import check_timezone
     from ccspend.ingest.logs import ingest_logs
-    from ccspend.reports.options import parse_day, project_path, source_filter
-    from ccspend.store.queries import Filters
+    from ccspend.reports.options import parse_order, week_start
 
     name, since, until, branch = opts.name, opts.since, opts.until, opts.branch
     breakdown, json_out, chart, demo = opts.breakdown, opts.json, opts.chart, opts.demo
@@ -90,31 +113,11 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
         raise UsageError("--chart goes with daily, weekly or monthly")
     if chart and json_out:
         raise UsageError("--chart draws for a person; --json is for scripts: pick one")
-    since_day = until_day = None
-    window = None
-    if since:
-        try:
-            since_day = parse_day(since)
-        except ValueError:
-            from ccspend.sources.git import branch_window
-
-            window = branch_window(since, os.getcwd())
-    if until:
-        try:
-            until_day = parse_day(until)
-        except ValueError:
-            raise UsageError(f"--until {until!r} is not a date (YYYY-MM-DD)") from None
-    project = project_path(opts.project)
-    filters = Filters(
-        tz=tz,
-        since=since_day,
-        until=until_day,
-        project=project,
-        branch=window.branch if window else branch,
-        since_ts=window.since if window else None,
-        repo_root=window.repo_root if window else None,
-        source=source_filter(opts.source),
-    )
+    colour_choice(opts.color, opts.no_color)  # before any work: both at once are a mistake
+    order = parse_order(opts.order)
+    shape = answer_shape(opts, tz)  # before the config is read: its state as read
+    week = week_start(opts.start_of_week) if name == "weekly" else 0
+    filters, window, dated = report_filters(opts, tz)
     db = Path(opts.db) if opts.db is not None else None
     tmp = None
     try:
@@ -152,11 +155,12 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
 
             if cacheable:
                 state = answer_cache.fingerprint(ingested.files, db_path)
-            report = reports.build_report(
-                store, prepared["card"], reports.ReportRequest(name, filters, breakdown or chart),
-                warnings,
-            )
-            text = render(report, window, roots, ingested, bool(since_day or until_day))
+            request = reports.ReportRequest(
+                name, filters, breakdown or chart, order=order, week_start=week,
+                by_project=opts.instances, entries=opts.session_id is not None,
+            )  # fmt: skip
+            report = reports.build_report(store, prepared["card"], request, warnings)
+            text = render(report, window, roots, ingested, dated)
             if text is None:
                 return
             out, err = text
@@ -166,14 +170,83 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
             sys.stderr.write(err)
             if cacheable and state == answer_cache.fingerprint(ingested.files, db_path):
                 key = answer_cache.request_key(
-                    name=name, tz=tz, since=since, until=until, project=project, branch=branch,
+                    name=name, tz=tz, since=since, until=until, project=filters.project,
+                    branch=branch,
                     breakdown=breakdown, json_out=json_out, db=db_path, roots=roots,
-                    terminal=terminal(),
+                    terminal=terminal(), shape=shape,
                 )  # fmt: skip
                 answer_cache.save(db_path, key, state, out, err)
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def report_filters(opts: ReportOptions, tz: str):
+    """What the report is restricted to, as ``opts`` says: (the ``Filters``, the git
+    branch's window when ``--since`` names one, whether days were given).
+
+    ``--since`` is a day when it looks like one (YYYY-MM-DD, or eight digits:
+    YYYYMMDD), else a git ref; ``--last N`` is the last N days, today included.
+    """
+    from ccspend.core.errors import UsageError
+    from ccspend.reports.options import last_days, looks_like_day, project_path, source_filter
+    from ccspend.store.queries import Filters
+
+    since, until = opts.since, opts.until
+    since_day = until_day = window = None
+    if opts.last is not None:
+        since_day, until_day = last_days(opts.last, tz, since, until)
+    if since:
+        if looks_like_day(since):
+            since_day = _day(since, "--since")
+        else:
+            from ccspend.sources.git import branch_window
+
+            window = branch_window(since, os.getcwd())
+    if until:
+        until_day = _day(until, "--until")
+    session = opts.session_id.strip() if opts.session_id is not None else None
+    if session == "":
+        raise UsageError("--id takes a session id")
+    filters = Filters(
+        tz=tz,
+        since=since_day,
+        until=until_day,
+        project=project_path(opts.project),
+        branch=window.branch if window else opts.branch,
+        since_ts=window.since if window else None,
+        repo_root=window.repo_root if window else None,
+        source=source_filter(opts.source),
+        session=session,
+    )
+    return filters, window, bool(since_day or until_day)
+
+
+def _day(text: str, flag: str):
+    """``text`` as the day ``flag`` takes, or the usage error that says so."""
+    from ccspend.core.errors import UsageError
+    from ccspend.reports.options import parse_day
+
+    try:
+        return parse_day(text)
+    except ValueError:
+        raise UsageError(f"{flag} {text!r} is not a date (YYYY-MM-DD or YYYYMMDD)") from None
+
+
+def answer_shape(opts: ReportOptions, tz: str) -> tuple:
+    """What else of a request a printed answer depends on (a part of its cache key): the
+    order, the look, the sub-rows, the session, ``--last``'s days (they move at midnight)
+    and a weekly report's first day (given, or the config file's state)."""
+    last = None
+    if opts.last is not None and opts.last > 0:
+        from ccspend.reports.options import last_days
+
+        last = tuple(d.isoformat() for d in last_days(opts.last, tz))
+    week = None
+    if opts.name == "weekly":
+        week = opts.start_of_week if opts.start_of_week is not None else answer_cache.config_state()
+    return (opts.order, opts.compact, opts.color, opts.no_color, opts.instances, opts.session_id,
+            last, week)  # fmt: skip
 
 
 def _prepare(prepared: dict) -> None:
@@ -201,16 +274,18 @@ def render_json(report, window, roots, ingested, dated: bool) -> tuple[str, str]
     )
 
 
-def render_table(report, window, roots, ingested, dated: bool) -> tuple[str, str]:
+def render_table(report, window, roots, ingested, dated: bool, colour: bool | None = None,
+                 compact: bool = False) -> tuple[str, str]:  # fmt: skip
     """The report as rich tables for stdout (trailing spaces trimmed), and for
-    stderr its warnings, or the hint when no log was found."""
+    stderr its warnings, or the hint when no log was found. ``colour``: ``--color``
+    (True), ``--no-color`` (False); ``compact``: at most 80 columns wide."""
     err = nothing_found(report, window, roots, ingested, dated)
     if err:
         return "", err
     from ccspend.cli.consoles import stderr_console, stdout_console
     from ccspend.cli.render import money, print_report
 
-    out_console, err_console = stdout_console(), stderr_console()
+    out_console, err_console = stdout_console(colour, compact), stderr_console(colour)
     out_console.begin_capture()
     err_console.begin_capture()
     print_report(report, out_console, err_console)
@@ -273,7 +348,8 @@ def parse(argv: list[str]) -> ReportOptions | None:
     if args and not args[0].startswith("-"):
         if args[0] not in REPORTS:
             return None
-        name, specs = args.pop(0), options.REPORT
+        name = args.pop(0)
+        specs = options.report_specs(name)
     try:
         values, _ = options.parse(specs, args, name, _Decline)
     except _Decline:
@@ -316,6 +392,7 @@ def serve_options(opts: ReportOptions) -> bool:
         name=opts.name, timezone=opts.timezone, since=opts.since, until=opts.until,
         project=opts.project, branch=opts.branch, breakdown=opts.breakdown, json_out=opts.json,
         db=opts.db, claude_dirs=list(opts.claude_dir), terminal=terminal(),
+        shape=lambda tz: answer_shape(opts, tz),
     )  # fmt: skip
     if answer is None:
         return False
