@@ -196,6 +196,7 @@ def print_warnings(warnings: list[str], err: Console) -> None:
 
 
 def forecast_line(f: dict, tz: str) -> str:
+    """One sentence: where a limit or budget stands, and when it is (or was) reached."""
     unit = f["unit"]
     if unit == "usd":
         used, limit, rate = money(f["used"]), money(f["limit"]), f"{money(f['rate_per_hour'])}/h"
@@ -206,15 +207,27 @@ def forecast_line(f: dict, tz: str) -> str:
         rate = f"{tokens(int(f['rate_per_hour']), True)}/h"
     budget = "period_start" in f
     kind = "official" if f["official"] else "budget" if budget else "estimated"
+    head = f"{f['name']} ({kind}): {used} of {limit}"
+    burning = f"burning {rate} over the last 30 min"
+    if f["used"] >= f["limit"] and f["reaches_at"] is not None:
+        return (f"{head}, exceeded at {_clock(f['reaches_at'], tz)}; {burning}. "
+                f"Source: {f['source']}")
     when = (
         ("not before the period ends" if budget else "not before the window resets")
         if f["reaches_at"] is None
         else "reached at " + _local_epoch(f["reaches_at"], tz)
     )
-    return (
-        f"{f['name']} ({kind}): {used} of {limit} ({f['percent']:.0f}%), burning {rate} "
-        f"over the last 30 min: {when}. Source: {f['source']}"
-    )
+    return f"{head} ({f['percent']:.0f}%), {burning}: {when}. Source: {f['source']}"
+
+
+def _clock(seconds: float, tz: str) -> str:
+    """``HH:MM`` for a moment of today (local), else ``YYYY-MM-DD HH:MM``."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    at = datetime.fromtimestamp(seconds, ZoneInfo(tz))
+    same_day = at.date() == datetime.now(ZoneInfo(tz)).date()
+    return at.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M")
 
 
 def _local_epoch(seconds: float, tz: str) -> str:
