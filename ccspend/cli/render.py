@@ -244,34 +244,42 @@ def datetime_to_epoch(iso: str) -> float:
 
 
 def live_view(snap, tz: str, roots):
-    """The watch screen: a rich renderable built from a ``live.Snapshot``."""
+    """The watch screen: a rich renderable built from a ``live.Snapshot``.
+
+    Drawn for the terminal's width, whatever it is: every sentence wraps at a
+    word (none is cut), each bar has a line of its own, and the lines that cannot
+    wrap (a title, the sparkline, the folders watched) are shortened instead.
+    """
     from rich.console import Group
     from rich.panel import Panel
-    from rich.progress_bar import ProgressBar
+    from rich.table import Table as Grid
 
     from ccspend.live.watch import sparkline
 
     parts = []
     now_local = _local_epoch(snap.taken_at, tz)
-    parts.append(Text(f"ccspend watch · {now_local} ({tz}) · Ctrl-C to quit", style="bold"))
+    parts.append(_one_line(f"ccspend watch · {now_local} ({tz}) · Ctrl-C to quit", "bold"))
     b = snap.block
     if b:
         end_s = datetime_to_epoch(b["end"])
         left = max(0, int(end_s - snap.taken_at))
-        lines = [
-            f"block since {_local(b['key'], tz)}: {money(b['cost_usd'])}, "
-            f"{tokens(b['total_tokens'], True)} tokens, {_duration(left)} left",
+        body = Grid.grid(expand=True)  # one row a line: a bar never shares a line with text
+        body.add_column(overflow="fold")
+        body.add_row(Text(
+            f"block since {_local(b['key'], tz)[11:]}: {money(b['cost_usd'])}, "
+            f"{tokens(b['total_tokens'], True)} tokens, {_duration(left)} left"
+        ))  # fmt: skip
+        body.add_row(Text(
             f"burn {money(b['burn_usd_per_hour'])}/h, "
             f"{tokens(int(b['burn_tokens_per_min']), True)} tokens/min (last 30 min); "
-            f"projected {money(b['projected_cost_usd'])} at the block's end",
-        ]
-        body: list = [Text("\n".join(lines))]
+            f"projected {money(b['projected_cost_usd'])} at the block's end"
+        ))  # fmt: skip
         for f in b.get("forecasts", []):
-            pct = min(f["percent"], 100.0)
+            pct = f["percent"]
             style = "red" if pct >= 95 else "yellow" if pct >= 80 else "green"
-            body.append(ProgressBar(total=100, completed=pct, width=50, complete_style=style))
-            body.append(cell(forecast_line(f, tz)))
-        parts.append(Panel(Group(*body), title="active 5-hour block"))
+            body.add_row(_Bar(min(pct, 100.0), style))
+            body.add_row(cell(forecast_line(f, tz)))
+        parts.append(Panel(body, title="active 5-hour block"))
     else:
         parts.append(Panel(Text("no active block"), title="active 5-hour block"))
     today = f"today: {money(snap.today_cost_usd)}"
@@ -283,17 +291,51 @@ def live_view(snap, tz: str, roots):
     else:
         parts.append(Text(today))
     if snap.sessions:
-        table = Table(title="live sessions (active in the last hour)", box=None, pad_edge=False)
-        table.add_column("Session")
+        # the title on a line of its own: a table's title wraps to the table's width
+        parts.append(_one_line("live sessions (active in the last hour)", "italic"))
+        table = Table(box=None, pad_edge=False)
+        table.add_column("Session", no_wrap=True, min_width=8)
         table.add_column("Project", overflow="ellipsis", no_wrap=True, max_width=40)
-        table.add_column("Today", justify="right")
-        table.add_column("Last", justify="right")
+        table.add_column("Today", justify="right", no_wrap=True, min_width=7)
+        table.add_column("Last", justify="right", no_wrap=True, min_width=5)
         for sid, cwd, cost, last in snap.sessions:
             table.add_row(cell(sid[:8]), cell(cwd or ""), money(cost), _local_epoch(last, tz)[11:])
         parts.append(table)
-    parts.append(Text(f"last hour, cost per minute: {sparkline(snap.minutes)}"))
-    parts.append(cell("watching " + ", ".join(str(r) for r in roots), style="dim"))
+    parts.append(_Spark("last hour: ", sparkline(snap.minutes)))
+    parts.append(_one_line("watching " + ", ".join(str(r) for r in roots), "dim"))
     return Group(*parts)
+
+
+def _one_line(text: str, style: str = "") -> Text:
+    """A line from data or a title that is shortened (…) rather than wrapped."""
+    return Text(inert(text), style=style, no_wrap=True, overflow="ellipsis")
+
+
+class _Bar:
+    """A bar of ``percent`` on a line of its own, as wide as the line allows (at most 50)."""
+
+    def __init__(self, percent: float, style: str) -> None:
+        self.percent, self.style = percent, style
+
+    def __rich_console__(self, console, options):
+        width = max(1, min(50, options.max_width - 5))
+        done = round(self.percent / 100 * width)
+        line = Text("━" * done, style=self.style)
+        line.append("━" * (width - done), style="grey23")
+        line.append(f" {self.percent:3.0f}%")
+        yield line
+
+
+class _Spark:
+    """A label and the sparkline, the newest minutes kept when the line is narrower."""
+
+    def __init__(self, label: str, spark: str) -> None:
+        self.label, self.spark = label, spark
+
+    def __rich_console__(self, console, options):
+        room = max(0, options.max_width - len(self.label))
+        yield Text(self.label + self.spark[len(self.spark) - min(room, len(self.spark)):],
+                   no_wrap=True, overflow="crop")
 
 
 _SHADES = "█▓▒░▚▞▙▟"
