@@ -196,9 +196,12 @@ def render_json(report, window, roots, ingested, dated: bool) -> tuple[str, str]
     """The JSON report for stdout, and for stderr the hint when no log was found."""
     import json
 
-    return json.dumps(report.to_json(), indent=2) + "\n", nothing_found(
-        report, window, roots, ingested, dated
-    )
+    data = report.to_json()
+    if window is not None:  # --since BRANCH: the ref, and the commit its work is counted from
+        data["since"] = window.branch
+        data["since_ref"] = {"ref": window.branch, "base": window.base,
+                             "commit": window.merge_base, "at": window.since.isoformat()}
+    return json.dumps(data, indent=2) + "\n", nothing_found(report, window, roots, ingested, dated)
 
 
 def render_table(report, window, roots, ingested, dated: bool) -> tuple[str, str]:
@@ -215,14 +218,37 @@ def render_table(report, window, roots, ingested, dated: bool) -> tuple[str, str
     err_console.begin_capture()
     print_report(report, out_console, err_console)
     if window is not None:
-        days = len(report.rows)
-        out_console.print(
-            f"{window.branch}: {money(float(report.cost_usd))} over {days} "
-            f"day{'s' if days != 1 else ''}, {report.totals.requests:,} requests, since it "
-            f"left {window.base} at {window.merge_base[:10]} ({window.since:%Y-%m-%d})"
-        )
+        out_console.print(branch_summary(report, window), soft_wrap=True)
     text = "".join(line.rstrip() + "\n" for line in out_console.end_capture().splitlines())
     return text, err_console.end_capture()
+
+
+def branch_summary(report, window) -> str:
+    """``--since BRANCH``'s summary, in two lines that fit 80 columns: the cost, over
+    how many calendar days the work spans (and on how many of them there was use)."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from ccspend.core.text import inert
+
+    t = report.totals
+    head = f"{inert(window.branch)}: ${float(report.cost_usd):,.2f}"
+    span = None
+    if report.name == "daily" and report.rows:  # rows are the days with use
+        first, last = (date.fromisoformat(report.rows[i].key) for i in (0, -1))
+        span = (last - first).days + 1
+    elif t.first_ts and t.last_ts:
+        tz = ZoneInfo(report.filters.tz)
+        first, last = (datetime.fromisoformat(str(x).replace("Z", "+00:00")).astimezone(tz).date()
+                       for x in (t.first_ts, t.last_ts))  # fmt: skip
+        span = (last - first).days + 1
+    if span is not None:
+        head += f" over {span} day{'s' if span != 1 else ''}"
+        if report.name == "daily" and len(report.rows) != span:
+            head += f" ({len(report.rows)} with use)"
+    head += f", {t.requests:,} request{'s' if t.requests != 1 else ''}"
+    return (f"{head}\nsince it left {inert(window.base)} at {window.merge_base[:10]} "
+            f"({window.since:%Y-%m-%d})")
 
 
 def nothing_found(report, window, roots, ingested, dated: bool) -> str:
