@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -92,3 +91,66 @@ def test_since_a_branch_json_names_the_ref_and_the_commit(sandbox, projects):
     out = json.loads(r.stdout)
     assert out["since"] == "feature/router-with-a-longer-name"
     assert out["since_ref"]["commit"] == base and out["since_ref"]["base"] == "main"
+
+
+# -- --claude-dir that is not there: said, and where the figures come from ---------------------
+
+
+def test_a_missing_claude_dir_is_warned_and_the_history_named(sandbox, projects):
+    write(projects / "p" / "s.jsonl", [assistant()])
+    assert run_cli("daily").returncode == 0  # the history: one request
+    for args in ((), ("--json",)):
+        r = run_cli("daily", "--claude-dir", str(sandbox / "nope"), *args)
+        assert r.returncode == 0, r.stderr
+        said = r.stderr + (json.dumps(json.loads(r.stdout)["warnings"]) if args else "")
+        assert f"--claude-dir {sandbox / 'nope'}: no such folder" in said, said
+        assert "history stored in" in said and "ccspend.duckdb" in said
+
+
+# -- bad values exit 2 with a message ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [
+    ("daily", "--source", "foo"),
+    ("daily", "--since", "2026-09-05", "--until", "2026-09-01"),
+    ("--since", "2026-09-05", "--until", "2026-09-01"),
+    ("blocks", "--since", "2026-09-05", "--until", "2026-09-01"),
+    ("reconcile", "--provider", "foo"),
+    ("reconcile", "--since", "2026-09-05", "--until", "2026-09-01"),
+])  # fmt: skip
+def test_a_bad_value_exits_2_with_a_message(sandbox, projects, args):
+    write(projects / "p" / "s.jsonl", [assistant()])
+    r = run_cli(*args)
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert r.stderr.startswith("ccspend: error:") and args[-2] in r.stderr, r.stderr
+    assert r.stdout == ""
+
+
+def test_a_provider_named_by_an_imported_csv_is_a_source(sandbox, projects):
+    csv = sandbox / "usage.csv"
+    csv.write_text("timestamp,provider,model,input_tokens,output_tokens\n"
+                   "2026-09-01T10:00:00Z,mistral,mistral-large,100,10\n")  # fmt: skip
+    assert cli("import", str(csv)).returncode == 0
+    r = run_cli("daily", "--source", "mistral", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["totals"]["requests"] == 1
+    assert run_cli("reconcile", "--provider", "mistral").returncode == 0
+
+
+def test_reconcile_compares_only_the_days_the_export_covers(sandbox, projects):
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "reconcile"
+    # local use on 40 days; the export covers 2026-09-01 to 2026-09-04
+    start = datetime(2026, 8, 1, 12, tzinfo=UTC)
+    write(projects / "p" / "s.jsonl", [
+        assistant(msg=f"m{i}", req=f"r{i}", ts=stamp(start + timedelta(days=i)))
+        for i in range(40)
+    ])  # fmt: skip
+    assert cli("import", str(fixtures / "anthropic_usage.json")).returncode == 0
+    out = json.loads(run_cli("reconcile", "--json").stdout)
+    days = {r["day"] for r in out["rows"]}
+    assert days and min(days) >= "2026-09-01" and max(days) <= "2026-09-04", sorted(days)
+    assert out["export_days"] == {"first": "2026-09-01", "last": "2026-09-04"}
+    r = run_cli("reconcile")
+    assert "compared the days the anthropic export covers, 2026-09-01 to 2026-09-04" in r.stderr

@@ -104,6 +104,8 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
             until_day = parse_day(until)
         except ValueError:
             raise UsageError(f"--until {until!r} is not a date (YYYY-MM-DD)") from None
+    if since_day and until_day and since_day > until_day:
+        raise UsageError(f"--since {since_day} is after --until {until_day}")
     project = project_path(opts.project)
     filters = Filters(
         tz=tz,
@@ -136,6 +138,15 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
                 store, roots, opts.no_ingest, progress=progress,
                 while_parsing=lambda: _prepare(prepared), codex=not demo,
             )
+            if filters.source is not None:
+                from ccspend.reports.options import check_source
+
+                with store.connect() as con:
+                    check_source(con, filters.source)
+            missing = [] if demo else missing_dirs(opts.claude_dir)
+            for d in missing:
+                warnings.append(f"--claude-dir {d}: no such folder; no log was read there, and "
+                                f"the figures come from the history stored in {store.path}")
             store.settle()  # the file as the next run will find it, before its fingerprint
             if not prepared:
                 _prepare(prepared)
@@ -146,7 +157,7 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
             # could become readable without its size or time changing.
             cacheable = (
                 ingested is not None and not demo and window is None and not ingested.unreadable
-                and filters.source is None
+                and filters.source is None and not missing
             )
             from ccspend.reports import build as reports
 
@@ -174,6 +185,11 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def missing_dirs(claude_dirs) -> list[str]:
+    """The folders given with ``--claude-dir`` that are not there (as given)."""
+    return [str(d) for d in claude_dirs if not os.path.isdir(os.path.expanduser(str(d)))]
 
 
 def _prepare(prepared: dict) -> None:
@@ -211,7 +227,7 @@ def render_table(report, window, roots, ingested, dated: bool) -> tuple[str, str
     if err:
         return "", err
     from ccspend.cli.consoles import stderr_console, stdout_console
-    from ccspend.cli.render import money, print_report
+    from ccspend.cli.render import print_report
 
     out_console, err_console = stdout_console(), stderr_console()
     out_console.begin_capture()
