@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -154,3 +155,36 @@ def test_reconcile_compares_only_the_days_the_export_covers(sandbox, projects):
     assert out["export_days"] == {"first": "2026-09-01", "last": "2026-09-04"}
     r = run_cli("reconcile")
     assert "compared the days the anthropic export covers, 2026-09-01 to 2026-09-04" in r.stderr
+
+
+# -- charts: a glyph a series, the legend's glyph beside its label ----------------------------
+
+CHART_MODELS = ("claude-3-5-haiku", "claude-3-5-sonnet", "claude-3-7-sonnet", "claude-3-haiku",
+                "claude-3-opus", "claude-haiku-4-5", "claude-haiku-5-5", "claude-opus-4",
+                "claude-opus-4-1", "claude-opus-4-5", "claude-opus-4-6", "claude-opus-4-7",
+                "claude-sonnet-4", "claude-sonnet-4-5", "claude-sonnet-4-6", "claude-sonnet-5")
+
+
+@pytest.mark.parametrize("count", [12, 16])
+def test_chart_gives_every_model_its_own_glyph_and_keeps_the_legend_whole(projects, count):
+    models = CHART_MODELS[:count]
+    write(projects / "p" / "s.jsonl", [
+        assistant(msg=f"m{i}-{d}", req=f"r{i}-{d}", model=m, ts=f"2026-09-0{d}T10:00:00Z",
+                  inp=100_000 * (i + 1), out=0)
+        for i, m in enumerate(models) for d in (1, 2)
+    ])  # fmt: skip
+    r = run_cli("daily", "--chart", "-z", "UTC", env={"COLUMNS": "80"})
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    bars = [ln for ln in lines if ln.startswith("2026-09-0")]
+    legend = " ".join(lines[lines.index(bars[-1]) + 1:])
+    assert all(len(ln) <= 80 for ln in lines), r.stdout
+    items = {}
+    for m in models:
+        name = m.removeprefix("claude-")
+        found = [g for g in re.findall(r"(\S) " + re.escape(name) + r"(?:\s|$)", legend)]
+        assert len(found) == 1, (name, legend)  # glyph and label on the same line, together
+        items[name] = found[0]
+    assert len(set(items.values())) == count, items  # no glyph for two models
+    drawn = set("".join(b[10:].rsplit("$", 1)[0] for b in bars)) - {" "}
+    assert drawn == set(items.values())

@@ -338,24 +338,53 @@ class _Spark:
                    no_wrap=True, overflow="crop")
 
 
-_SHADES = "█▓▒░▚▞▙▟"
+# One glyph a series, each readable without colour: block shades first, then ASCII.
+_SHADES = "█▓▒░▚▞▙▟▛▜▌▐▀▄" + "#%@*+=xo~:"
+_OTHERS = "·"  # the models past the last glyph, as one series
 _COLOURS = ["cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta"]
+
+
+def _cells(costs: list[float], top: float, width: int) -> list[int]:
+    """How many cells of a bar each cost gets: the bar as long as its total says (of
+    ``top`` over ``width`` cells), and at least one for every cost above zero."""
+    used = [c > 0 for c in costs]
+    total = sum(costs)
+    if top <= 0 or total <= 0:
+        return [0] * len(costs)
+    length = min(width, max(sum(used), round(total / top * width)))
+    n = [max(1, round(c / total * length)) if u else 0 for c, u in zip(costs, used, strict=True)]
+    while sum(n) != length:  # rounding: take from (or give to) the longest part
+        i = max(range(len(n)), key=lambda k: (n[k], -k))
+        n[i] += 1 if sum(n) < length else -1
+    return n
 
 
 def chart(report: Report, width: int) -> Table:
     """Cost per period as horizontal bars, stacked by model (needs a breakdown report).
 
-    Each model has its own colour and its own shade, so the chart still reads
-    without colour.
+    Each model has its own glyph (and a colour), so the chart reads without colour;
+    past the glyphs there are, the cheapest models are drawn as one series. In the
+    legend a glyph never leaves its label: its lines are made to fit the chart.
     """
     data = report.to_json()
-    models: list[str] = []
+    totals: dict[str, float] = {}
     for row in data["rows"]:
-        for sub in sorted(row.get("breakdown", []), key=lambda b: -b["cost_usd"]):
-            if sub["model"] not in models:
-                models.append(sub["model"])
+        for sub in row.get("breakdown", []):
+            totals[sub["model"]] = totals.get(sub["model"], 0.0) + sub["cost_usd"]
+    models = sorted(totals, key=lambda m: (-totals[m], m))
+    if len(models) > len(_SHADES):
+        keep = len(_SHADES) - 1
+        series = {m: i for i, m in enumerate(models[:keep])}
+        series.update(dict.fromkeys(models[keep:], keep))
+        names = [short_model(m) for m in models[:keep]] + [f"{len(models) - keep} others"]
+        glyphs = _SHADES[:keep] + _OTHERS
+    else:
+        series = {m: i for i, m in enumerate(models)}
+        names = [short_model(m) for m in models]
+        glyphs = _SHADES[: len(models)]
     top = max((row["cost_usd"] for row in data["rows"]), default=0.0)
     label_w = max((len(inert(r["key"])) for r in data["rows"]), default=4)
+    money_w = max((len(money(r["cost_usd"])) for r in data["rows"]), default=5)
     bar_w = max(10, width - label_w - 14)
     table = Table(title=f"ccspend {report.name}: cost by model ({report.filters.tz})",
                   box=None, pad_edge=False, show_header=False)  # fmt: skip
@@ -363,19 +392,23 @@ def chart(report: Report, width: int) -> Table:
     table.add_column(no_wrap=True)
     table.add_column(justify="right", no_wrap=True)
     for row in data["rows"]:
+        cells = [0] * len(glyphs)
+        for sub in row.get("breakdown", []):
+            cells[series[sub["model"]]] += sub["cost_usd"]
         bar = Text()
-        used = 0
-        subs = sorted(row.get("breakdown", []), key=lambda b: models.index(b["model"]))
-        for sub in subs:
-            i = models.index(sub["model"]) % len(_SHADES)
-            cells = round(sub["cost_usd"] / top * bar_w) if top > 0 else 0
-            cells = min(cells, bar_w - used)
-            bar.append(_SHADES[i] * cells, style=_COLOURS[i])
-            used += cells
+        for i, n in enumerate(_cells(cells, top, bar_w)):
+            bar.append(glyphs[i] * n, style=_COLOURS[i % len(_COLOURS)])
         table.add_row(cell(row["key"]), bar, money(row["cost_usd"]))
+    room = label_w + bar_w + money_w + 4  # the table's width: a longer line would wrap
     legend = Text("  ")
-    for i, m in enumerate(models):
-        k = i % len(_SHADES)
-        legend.append(f"{_SHADES[k]} {inert(short_model(m))}  ", style=_COLOURS[k])
+    line = 2
+    for i, name in enumerate(names):
+        item = f"{glyphs[i]} {inert(name)}"
+        if line > 2 and line + len(item) + 2 > room:
+            legend.append("\n  ")
+            line = 2
+        legend.append(item, style=_COLOURS[i % len(_COLOURS)])
+        legend.append("  ")
+        line += len(item) + 2
     table.caption = legend
     return table
