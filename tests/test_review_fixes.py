@@ -188,3 +188,57 @@ def test_chart_gives_every_model_its_own_glyph_and_keeps_the_legend_whole(projec
     assert len(set(items.values())) == count, items  # no glyph for two models
     drawn = set("".join(b[10:].rsplit("$", 1)[0] for b in bars)) - {" "}
     assert drawn == set(items.values())
+
+
+# -- smaller fixes -----------------------------------------------------------------------------
+
+
+def test_budget_help_lists_check_whole_and_counts_say_one_alert(sandbox, projects):
+    h = run_cli("budget", "--help")
+    assert h.returncode == 0
+    check = next(ln for ln in h.stdout.splitlines() if ln.strip().startswith("check"))
+    assert "e.g." not in check and check.rstrip().endswith("."), check
+    write(projects / "p" / "s.jsonl", [assistant(ts=stamp(datetime.now(UTC)), inp=2_000_000,
+                                                 out=0, model="claude-haiku-4-5")])  # fmt: skip
+    assert cli("budget", "set", "daily", "100", "--alert-at", "1").returncode == 0
+    r = run_cli("budget", "check")  # $2 of $100: past 1%, one alert
+    assert "1 budget checked, 1 alert sent" in r.stdout, r.stdout
+
+
+def _ledger(sandbox, runs):
+    from ccspend.store import Store, finish_run, start_run
+
+    with Store(sandbox / "data" / "ccspend.duckdb").connect(write=True) as con:
+        for i, (tier, reason, status, command) in enumerate(runs):
+            start_run(con, {"run_id": f"r{i}", "task_id": f"t{i}", "command": command,
+                            "cwd": "/w", "host": "h", "pid": 1, "session_id": None,
+                            "cap_usd": 2.0, "route_tier": tier, "route_reason": reason})
+            finish_run(con, {"run_id": f"r{i}", "status": status, "exit_code": 0,
+                             "cost_usd": 0.5, "stopped_by": None, "session_id": None})
+
+
+def test_route_review_does_not_say_every_tier_works_while_one_fails_and_names_untyped(sandbox):
+    heavy = "explicit type 'refactor'"
+    runs = [("light", "explicit type 'refactor'", "ok", "claude -p x")] * 4
+    runs += [("heavy", heavy, "failed", "claude -p x")] * 3  # failing, and no tier above heavy
+    runs += [("standard", None, "ok", "make test")] * 2  # no type recorded, no prompt
+    _ledger(sandbox, runs)
+    r = run_cli("route", "review", "--since", "7d")
+    assert r.returncode == 0, r.stderr
+    assert "every tier judged is doing the work it gets" not in r.stdout, r.stdout
+    assert "'refactor' on heavy: 3 of 3 runs failed" in r.stdout, r.stdout
+    assert "2 runs of task type (untyped) not judged" in r.stdout, r.stdout
+    out = json.loads(run_cli("route", "review", "--since", "7d", "--json").stdout)
+    assert out["struggling"] and out["not_judged"]
+
+
+def test_cap_install_on_a_broken_settings_file_writes_no_cap(sandbox):
+    settings = sandbox / "claude" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text('{"hooks": {')
+    r = run_cli("cap", "install", "--session-cap", "5")
+    assert r.returncode == 1 and "is not valid JSON" in r.stderr, r.stderr
+    assert "caps written" not in r.stdout
+    config = sandbox / "config" / "config.toml"
+    assert not config.exists() or "[cap]" not in config.read_text()
+    assert settings.read_text() == '{"hooks": {'
