@@ -242,3 +242,37 @@ def test_cap_install_on_a_broken_settings_file_writes_no_cap(sandbox):
     config = sandbox / "config" / "config.toml"
     assert not config.exists() or "[cap]" not in config.read_text()
     assert settings.read_text() == '{"hooks": {'
+
+
+# -- completions: a group's subcommands, --source's values ------------------------------------
+
+
+def _bash_complete(*words: str) -> list[str]:
+    import shutil
+    import subprocess
+
+    from tests.conftest import REPO
+
+    if shutil.which("bash") is None:
+        pytest.skip("no bash")
+    quoted = " ".join(w or '""' for w in words)
+    script = (f"source {REPO / 'completions' / 'ccspend.bash'}; "
+              f"COMP_WORDS=(ccspend {quoted}); "
+              f"COMP_CWORD={len(words)}; _ccspend; printf '%s\\n' \"${{COMPREPLY[@]}}\"")
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                          check=True).stdout.split()  # fmt: skip
+
+
+def test_completions_offer_subcommands_and_source_values():
+    assert {"check", "alerts", "set", "unset"} <= set(_bash_complete("budget", ""))
+    assert {"policy", "review"} <= set(_bash_complete("route", ""))
+    assert _bash_complete("daily", "--source", "") == ["all", "local", "codex", "anthropic",
+                                                        "openai", "openrouter"]
+    assert _bash_complete("daily", "--source", "co") == ["codex"]
+    from tests.conftest import REPO
+
+    zsh = (REPO / "completions" / "ccspend.zsh").read_text()
+    fish = (REPO / "completions" / "ccspend.fish").read_text()
+    assert "'2:command:(check alerts set unset)'" in zsh and ":value:(all local codex" in zsh
+    assert "__fish_seen_subcommand_from route' -a 'policy review'" in fish
+    assert "-l source -r -f -a 'all local codex anthropic openai openrouter'" in fish
