@@ -276,3 +276,22 @@ def test_completions_offer_subcommands_and_source_values():
     assert "'2:command:(check alerts set unset)'" in zsh and ":value:(all local codex" in zsh
     assert "__fish_seen_subcommand_from route' -a 'policy review'" in fish
     assert "-l source -r -f -a 'all local codex anthropic openai openrouter'" in fish
+
+
+# -- the README's set-up, and CI running its test command --------------------------------------
+
+
+def test_readme_sets_up_a_virtual_environment_and_ci_runs_its_test_command():
+    from tests.conftest import REPO
+
+    head = (REPO / "README.md").read_text().splitlines()[:10]
+    block = head[head.index("```sh") + 1:head.index("```", head.index("```sh") + 1)]
+    assert "venv" in block[0] and "activate" in block[0], block  # before any pip install
+    assert "pipx install ." in "\n".join(head) and "uv tool install ." in "\n".join(head)
+    install, tests = (ln.split("#")[0].strip() for ln in block[1:3])
+    assert "ccspend daily" in install and "pytest" in tests
+    ci = (REPO / ".ci" / "run").read_text()
+    for part in tests.split("&&"):  # pip install -e '.[test]', then pytest: the same in CI
+        part = part.strip().removeprefix("pip install ")
+        assert part in ci, part
+    assert "python3 -m venv .venv" in ci and ci.rstrip().endswith("pytest")
