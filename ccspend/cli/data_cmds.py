@@ -327,6 +327,11 @@ def export_command(
         user, machine = team_export.tags(table, user, machine)
     store = Store(db or paths.default_db_path())
     ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
+    if filters.source is not None:
+        from ccspend.reports.options import check_source
+
+        with store.connect() as con:
+            check_source(con, filters.source)
     card = load_card(paths.rate_overrides_path())
     if to is not None:
         r = team_export.export_team(store, card, filters, target, table, user, machine)

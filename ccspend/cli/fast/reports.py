@@ -145,8 +145,8 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
                     check_source(con, filters.source)
             missing = [] if demo else missing_dirs(opts.claude_dir)
             for d in missing:
-                warnings.append(f"--claude-dir {d}: no such folder; no log was read there, and "
-                                f"the figures come from the history stored in {store.path}")
+                warnings.append(f"--claude-dir {d}: no such folder, so no log was read there; "
+                                "the figures come from the history already in the database")
             store.settle()  # the file as the next run will find it, before its fingerprint
             if not prepared:
                 _prepare(prepared)
