@@ -145,7 +145,7 @@ def test_budget_check_alerts_once_per_level_to_webhook_and_command(sandbox, proj
     write(log, [assistant(ts=_now_iso(), msg="a", req="a", inp=2_200_000, out=0,
                           model="claude-haiku-4-5")])
     first = run_cli("budget", "check")
-    assert first.returncode == 0 and "1 alerts sent" in first.stdout, first.stderr
+    assert first.returncode == 0 and "1 budget checked, 1 alert sent" in first.stdout, first.stderr
     for run in (run_cli, cli, cli):  # a cron job every minute: nothing new, nothing sent
         assert "0 alerts sent" in run("budget", "check").stdout
     from tests.logs import append
@@ -153,7 +153,7 @@ def test_budget_check_alerts_once_per_level_to_webhook_and_command(sandbox, proj
     append(log, [assistant(ts=_now_iso(), msg="b", req="b", inp=2_000_000, out=0,
                            model="claude-haiku-4-5")])
     last = run_cli("budget", "check")  # 105%: the cap level (80 is skipped into it)
-    assert last.returncode == 4 and "1 alerts sent" in last.stdout
+    assert last.returncode == 4 and "1 alert sent" in last.stdout
     server.shutdown()
     assert [r["ccspend"]["level"] for r in received] == [50, 100]
     assert received[0]["text"].startswith("ccspend: daily budget at 50%")

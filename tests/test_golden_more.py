@@ -15,7 +15,7 @@ What depends on the clock is pinned or kept out:
   ("base rates in force DAY") is replaced by ``<today>`` once checked.
 - ``budget`` measures the current day, week and month: it runs on one request
   logged an hour ago, in a zone (``Etc/GMT±N``) where it is about noon, so the
-  request is in every current period whatever the hour; the "reached at" time
+  request is in every current period whatever the hour; the "reached at" and "exceeded at" times
   and the alerts' period starts are replaced by placeholders once checked. The
   JSON (epoch seconds of the reset) and ``budget alerts`` (the firing times; the
   alerts of one check tie on ``fired_at``, so their order is not fixed) are
@@ -274,9 +274,12 @@ def test_budget_golden(pinned, tmp_path):
         after = datetime.now(UTC).astimezone(ZoneInfo(zone))
         for at in re.findall(r"reached at (\d{4}-\d\d-\d\d \d\d:\d\d)", text):
             assert local.strftime("%Y-%m-%d %H:%M") <= at <= after.strftime("%Y-%m-%d %H:%M")
+        for at in re.findall(r"exceeded at (\d\d:\d\d)", text):  # when it was: the request
+            assert at == (local - timedelta(hours=1)).strftime("%H:%M"), text
         found = [date.fromisoformat(d) for d in re.findall(r"period from (\S+)\)", text)]
         assert found in ([], starts), found  # daily, monthly, weekly: as set below
         text = re.sub(r"reached at \d{4}-\d\d-\d\d \d\d:\d\d", "reached at <now>", text)
+        text = re.sub(r"exceeded at \d\d:\d\d", "exceeded at <an hour ago>", text)
         return re.sub(r"period from \S+\)", "period from <period start>)", text)
 
     run_case("budget-none", "budget", *logs)

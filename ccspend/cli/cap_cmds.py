@@ -82,6 +82,8 @@ def cap_install(
     from ccspend.live import claude_settings
     from ccspend.live.caps import load_caps
 
+    settings = claude_settings.settings_path()
+    claude_settings.check_readable(settings)  # before the caps are written: all or nothing
     if session_cap is None and daily_cap is None:
         caps = load_caps(config.config_path())
         if not (caps.session_usd or caps.daily_usd):
@@ -89,7 +91,6 @@ def cap_install(
     else:
         path = config.set_cap(session_cap, daily_cap)
         sys.stdout.write(f"caps written to {path}\n")
-    settings = claude_settings.settings_path()
     sys.stdout.write(inert(claude_settings.install_hooks(settings)) + "\n")
     warn_unless_runs(claude_settings.installed_hook_commands(settings)[:1], "the cap hook")
 

@@ -137,8 +137,15 @@ def date_filters(
         until_day = parse_day(until) if until else None
     except ValueError:
         raise UsageError("--since and --until take dates (YYYY-MM-DD)") from None
+    check_order(since_day, until_day)
     return Filters(tz=tz, since=since_day, until=until_day, project=project_path(project),
                    branch=branch)  # fmt: skip
+
+
+def check_order(since_day, until_day) -> None:
+    """A usage error for a --since after --until (an empty period is never meant)."""
+    if since_day and until_day and since_day > until_day:
+        raise UsageError(f"--since {since_day} is after --until {until_day}")
 
 
 def check_limit(limit: str | None) -> None:

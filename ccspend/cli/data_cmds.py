@@ -16,6 +16,7 @@ from ccspend.cli.common import (
     NoIngest,
     SourceOpt,
     app,
+    check_order,
     ingest,
 )
 from ccspend.cli.consoles import stdout_console
@@ -210,6 +211,7 @@ def reconcile_command(
         until_day = parse_day(until) if until else None
     except ValueError:
         raise UsageError("--since and --until take dates (YYYY-MM-DD)") from None
+    check_order(since_day, until_day)
     if threshold < 0:
         raise UsageError("--threshold takes a percent of 0 or more")
     store = Store(db or paths.default_db_path())
@@ -218,10 +220,14 @@ def reconcile_command(
     req = reconcile.Request(since=since_day, until=until_day, provider=provider,
                             threshold=threshold)  # fmt: skip
     with store.connect() as con:
+        reconcile.check_provider(con, provider)
+        covered = reconcile.coverage(con, provider)
         rows = reconcile.reconcile(con, card, req)
     if json_out:
         sys.stdout.write(json.dumps({
             "report": "reconcile", "provider": provider, "timezone": "UTC",
+            "export_days": None if covered is None else {"first": covered[0].isoformat(),
+                                                         "last": covered[1].isoformat()},
             "since": since_day.isoformat() if since_day else None,
             "until": until_day.isoformat() if until_day else None, "threshold_pct": threshold,
             "rows": [r.to_json() for r in rows], "totals": reconcile.totals(rows),
@@ -245,9 +251,15 @@ def reconcile_command(
                       f"{r.diff_usd:+.4f}", pct, cell(r.explanation or ""), style=mark)  # fmt: skip
     if rows:
         stdout_console().print(table)
+    elif covered is None:
+        sys.stderr.write(f"ccspend: nothing to compare: no {provider} export imported "
+                         "(ccspend import FILE)\n")
     else:
         sys.stderr.write("ccspend: nothing to compare: no local usage and no imported "
                          f"{provider} export in range\n")
+    if covered is not None:
+        sys.stderr.write(f"ccspend: compared the days the {provider} export covers, "
+                         f"{covered[0]} to {covered[1]} (UTC)\n")
     t = reconcile.totals(rows)
     sys.stderr.write(f"ccspend: {t['flagged']} of {len(rows)} rows differ by more than "
                      f"{threshold:g}%\n")
@@ -315,6 +327,11 @@ def export_command(
         user, machine = team_export.tags(table, user, machine)
     store = Store(db or paths.default_db_path())
     ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
+    if filters.source is not None:
+        from ccspend.reports.options import check_source
+
+        with store.connect() as con:
+            check_source(con, filters.source)
     card = load_card(paths.rate_overrides_path())
     if to is not None:
         r = team_export.export_team(store, card, filters, target, table, user, machine)

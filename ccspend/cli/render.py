@@ -208,6 +208,7 @@ def print_warnings(warnings: list[str], err: Console) -> None:
 
 
 def forecast_line(f: dict, tz: str) -> str:
+    """One sentence: where a limit or budget stands, and when it is (or was) reached."""
     unit = f["unit"]
     if unit == "usd":
         used, limit, rate = money(f["used"]), money(f["limit"]), f"{money(f['rate_per_hour'])}/h"
@@ -218,15 +219,27 @@ def forecast_line(f: dict, tz: str) -> str:
         rate = f"{tokens(int(f['rate_per_hour']), True)}/h"
     budget = "period_start" in f
     kind = "official" if f["official"] else "budget" if budget else "estimated"
+    head = f"{f['name']} ({kind}): {used} of {limit}"
+    burning = f"burning {rate} over the last 30 min"
+    if f["used"] >= f["limit"] and f["reaches_at"] is not None:
+        return (f"{head}, exceeded at {_clock(f['reaches_at'], tz)}; {burning}. "
+                f"Source: {f['source']}")
     when = (
         ("not before the period ends" if budget else "not before the window resets")
         if f["reaches_at"] is None
         else "reached at " + _local_epoch(f["reaches_at"], tz)
     )
-    return (
-        f"{f['name']} ({kind}): {used} of {limit} ({f['percent']:.0f}%), burning {rate} "
-        f"over the last 30 min: {when}. Source: {f['source']}"
-    )
+    return f"{head} ({f['percent']:.0f}%), {burning}: {when}. Source: {f['source']}"
+
+
+def _clock(seconds: float, tz: str) -> str:
+    """``HH:MM`` for a moment of today (local), else ``YYYY-MM-DD HH:MM``."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    at = datetime.fromtimestamp(seconds, ZoneInfo(tz))
+    same_day = at.date() == datetime.now(ZoneInfo(tz)).date()
+    return at.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M")
 
 
 def _local_epoch(seconds: float, tz: str) -> str:
@@ -243,34 +256,42 @@ def datetime_to_epoch(iso: str) -> float:
 
 
 def live_view(snap, tz: str, roots):
-    """The watch screen: a rich renderable built from a ``live.Snapshot``."""
+    """The watch screen: a rich renderable built from a ``live.Snapshot``.
+
+    Drawn for the terminal's width, whatever it is: every sentence wraps at a
+    word (none is cut), each bar has a line of its own, and the lines that cannot
+    wrap (a title, the sparkline, the folders watched) are shortened instead.
+    """
     from rich.console import Group
     from rich.panel import Panel
-    from rich.progress_bar import ProgressBar
+    from rich.table import Table as Grid
 
     from ccspend.live.watch import sparkline
 
     parts = []
     now_local = _local_epoch(snap.taken_at, tz)
-    parts.append(Text(f"ccspend watch · {now_local} ({tz}) · Ctrl-C to quit", style="bold"))
+    parts.append(_one_line(f"ccspend watch · {now_local} ({tz}) · Ctrl-C to quit", "bold"))
     b = snap.block
     if b:
         end_s = datetime_to_epoch(b["end"])
         left = max(0, int(end_s - snap.taken_at))
-        lines = [
-            f"block since {_local(b['key'], tz)}: {money(b['cost_usd'])}, "
-            f"{tokens(b['total_tokens'], True)} tokens, {_duration(left)} left",
+        body = Grid.grid(expand=True)  # one row a line: a bar never shares a line with text
+        body.add_column(overflow="fold")
+        body.add_row(Text(
+            f"block since {_local(b['key'], tz)[11:]}: {money(b['cost_usd'])}, "
+            f"{tokens(b['total_tokens'], True)} tokens, {_duration(left)} left"
+        ))  # fmt: skip
+        body.add_row(Text(
             f"burn {money(b['burn_usd_per_hour'])}/h, "
             f"{tokens(int(b['burn_tokens_per_min']), True)} tokens/min (last 30 min); "
-            f"projected {money(b['projected_cost_usd'])} at the block's end",
-        ]
-        body: list = [Text("\n".join(lines))]
+            f"projected {money(b['projected_cost_usd'])} at the block's end"
+        ))  # fmt: skip
         for f in b.get("forecasts", []):
-            pct = min(f["percent"], 100.0)
+            pct = f["percent"]
             style = "red" if pct >= 95 else "yellow" if pct >= 80 else "green"
-            body.append(ProgressBar(total=100, completed=pct, width=50, complete_style=style))
-            body.append(cell(forecast_line(f, tz)))
-        parts.append(Panel(Group(*body), title="active 5-hour block"))
+            body.add_row(_Bar(min(pct, 100.0), style))
+            body.add_row(cell(forecast_line(f, tz)))
+        parts.append(Panel(body, title="active 5-hour block"))
     else:
         parts.append(Panel(Text("no active block"), title="active 5-hour block"))
     today = f"today: {money(snap.today_cost_usd)}"
@@ -282,37 +303,100 @@ def live_view(snap, tz: str, roots):
     else:
         parts.append(Text(today))
     if snap.sessions:
-        table = Table(title="live sessions (active in the last hour)", box=None, pad_edge=False)
-        table.add_column("Session")
+        # the title on a line of its own: a table's title wraps to the table's width
+        parts.append(_one_line("live sessions (active in the last hour)", "italic"))
+        table = Table(box=None, pad_edge=False)
+        table.add_column("Session", no_wrap=True, min_width=8)
         table.add_column("Project", overflow="ellipsis", no_wrap=True, max_width=40)
-        table.add_column("Today", justify="right")
-        table.add_column("Last", justify="right")
+        table.add_column("Today", justify="right", no_wrap=True, min_width=7)
+        table.add_column("Last", justify="right", no_wrap=True, min_width=5)
         for sid, cwd, cost, last in snap.sessions:
             table.add_row(cell(sid[:8]), cell(cwd or ""), money(cost), _local_epoch(last, tz)[11:])
         parts.append(table)
-    parts.append(Text(f"last hour, cost per minute: {sparkline(snap.minutes)}"))
-    parts.append(cell("watching " + ", ".join(str(r) for r in roots), style="dim"))
+    parts.append(_Spark("last hour: ", sparkline(snap.minutes)))
+    parts.append(_one_line("watching " + ", ".join(str(r) for r in roots), "dim"))
     return Group(*parts)
 
 
-_SHADES = "█▓▒░▚▞▙▟"
+def _one_line(text: str, style: str = "") -> Text:
+    """A line from data or a title that is shortened (…) rather than wrapped."""
+    return Text(inert(text), style=style, no_wrap=True, overflow="ellipsis")
+
+
+class _Bar:
+    """A bar of ``percent`` on a line of its own, as wide as the line allows (at most 50)."""
+
+    def __init__(self, percent: float, style: str) -> None:
+        self.percent, self.style = percent, style
+
+    def __rich_console__(self, console, options):
+        width = max(1, min(50, options.max_width - 5))
+        done = round(self.percent / 100 * width)
+        line = Text("━" * done, style=self.style)
+        line.append("━" * (width - done), style="grey23")
+        line.append(f" {self.percent:3.0f}%")
+        yield line
+
+
+class _Spark:
+    """A label and the sparkline, the newest minutes kept when the line is narrower."""
+
+    def __init__(self, label: str, spark: str) -> None:
+        self.label, self.spark = label, spark
+
+    def __rich_console__(self, console, options):
+        room = max(0, options.max_width - len(self.label))
+        yield Text(self.label + self.spark[len(self.spark) - min(room, len(self.spark)):],
+                   no_wrap=True, overflow="crop")
+
+
+# One glyph a series, each readable without colour: block shades first, then ASCII.
+_SHADES = "█▓▒░▚▞▙▟▛▜▌▐▀▄" + "#%@*+=xo~:"
+_OTHERS = "·"  # the models past the last glyph, as one series
 _COLOURS = ["cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta"]
+
+
+def _cells(costs: list[float], top: float, width: int) -> list[int]:
+    """How many cells of a bar each cost gets: the bar as long as its total says (of
+    ``top`` over ``width`` cells), and at least one for every cost above zero."""
+    used = [c > 0 for c in costs]
+    total = sum(costs)
+    if top <= 0 or total <= 0:
+        return [0] * len(costs)
+    length = min(width, max(sum(used), round(total / top * width)))
+    n = [max(1, round(c / total * length)) if u else 0 for c, u in zip(costs, used, strict=True)]
+    while sum(n) != length:  # rounding: take from (or give to) the longest part
+        i = max(range(len(n)), key=lambda k: (n[k], -k))
+        n[i] += 1 if sum(n) < length else -1
+    return n
 
 
 def chart(report: Report, width: int) -> Table:
     """Cost per period as horizontal bars, stacked by model (needs a breakdown report).
 
-    Each model has its own colour and its own shade, so the chart still reads
-    without colour.
+    Each model has its own glyph (and a colour), so the chart reads without colour;
+    past the glyphs there are, the cheapest models are drawn as one series. In the
+    legend a glyph never leaves its label: its lines are made to fit the chart.
     """
     data = report.to_json()
-    models: list[str] = []
+    totals: dict[str, float] = {}
     for row in data["rows"]:
-        for sub in sorted(row.get("breakdown", []), key=lambda b: -b["cost_usd"]):
-            if sub["model"] not in models:
-                models.append(sub["model"])
+        for sub in row.get("breakdown", []):
+            totals[sub["model"]] = totals.get(sub["model"], 0.0) + sub["cost_usd"]
+    models = sorted(totals, key=lambda m: (-totals[m], m))
+    if len(models) > len(_SHADES):
+        keep = len(_SHADES) - 1
+        series = {m: i for i, m in enumerate(models[:keep])}
+        series.update(dict.fromkeys(models[keep:], keep))
+        names = [short_model(m) for m in models[:keep]] + [f"{len(models) - keep} others"]
+        glyphs = _SHADES[:keep] + _OTHERS
+    else:
+        series = {m: i for i, m in enumerate(models)}
+        names = [short_model(m) for m in models]
+        glyphs = _SHADES[: len(models)]
     top = max((row["cost_usd"] for row in data["rows"]), default=0.0)
     label_w = max((len(inert(r["key"])) for r in data["rows"]), default=4)
+    money_w = max((len(money(r["cost_usd"])) for r in data["rows"]), default=5)
     bar_w = max(10, width - label_w - 14)
     table = Table(title=f"ccspend {report.name}: cost by model ({report.filters.tz})",
                   box=None, pad_edge=False, show_header=False)  # fmt: skip
@@ -320,19 +404,23 @@ def chart(report: Report, width: int) -> Table:
     table.add_column(no_wrap=True)
     table.add_column(justify="right", no_wrap=True)
     for row in data["rows"]:
+        cells = [0] * len(glyphs)
+        for sub in row.get("breakdown", []):
+            cells[series[sub["model"]]] += sub["cost_usd"]
         bar = Text()
-        used = 0
-        subs = sorted(row.get("breakdown", []), key=lambda b: models.index(b["model"]))
-        for sub in subs:
-            i = models.index(sub["model"]) % len(_SHADES)
-            cells = round(sub["cost_usd"] / top * bar_w) if top > 0 else 0
-            cells = min(cells, bar_w - used)
-            bar.append(_SHADES[i] * cells, style=_COLOURS[i])
-            used += cells
+        for i, n in enumerate(_cells(cells, top, bar_w)):
+            bar.append(glyphs[i] * n, style=_COLOURS[i % len(_COLOURS)])
         table.add_row(cell(row["key"]), bar, money(row["cost_usd"]))
+    room = label_w + bar_w + money_w + 4  # the table's width: a longer line would wrap
     legend = Text("  ")
-    for i, m in enumerate(models):
-        k = i % len(_SHADES)
-        legend.append(f"{_SHADES[k]} {inert(short_model(m))}  ", style=_COLOURS[k])
+    line = 2
+    for i, name in enumerate(names):
+        item = f"{glyphs[i]} {inert(name)}"
+        if line > 2 and line + len(item) + 2 > room:
+            legend.append("\n  ")
+            line = 2
+        legend.append(item, style=_COLOURS[i % len(_COLOURS)])
+        legend.append("  ")
+        line += len(item) + 2
     table.caption = legend
     return table

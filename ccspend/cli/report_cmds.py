@@ -124,6 +124,11 @@ def report_page(
             roots = paths.claude_project_roots(claude_dir)
         store = Store(db or paths.default_db_path())
         _ingested, warnings = ingest(store, roots, no_ingest, codex=not demo)
+        if filters.source is not None:
+            from ccspend.reports.options import check_source
+
+            with store.connect() as con:
+                check_source(con, filters.source)
         card = load_card(paths.rate_overrides_path())
 
         def run(name: str, breakdown: bool = False):

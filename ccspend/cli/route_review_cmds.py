@@ -81,7 +81,8 @@ def review(
                "thresholds": {**vars(result.thresholds), "text": result.thresholds.describe()},
                "rows": [s.to_dict() for s in result.stats],
                "recommendations": [r.to_dict() for r in result.recommendations],
-               "policy_changes": changes,
+               "policy_changes": changes, "struggling": result.struggling,
+               "not_judged": result.skipped,
                "totals": {"monthly_saving_usd": result.monthly_saving_usd},
                "warnings": result.warnings}  # fmt: skip
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
@@ -118,8 +119,16 @@ def review(
             out.print(f"  - {r.describe()}")
         out.print(f"Task-type recommendations together: ${result.monthly_saving_usd:,.2f} a month"
                   f" ({'; '.join(changes) or 'no policy change'})")  # fmt: skip
+    elif result.struggling:
+        out.print("No recommendation, though not every tier judged does the work it gets:")
     else:
         out.print("No recommendation: every tier judged is doing the work it gets.")
+    if result.struggling and result.recommendations:
+        out.print("Past a promotion threshold, and not moved:")
+    for note in result.struggling:
+        out.print(f"  - {note}")
+    for note in result.skipped:
+        out.print(f"Not judged: {note}.")
     out.print(f"Thresholds: {result.thresholds.describe()}.")
     for w in result.warnings:
         stderr_console().print(f"warning: {w}")

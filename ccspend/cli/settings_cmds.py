@@ -102,15 +102,16 @@ def budget_show(
         out.print(line, highlight=False, soft_wrap=True)
 
 
-@budget_app.command("check")
+@budget_app.command("check", short_help="Send the alerts that are due; exit 4 if one is spent.")
 def budget_check(
     timezone: Tz = None,
     db: Db = None,
     claude_dir: ClaudeDir = None,
     no_ingest: NoIngest = False,
 ) -> None:
-    """Send the alerts that are due (once per level), e.g. from cron; exit 4 if a budget
-    is exhausted."""
+    """Send the alerts that are due, once per level; exit 4 if a budget is exhausted.
+
+    Made to run from cron, or after each session."""
     from ccspend.core.errors import ExitCode
     from ccspend.core.timeutil import check_timezone
     from ccspend.reports.alerts import budget_alerts, deliver
@@ -125,7 +126,7 @@ def budget_check(
 
     deliver(sent, cfg.alerts, write, sys.stderr)
     exhausted = [r["name"] for r in rows if r["exhausted"]]
-    sys.stdout.write(f"{len(rows)} budgets checked, {len(sent)} alerts sent"
+    sys.stdout.write(f"{_count(len(rows), 'budget')} checked, {_count(len(sent), 'alert')} sent"
                      + (f"; exhausted: {', '.join(exhausted)}" if exhausted else "") + "\n")
     if exhausted:
         raise typer.Exit(ExitCode.REFUSED)
@@ -150,6 +151,10 @@ def budget_alerts_list(json_out: Json = False, db: Db = None) -> None:
                          f"  [{inert(r['channels'] or 'recorded')}]\n")  # fmt: skip
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _levels(alert_at: str | None) -> tuple[int, ...] | None:
     if alert_at is None:
         return None
@@ -162,7 +167,7 @@ def _levels(alert_at: str | None) -> tuple[int, ...] | None:
     return levels
 
 
-@budget_app.command("set")
+@budget_app.command("set", short_help="Set a budget in dollars: global, project, branch, task.")
 def budget_set(
     period: Annotated[str, typer.Argument(help="daily, weekly or monthly")],
     usd: Annotated[float, typer.Argument(help="dollars: the hard cap")],

@@ -85,6 +85,17 @@ def reaches_at(used: float, limit: float, rate: float, now: float, resets_at: fl
     return when
 
 
+def crossed_at(points: list[tuple[float, float]], limit: float) -> float | None:
+    """When the running total of ``points`` (epoch seconds, amount; any order) first
+    reached ``limit``; None if it never did."""
+    total = 0.0
+    for t, amount in sorted(points):
+        total += amount
+        if total >= limit:
+            return t
+    return None
+
+
 def from_spend(
     used: float,
     limit: float,
@@ -94,10 +105,16 @@ def from_spend(
     resets_at: float | None,
     source: str,
 ) -> Forecast:
-    """A forecast against an estimated or given limit, from the spend timeline."""
+    """A forecast against an estimated or given limit, from the spend timeline.
+
+    A limit already passed was reached when the running total crossed it, not now.
+    """
     rate = rate_per_hour(points, now)
-    return Forecast(unit, used, limit, rate, reaches_at(used, limit, rate, now, resets_at),
-                    resets_at, False, source)  # fmt: skip
+    when = reaches_at(used, limit, rate, now, resets_at)
+    if used >= limit:
+        crossed = crossed_at(points, limit)
+        when = now if crossed is None else min(crossed, now)
+    return Forecast(unit, used, limit, rate, when, resets_at, False, source)
 
 
 def from_official(readings: list[tuple[float, float, float | None]], now: float,
@@ -114,11 +131,16 @@ def from_official(readings: list[tuple[float, float, float | None]], now: float,
     current = [r for r in readings if r[2] == resets] if resets is not None else readings
     recent = [r for r in current if r[0] >= now - window_s]
     rate = 0.0
+    when = None
+    if used >= 100.0:  # the first reading of this window at 100%, not now
+        when = next((t for t, pct, _ in current if pct >= 100.0), now)
     if len(recent) >= 2 and recent[-1][0] > recent[0][0]:
         rise = recent[-1][1] - recent[0][1]
         rate = max(rise, 0.0) / ((recent[-1][0] - recent[0][0]) / 3600.0)
-    return Forecast("percent", used, 100.0, rate, reaches_at(used, 100.0, rate, now, resets),
-                    resets, True, "Claude Code rate_limits (official)")  # fmt: skip
+    if when is None:
+        when = reaches_at(used, 100.0, rate, now, resets)
+    return Forecast("percent", used, 100.0, rate, when, resets, True,
+                    "Claude Code rate_limits (official)")
 
 
 def auto_limit(block_totals: list[float], floor: float) -> float | None:

@@ -235,6 +235,12 @@ def _load(path: Path) -> dict:
     return _Settings(path).data
 
 
+def check_readable(path: Path) -> None:
+    """A CcspendError now if the settings file cannot be read or is not a JSON object:
+    a command that also writes elsewhere checks before it writes anything."""
+    _Settings(path)
+
+
 def _same(a: object, b: object) -> bool:
     """The same settings, keys in the same order."""
     return json.dumps(a, ensure_ascii=False) == json.dumps(b, ensure_ascii=False)

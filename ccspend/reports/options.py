@@ -108,3 +108,17 @@ def week_start(given: str | None) -> int:
     name = config.start_of_week(path)
     return 0 if name is None else parse_weekday(name, f"{path}: reports.start_of_week",
                                                  CcspendError)  # fmt: skip
+
+
+def check_source(con, source: str | None) -> None:
+    """A UsageError for a ``--source`` (as ``source_filter`` read it) that names nothing:
+    not one of ``SOURCES``, nor the provider of any imported row (a generic CSV may name
+    any provider). ``con``: an open store connection."""
+    if source is None or source in SOURCES:
+        return
+    from ccspend.store import imported
+
+    known = imported.providers(con)
+    if source not in known:
+        raise UsageError(f"--source {source!r}: use {', '.join(SOURCES)} or all"
+                         + (f", or an imported provider: {', '.join(known)}" if known else ""))

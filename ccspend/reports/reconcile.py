@@ -27,7 +27,7 @@ above is applied here.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -251,8 +251,35 @@ def unpriced(rows: list[Row]) -> list[dict]:
     return [{"model": m, "tokens": n} for m, n in sorted(tokens.items())]
 
 
+PROVIDERS = ("anthropic", "openai", "openrouter")  # the exports ccspend reads
+
+
+def check_provider(con: Connection, provider: str) -> None:
+    """A UsageError unless ``provider`` is one ccspend imports, or one imported here
+    (a generic CSV may name any)."""
+    from ccspend.core.errors import UsageError
+    from ccspend.store import imported
+
+    known = imported.providers(con)
+    if provider not in PROVIDERS and provider not in known:
+        raise UsageError(f"--provider {provider!r}: use {', '.join(PROVIDERS)}"
+                         + (f" or an imported one: {', '.join(known)}" if known else ""))
+
+
+def coverage(con: Connection, provider: str) -> tuple[date, date] | None:
+    """The first and last UTC day the provider's imported exports cover (None: none)."""
+    return store_reconcile.export_days(con, provider)
+
+
 def reconcile(con: Connection, card: RateCard, req: Request) -> list[Row]:
-    """One row per (UTC day, model) present on either side, oldest first."""
+    """One row per (UTC day, model) present on either side, oldest first: of the days
+    the provider's exports cover only (a local day outside them has nothing to be
+    compared with; none imported, nothing is compared)."""
+    covered = coverage(con, req.provider)
+    if covered is None:
+        return []
+    req = replace(req, since=max(req.since or covered[0], covered[0]),
+                  until=min(req.until or covered[1], covered[1]))  # fmt: skip
     local = _local(con, card, req)
     export = _export(con, card, req)
     rows = []

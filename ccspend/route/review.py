@@ -147,6 +147,9 @@ class Review:
     stats: list[TierStats]
     recommendations: list[Recommendation]
     warnings: list[str] = field(default_factory=list)
+    # judged tiers past a promotion threshold that no recommendation moves
+    struggling: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # what was not judged, and why
 
     @property
     def monthly_saving_usd(self) -> float:
@@ -305,7 +308,31 @@ def review(runs: list[Run], policy: Policy, days: float,
             recs.append(rec)
     stats.sort(key=lambda s: (s.scope != "type", s.unit, policy.rank(s.tier)))
     recs.sort(key=lambda r: (r.scope != "type", -(r.monthly_saving_usd or 0), r.unit))
-    return Review(len(runs), days, th, stats, recs, warnings)
+    moved = {(r.scope, r.unit, r.from_tier) for r in recs}
+    struggling = [_struggling(s, policy, th) for s in stats
+                  if _past_promotion(s, th) and (s.scope, s.unit, s.tier) not in moved]
+    untyped = sum(1 for r in runs if r.tier is not None and r.task_type == UNTYPED)
+    skipped = [f"{untyped} run{'s' if untyped != 1 else ''} of task type {UNTYPED} not judged "
+               "by type: no routing decision or --type recorded, and no claude -p prompt to "
+               "read one from"] if untyped else []  # fmt: skip
+    return Review(len(runs), days, th, stats, recs, warnings, struggling, skipped)
+
+
+def _past_promotion(s: TierStats, th: Thresholds) -> bool:
+    """A judged tier failing (or followed up) as often as a promotion needs."""
+    if s.finished < th.min_runs or (s.scope == "type" and s.unit == UNTYPED):
+        return False
+    return (s.failed / s.finished >= th.promote_failure_rate
+            or s.followed_up / s.finished >= th.promote_followup_rate)  # fmt: skip
+
+
+def _struggling(s: TierStats, policy: Policy, th: Thresholds) -> str:
+    what = f"task type {s.unit!r}" if s.scope == "type" else f"task {s.unit!r}"
+    why = ("no usable dearer tier to move it to" if _next_tier(policy, s.tier) is None
+           else "a cheaper tier of it does the work, and only the cheapest judged tier is moved")
+    return (f"{what} on {s.tier}: {s.failed} of {s.finished} runs failed or were capped"
+            f"{f', {s.followed_up} followed up' if s.followed_up else ''} (a promotion takes "
+            f"{th.promote_failure_rate:.0%}); no recommendation: {why}")
 
 
 def _promotion(scope, unit, tiers, unit_runs, ups, policy, th, month) -> Recommendation | None:

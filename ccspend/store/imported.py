@@ -152,6 +152,12 @@ def same_as_local(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute("SELECT key FROM same_as_local ORDER BY key").fetchall()]
 
 
+def providers(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The providers of the imported rows (a generic CSV may name any), sorted."""
+    return [r[0] for r in con.execute(
+        "SELECT DISTINCT provider FROM imported_usage ORDER BY 1").fetchall()]  # fmt: skip
+
+
 def totals(con: duckdb.DuckDBPyConnection, source: str | None = None,
            provider: str | None = None) -> Totals:
     """Totals of the stored rows (optionally of one format or provider)."""

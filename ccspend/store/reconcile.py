@@ -55,3 +55,15 @@ def export_usage(con: duckdb.DuckDBPyConnection, provider: str) -> list[tuple]:
         "OR list_contains($keys, api_key) OR list_contains($keys, workspace)) GROUP BY ALL",
         {"provider": provider, "keys": keys},
     ).fetchall()
+
+
+def export_days(con: duckdb.DuckDBPyConnection, provider: str) -> tuple | None:
+    """The first and last UTC day of ``provider``'s imported rows (every key's and
+    workspace's: what the exports cover), or None when none is imported."""
+    row = con.execute(
+        "SELECT min(CAST(timezone('UTC', start_ts) AS DATE)), "
+        "max(CAST(timezone('UTC', start_ts) AS DATE)) FROM imported_usage "
+        "WHERE provider = $provider",
+        {"provider": provider},
+    ).fetchone()
+    return None if row is None or row[0] is None else (row[0], row[1])

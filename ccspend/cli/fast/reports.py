@@ -139,6 +139,15 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
                 store, roots, opts.no_ingest, progress=progress,
                 while_parsing=lambda: _prepare(prepared), codex=not demo,
             )
+            if filters.source is not None:
+                from ccspend.reports.options import check_source
+
+                with store.connect() as con:
+                    check_source(con, filters.source)
+            missing = [] if demo else missing_dirs(opts.claude_dir)
+            for d in missing:
+                warnings.append(f"--claude-dir {d}: no such folder, so no log was read there; "
+                                "the figures come from the history already in the database")
             store.settle()  # the file as the next run will find it, before its fingerprint
             if not prepared:
                 _prepare(prepared)
@@ -149,7 +158,7 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
             # could become readable without its size or time changing.
             cacheable = (
                 ingested is not None and not demo and window is None and not ingested.unreadable
-                and filters.source is None
+                and filters.source is None and not missing
             )
             from ccspend.reports import build as reports
 
@@ -205,6 +214,8 @@ def report_filters(opts: ReportOptions, tz: str):
             window = branch_window(since, os.getcwd())
     if until:
         until_day = _day(until, "--until")
+    if since_day and until_day and since_day > until_day:
+        raise UsageError(f"--since {since_day} is after --until {until_day}")
     session = opts.session_id.strip() if opts.session_id is not None else None
     if session == "":
         raise UsageError("--id takes a session id")
@@ -249,6 +260,11 @@ def answer_shape(opts: ReportOptions, tz: str) -> tuple:
             last, week)  # fmt: skip
 
 
+def missing_dirs(claude_dirs) -> list[str]:
+    """The folders given with ``--claude-dir`` that are not there (as given)."""
+    return [str(d) for d in claude_dirs if not os.path.isdir(os.path.expanduser(str(d)))]
+
+
 def _prepare(prepared: dict) -> None:
     """What the report needs besides the data, made while the logs are parsed.
 
@@ -269,9 +285,12 @@ def render_json(report, window, roots, ingested, dated: bool) -> tuple[str, str]
     """The JSON report for stdout, and for stderr the hint when no log was found."""
     import json
 
-    return json.dumps(report.to_json(), indent=2) + "\n", nothing_found(
-        report, window, roots, ingested, dated
-    )
+    data = report.to_json()
+    if window is not None:  # --since BRANCH: the ref, and the commit its work is counted from
+        data["since"] = window.branch
+        data["since_ref"] = {"ref": window.branch, "base": window.base,
+                             "commit": window.merge_base, "at": window.since.isoformat()}
+    return json.dumps(data, indent=2) + "\n", nothing_found(report, window, roots, ingested, dated)
 
 
 def render_table(report, window, roots, ingested, dated: bool, colour: bool | None = None,
@@ -283,21 +302,44 @@ def render_table(report, window, roots, ingested, dated: bool, colour: bool | No
     if err:
         return "", err
     from ccspend.cli.consoles import stderr_console, stdout_console
-    from ccspend.cli.render import money, print_report
+    from ccspend.cli.render import print_report
 
     out_console, err_console = stdout_console(colour, compact), stderr_console(colour)
     out_console.begin_capture()
     err_console.begin_capture()
     print_report(report, out_console, err_console)
     if window is not None:
-        days = len(report.rows)
-        out_console.print(
-            f"{window.branch}: {money(float(report.cost_usd))} over {days} "
-            f"day{'s' if days != 1 else ''}, {report.totals.requests:,} requests, since it "
-            f"left {window.base} at {window.merge_base[:10]} ({window.since:%Y-%m-%d})"
-        )
+        out_console.print(branch_summary(report, window), soft_wrap=True)
     text = "".join(line.rstrip() + "\n" for line in out_console.end_capture().splitlines())
     return text, err_console.end_capture()
+
+
+def branch_summary(report, window) -> str:
+    """``--since BRANCH``'s summary, in two lines that fit 80 columns: the cost, over
+    how many calendar days the work spans (and on how many of them there was use)."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from ccspend.core.text import inert
+
+    t = report.totals
+    head = f"{inert(window.branch)}: ${float(report.cost_usd):,.2f}"
+    span = None
+    if report.name == "daily" and report.rows:  # rows are the days with use
+        first, last = (date.fromisoformat(report.rows[i].key) for i in (0, -1))
+        span = (last - first).days + 1
+    elif t.first_ts and t.last_ts:
+        tz = ZoneInfo(report.filters.tz)
+        first, last = (datetime.fromisoformat(str(x).replace("Z", "+00:00")).astimezone(tz).date()
+                       for x in (t.first_ts, t.last_ts))  # fmt: skip
+        span = (last - first).days + 1
+    if span is not None:
+        head += f" over {span} day{'s' if span != 1 else ''}"
+        if report.name == "daily" and len(report.rows) != span:
+            head += f" ({len(report.rows)} with use)"
+    head += f", {t.requests:,} request{'s' if t.requests != 1 else ''}"
+    return (f"{head}\nsince it left {inert(window.base)} at {window.merge_base[:10]} "
+            f"({window.since:%Y-%m-%d})")
 
 
 def nothing_found(report, window, roots, ingested, dated: bool) -> str:
