@@ -54,6 +54,34 @@ def stdout_console():
     return inert_console(soft_wrap=False)
 
 
+def terminal_width() -> int:
+    """The width tables are laid out for: ``COLUMNS`` when set (as rich reads it), else
+    the terminal's of stdout, stderr or stdin (``ccspend session | less`` is drawn for the
+    terminal), else 80.
+
+    One function, so that the answer cache keys on the width the table was drawn for
+    (``cli.fast.reports.terminal``), whatever decided it. Standard library only: the
+    cache's warm path calls it.
+    """
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    for fd in (1, 2, 0):
+        try:
+            width = os.get_terminal_size(fd).columns
+        except (OSError, ValueError):
+            continue
+        if width > 0:
+            return width
+    return 80
+
+
+def table_console(width: int | None = None):
+    """stdout for tables, of ``width`` cells (default: ``terminal_width()``), whatever the
+    terminal (rich alone takes a dumb terminal for 80 columns)."""
+    return inert_console(soft_wrap=False, width=width or terminal_width(), height=25)
+
+
 def stderr_console():
     return inert_console(stderr=True, soft_wrap=True)
 

@@ -207,10 +207,10 @@ def render_table(report, window, roots, ingested, dated: bool) -> tuple[str, str
     err = nothing_found(report, window, roots, ingested, dated)
     if err:
         return "", err
-    from ccspend.cli.consoles import stderr_console, stdout_console
+    from ccspend.cli.consoles import stderr_console, table_console
     from ccspend.cli.render import money, print_report
 
-    out_console, err_console = stdout_console(), stderr_console()
+    out_console, err_console = table_console(), stderr_console()
     out_console.begin_capture()
     err_console.begin_capture()
     print_report(report, out_console, err_console)
@@ -295,11 +295,9 @@ def _is_day(text: str) -> bool:
 def terminal() -> tuple:
     """What of this terminal a printed answer depends on: its width, and whether
     stdout and stderr are terminals (a table is drawn for a terminal's width)."""
-    try:
-        width = os.get_terminal_size(sys.stdout.fileno()).columns
-    except (OSError, ValueError):
-        width = None
-    return (width, (sys.stdout.isatty(), sys.stderr.isatty()))
+    from ccspend.cli.consoles import terminal_width
+
+    return (terminal_width(), (sys.stdout.isatty(), sys.stderr.isatty()))
 
 
 def serve(argv: list[str]) -> bool:
