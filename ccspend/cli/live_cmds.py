@@ -272,8 +272,8 @@ def runs_command(
     out.print(fitted_table(cols, out.width, RUNS_LADDER, title="ccspend runs"))
     rate = totals["success_rate"]
     out.print(
-        f"{totals['runs']} runs, ${totals['cost_usd']:.2f}"
+        f"{totals['runs']} runs, ${totals['cost_usd']:,.2f}"
         + (f", {rate * 100:.0f}% succeeded" if rate is not None else "")
-        + (f", ${totals['cost_per_successful_run_usd']:.2f} per successful run"
+        + (f", ${totals['cost_per_successful_run_usd']:,.2f} per successful run"
            if totals["cost_per_successful_run_usd"] is not None else "")  # fmt: skip
     )

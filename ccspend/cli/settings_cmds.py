@@ -296,7 +296,7 @@ def rates(
         return Col(header, [f"{getattr(p.base, field):g}" for _m, p in rows], justify="right")
 
     cols = [
-        Col("Model", [m.name for m, _p in rows], shorten=shorten_middle, min_width=16),
+        Col("Model", [m.name for m, _p in rows], shorten=shorten_middle, min_width=40),
         Col("From", [p.effective_from.isoformat() + ("" if m.date_known else " (?)")
                      for m, p in rows]),
         rate("Input", "input"), rate("Output", "output"), rate("Write 5m", "cache_write_5m"),
