@@ -88,16 +88,20 @@ def _print_sql_table(columns: list[str], rows: list) -> list[str]:
     """A query's rows as a table that fits the terminal; the names of the columns left
     out. A number or a date is never shortened; text shortens in its middle; columns
     that still do not fit are left out from the right (the first one never is)."""
+    import re
     from datetime import date, datetime, time
     from decimal import Decimal
 
     from ccspend.cli.layout import Col, fitted_table, shorten_middle
 
     whole = (int, float, Decimal, date, datetime, time)
+    # a time with its zone comes as text (``store.readonly.run_query``): still a time
+    stamp = re.compile(r"[\d\s.,:+\-T]+Z?")
     cols = []
     for i, name in enumerate(columns):
         values = [r[i] for r in rows]
-        text = [v for v in values if v is not None and not isinstance(v, whole)]
+        text = [v for v in values if v is not None and not isinstance(v, whole)
+                and not (isinstance(v, str) and stamp.fullmatch(v))]  # fmt: skip
         numbers = any(isinstance(v, int | float | Decimal) for v in values)
         cols.append(Col(name, ["" if v is None else str(v) for v in values], key=str(i),
                         justify="right" if numbers and not text else "left",

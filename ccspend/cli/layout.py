@@ -215,8 +215,9 @@ def shorten_path(text: str, width: int) -> str:
     if cell_len(text) <= width:
         return text
     tail = _tail(text, width - 1)
+    whole_folder = text[len(text) - len(tail) - 1] == "/"
     cut = tail.find("/", 1)
-    if 0 < cut <= len(tail) // 3:
+    if not whole_folder and 0 < cut <= len(tail) // 3:
         tail = tail[cut:]
     return ELLIPSIS + tail
 
