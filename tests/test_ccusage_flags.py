@@ -215,7 +215,7 @@ def test_session_id_shows_the_sessions_requests(logs):
         ("2026-09-05T10:00", "claude-sonnet-4-5", 100), ("2026-09-05T10:05", "claude-opus-4-7", 300)]
     assert sum(e["cost_usd"] for e in row["entries"]) == pytest.approx(row["cost_usd"])
     assert [r["key"] for r in rows(fast("session", "-j", "-i", "s2"))] == ["s2-bbbb"]  # a prefix
-    table = fast("session", "--id", "s1").stdout
+    table = fast("session", "--id", "s1", env={"COLUMNS": "200"}).stdout  # labels whole
     assert "  └ 2026-09-05 10:05 opus-4-7" in table
     assert rows(fast("session", "-j", "--id", "nope")) == []
 

@@ -77,7 +77,7 @@ REPORTS = ["daily", "weekly", "monthly", "session", "model", "project", "branch"
 def test_reports_show_log_fields_inert(evil_logs, name, extra):
     if name == "blocks" and extra:
         extra = ("--recent",)  # blocks has no breakdown
-    r = run_cli(name, *extra)
+    r = run_cli(name, *extra, env={"COLUMNS": "400"})  # wide enough to shorten no name
     assert r.returncode == 0, r.stderr
     assert not clean(r.stdout + r.stderr), (r.stdout + r.stderr)[-3000:]
     assert "Traceback" not in r.stderr

@@ -77,6 +77,39 @@ def stderr_console(colour: bool | None = None):
     return inert_console(stderr=True, soft_wrap=True, **colour_options(colour))
 
 
+def terminal_width() -> int:
+    """The width tables are laid out for: ``COLUMNS`` when set (as rich reads it), else
+    the terminal's of stdout, stderr or stdin (``ccspend session | less`` is drawn for the
+    terminal), else 80.
+
+    One function, so that the answer cache keys on the width the table was drawn for
+    (``cli.fast.reports.terminal``), whatever decided it. Standard library only: the
+    cache's warm path calls it.
+    """
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    for fd in (1, 2, 0):
+        try:
+            width = os.get_terminal_size(fd).columns
+        except (OSError, ValueError):
+            continue
+        if width > 0:
+            return width
+    return 80
+
+
+def table_console(width: int | None = None, colour: bool | None = None,
+                  compact: bool = False):
+    """stdout for tables, of ``width`` cells (default: ``terminal_width()``), whatever the
+    terminal (rich alone takes a dumb terminal for 80 columns); ``compact``: at most 80
+    (``--compact``); ``colour`` as ``colour_options`` takes it."""
+    width = width or terminal_width()
+    if compact:
+        width = min(width, COMPACT_WIDTH)
+    return inert_console(soft_wrap=False, width=width, height=25, **colour_options(colour))
+
+
 def progress_callback():
     """A rich progress bar on stderr, shown only on a terminal and after one second."""
     import time

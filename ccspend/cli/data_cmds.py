@@ -19,7 +19,7 @@ from ccspend.cli.common import (
     check_order,
     ingest,
 )
-from ccspend.cli.consoles import stdout_console
+from ccspend.cli.consoles import table_console
 from ccspend.core import paths
 from ccspend.core.errors import CcspendError, UsageError
 from ccspend.core.text import inert
@@ -76,24 +76,52 @@ def sql_command(
         w.writerow([inert(c) for c in columns])
         w.writerows([inert(v) if isinstance(v, str) else v for v in r] for r in rows)
     else:
-        from rich.table import Table
-
-        table = Table(box=None, pad_edge=False, header_style="bold")
-        from ccspend.cli.render import cell
-
-        for c in columns:
-            table.add_column(cell(c), overflow="fold")
-        for r in rows:
-            table.add_row(*[cell("" if v is None else v) for v in r])
-        stdout_console().print(table)
+        hidden = _print_sql_table(columns, rows)
+        if hidden:
+            sys.stderr.write(f"ccspend: {len(hidden)} of {len(columns)} columns left out at this "
+                             f"width: {inert(', '.join(hidden))} (--json or --csv shows "
+                             "them all)\n")  # fmt: skip
     if cut:
         sys.stderr.write(f"ccspend: showing the first {shown} rows (--limit N for more)\n")
+
+
+def _print_sql_table(columns: list[str], rows: list) -> list[str]:
+    """A query's rows as a table that fits the terminal; the names of the columns left
+    out. A number or a date is never shortened; text shortens in its middle; columns
+    that still do not fit are left out from the right (the first one never is)."""
+    import re
+    from datetime import date, datetime, time
+    from decimal import Decimal
+
+    from ccspend.cli.layout import Col, fitted_table, shorten_middle
+
+    whole = (int, float, Decimal, date, datetime, time)
+    # a time with its zone comes as text (``store.readonly.run_query``): still a time
+    stamp = re.compile(r"[\d\s.,:+\-T]+Z?")
+    cols = []
+    for i, name in enumerate(columns):
+        values = [r[i] for r in rows]
+        text = [v for v in values if v is not None and not isinstance(v, whole)
+                and not (isinstance(v, str) and stamp.fullmatch(v))]  # fmt: skip
+        numbers = any(isinstance(v, int | float | Decimal) for v in values)
+        cols.append(Col(name, ["" if v is None else str(v) for v in values], key=str(i),
+                        justify="right" if numbers and not text else "left",
+                        shorten=shorten_middle if text else None, min_width=12))  # fmt: skip
+    out = table_console()
+    ladder = [str(i) for i in range(len(columns) - 1, 0, -1)]
+    out.print(fitted_table(cols, out.width, ladder))
+    return [c.header for c in cols if c.dropped]
 
 
 def _format_help() -> str:
     from ccspend.imports.formats import FORMATS
 
     return "Formats: " + "; ".join(f"{f.name} ({f.description})" for f in FORMATS) + "."
+
+
+# The order in which the import summary's columns give way, once the file name and
+# the format are at their narrowest (docs/reports.md).
+IMPORT_LADDER = ("already there", "new", "format", "rows")
 
 
 @app.command("import")
@@ -158,23 +186,29 @@ def import_command(
                                      "same_as_local": marked, "store": stored.as_dict()},
                                     indent=2) + "\n")  # fmt: skip
         return
-    from rich.table import Table
-
-    from ccspend.cli.render import cell
-
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for c in ("file", "format", "rows", "new", "already there", "tokens", "billed USD"):
-        table.add_column(c, justify="left" if c in ("file", "format") else "right",
-                         overflow="fold")
-    for r in results:
-        t = r["totals"]
-        table.add_row(cell(Path(r["file"]).name), cell(r["format"]), str(r["rows"]), str(r["new"]),
-                      str(r["already_there"]), f"{t['tokens']:,}", t["cost_usd"])  # fmt: skip
     if results:
-        stdout_console().print(table)
+        from ccspend.cli.layout import Col, fitted_table, shorten_middle
+
+        cols = [
+            Col("file", [Path(r["file"]).name for r in results], shorten=shorten_middle,
+                min_width=12),
+            Col("format", [r["format"] for r in results], shorten=shorten_middle, min_width=8),
+            *(Col(h, [f"{r[k]:,}" for r in results], justify="right") for h, k in
+              (("rows", "rows"), ("new", "new"), ("already there", "already_there"))),
+            Col("tokens", [f"{r['totals']['tokens']:,}" for r in results], justify="right"),
+            Col("billed USD", [str(r["totals"]["cost_usd"]) for r in results],
+                justify="right"),
+        ]  # fmt: skip
+        out = table_console()
+        out.print(fitted_table(cols, out.width, IMPORT_LADDER))
     if keys:
         sys.stderr.write("ccspend: same as local (checked, not added): "
                          f"{inert(', '.join(marked))}\n")
+
+
+# The order in which the reconcile table's columns give way, once the model and the
+# explanation are at their narrowest (docs/reports.md).
+RECONCILE_LADDER = ("export tokens", "local tokens", "why", "diff %")
 
 
 @app.command("reconcile")
@@ -234,23 +268,24 @@ def reconcile_command(
             "unpriced": reconcile.unpriced(rows), "warnings": warnings,
         }, indent=2) + "\n")
         return
-    from rich.table import Table
-
-    from ccspend.cli.render import cell
-
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for c in ("day", "model", "local tokens", "export tokens", "local USD", "export USD",
-              "diff USD", "diff %", "why"):
-        table.add_column(c, justify="left" if c in ("day", "model", "why") else "right",
-                         overflow="fold")
-    for r in rows:
-        pct = "" if r.diff_pct is None else f"{r.diff_pct:+.1f}%"
-        mark = "bold red" if r.flag else None
-        table.add_row(r.day.isoformat(), cell(r.model), f"{r.local.total:,}", f"{r.export.total:,}",
-                      f"{r.local.cost_usd:.4f}", f"{r.export.cost_usd:.4f}",
-                      f"{r.diff_usd:+.4f}", pct, cell(r.explanation or ""), style=mark)  # fmt: skip
     if rows:
-        stdout_console().print(table)
+        from ccspend.cli.layout import Col, fitted_table, shorten_end, shorten_middle
+
+        cols = [
+            Col("day", [r.day.isoformat() for r in rows]),
+            Col("model", [r.model for r in rows], shorten=shorten_middle, min_width=12),
+            Col("local tokens", [f"{r.local.total:,}" for r in rows], justify="right"),
+            Col("export tokens", [f"{r.export.total:,}" for r in rows], justify="right"),
+            Col("local USD", [f"{r.local.cost_usd:,.4f}" for r in rows], justify="right"),
+            Col("export USD", [f"{r.export.cost_usd:,.4f}" for r in rows], justify="right"),
+            Col("diff USD", [f"{r.diff_usd:+,.4f}" for r in rows], justify="right"),
+            Col("diff %", ["" if r.diff_pct is None else f"{r.diff_pct:+.1f}%" for r in rows],
+                justify="right"),
+            Col("why", [r.explanation or "" for r in rows], shorten=shorten_end, min_width=12),
+        ]  # fmt: skip
+        out = table_console()
+        out.print(fitted_table(cols, out.width, RECONCILE_LADDER,
+                               row_styles=["bold red" if r.flag else None for r in rows]))
     elif covered is None:
         sys.stderr.write(f"ccspend: nothing to compare: no {provider} export imported "
                          "(ccspend import FILE)\n")

@@ -33,7 +33,7 @@ from ccspend.cli.common import (
     ingest,
     with_options,
 )
-from ccspend.cli.consoles import stderr_console, stdout_console
+from ccspend.cli.consoles import stderr_console, stdout_console, table_console
 from ccspend.cli.fast.reports import no_logs_message
 from ccspend.core import paths
 from ccspend.reports.options import last_days, parse_order
@@ -96,7 +96,7 @@ def blocks(
         return
     from ccspend.cli.render import print_blocks
 
-    print_blocks(report, stdout_console(colour, compact), stderr_console(colour),
+    print_blocks(report, table_console(colour=colour, compact=compact), stderr_console(colour),
                  active_only=active)  # fmt: skip
 
 
@@ -239,6 +239,11 @@ def run_command(ctx: typer.Context, **_declared) -> None:
     raise typer.Exit(run.main(ctx.args))
 
 
+# The order in which the runs table's columns give way, once the task and the command
+# are at their narrowest (docs/reports.md).
+RUNS_LADDER = ("Exit", "Cap", "Task", "Command")
+
+
 @app.command("runs")
 def runs_command(
     task: Annotated[str | None, typer.Option("--task", help="Only this task's runs.")] = None,
@@ -280,26 +285,24 @@ def runs_command(
     if not rows:
         sys.stdout.write("No runs yet. Start one with: ccspend run --cap 2 -- <command>\n")
         return
-    from rich.table import Table
+    from ccspend.cli.layout import Col, fitted_table, shorten_end, shorten_middle
 
-    from ccspend.cli.render import cell
-
-    table = Table(title="ccspend runs", box=None, pad_edge=False, header_style="bold")
-    for col in ("Started", "Task", "Status", "Cost", "Cap", "Exit", "Command"):
-        table.add_column(col, justify="right" if col in ("Cost", "Cap", "Exit") else "left",
-                         no_wrap=col != "Command", overflow="ellipsis")  # fmt: skip
-    for r in rows:
-        table.add_row(
-            cell(r["started_at"]), cell(r["task_id"] or ""), cell(r["status"]),
-            f"${r['cost_usd'] or 0:.2f}", f"${r['cap_usd']:.2f}" if r["cap_usd"] else "",
-            str(r["exit_code"] or ""), cell(r["command"]),
-        )  # fmt: skip
-    out = stdout_console()
-    out.print(table)
+    cols = [
+        Col("Started", [r["started_at"] or "" for r in rows]),
+        Col("Task", [r["task_id"] or "" for r in rows], shorten=shorten_middle, min_width=8),
+        Col("Status", [r["status"] or "" for r in rows]),
+        Col("Cost", [f"${r['cost_usd'] or 0:,.2f}" for r in rows], justify="right"),
+        Col("Cap", [f"${r['cap_usd']:,.2f}" if r["cap_usd"] else "" for r in rows],
+            justify="right"),
+        Col("Exit", [str(r["exit_code"] or "") for r in rows], justify="right"),
+        Col("Command", [r["command"] or "" for r in rows], shorten=shorten_end, min_width=16),
+    ]  # fmt: skip
+    out = table_console()
+    out.print(fitted_table(cols, out.width, RUNS_LADDER, title="ccspend runs"))
     rate = totals["success_rate"]
     out.print(
-        f"{totals['runs']} runs, ${totals['cost_usd']:.2f}"
+        f"{totals['runs']} runs, ${totals['cost_usd']:,.2f}"
         + (f", {rate * 100:.0f}% succeeded" if rate is not None else "")
-        + (f", ${totals['cost_per_successful_run_usd']:.2f} per successful run"
+        + (f", ${totals['cost_per_successful_run_usd']:,.2f} per successful run"
            if totals["cost_per_successful_run_usd"] is not None else "")  # fmt: skip
     )

@@ -1,4 +1,4 @@
-"""Human output: rich tables on stdout, sized to the terminal (compact when narrow).
+"""Human output: rich tables on stdout, laid out for the terminal's width (``cli.layout``).
 
 Only the CLI imports this module; the library never prints.
 
@@ -14,8 +14,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ccspend.cli.layout import (
+    COMPACT,
+    Col,
+    fitted_table,
+    shorten_end,
+    shorten_list,
+    shorten_middle,
+    shorten_path,
+)
 from ccspend.core.text import inert
-from ccspend.reports.build import BlocksReport, Report, Row
+from ccspend.reports.build import BlocksReport, Report
 
 TITLES = {
     "daily": "Date",
@@ -27,7 +36,15 @@ TITLES = {
     "branch": "Branch",
     "source": "Source",
 }
-COMPACT_BELOW = 110
+# The order in which a grouped report's columns give way when the terminal is too
+# narrow (docs/reports.md lists it): the least useful first; compact token counts
+# (1.2M) only when every optional column is gone; the key and the cost never.
+REPORT_LADDER = ("Hit", "Total tokens", "Cache write", "Cache read", "Models", "Project",
+                 "Last activity", COMPACT, "Output", "Input")  # fmt: skip
+# A key's narrowest: a session id's first 8 characters and "…", a path's last folders.
+_KEY_MIN = {"daily": 10, "weekly": 10, "monthly": 7, "session": 9, "model": 16,
+            "project": 16, "branch": 16, "source": 12}  # fmt: skip
+_SUB = "  └ "  # a breakdown's sub-row
 
 
 def tokens(n: int, compact: bool) -> str:
@@ -52,81 +69,91 @@ def short_model(name: str) -> str:
     return name.removeprefix("claude-")
 
 
-def _key_text(report: Report, row: Row, compact: bool) -> str:
-    key = row.key
-    if report.name == "session" and compact:
-        return key[:8]
-    if report.name == "project" and compact and len(key) > 28:
-        return "…" + key[-27:]
-    return key
+def _key_shortener(name: str):
+    """How a report's key gives way: a session id keeps its start, a path its end,
+    anything else (a branch, a model, a breakdown's sub-row) both ends; a sub-row keeps
+    its mark, and an ``--instances`` sub-row's path its end."""
+    whole = {"session": shorten_end, "project": shorten_path}.get(name, shorten_middle)
+
+    def shorten(text: str, width: int) -> str:
+        if not text.startswith(_SUB):
+            return whole(text, width)
+        label = text[len(_SUB):]  # a sub-row: a project's path keeps its end (--instances)
+        way = shorten_path if label.startswith(("/", "~")) else shorten_middle
+        return _SUB + way(label, max(0, width - len(_SUB)))
+
+    return shorten
 
 
 def report_table(report: Report, width: int) -> Table:
-    compact = width < COMPACT_BELOW
-    broken_down = any(r.breakdown for r in report.rows)
-    show_models = not compact and report.name != "model" and not broken_down
-    table = Table(
-        title=f"ccspend {report.name} ({report.filters.tz})",
-        show_footer=False,
-        pad_edge=False,
-        box=None if compact else None,
-        header_style="bold",
-    )
-    table.add_column(TITLES[report.name], no_wrap=True)
-    if show_models:
-        table.add_column("Models", no_wrap=True, overflow="ellipsis", max_width=32)
-    table.add_column("Input", justify="right")
-    table.add_column("Output", justify="right")
-    table.add_column("Cache W" if compact else "Cache write", justify="right")
-    table.add_column("Cache R" if compact else "Cache read", justify="right")
-    if not compact:
-        table.add_column("Total tokens", justify="right")
-        table.add_column("Hit", justify="right")
-    table.add_column("Cost", justify="right", style="bold")
-
-    def cells(label: str, n: dict, models: list[str] | None, style: str | None = None):
-        out: list = [cell(label, style=style)]
-        if show_models:
-            out.append(cell(", ".join(short_model(m) for m in models or [])))
-        out += [
-            tokens(n["input_tokens"], compact),
-            tokens(n["output_tokens"], compact),
-            tokens(n["cache_write_tokens"], compact),
-            tokens(n["cache_read_tokens"], compact),
-        ]
-        if not compact:
-            out += [tokens(n["total_tokens"], False), f"{n['cache_hit_rate'] * 100:.0f}%"]
-        out.append(money(n["cost_usd"]))
-        return out
-
+    """A grouped report's table laid out for ``width`` cells (``layout.fit``): numbers
+    whole, names shortened, columns dropped in ``REPORT_LADDER``'s order."""
     data = report.to_json()
-    for row, jrow in zip(report.rows, data["rows"], strict=True):
-        table.add_row(*cells(_key_text(report, row, compact), jrow, jrow["models"]))
-        for label, sub, models in sub_rows(jrow, report.filters.tz, compact):
-            table.add_row(*cells("  └ " + label, sub, models, style="dim"), style="dim")
-    table.add_section()
-    table.add_row(*cells("Total", data["totals"], None, style="bold"), style="bold")
-    return table
+    broken_down = any(r.breakdown for r in report.rows)
+    show_models = report.name != "model" and not broken_down
+    session = report.name == "session"
+    lines: list[tuple[str, dict, str, str | None]] = []  # (label, numbers, models, style)
+    extra: list[tuple[str, str]] = []  # a session's (project, last activity), per line
+    for row in data["rows"]:
+        lines.append((row["key"], row, ", ".join(short_model(m) for m in row["models"]), None))
+        extra.append((row.get("project") or "", row.get("last_activity_date") or ""))
+        for label, sub, models in sub_rows(row, report.filters.tz):
+            lines.append((_SUB + label, sub, ", ".join(short_model(m) for m in models), "dim"))
+            extra.append(("", ""))
+    lines.append(("Total", data["totals"], "", "bold"))
+    extra.append(("", ""))
 
+    def numbers(header: str, field: str) -> Col:
+        values = [n[field] for _, n, _, _ in lines]
+        return Col(header, [tokens(v, False) for v in values], justify="right",
+                   compact=[tokens(v, True) for v in values])  # fmt: skip
 
-def sub_rows(jrow: dict, tz: str, compact: bool) -> list[tuple[str, dict, list[str]]]:
+    key_min = max(_KEY_MIN[report.name], 14 if broken_down else 0)
+    cols = [Col(TITLES[report.name], [label for label, _, _, _ in lines],
+                shorten=_key_shortener(report.name), min_width=key_min, key="key")]  # fmt: skip
+    if session:
+        cols.append(Col("Project", [p for p, _ in extra], shorten=shorten_path, min_width=12))
+    if show_models:
+        cols.append(Col("Models", [m for _, _, m, _ in lines], shorten=shorten_list,
+                        min_width=12))  # fmt: skip
+    cols += [
+        numbers("Input", "input_tokens"),
+        numbers("Output", "output_tokens"),
+        numbers("Cache write", "cache_write_tokens"),
+        numbers("Cache read", "cache_read_tokens"),
+        numbers("Total tokens", "total_tokens"),
+        Col("Hit", [f"{n['cache_hit_rate'] * 100:.0f}%" for _, n, _, _ in lines],
+            justify="right"),
+        Col("Cost", [money(n["cost_usd"]) for _, n, _, _ in lines], justify="right",
+            style="bold"),
+    ]  # fmt: skip
+    if session:
+        cols.append(Col("Last activity", [d for _, d in extra]))
+    return fitted_table(
+        cols, width, REPORT_LADDER, title=f"ccspend {report.name} ({report.filters.tz})",
+        row_styles=[style for _, _, _, style in lines], section_before=len(lines) - 1,
+    )
+
+def sub_rows(jrow: dict, tz: str) -> list[tuple[str, dict, list[str]]]:
     """A row's sub-rows as (label, numbers, models): per model (``--breakdown``), per
     project (``--instances``), per request (``session --id``: its local time and model).
-    Every kind is drawn the same way, in the report's own columns, under its row."""
+    Every kind is drawn the same way, in the report's own columns, under its row; the
+    layout shortens a long label as it does any name."""
     out = [(short_model(s["model"]), s, []) for s in jrow.get("breakdown", [])]
-    for s in jrow.get("projects", []):
-        name = s["project"]
-        out.append(("…" + name[-25:] if compact and len(name) > 26 else name, s, s["models"]))
+    out += [(s["project"], s, s["models"]) for s in jrow.get("projects", [])]
     out += [(f"{_local(s['timestamp'], tz)} {short_model(s['model'])}", s, [])
             for s in jrow.get("entries", [])]  # fmt: skip
     return out
 
 
-def print_report(report: Report, console: Console, err: Console) -> None:
+def print_report(report: Report, console: Console, err: Console,
+                 width: int | None = None) -> None:
+    """A grouped report's table for ``width`` cells (default: the console's), its cache
+    line, and its warnings on ``err``."""
     if not report.rows:
         console.print("No usage in this period.")
     else:
-        console.print(report_table(report, console.width))
+        console.print(report_table(report, width or console.width))
         t = report.to_json()["totals"]
         console.print(
             f"cache hit rate {t['cache_hit_rate'] * 100:.1f}% · caching saved "
@@ -155,49 +182,49 @@ def print_blocks(report: BlocksReport, console: Console, err: Console, active_on
     if not data["rows"]:
         console.print("No active block." if active_only else "No usage in this period.")
     else:
-        compact = console.width < COMPACT_BELOW
-        tz = report.filters.tz
-        table = Table(
-            title=f"ccspend blocks ({tz})", pad_edge=False, header_style="bold", box=None
-        )
-        table.add_column("Block start", no_wrap=True)
-        table.add_column("Status", no_wrap=True)
-        if not compact:
-            table.add_column("Models", no_wrap=True, overflow="ellipsis", max_width=32)
-        table.add_column("Tokens", justify="right")
-        table.add_column("Cost", justify="right", style="bold")
-        table.add_column("$/hour", justify="right")
-        table.add_column("Projected", justify="right")
-        for row in data["rows"]:
-            if row["active"]:
-                left = (report.now_us // 1_000_000) - int(
-                    datetime_to_epoch(row["end"])
-                )
-                status = f"ACTIVE {_duration(-left)} left"
-            elif row["gap_before"] and row["gap_before"] >= 5 * 3600:
-                status = f"after {_duration(row['gap_before'])} idle"
-            else:
-                status = ""
-            cells = [_local(row["key"], tz), status]
-            if not compact:
-                cells.append(cell(", ".join(short_model(m) for m in row["models"])))
-            cells += [
-                tokens(row["total_tokens"], compact),
-                money(row["cost_usd"]),
-                money(row["burn_usd_per_hour"]),
-                money(row["projected_cost_usd"]) if row["active"] else "",
-            ]
-            table.add_row(*cells, style="green" if row["active"] else None)
-        table.add_section()
-        t = data["totals"]
-        total = ["Total", ""] + ([""] if not compact else [])
-        total += [tokens(t["total_tokens"], compact), money(t["cost_usd"]), "", ""]
-        table.add_row(*total, style="bold")
-        console.print(table)
+        console.print(blocks_table(report, console.width))
         for row in data["rows"]:
             for f in row.get("forecasts", []):
-                console.print(cell(forecast_line(f, tz)), highlight=False)
+                console.print(cell(forecast_line(f, report.filters.tz)), highlight=False)
     print_warnings(report.warnings, err)
+
+
+# The order in which the blocks table's columns give way (docs/reports.md).
+BLOCKS_LADDER = ("Models", "$/hour", "Projected", "Status", COMPACT)
+
+
+def _block_status(row: dict, now_us: int) -> str:
+    """ACTIVE and the time left, or the idle time before a block that follows a gap."""
+    if row["active"]:
+        left = int(datetime_to_epoch(row["end"])) - now_us // 1_000_000
+        return f"ACTIVE {_duration(left)} left"
+    if row["gap_before"] and row["gap_before"] >= 5 * 3600:
+        return f"after {_duration(row['gap_before'])} idle"
+    return ""
+
+
+def blocks_table(report: BlocksReport, width: int) -> Table:
+    """The blocks as a table laid out for ``width`` cells (``layout.fit``)."""
+    data = report.to_json()
+    tz = report.filters.tz
+    rows, t = data["rows"], data["totals"]
+    counts = [r["total_tokens"] for r in rows] + [t["total_tokens"]]
+    cols = [
+        Col("Block start", [_local(r["key"], tz) for r in rows] + ["Total"]),
+        Col("Status", [_block_status(r, report.now_us) for r in rows] + [""]),
+        Col("Models", [", ".join(short_model(m) for m in r["models"]) for r in rows] + [""],
+            shorten=shorten_list, min_width=12),
+        Col("Tokens", [tokens(n, False) for n in counts], justify="right",
+            compact=[tokens(n, True) for n in counts]),
+        Col("Cost", [money(r["cost_usd"]) for r in rows] + [money(t["cost_usd"])],
+            justify="right", style="bold"),
+        Col("$/hour", [money(r["burn_usd_per_hour"]) for r in rows] + [""], justify="right"),
+        Col("Projected", [money(r["projected_cost_usd"]) if r["active"] else "" for r in rows]
+            + [""], justify="right"),
+    ]  # fmt: skip
+    styles = ["green" if r["active"] else None for r in rows] + ["bold"]
+    return fitted_table(cols, width, BLOCKS_LADDER, title=f"ccspend blocks ({tz})",
+                        row_styles=styles, section_before=len(rows))  # fmt: skip
 
 
 def print_warnings(warnings: list[str], err: Console) -> None:

@@ -17,7 +17,7 @@ from ccspend.cli.common import (
     app,
     ingest,
 )
-from ccspend.cli.consoles import stdout_console
+from ccspend.cli.consoles import stdout_console, table_console
 from ccspend.core import paths
 from ccspend.core.errors import UsageError
 from ccspend.core.text import inert
@@ -211,6 +211,10 @@ def config_path() -> None:
     sys.stdout.write(f"{config.config_path()}\n")
 
 
+# The order in which the rates table's columns give way, once the model names and the
+# modes are at their narrowest (docs/reports.md).
+RATES_LADDER = ("Modes", "Long ctx", "Write 1h", "From")
+
 rates_app = typer.Typer(
     help="List the rate card in force (today, or --at a date).", no_args_is_help=False
 )
@@ -281,31 +285,33 @@ def rates(
         }
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
         return
-    from rich.table import Table
+    from ccspend.cli.layout import Col, fitted_table, shorten_list, shorten_middle
 
-    table = Table(
-        title=f"Rate card {card.version}, in force on {day.isoformat()} (USD per million tokens)",
-        pad_edge=False,
-    )
-    for col in ("Model", "From", "Input", "Output", "Write 5m", "Write 1h", "Read", "Long ctx",
-                "Modes"):  # fmt: skip
-        table.add_column(col, justify="left" if col in ("Model", "From", "Modes") else "right")
-    for m, p in rows:
-        lc = (
-            f">{p.long_context_threshold // 1000}k: {p.long_context.input:g}/"
-            f"{p.long_context.output:g}"
-            if p.long_context and p.long_context_threshold
-            else ""
-        )
-        modes = ", ".join(f"{'US-only' if x['value'] == 'us' else x['value']} "
-                          f"{x['factor']:g}x" for x in _modifiers_on(m, day))  # fmt: skip
-        table.add_row(
-            m.name, p.effective_from.isoformat() + ("" if m.date_known else " (?)"),
-            f"{p.base.input:g}", f"{p.base.output:g}", f"{p.base.cache_write_5m:g}",
-            f"{p.base.cache_write_1h:g}", f"{p.base.cache_read:g}", lc, modes,
-        )  # fmt: skip
-    out = stdout_console()
-    out.print(table)
+    def long_context(p) -> str:
+        if not (p.long_context and p.long_context_threshold):
+            return ""
+        return (f">{p.long_context_threshold // 1000}k: {p.long_context.input:g}/"
+                f"{p.long_context.output:g}")  # fmt: skip
+
+    def modes(m) -> str:
+        return ", ".join(f"{'US-only' if x['value'] == 'us' else x['value']} "
+                         f"{x['factor']:g}x" for x in _modifiers_on(m, day))  # fmt: skip
+
+    def rate(header: str, field: str) -> Col:
+        return Col(header, [f"{getattr(p.base, field):g}" for _m, p in rows], justify="right")
+
+    cols = [
+        Col("Model", [m.name for m, _p in rows], shorten=shorten_middle, min_width=40),
+        Col("From", [p.effective_from.isoformat() + ("" if m.date_known else " (?)")
+                     for m, p in rows]),
+        rate("Input", "input"), rate("Output", "output"), rate("Write 5m", "cache_write_5m"),
+        rate("Write 1h", "cache_write_1h"), rate("Read", "cache_read"),
+        Col("Long ctx", [long_context(p) for _m, p in rows]),
+        Col("Modes", [modes(m) for m, _p in rows], shorten=shorten_list, min_width=10),
+    ]  # fmt: skip
+    out = table_console()
+    title = f"Rate card {card.version}, in force on {day.isoformat()} (USD per million tokens)"
+    out.print(fitted_table(cols, out.width, RATES_LADDER, title=title))
     if any(not m.date_known for m, _p in rows):
         out.print("(?) release date not published: priced from the earliest day the model "
                   "could have existed", highlight=False)  # fmt: skip

@@ -44,7 +44,7 @@ class Row:
     projects: list[Row] = field(default_factory=list)
     entries: list[Row] = field(default_factory=list)
 
-    def to_json(self, name: str) -> dict:
+    def to_json(self, name: str, tz: str = "UTC") -> dict:
         a = self.agg
         out = {"key": self.key, **_numbers(a), "models": a.models}
         if name == "session":
@@ -53,6 +53,7 @@ class Row:
                 branches=a.branches,
                 first_activity=a.first_ts,
                 last_activity=a.last_ts,
+                last_activity_date=local_day(a.last_ts, tz),
             )
         if self.breakdown:
             out["breakdown"] = [
@@ -70,6 +71,17 @@ class Row:
                 for e in self.entries
             ]
         return out
+
+
+def local_day(iso: str | None, tz: str) -> str | None:
+    """The day (``YYYY-MM-DD``) in zone ``tz`` of a UTC timestamp: a session's last
+    activity as the report's other days are counted, in the report's zone."""
+    if not iso:
+        return None
+    from zoneinfo import ZoneInfo
+
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return moment.astimezone(ZoneInfo(tz)).date().isoformat()
 
 
 def _numbers(a: Aggregate) -> dict:
@@ -112,7 +124,7 @@ class Report:
             "timezone": f.tz,
             "since": f.since.isoformat() if f.since else None,
             "until": f.until.isoformat() if f.until else None,
-            "rows": [r.to_json(self.name) for r in self.rows],
+            "rows": [r.to_json(self.name, f.tz) for r in self.rows],
             "totals": totals,
             "unpriced": [{"model": m, "tokens": t, "requests": n} for m, t, n in self.unpriced],
             "warnings": list(self.warnings),

@@ -301,10 +301,11 @@ def render_table(report, window, roots, ingested, dated: bool, colour: bool | No
     err = nothing_found(report, window, roots, ingested, dated)
     if err:
         return "", err
-    from ccspend.cli.consoles import stderr_console, stdout_console
+    from ccspend.cli.consoles import stderr_console, table_console
     from ccspend.cli.render import print_report
 
-    out_console, err_console = stdout_console(colour, compact), stderr_console(colour)
+    out_console = table_console(colour=colour, compact=compact)
+    err_console = stderr_console(colour)
     out_console.begin_capture()
     err_console.begin_capture()
     print_report(report, out_console, err_console)
@@ -413,11 +414,9 @@ def _is_day(text: str) -> bool:
 def terminal() -> tuple:
     """What of this terminal a printed answer depends on: its width, and whether
     stdout and stderr are terminals (a table is drawn for a terminal's width)."""
-    try:
-        width = os.get_terminal_size(sys.stdout.fileno()).columns
-    except (OSError, ValueError):
-        width = None
-    return (width, (sys.stdout.isatty(), sys.stderr.isatty()))
+    from ccspend.cli.consoles import terminal_width
+
+    return (terminal_width(), (sys.stdout.isatty(), sys.stderr.isatty()))
 
 
 def serve(argv: list[str]) -> bool:
