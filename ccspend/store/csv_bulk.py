@@ -22,7 +22,7 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, getcontext, localcontext
 from pathlib import Path
 
 from ccspend.imports import BulkCsv
@@ -196,23 +196,22 @@ def stage(con, database: Path, spec: BulkCsv, name: str, keys_path: Path) -> Sta
         f"sum(cost::DECIMAL(38,12)) FROM {table}").fetchone()
     if con.execute(f"SELECT count(*) FROM {keys}").fetchone()[0] != row[0]:  # pragma: no cover
         raise RuntimeError(f"staging {spec.path}: a key for every row expected")
-    cost = _cost_sum(con, table, row[5], row[6])
+    cost = _cost_sum(row[5], row[6])
+    if cost is None:
+        con.execute(f"DROP TABLE {table}; DROP TABLE {keys}")
+        return None
     return Staged(database, table, keys, row[0], (*map(int, row[1:5]), cost))
 
 
-def _cost_sum(con, table: str, places: int | None, total: Decimal | None) -> Decimal:
-    """The rows' costs summed as ``Decimal`` sums them: to the most places written."""
+def _cost_sum(places: int | None, total: Decimal | None) -> Decimal | None:
+    """The rows' costs summed as ``Decimal`` sums them, to the most places written; None
+    past Decimal's 28 digits (10^16 dollars), where its running sum rounds in file order."""
     if total is None:
         return Decimal(0)
-    exact = total.quantize(Decimal(1).scaleb(-(places or 0)))
-    if len(exact.as_tuple().digits) <= 28:  # Decimal's precision: no rounding on the way
-        return exact
-    out = Decimal(0)  # pragma: no cover - sums past 10^16 dollars: as Python rounds them
-    costs = con.execute(f"SELECT cost FROM {table} WHERE cost IS NOT NULL")
-    while batch := costs.fetchmany(65536):
-        for (text,) in batch:
-            out += Decimal(text)
-    return out
+    with localcontext() as wide:
+        wide.prec = 80
+        exact = total.quantize(Decimal(1).scaleb(-(places or 0)))
+    return exact if len(exact.as_tuple().digits) <= getcontext().prec else None
 
 
 def _python_rows(con, spec: BulkCsv, table: str) -> bool:
