@@ -8,7 +8,9 @@ the way in (passed as text and cast to DECIMAL(38,12)), never a float.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -312,9 +314,10 @@ def write_staged(con: duckdb.DuckDBPyConnection, staged: list[StagedFile],
     """
     results = []
     bulk = next((sf.bulk for sf in staged if sf.bulk is not None), None)
-    if bulk is not None:
-        con.execute(f"ATTACH '{_quoted(bulk.database)}' AS {csv_bulk.SCHEMA} (READ_ONLY)")
+    saved = _bounded(con) if bulk is not None else {}
     try:
+        if bulk is not None:
+            con.execute(f"ATTACH '{_quoted(bulk.database)}' AS {csv_bulk.SCHEMA} (READ_ONLY)")
         con.execute("BEGIN TRANSACTION")
         try:
             for sf, file in zip(staged, files, strict=True):
@@ -326,8 +329,27 @@ def write_staged(con: duckdb.DuckDBPyConnection, staged: list[StagedFile],
             raise
     finally:
         if bulk is not None:
-            con.execute(f"DETACH {csv_bulk.SCHEMA}")
+            con.execute(f"DETACH DATABASE IF EXISTS {csv_bulk.SCHEMA}")
+        for name, value in saved.items():
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"SET {name} = '{_quoted(value)}'")
     return results
+
+
+WRITE_MEMORY = "160MB"  # a bulk write's cap: its joins over a large file's keys spill past it
+
+
+def _bounded(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Cap the store's memory for a bulk write (its joins spill to a folder of the
+    system's temp directory, which DuckDB removes when it closes; it cannot change
+    once used, so it stays); the memory limit it had, to put back."""
+    saved = {"memory_limit": con.execute("SELECT current_setting('memory_limit')").fetchone()[0]}
+    con.execute(f"SET memory_limit = '{WRITE_MEMORY}'")
+    if con.execute("SELECT current_setting('temp_directory')").fetchone()[0] in ("", ".tmp"):
+        spill = Path(tempfile.gettempdir()) / f"ccspend-spill-{os.getpid()}"
+        with contextlib.suppress(duckdb.Error):  # one in use already: it spills there
+            con.execute(f"SET temp_directory = '{_quoted(spill)}'")
+    return saved
 
 
 def _quoted(path: Path) -> str:
