@@ -100,3 +100,24 @@ def test_m007_reads_the_logs_on_disk_again_for_2026_fields(tmp_path):
     assert cost() == 0.005 + 0.01  # both at the standard rate: the old rows know no speed
     ingest_claude(store, [tmp_path / "projects"])
     assert cost() == 6 * 0.005 + 0.01  # read again: fast; the deleted log's row is kept
+
+
+def test_m008_keeps_every_imported_row_without_the_primary_key(tmp_path):
+    """m008 rebuilds imported_usage without its index (the import keeps keys unique):
+    the rows and their values are kept, and the table has no key constraint left."""
+    path = tmp_path / "ccspend.duckdb"
+    _old_database(path, "m007_usage_2026")
+    con = duckdb.connect(str(path))
+    con.execute(
+        "INSERT INTO imported_usage VALUES "
+        "('k1', 'generic-csv', 'openai', 'usage', '2026-09-01 10:00:00+00', NULL, 'm', NULL, "
+        " NULL, 'p', NULL, NULL, NULL, NULL, 1, 2, 0, 3, 4, 0, NULL, 0.125, 'a.csv', now()), "
+        "('k2', 'anthropic-cost-api', 'anthropic', 'cost', '2026-09-01 00:00:00+00', "
+        " '2026-09-02 00:00:00+00', 'claude', 'w', 'key', NULL, NULL, 'standard', '0-200k', "
+        " 'output_tokens', 0, 0, 0, 0, 0, 1, 2, 1.5, 'b.json', now())")
+    before = con.execute("SELECT * FROM imported_usage ORDER BY row_key").fetchall()
+    con.close()
+    with Store(path).connect(write=True) as c:
+        assert c.execute("SELECT * FROM imported_usage ORDER BY row_key").fetchall() == before
+        assert c.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = "
+                         "'imported_usage' AND constraint_type = 'PRIMARY KEY'").fetchone()[0] == 0
