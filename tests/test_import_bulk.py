@@ -142,8 +142,9 @@ def test_cost_text_is_decimals_own(tmp_path):
     ("mixed-line-ends", HEADER + "\r\n2026-09-01,p,m,1,2,,,,,\n2026-09-01,p,m,1,3,,,,,\r\n",
      True),
     ("lone-cr", HEADER + "\r2026-09-01,p,m,1,2,,,,,\n2026-09-01,p,m,1,3,,,,,\r", True),
+    # past Decimal's precision (28 digits unless a caller widened it) the exact way sums it
     ("a-huge-total", HEADER + "\n2026-09-01,p,m,1,2,,,99999999999999.999999999999,,\n" * 200,
-     False),
+     None),
     ("types-a-sniffer-would-guess", "timestamp,model,input_tokens,output_tokens,project,task\n"
      "2026-09-01,1e3,1,2,007,0012\n2026-09-02,2e3,3,4,008,12.50\n", True),
     ("tab-and-nbsp", HEADER + "\n2026-09-01,p,m\t,1,2,,,,\u00a0x,\n", True),
@@ -153,7 +154,7 @@ def test_cost_text_is_decimals_own(tmp_path):
 ])
 def test_files_equal_python(tmp_path, name, data, fast):
     staged = same_as_python(tmp_path, write(tmp_path, data))
-    assert (staged.bulk is not None) is fast, name
+    assert fast is None or (staged.bulk is not None) is fast, name
 
 
 # --- errors: exactly the Python reader's ----------------------------------------------------
