@@ -147,7 +147,7 @@ def test_m008_hides_the_secrets_an_older_ledger_kept(tmp_path):
     con.close()
 
     store = Store(path)
-    assert store.applied_migrations()[-1] == "m008_redact_ledger"
+    assert "m008_redact_ledger" in store.applied_migrations()
     con = duckdb.connect(str(path))
     got = dict((r[0], (r[1], r[2])) for r in con.execute("SELECT run_id, command, note FROM runs").fetchall())
     detail = con.execute("SELECT detail FROM run_events").fetchone()[0]
@@ -157,3 +157,24 @@ def test_m008_hides_the_secrets_an_older_ledger_kept(tmp_path):
     assert got["r3"][0] == "claude -p  'plain   spacing kept'"
     assert "ghp_" not in got["r3"][1]
     assert "abcdefghijklmnop" not in detail
+
+
+def test_m009_keeps_every_imported_row_without_the_primary_key(tmp_path):
+    """m009 rebuilds imported_usage without its index (the import keeps keys unique):
+    the rows and their values are kept, and the table has no key constraint left."""
+    path = tmp_path / "ccspend.duckdb"
+    _old_database(path, "m008_redact_ledger")
+    con = duckdb.connect(str(path))
+    con.execute(
+        "INSERT INTO imported_usage VALUES "
+        "('k1', 'generic-csv', 'openai', 'usage', '2026-09-01 10:00:00+00', NULL, 'm', NULL, "
+        " NULL, 'p', NULL, NULL, NULL, NULL, 1, 2, 0, 3, 4, 0, NULL, 0.125, 'a.csv', now()), "
+        "('k2', 'anthropic-cost-api', 'anthropic', 'cost', '2026-09-01 00:00:00+00', "
+        " '2026-09-02 00:00:00+00', 'claude', 'w', 'key', NULL, NULL, 'standard', '0-200k', "
+        " 'output_tokens', 0, 0, 0, 0, 0, 1, 2, 1.5, 'b.json', now())")
+    before = con.execute("SELECT * FROM imported_usage ORDER BY row_key").fetchall()
+    con.close()
+    with Store(path).connect(write=True) as c:
+        assert c.execute("SELECT * FROM imported_usage ORDER BY row_key").fetchall() == before
+        assert c.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = "
+                         "'imported_usage' AND constraint_type = 'PRIMARY KEY'").fetchone()[0] == 0

@@ -165,12 +165,13 @@ def import_command(
         for path in files:
             f = forced or formats.detect(path)
             try:
-                staged = staging.add(formats.stream(path, f))
+                staged = staging.add_file(path, f)
             except ValueError as exc:
                 raise CcspendError(f"cannot import: {exc}") from None
             results.append({"file": str(path), "format": f.name, "provider": f.provider,
                             "rows": staged.rows, "new": 0, "already_there": 0,
                             "totals": staged.totals.as_dict()})
+        staging.close_db()
         store = Store(db or paths.default_db_path())
         with store.connect(write=True) as con:
             counts = imported.write_staged(con, staging.files, [str(p) for p in files])

@@ -32,6 +32,21 @@ class Format:
     # The rows as flat tuples (records.FLAT_FIELDS), in bounded memory; None: each
     # of parse's rows, flattened.
     stream: Callable[[Path], Iterator[tuple]] | None = None
+    # The file for the store's bulk CSV reader (the generic CSV's), or None.
+    bulk: Callable[[Path], BulkCsv] | None = None
 
 
-__all__ = ["ExportFormatError", "Format", "UsageRow", "SNIFF_BYTES"]
+@dataclass(frozen=True)
+class BulkCsv:
+    """A CSV for the store's bulk reader (``store.csv_bulk``): its header, and the rule
+    for one row the bulk reader leaves to Python."""
+
+    path: Path
+    names: list[str]  # the normalised header
+    # one row's cells (padded to the header) -> (key text, start (ISO), provider, model,
+    # project, task, input, cache write, cache read, output, cost text or None), or None
+    # for a blank row; raises on a bad row (the whole file is then read the exact way)
+    row: Callable[[list[str]], tuple | None]
+
+
+__all__ = ["BulkCsv", "ExportFormatError", "Format", "UsageRow", "SNIFF_BYTES"]

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ccspend.imports import SNIFF_BYTES, ExportFormatError, Format
+from ccspend.imports import SNIFF_BYTES, BulkCsv, ExportFormatError, Format
 from ccspend.imports.records import UsageRow, flat
 
 _MODULES = ("anthropic", "anthropic_console", "openai", "openrouter", "generic_csv")
@@ -90,6 +90,14 @@ def stream(path: Path, fmt: Format) -> Iterator[tuple]:
                 yield flat(row)
 
 
+def bulk(path: Path, fmt: Format) -> BulkCsv:
+    """The file for the store's bulk CSV reader (``fmt.bulk``), its header checked; the
+    same errors as ``read``."""
+    assert fmt.bulk is not None
+    with _errors(path, fmt):
+        return fmt.bulk(path)
+
+
 @contextmanager
 def _errors(path: Path, fmt: Format):
     """A file that cannot be read, or is not of its format, as one ``ExportFormatError``."""
@@ -103,4 +111,4 @@ def _errors(path: Path, fmt: Format):
         raise ExportFormatError(f"{path}: not a valid {fmt.name} file: {exc}") from None
 
 
-__all__ = ["FORMATS", "by_name", "detect", "read", "stream"]
+__all__ = ["FORMATS", "bulk", "by_name", "detect", "read", "stream"]

@@ -46,7 +46,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ccspend.imports import ExportFormatError, Format
+from ccspend.imports import BulkCsv, ExportFormatError, Format
 from ccspend.imports.records import UsageRow, content_prefix, occurrence_key
 
 SOURCE = "generic-csv"
@@ -196,8 +196,20 @@ def stream_csv(path: Path, required: Iterable[str],
     the header refused); a byte that is not UTF-8 stops the rows where it is met,
     with its line.
     """
+    names, text, reader = _open_csv(path, required, what)
+    return names, _stream_rows(path, text, reader, names)
+
+
+def csv_header(path: Path, required: Iterable[str], what: str) -> list[str]:
+    """A CSV's normalised header, checked as ``stream_csv`` checks it (same errors)."""
+    names, text, _ = _open_csv(path, required, what)
+    text.close()
+    return names
+
+
+def _open_csv(path: Path, required: Iterable[str], what: str) -> tuple[list[str], Any, Any]:
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed by the generator below
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the caller
     except OSError as e:
         raise export_error(path, f"cannot read it: {e.strerror or e}") from None
     text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
@@ -217,7 +229,7 @@ def stream_csv(path: Path, required: Iterable[str],
     except BaseException:
         text.close()
         raise
-    return names, _stream_rows(path, text, reader, names)
+    return names, text, reader
 
 
 def _checked_names(path: Path, header: list[str], required: Iterable[str],
@@ -383,6 +395,16 @@ def stream(path: Path) -> Iterator[tuple]:
     names the line and the column.
     """
     names, rows = stream_csv(path, REQUIRED, "a generic usage CSV")
+    read = _reader(path, names)
+    for line, row in rows:
+        prefix, start_iso, provider, model, project, task, a, b, c, d, cost = read(line, row)
+        yield (occurrence_key(prefix, 0), True, SOURCE, provider, "usage", start_iso, None,
+               model, None, None, project, task, None, None, None, a, b, 0, c, d, 0, None, cost)
+
+
+def _reader(path: Path, names: list[str]) -> Callable[[int, list[str]], tuple]:
+    """A row's cells (padded to the header) -> (key text, start (ISO), provider, model,
+    project, task, input, cache write, cache read, output, cost text or None)."""
     width = len(names)
     where = {name: i for i, name in enumerate(names)}
     ts, model_i, inp, out = (where[c] for c in REQUIRED)
@@ -391,8 +413,9 @@ def stream(path: Path) -> Iterator[tuple]:
         where.get(c, width) for c in ("cache_write_tokens", "cache_read_tokens", "cost_usd",
                                       "provider", "project", "task"))
     fromiso, utc, control = datetime.fromisoformat, UTC, _CONTROL.search
-    for line, row in rows:
-        row.append("")
+
+    def read(line: int, row: list[str]) -> tuple:
+        row = [*row, ""]
         try:
             start = fromiso(row[ts].strip())
             start = start.replace(tzinfo=utc) if start.tzinfo is None else start.astimezone(utc)
@@ -417,11 +440,27 @@ def stream(path: Path) -> Iterator[tuple]:
         project = project or None
         task = task or None
         cost_text = "" if cost is None else str(cost.normalize())
-        key = occurrence_key(content_prefix(SOURCE, start_iso, model, project, task, provider,
-                                            f"{a}/{b}/{c}/{d}", cost_text), 0)
-        yield (key, True, SOURCE, provider, "usage", start_iso, None, model, None, None,
-               project, task, None, None, None, a, b, 0, c, d, 0, None,
-               None if cost is None else str(cost))
+        prefix = content_prefix(SOURCE, start_iso, model, project, task, provider,
+                                f"{a}/{b}/{c}/{d}", cost_text)
+        return (prefix, start_iso, provider, model, project, task, a, b, c, d,
+                None if cost is None else str(cost))
+
+    return read
+
+
+def bulk(path: Path) -> BulkCsv:
+    """The file for the store's bulk reader: its header (checked: a bad one raises here,
+    as ``stream`` raises it) and the rule for a row the bulk reader leaves to Python."""
+    names = csv_header(path, REQUIRED, "a generic usage CSV")
+    read = _reader(path, names)
+    check = sorted(set({name: i for i, name in enumerate(names)}.values()))
+
+    def row(cells: list[str]) -> tuple | None:
+        if not any(cells[i].strip() for i in check):
+            return None  # a blank row, as stream_csv skips it
+        return read(0, cells)
+
+    return BulkCsv(path, names, row)
 
 
 def _fast_count(text: str, required: bool) -> int:
@@ -444,5 +483,6 @@ FORMATS = [
         sniff=sniff,
         parse=parse,
         stream=stream,
+        bulk=bulk,
     ),
 ]

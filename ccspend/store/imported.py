@@ -8,14 +8,18 @@ the way in (passed as text and cast to DECIMAL(38,12)), never a float.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from ccspend.imports import Format, formats
 from ccspend.imports.records import FLAT_FIELDS, UsageRow, content_key
+from ccspend.store import csv_bulk
 from ccspend.store.engine import duckdb
 
 COST_SCALE = 12  # DECIMAL(38,12): a cost with more places would be rounded, so refused
@@ -120,8 +124,11 @@ def write_rows(con: duckdb.DuckDBPyConnection, rows: list[UsageRow],
         existing = con.execute(
             "SELECT count(*) FROM import_batch b JOIN imported_usage u USING (row_key)"
         ).fetchone()[0]
+        # no index on row_key (m009): the rows replaced go first, by a join
+        con.execute("DELETE FROM imported_usage u USING import_batch b "
+                    "WHERE u.row_key = b.row_key")
         con.execute(
-            f"INSERT OR REPLACE INTO imported_usage ({', '.join(_COLUMNS)}, imported_at) "
+            f"INSERT INTO imported_usage ({', '.join(_COLUMNS)}, imported_at) "
             f"SELECT {', '.join(_COLUMNS)}, now() FROM import_batch"
         )
         con.execute("DROP TABLE import_batch")
@@ -187,18 +194,28 @@ _STRINGS = {c for c, t in zip(_COLUMNS, _TYPES, strict=False) if t == "VARCHAR"}
 
 @dataclass
 class StagedFile:
-    path: Path  # the staging CSV
+    path: Path | None  # the staging CSV (None: the rows are in the staging database)
     rows: int  # distinct buckets
     numbered: bool  # every row numbered (the generic CSV): keys unique once numbered
     totals: Totals
+    bulk: csv_bulk.Staged | None = None  # read by DuckDB's reader into the staging database
 
 
 class Staging:
-    """A temporary folder of staged files; remove it with ``close`` (or ``with``)."""
+    """A temporary folder of staged files; remove it with ``close`` (or ``with``).
+
+    A generic CSV is read by DuckDB's CSV reader (``csv_bulk``) into a staging
+    database in the folder, whose memory is capped (it spills to the folder); every
+    other file, and a generic CSV that reader leaves to Python, is streamed by its
+    Python reader to a staging CSV.
+    """
+
+    MEMORY_LIMIT = "160MB"  # the staging database's: it spills to the folder past it
 
     def __init__(self) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="ccspend-import-")
         self.files: list[StagedFile] = []
+        self._db: duckdb.DuckDBPyConnection | None = None
 
     def __enter__(self) -> Staging:
         return self
@@ -207,7 +224,46 @@ class Staging:
         self.close()
 
     def close(self) -> None:
+        self.close_db()
         self._dir.cleanup()
+
+    @property
+    def database(self) -> Path:
+        return Path(self._dir.name) / "stage.duckdb"
+
+    def close_db(self) -> None:
+        """Close the staging database (before the store attaches it)."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def add_file(self, path: Path, fmt: Format) -> StagedFile:
+        """Stage one export file: by DuckDB's reader where the format has one and the file
+        allows it, else by its Python reader (``formats.stream``), with the same errors."""
+        if fmt.bulk is not None:
+            spec = formats.bulk(path, fmt)  # a bad header raises here, as it always did
+            staged = csv_bulk.stage(self._connect(), self.database, spec, str(len(self.files)),
+                                    Path(self._dir.name) / "keys.csv")
+            if staged is not None:
+                names = ("rows", "input_tokens", "cache_write_5m_tokens", "cache_read_tokens",
+                         "output_tokens")
+                sums = dict(zip(names, (staged.rows, *staged.sums[:4]), strict=True))
+                sf = StagedFile(None, staged.rows, True, Totals(**sums, cost_usd=staged.sums[4]),
+                                bulk=staged)
+                self.files.append(sf)
+                return sf
+        return self.add(formats.stream(path, fmt))
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        if self._db is None:
+            from ccspend.store.engine import duckdb
+
+            self._db = duckdb.connect(str(self.database))
+            spill = str(Path(self._dir.name) / "spill").replace("'", "''")
+            for setting in ("TimeZone = 'UTC'", f"memory_limit = '{self.MEMORY_LIMIT}'",
+                            f"temp_directory = '{spill}'"):
+                self._db.execute(f"SET {setting}")
+        return self._db
 
     def add(self, rows: Iterable[tuple]) -> StagedFile:
         """Stage one file's flat rows; a bad cost raises ValueError (``write_rows``'s)."""
@@ -246,6 +302,7 @@ class Staging:
 
 
 def _staged_source(staged: StagedFile) -> str:
+    assert staged.path is not None
     columns = ", ".join(f"'{c}': '{'BIGINT' if c == 'seq' or c not in _STRINGS else 'VARCHAR'}'"
                         for c in _STAGED)
     quoted = str(staged.path).replace("'", "''")
@@ -262,15 +319,69 @@ def write_staged(con: duckdb.DuckDBPyConnection, staged: list[StagedFile],
     the last row of a key counts. Numbered rows get their occurrence keys here.
     """
     results = []
-    con.execute("BEGIN TRANSACTION")
+    bulk = next((sf.bulk for sf in staged if sf.bulk is not None), None)
+    saved = _bounded(con) if bulk is not None else {}
     try:
-        for sf, file in zip(staged, files, strict=True):
-            results.append(_write_one(con, sf, file))
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        if bulk is not None:
+            con.execute(f"ATTACH '{_quoted(bulk.database)}' AS {csv_bulk.SCHEMA} (READ_ONLY)")
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for sf, file in zip(staged, files, strict=True):
+                results.append(_write_one(con, sf, file) if sf.bulk is None
+                               else _write_bulk(con, sf, file))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        if bulk is not None:
+            con.execute(f"DETACH DATABASE IF EXISTS {csv_bulk.SCHEMA}")
+        for name, value in saved.items():
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"SET {name} = '{_quoted(value)}'")
     return results
+
+
+WRITE_MEMORY = "160MB"  # a bulk write's cap: its joins over a large file's keys spill past it
+
+
+def _bounded(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Cap the store's memory for a bulk write (its joins spill to a folder of the
+    system's temp directory, which DuckDB removes when it closes; it cannot change
+    once used, so it stays); the memory limit it had, to put back."""
+    saved = {"memory_limit": con.execute("SELECT current_setting('memory_limit')").fetchone()[0]}
+    con.execute(f"SET memory_limit = '{WRITE_MEMORY}'")
+    if con.execute("SELECT current_setting('temp_directory')").fetchone()[0] in ("", ".tmp"):
+        spill = Path(tempfile.gettempdir()) / f"ccspend-spill-{os.getpid()}"
+        with contextlib.suppress(duckdb.Error):  # one in use already: it spills there
+            con.execute(f"SET temp_directory = '{_quoted(spill)}'")
+    return saved
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _write_bulk(con: duckdb.DuckDBPyConnection, sf: StagedFile, file: str) -> tuple[int, int]:
+    """A bulk-staged file's rows in: each new key inserted, each known one given this
+    file. Nothing else of a known row can differ (a generic CSV's key is made of all its
+    values), so a row already there from this same file is left as it is: importing a
+    file again reads it but writes nothing."""
+    assert sf.bulk is not None
+    keys = f"{csv_bulk.SCHEMA}.{sf.bulk.keys}"
+    existing = con.execute(f"SELECT count(*) FROM {keys} k SEMI JOIN imported_usage u "
+                           f"USING (row_key)").fetchone()[0]
+    if existing:
+        con.execute("UPDATE imported_usage u SET file = $1, imported_at = now() "
+                    f"FROM {keys} k WHERE u.row_key = k.row_key AND u.file IS DISTINCT FROM $1",
+                    [file])
+    cols = _COLUMNS[:-1]
+    con.execute(
+        f"INSERT INTO imported_usage ({', '.join(cols)}, file, imported_at) "
+        f"SELECT *, $1, now() FROM ({csv_bulk.insert_select(sf.bulk)}) b "
+        + ("WHERE NOT EXISTS (SELECT 1 FROM imported_usage u WHERE u.row_key = b.row_key)"
+           if existing else ""), [file])
+    return sf.rows - existing, existing
 
 
 def _write_one(con: duckdb.DuckDBPyConnection, sf: StagedFile, file: str) -> tuple[int, int]:

@@ -271,6 +271,48 @@ def _redacted_command(command: str) -> str:
     return hidden if hidden.count(HIDDEN) > command.count(HIDDEN) else command
 
 
+# Imported rows without the PRIMARY KEY on row_key. Why: DuckDB keeps a primary
+# key's index in memory, every key of it, and a transaction's inserts build a second
+# index that is merged at commit. With the import's parse moved into DuckDB (the bulk
+# CSV reader), that index is what is left: inserting 1.5 M generic-CSV rows took
+# 6.2 s of CPU and 410 MB with it, 2.6 s and 235 MB without, and under a memory limit
+# the commit needs 215 MB for the two indexes (a first try, cbe5941, was reverted when
+# the Python parse still hid this). ``imported.py`` keeps a key unique itself, inside
+# the import's one transaction (update what is there, insert what is new, by joins).
+# Every row is kept.
+M009_IMPORTED_USAGE_NO_INDEX = """
+CREATE TABLE imported_usage_m009 (
+    row_key                VARCHAR NOT NULL,      -- UsageRow.key; unique, kept so by imports
+    source                 VARCHAR NOT NULL,
+    provider               VARCHAR NOT NULL,
+    kind                   VARCHAR NOT NULL,
+    start_ts               TIMESTAMPTZ NOT NULL,
+    end_ts                 TIMESTAMPTZ,
+    model                  VARCHAR,
+    workspace              VARCHAR,
+    api_key                VARCHAR,
+    project                VARCHAR,
+    task                   VARCHAR,
+    service_tier           VARCHAR,
+    context_window         VARCHAR,
+    line_item              VARCHAR,
+    input_tokens           BIGINT NOT NULL,
+    cache_write_5m_tokens  BIGINT NOT NULL,
+    cache_write_1h_tokens  BIGINT NOT NULL,
+    cache_read_tokens      BIGINT NOT NULL,
+    output_tokens          BIGINT NOT NULL,
+    web_search_requests    BIGINT NOT NULL,
+    requests               BIGINT,
+    cost_usd               DECIMAL(38,12),
+    file                   VARCHAR,
+    imported_at            TIMESTAMPTZ NOT NULL
+);
+INSERT INTO imported_usage_m009 BY NAME SELECT * FROM imported_usage;
+DROP TABLE imported_usage;
+ALTER TABLE imported_usage_m009 RENAME TO imported_usage;
+"""
+
+
 Migration = str | Callable[["duckdb.DuckDBPyConnection"], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -282,4 +324,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m006_requests_key_computed", M006_REQUESTS_KEY_COMPUTED),
     ("m007_usage_2026", M007_USAGE_2026),
     ("m008_redact_ledger", m008_redact_ledger),
+    ("m009_imported_usage_no_index", M009_IMPORTED_USAGE_NO_INDEX),
 ]
