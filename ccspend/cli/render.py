@@ -17,6 +17,7 @@ from rich.text import Text
 from ccspend.cli.layout import (
     COMPACT,
     Col,
+    FittedTable,
     fitted_table,
     shorten_end,
     shorten_list,
@@ -85,7 +86,7 @@ def _key_shortener(name: str):
     return shorten
 
 
-def report_table(report: Report, width: int) -> Table:
+def report_table(report: Report, width: int) -> FittedTable:
     """A grouped report's table laid out for ``width`` cells (``layout.fit``): numbers
     whole, names shortened, columns dropped in ``REPORT_LADDER``'s order."""
     data = report.to_json()
@@ -203,7 +204,7 @@ def _block_status(row: dict, now_us: int) -> str:
     return ""
 
 
-def blocks_table(report: BlocksReport, width: int) -> Table:
+def blocks_table(report: BlocksReport, width: int) -> FittedTable:
     """The blocks as a table laid out for ``width`` cells (``layout.fit``)."""
     data = report.to_json()
     tz = report.filters.tz
