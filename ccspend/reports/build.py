@@ -122,9 +122,13 @@ def build_report(
     """Run one report against the store, priced by ``card``."""
     if req.name not in REPORTS:
         raise ValueError(f"unknown report {req.name}")
+    from ccspend.core import timing
+
     with store.connect() as con:
         queries.load_card(con, card, at=req.card_at)
+        timing.mark("load-card")
         summary = queries.summarise(con, req.name, req.filters, by_model=req.breakdown)
+        timing.mark("summarise")
         skipped = queries.skipped_lines(con)
     subs, unpriced = summary.subs, summary.unpriced
     rows = [Row(a.key, a) for a in summary.groups]

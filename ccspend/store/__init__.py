@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ccspend.core.errors import CcspendError, StoreBusy, StoreCorrupt, StoreTooNew
+from ccspend.store import maintain
 from ccspend.store.migrations import MIGRATIONS
 
 if TYPE_CHECKING:
@@ -460,6 +461,7 @@ class Store:
             # Python values bound as parameters cost 25 ms for 2,600 files.
             _load_batch_files(con, accepted)
             replaced = [up for up in accepted if up.replace and up.expected is not None]
+            maintain.before_batch(con, [up.file_id for up in replaced])
             dropped = [up.file_id for up in replaced if not up.retire]
             if dropped:
                 con.execute("DELETE FROM requests WHERE list_contains(?, file_id)", [dropped])
@@ -492,6 +494,8 @@ class Store:
                 "ELSE greatest(files.last_ts, b.last_ts) END "
                 "FROM batch_files b WHERE files.file_id = b.file_id AND NOT b.is_new"
             )
+            # Only retired files that kept rows (the others are gone with _prune_retired)
+            maintain.after_batch(con, [old for _, old in retired])
             con.execute("COMMIT")
             return inserted
         except Exception:
@@ -566,7 +570,7 @@ def _load_batch_files(con: duckdb.DuckDBPyConnection, updates: list[FileUpdate])
             "CASE WHEN replace OR expected IS NULL THEN skipped "
             "     ELSE expected.skipped_lines + skipped END AS skipped_lines, "
             "make_timestamp(first_ts_us)::TIMESTAMPTZ AS first_ts, "
-            "make_timestamp(last_ts_us)::TIMESTAMPTZ AS last_ts, start = 0 AS from_start "
+            "make_timestamp(last_ts_us)::TIMESTAMPTZ AS last_ts, start = 0 AS from_start, start "
             f"FROM read_json(?, format = 'newline_delimited', columns = {_BATCH_FILE_COLUMNS})",
             [path],
         )

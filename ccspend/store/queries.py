@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ccspend.pricing.index import NEUTRAL
+from ccspend.store import maintain
 
 if TYPE_CHECKING:
     import duckdb
@@ -70,8 +71,11 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
     """
     from ccspend.pricing.index import alias_timeline
 
+    # The models stored, as the ingest noted them: a scan of every request would
+    # cost what the history costs.
     models = [r[0] for r in con.execute(
-        "SELECT model FROM requests UNION SELECT model FROM imported_usage").fetchall()]
+        "SELECT model FROM models_seen UNION SELECT model FROM imported_usage").fetchall()]
+    con.execute("CREATE OR REPLACE TEMP TABLE card_meta AS SELECT $at::DATE AS card_at", {"at": at})
     con.execute("CREATE OR REPLACE TEMP TABLE model_map (raw VARCHAR, name VARCHAR, "
                 "valid_from TIMESTAMPTZ, valid_to TIMESTAMPTZ)")  # fmt: skip
     mapping: list[tuple[str, str, str, str]] = []
@@ -162,7 +166,7 @@ def _instant(day: date) -> str:
 # are), and the pick is an ``arg_min`` per key over non-null integers: a hash
 # aggregate, twice as fast as a ``row_number()`` window sorting every row with
 # all its columns (0.08 s against 0.18 s on 92,000 rows), with the same result.
-PRICED = """
+_DEDUP = """
 WITH files_ranked AS (
     SELECT file_id, path AS f_path, source AS f_source, agent_type,
            row_number() OVER (ORDER BY first_ts NULLS LAST, last_ts NULLS LAST, path) AS f_rank
@@ -182,8 +186,12 @@ dedup AS (
     UNION ALL
     SELECT * FROM base WHERE row_id IN (SELECT row_id FROM kept)
 ),
+"""
+# The pricing of the rows of ``dedup``, one output row each.
+_PRICE = """
 joined AS (
-    SELECT d.ts, d.session_id, d.model, d.cwd, d.git_branch, d.input_tokens, d.output_tokens,
+    SELECT d.file_id, d.line_offset, d.ts, d.session_id, d.model, d.cwd, d.git_branch,
+           d.input_tokens, d.output_tokens,
            d.cache_write_5m_tokens, d.cache_write_1h_tokens, d.cache_read_tokens,
            d.web_search_requests, d.f_source, d.speed, d.inference_geo,
            d.compaction_input_tokens AS k_in, d.compaction_output_tokens AS k_out,
@@ -213,7 +221,7 @@ factored AS (
             * (CASE WHEN geo_neutral THEN 1 ELSE coalesce(geo_factor, 1) END) AS factor
     FROM joined
 )
-SELECT ts, session_id, model, model_name, cwd, git_branch,
+SELECT ts, session_id, model, model_name, cwd, git_branch, file_id, line_offset,
     input_tokens + k_in AS input_tokens, output_tokens + k_out AS output_tokens,
     cache_write_5m_tokens + k_w5 AS cache_write_5m_tokens,
     cache_write_1h_tokens + k_w1 AS cache_write_1h_tokens,
@@ -262,6 +270,12 @@ SELECT ts, session_id, model, model_name, cwd, git_branch,
     END AS modifier_unknown
 FROM factored
 """
+PRICED = _DEDUP + _PRICE
+# ``counted`` rows (``{where}`` picks them), priced as ``PRICED`` prices the lines it keeps.
+PRICE_COUNTED = (
+    "WITH dedup AS (SELECT *, ckey AS dedup_key, source AS f_source, NULL::VARCHAR AS f_path "
+    "FROM counted WHERE {where}),\n" + _PRICE
+)
 
 
 def _sql_list(values: tuple[str, ...]) -> str:
@@ -269,8 +283,13 @@ def _sql_list(values: tuple[str, ...]) -> str:
 
 
 # The values that cost nothing extra, as the price index and the card define them.
-PRICED = PRICED.replace("{speed_neutral}", _sql_list(NEUTRAL["speed"])).replace(
-    "{geo_neutral}", _sql_list(NEUTRAL["inference_geo"]))
+def _neutral(sql: str) -> str:
+    return sql.replace("{speed_neutral}", _sql_list(NEUTRAL["speed"])).replace(
+        "{geo_neutral}", _sql_list(NEUTRAL["inference_geo"]))
+
+
+PRICED = _neutral(PRICED)
+PRICE_COUNTED = _neutral(PRICE_COUNTED)
 
 
 # Export formats in order of preference when several hold the same provider's
@@ -432,6 +451,14 @@ _SUMS_SESSION = """
     mode(cwd)
 """
 _SUMS = f"{_SUMS_CORE},{_SUMS_SESSION}"
+# The same over rollup rows (the project: ``_with_project``).
+_SUMS_SESSION_ROLLUP = """
+    strftime(min(first_ts), '%Y-%m-%dT%H:%M:%S.%gZ'),
+    strftime(max(last_ts), '%Y-%m-%dT%H:%M:%S.%gZ'),
+    list(DISTINCT coalesce(nullif(git_branch, ''), '(none)')
+         ORDER BY coalesce(nullif(git_branch, ''), '(none)')),
+    NULL
+"""
 
 
 @dataclass(frozen=True)
@@ -514,6 +541,49 @@ class Summary:
     unknown_modifiers: list[tuple[str, int]] = field(default_factory=list)
 
 
+# The rollup's rows in the columns of ``PRICED`` that a report reads, each the sum
+# of ``n_rows`` counted requests (``ts``: its 15-minute bucket).
+ROLLUP_ROWS = """
+SELECT bucket AS ts, first_ts, last_ts, session_id, model, model_name, cwd, git_branch, source,
+       priced, pricing_mode, modifier_unknown, input_tokens, output_tokens,
+       cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, web_search_requests,
+       cost_micro, savings_micro, requests AS n_requests, requests AS n_rows
+FROM rollup
+"""
+
+
+def _rollup_ready(con: duckdb.DuckDBPyConnection, f: Filters) -> bool:
+    """Whether the rollup answers this report exactly, priced by the card loaded
+    (brought up to date first when the connection may write).
+
+    Not for a window that starts at an instant (a git ref's: not on a bucket's
+    edge), nor for history priced on the card of another day (``--card``).
+    """
+    if f.since_ts is not None or f.repo_root is not None:
+        return False
+    if con.execute("SELECT card_at FROM card_meta").fetchone()[0] is not None:
+        return False
+    changed, dirty = maintain.stale(con)
+    if not changed and not dirty:
+        return True
+    if not maintain.writable(con):
+        return False  # a read-only connection: PRICED, exact and slower
+    maintain.refresh(con, PRICE_COUNTED, changed)
+    return True
+
+
+def _rollup_selection(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, dict]:
+    """``_selection`` over the rollup: the same columns, a row per rollup row."""
+    where, params = _where(f)
+    sources = ROLLUP_ROWS
+    local_only = f.source in ("local", "codex")
+    if not local_only and con.execute("SELECT EXISTS (FROM imported_usage)").fetchone()[0]:
+        sources = (f"{sources} UNION ALL BY NAME (SELECT *, ts AS first_ts, ts AS last_ts, "
+                   f"1 AS n_rows FROM ({IMPORTED}))")
+    params.update(usage_pref=list(USAGE_PREFERENCE), cost_pref=list(COST_PREFERENCE))
+    return f"SELECT * FROM ({sources}) q {where}", params
+
+
 def summarise(
     con: duckdb.DuckDBPyConnection, group: str, f: Filters, by_model: bool = False
 ) -> Summary:
@@ -523,17 +593,23 @@ def summarise(
     One pass of GROUPING SETS over the selection, instead of a temp table written
     once and read four times (with the session-only aggregates left out of the
     other reports, 0.087 s -> 0.052 s for ``daily`` on the 1 GiB benchmark).
+    The selection is the rollup's rows when it answers the report exactly
+    (``_rollup_ready``): then the cost is what the report shows, not the history.
     """
-    sql, params = _selection(con, f)
+    rolled = _rollup_ready(con, f)
+    sql, params = _rollup_selection(con, f) if rolled else _selection(con, f)
     key = GROUP_KEYS[group]
     sub = SUB_KEY if by_model else "NULL"
     unpriced_model = "CASE WHEN NOT priced THEN coalesce(model, '(unknown)') END"
     sets = "(k), (), (um), (mu), (k, sk)" if by_model else "(k), (), (um), (mu)"
-    extras = _SUMS_SESSION if group == "session" else "NULL, NULL, NULL, NULL"
+    extras = ((_SUMS_SESSION_ROLLUP if rolled else _SUMS_SESSION) if group == "session"
+              else "NULL, NULL, NULL, NULL")
+    rows = "sum(n_rows)::BIGINT" if rolled else "count(*)::BIGINT"
+    selection = sql
     sql = (
         f"SELECT grouping(k) AS gk, grouping(um) AS gu, grouping(mu) AS gm, k, "
         f"{'sk' if by_model else 'NULL'}, {_SUMS_CORE}, {extras}, "
-        "count(*)::BIGINT, um, mu "
+        f"{rows}, um, mu "
         f"FROM (SELECT *, {key} AS k, {sub} AS sk, {unpriced_model} AS um, {_UNKNOWN_MODIFIER} "
         f"AS mu FROM ({sql}) s) "
         f"GROUP BY GROUPING SETS ({sets}) ORDER BY k, 5"
@@ -561,7 +637,22 @@ def summarise(
             subs.append(_aggregate(rest))
     unpriced.sort()
     odd.sort()
+    if rolled and group == "session" and groups:
+        groups = _with_project(con, groups, selection, params, key)
     return Summary(groups, subs, total, unpriced, odd)
+
+
+def _with_project(con: duckdb.DuckDBPyConnection, groups: list[Aggregate], selection: str,
+                  params: dict, key: str) -> list[Aggregate]:
+    """Each session's project from rollup rows: its most frequent cwd, as ``mode(cwd)``
+    over the requests (a tie: the greatest, as DuckDB's ``mode`` picks)."""
+    from dataclasses import replace
+
+    sql = (f"SELECT k, arg_max(cwd, (w, cwd)) FROM (SELECT k, cwd, sum(n_rows) AS w FROM "
+           f"(SELECT *, {key} AS k FROM ({selection}) s) WHERE cwd IS NOT NULL GROUP BY k, cwd) "
+           "GROUP BY k")  # fmt: skip
+    cwd = dict(con.execute(sql, _bind(sql, params)).fetchall())
+    return [replace(g, cwd=cwd.get(g.key)) for g in groups]
 
 
 # A request's model with the multipliers it was priced with: ``--breakdown`` shows a

@@ -27,7 +27,7 @@ import sys
 # runs on every report, and its budget is a few milliseconds.
 from ccspend.cli import options
 from ccspend.cli.options import ReportOptions
-from ccspend.core import paths
+from ccspend.core import paths, timing
 from ccspend.reports import answer_cache
 
 TYPE_CHECKING = False  # typing's own costs a warm answer milliseconds
@@ -83,6 +83,7 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
     from ccspend.reports.options import parse_day, project_path, source_filter
     from ccspend.store.queries import Filters
 
+    timing.mark("imports")
     name, since, until, branch = opts.name, opts.since, opts.until, opts.branch
     breakdown, json_out, chart, demo = opts.breakdown, opts.json, opts.chart, opts.demo
     tz = check_timezone(opts.timezone)
@@ -137,6 +138,7 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
                 while_parsing=lambda: _prepare(prepared), codex=not demo,
             )
             store.settle()  # the file as the next run will find it, before its fingerprint
+            timing.mark("settle")
             if not prepared:
                 _prepare(prepared)
             if "error" in prepared:  # raised after the ingest, as before the overlap
@@ -156,7 +158,9 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
                 store, prepared["card"], reports.ReportRequest(name, filters, breakdown or chart),
                 warnings,
             )
+            timing.mark("report")
             text = render(report, window, roots, ingested, bool(since_day or until_day))
+            timing.mark("render")
             if text is None:
                 return
             out, err = text
