@@ -225,6 +225,34 @@ class Store:
             except duckdb.Error as exc:
                 raise self._translate(exc) from None
 
+    def refresh(self, card) -> None:
+        """Price the rows the ingest added and sum the rollup's buckets they changed,
+        by ``card`` (``store.maintain``), if anything is pending.
+
+        A report that has just ingested calls this before ``settle``: the write
+        then belongs to the state its cached answer is fingerprinted with, and
+        the report itself only reads. Pending work is left to the next writer
+        when the database cannot be written (the report then prices as before).
+        """
+        from ccspend.store import queries
+
+        with self.connect() as con:  # the kept writer, when the ingest wrote
+            queries.load_card(con, card)
+            changed, dirty = maintain.stale(con)
+            if not (changed or dirty):
+                return
+            if maintain.writable(con):
+                maintain.refresh(con, queries.PRICE_COUNTED, changed)
+                return
+        try:
+            with self.connect(write=True) as con:
+                queries.load_card(con, card)
+                changed, dirty = maintain.stale(con)
+                if changed or dirty:
+                    maintain.refresh(con, queries.PRICE_COUNTED, changed)
+        except (StoreBusy, CcspendError):
+            return  # a read-only file, or held: the report prices from the lines
+
     # -- opening ---------------------------------------------------------
 
     @contextlib.contextmanager

@@ -451,13 +451,13 @@ _SUMS_SESSION = """
     mode(cwd)
 """
 _SUMS = f"{_SUMS_CORE},{_SUMS_SESSION}"
-# The same over rollup rows (the project: ``_with_project``).
+# The same over rollup rows (``proj``: the session's project, ``summarise`` finds it).
 _SUMS_SESSION_ROLLUP = """
     strftime(min(first_ts), '%Y-%m-%dT%H:%M:%S.%gZ'),
     strftime(max(last_ts), '%Y-%m-%dT%H:%M:%S.%gZ'),
     list(DISTINCT coalesce(nullif(git_branch, ''), '(none)')
          ORDER BY coalesce(nullif(git_branch, ''), '(none)')),
-    NULL
+    any_value(proj)
 """
 
 
@@ -605,13 +605,19 @@ def summarise(
     extras = ((_SUMS_SESSION_ROLLUP if rolled else _SUMS_SESSION) if group == "session"
               else "NULL, NULL, NULL, NULL")
     rows = "sum(n_rows)::BIGINT" if rolled else "count(*)::BIGINT"
-    selection = sql
+    source = (f"(SELECT *, {key} AS k, {sub} AS sk, {unpriced_model} AS um, "
+              f"{_UNKNOWN_MODIFIER} AS mu FROM ({sql}) s)")
+    if rolled and group == "session":
+        # A session's project is its most frequent cwd (``mode`` over its requests;
+        # a tie: the greatest, as ``mode`` picks); rollup rows carry their weight.
+        source = (f"(WITH x AS {source}, pc AS (SELECT k, arg_max(cwd, (w, cwd)) AS proj "
+                  "FROM (SELECT k, cwd, sum(n_rows) AS w FROM x WHERE cwd IS NOT NULL "
+                  "GROUP BY ALL) GROUP BY k) SELECT x.*, pc.proj FROM x LEFT JOIN pc USING (k))")
     sql = (
         f"SELECT grouping(k) AS gk, grouping(um) AS gu, grouping(mu) AS gm, k, "
         f"{'sk' if by_model else 'NULL'}, {_SUMS_CORE}, {extras}, "
         f"{rows}, um, mu "
-        f"FROM (SELECT *, {key} AS k, {sub} AS sk, {unpriced_model} AS um, {_UNKNOWN_MODIFIER} "
-        f"AS mu FROM ({sql}) s) "
+        f"FROM {source} "
         f"GROUP BY GROUPING SETS ({sets}) ORDER BY k, 5"
     )
     params["tz"] = f.tz
@@ -637,22 +643,7 @@ def summarise(
             subs.append(_aggregate(rest))
     unpriced.sort()
     odd.sort()
-    if rolled and group == "session" and groups:
-        groups = _with_project(con, groups, selection, params, key)
     return Summary(groups, subs, total, unpriced, odd)
-
-
-def _with_project(con: duckdb.DuckDBPyConnection, groups: list[Aggregate], selection: str,
-                  params: dict, key: str) -> list[Aggregate]:
-    """Each session's project from rollup rows: its most frequent cwd, as ``mode(cwd)``
-    over the requests (a tie: the greatest, as DuckDB's ``mode`` picks)."""
-    from dataclasses import replace
-
-    sql = (f"SELECT k, arg_max(cwd, (w, cwd)) FROM (SELECT k, cwd, sum(n_rows) AS w FROM "
-           f"(SELECT *, {key} AS k FROM ({selection}) s) WHERE cwd IS NOT NULL GROUP BY k, cwd) "
-           "GROUP BY k")  # fmt: skip
-    cwd = dict(con.execute(sql, _bind(sql, params)).fetchall())
-    return [replace(g, cwd=cwd.get(g.key)) for g in groups]
 
 
 # A request's model with the multipliers it was priced with: ``--breakdown`` shows a

@@ -137,12 +137,14 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
                 store, roots, opts.no_ingest, progress=progress,
                 while_parsing=lambda: _prepare(prepared), codex=not demo,
             )
-            store.settle()  # the file as the next run will find it, before its fingerprint
-            timing.mark("settle")
             if not prepared:
                 _prepare(prepared)
             if "error" in prepared:  # raised after the ingest, as before the overlap
                 raise prepared["error"]
+            store.refresh(prepared["card"])  # price and sum what the ingest added
+            timing.mark("refresh")
+            store.settle()  # the file as the next run will find it, before its fingerprint
+            timing.mark("settle")
             db_path = store.path.absolute()
             # An answer is cached only when it reflects every log: an unreadable file
             # could become readable without its size or time changing.
