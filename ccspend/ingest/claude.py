@@ -381,7 +381,7 @@ def ingest_claude(
     # A database that does not exist yet knows no file: plan without creating it,
     # so the parse workers start at once and the schema is made while they run.
     fresh = not store.path.exists()
-    states = {} if fresh else store.file_states(SOURCE)
+    states = {} if fresh else store.file_states(SOURCE, [f.path for f in files])
     tasks = plan(files, states)
     timing.mark("open-store-and-plan")
     if not tasks:

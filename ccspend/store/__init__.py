@@ -437,18 +437,29 @@ class Store:
 
     # -- ingest ----------------------------------------------------------
 
-    def file_states(self, source: str = "claude-code") -> dict[str, FileState]:
-        with self.connect() as con:
-            return self._file_states(con, source)
+    def file_states(
+        self, source: str = "claude-code", paths: list[str] | None = None
+    ) -> dict[str, FileState]:
+        """What the store remembers of the files of ``source`` (of ``paths`` only, if
+        given: the files on disk, not the history's deleted ones, which grow with it).
+
+        Within ``keep_open`` the database is opened for writing here already: the
+        ingest's write and the report then use this one open instead of three.
+        """
+        with self.connect(write=self._keeping) as con:
+            return self._file_states(con, source, paths)
 
     @staticmethod
-    def _file_states(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, FileState]:
-        rows = con.execute(
-            "SELECT file_id, path, dev, ino, size, mtime_ns, read_offset, head_hash, "
-            "skipped_lines FROM files WHERE source = ?",
-            [source],
-        ).fetchall()
-        return {r[1]: FileState(*r) for r in rows}
+    def _file_states(
+        con: duckdb.DuckDBPyConnection, source: str, paths: list[str] | None = None
+    ) -> dict[str, FileState]:
+        sql = ("SELECT file_id, path, dev, ino, size, mtime_ns, read_offset, head_hash, "
+               "skipped_lines FROM files WHERE source = $source")  # fmt: skip
+        params: dict = {"source": source}
+        if paths is not None:
+            sql += " AND path IN (SELECT unnest($paths::VARCHAR[]))"
+            params["paths"] = paths
+        return {r[1]: FileState(*r) for r in con.execute(sql, params).fetchall()}
 
     def write_ingest(
         self,
@@ -469,7 +480,8 @@ class Store:
         """
         con.execute("BEGIN TRANSACTION")
         try:
-            current = self._file_states(con, updates[0].source) if updates else {}
+            current = (self._file_states(con, updates[0].source, [up.path for up in updates])
+                       if updates else {})
             accepted: list[FileUpdate] = []
             next_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchone()[0]
             for up in updates:
