@@ -153,6 +153,15 @@ def after_batch(con: duckdb.DuckDBPyConnection, retired: list[int]) -> None:
     """Bring ``counted`` up to date with the batch just written (``batch_files``,
     with each file's ``start``: its rows from there on are new) and the retired
     files' ids (their rows without a response key count again, under the new id)."""
+    if not con.execute("SELECT EXISTS (FROM counted)").fetchone()[0]:
+        # A first ingest (or nothing counted yet): every row is new, and the plain
+        # recompute is the cheapest way to the same rows (no key lookups, no copy).
+        con.execute("DELETE FROM models_seen")
+        con.execute("INSERT INTO models_seen SELECT DISTINCT model FROM requests")
+        con.execute(counted_from_requests())
+        con.execute(f"INSERT INTO rollup_dirty SELECT DISTINCT {BUCKET.format(ts='ts')} "
+                    "FROM counted")  # fmt: skip
+        return
     ids = [r[0] for r in con.execute("SELECT file_id FROM batch_files").fetchall()]
     new = (f"{_of_files(ids)} AND EXISTS (SELECT 1 FROM batch_files b "
            "WHERE b.file_id = r.file_id AND r.line_offset >= b.start)")
