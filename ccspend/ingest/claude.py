@@ -31,6 +31,7 @@ from pathlib import Path
 
 import msgspec
 
+from ccspend.core import timing
 from ccspend.core.errors import CcspendError
 from ccspend.sources.claude_code import (
     LogFile,
@@ -376,11 +377,13 @@ def ingest_claude(
     report.unreadable.update(misnamed)
     report.files = files
     report.files_seen = len(files)
+    timing.mark("list-logs")
     # A database that does not exist yet knows no file: plan without creating it,
     # so the parse workers start at once and the schema is made while they run.
     fresh = not store.path.exists()
-    states = {} if fresh else store.file_states(SOURCE)
+    states = {} if fresh else store.file_states(SOURCE, [f.path for f in files])
     tasks = plan(files, states)
+    timing.mark("open-store-and-plan")
     if not tasks:
         if while_parsing is not None:
             while_parsing()
@@ -463,4 +466,5 @@ def ingest_claude(
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)
     report.seconds = time.monotonic() - t0
+    timing.mark("ingest-claude")
     return report

@@ -55,7 +55,7 @@ def ingest_codex(store: Store, roots: list[Path] | None = None) -> IngestReport:
     report.files_seen = len(files)
     if not files:
         return report
-    states = store.file_states(SOURCE)
+    states = store.file_states(SOURCE, [f.path for f in files])
     changed = [
         f for f in files
         if (st := states.get(f.path)) is None

@@ -39,6 +39,9 @@ def ingest_logs(store, roots: list[Path], skip: bool, progress=None, while_parsi
         ingested.files_seen += other.files_seen
         ingested.unreadable.update(other.unreadable)
         ingested.skipped.update(other.skipped)
+        from ccspend.core import timing
+
+        timing.mark("ingest-codex")
     warnings = []
     if ingested.unreadable:
         named = ", ".join(f"{p} ({why})" for p, why in list(ingested.unreadable.items())[:3])

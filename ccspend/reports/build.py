@@ -174,11 +174,15 @@ def build_report(
     """Run one report against the store, priced by ``card``."""
     if req.name not in REPORTS:
         raise ValueError(f"unknown report {req.name}")
+    from ccspend.core import timing
+
     with store.connect() as con:
         queries.load_card(con, card, at=req.card_at)
+        timing.mark("load-card")
         summary = queries.summarise(con, req.name, req.filters, by_model=req.breakdown,
                                     by_project=req.by_project, week_start=req.week_start)
         requests = queries.entries(con, req.filters) if req.entries else []
+        timing.mark("summarise")
         skipped = queries.skipped_lines(con)
     unpriced = summary.unpriced
     rows = [Row(a.key, a) for a in summary.groups]

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from ccspend.core.errors import CcspendError, StoreBusy, StoreCorrupt, StoreTooNew
 from ccspend.core.redact import redact_text
+from ccspend.store import maintain
 from ccspend.store.migrations import MIGRATIONS, Migration
 
 if TYPE_CHECKING:
@@ -231,6 +232,34 @@ class Store:
             except duckdb.Error as exc:
                 raise self._translate(exc) from None
 
+    def refresh(self, card) -> None:
+        """Price the rows the ingest added and sum the rollup's buckets they changed,
+        by ``card`` (``store.maintain``), if anything is pending.
+
+        A report that has just ingested calls this before ``settle``: the write
+        then belongs to the state its cached answer is fingerprinted with, and
+        the report itself only reads. Pending work is left to the next writer
+        when the database cannot be written (the report then prices as before).
+        """
+        from ccspend.store import queries
+
+        with self.connect() as con:  # the kept writer, when the ingest wrote
+            queries.load_card(con, card)
+            changed, dirty = maintain.stale(con)
+            if not (changed or dirty):
+                return
+            if maintain.writable(con):
+                maintain.refresh(con, queries.PRICE_COUNTED, changed)
+                return
+        try:
+            with self.connect(write=True) as con:
+                queries.load_card(con, card)
+                changed, dirty = maintain.stale(con)
+                if changed or dirty:
+                    maintain.refresh(con, queries.PRICE_COUNTED, changed)
+        except (StoreBusy, CcspendError):
+            return  # a read-only file, or held: the report prices from the lines
+
     # -- opening ---------------------------------------------------------
 
     @contextlib.contextmanager
@@ -423,18 +452,29 @@ class Store:
 
     # -- ingest ----------------------------------------------------------
 
-    def file_states(self, source: str = "claude-code") -> dict[str, FileState]:
-        with self.connect() as con:
-            return self._file_states(con, source)
+    def file_states(
+        self, source: str = "claude-code", paths: list[str] | None = None
+    ) -> dict[str, FileState]:
+        """What the store remembers of the files of ``source`` (of ``paths`` only, if
+        given: the files on disk, not the history's deleted ones, which grow with it).
+
+        Within ``keep_open`` the database is opened for writing here already: the
+        ingest's write and the report then use this one open instead of three.
+        """
+        with self.connect(write=self._keeping) as con:
+            return self._file_states(con, source, paths)
 
     @staticmethod
-    def _file_states(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, FileState]:
-        rows = con.execute(
-            "SELECT file_id, path, dev, ino, size, mtime_ns, read_offset, head_hash, "
-            "skipped_lines FROM files WHERE source = ?",
-            [source],
-        ).fetchall()
-        return {r[1]: FileState(*r) for r in rows}
+    def _file_states(
+        con: duckdb.DuckDBPyConnection, source: str, paths: list[str] | None = None
+    ) -> dict[str, FileState]:
+        sql = ("SELECT file_id, path, dev, ino, size, mtime_ns, read_offset, head_hash, "
+               "skipped_lines FROM files WHERE source = $source")  # fmt: skip
+        params: dict = {"source": source}
+        if paths is not None:
+            sql += " AND path IN (SELECT unnest($paths::VARCHAR[]))"
+            params["paths"] = paths
+        return {r[1]: FileState(*r) for r in con.execute(sql, params).fetchall()}
 
     def write_ingest(
         self,
@@ -455,7 +495,8 @@ class Store:
         """
         con.execute("BEGIN TRANSACTION")
         try:
-            current = self._file_states(con, updates[0].source) if updates else {}
+            current = (self._file_states(con, updates[0].source, [up.path for up in updates])
+                       if updates else {})
             accepted: list[FileUpdate] = []
             next_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchone()[0]
             for up in updates:
@@ -475,6 +516,7 @@ class Store:
             # Python values bound as parameters cost 25 ms for 2,600 files.
             _load_batch_files(con, accepted)
             replaced = [up for up in accepted if up.replace and up.expected is not None]
+            maintain.before_batch(con, [up.file_id for up in replaced])
             dropped = [up.file_id for up in replaced if not up.retire]
             if dropped:
                 con.execute("DELETE FROM requests WHERE list_contains(?, file_id)", [dropped])
@@ -507,6 +549,8 @@ class Store:
                 "ELSE greatest(files.last_ts, b.last_ts) END "
                 "FROM batch_files b WHERE files.file_id = b.file_id AND NOT b.is_new"
             )
+            # Only retired files that kept rows (the others are gone with _prune_retired)
+            maintain.after_batch(con, [old for _, old in retired])
             con.execute("COMMIT")
             return inserted
         except Exception:
@@ -581,7 +625,7 @@ def _load_batch_files(con: duckdb.DuckDBPyConnection, updates: list[FileUpdate])
             "CASE WHEN replace OR expected IS NULL THEN skipped "
             "     ELSE expected.skipped_lines + skipped END AS skipped_lines, "
             "make_timestamp(first_ts_us)::TIMESTAMPTZ AS first_ts, "
-            "make_timestamp(last_ts_us)::TIMESTAMPTZ AS last_ts, start = 0 AS from_start "
+            "make_timestamp(last_ts_us)::TIMESTAMPTZ AS last_ts, start = 0 AS from_start, start "
             f"FROM read_json(?, format = 'newline_delimited', columns = {_BATCH_FILE_COLUMNS})",
             [path],
         )

@@ -313,6 +313,126 @@ ALTER TABLE imported_usage_m009 RENAME TO imported_usage;
 """
 
 
+# Reports that cost what they show, not what is stored (issue #17). The
+# deduplication is resolved where the data comes in: ``counted`` holds one row
+# per counted request (the line kept of each response, and each line without a
+# response key), kept current by every ingest for exactly the response keys the
+# batch touched (``store.maintain``). Its price columns are filled from the rate
+# card by the first report after (``card`` is the fingerprint of the prices that
+# priced the row; NULL: not priced yet), and ``rollup`` sums it per 15-minute UTC
+# bucket (every time zone's day starts on one), session, model, project, branch,
+# source and pricing mode. ``rollup_dirty`` names the buckets whose counted rows
+# changed since their rollup rows were made; ``card_state`` the price fingerprint
+# each log model was last priced with; ``models_seen`` the log models stored (the
+# card's model map needs them, and a scan of all requests for them would cost
+# what the history costs). Built here from the rows already stored, unpriced: the
+# first report prices them.
+M010_COUNTED_ROLLUP = """
+CREATE TABLE counted (
+    ckey                  VARCHAR USING COMPRESSION uncompressed,  -- NULL: a line of its own
+    file_id               BIGINT NOT NULL,
+    line_offset           BIGINT NOT NULL,
+    ts                    TIMESTAMPTZ NOT NULL,
+    session_id            VARCHAR,
+    model                 VARCHAR,
+    cwd                   VARCHAR,
+    git_branch            VARCHAR,
+    source                VARCHAR NOT NULL,   -- 'local' or 'codex'
+    input_tokens          BIGINT NOT NULL,
+    output_tokens         BIGINT NOT NULL,
+    cache_write_5m_tokens BIGINT NOT NULL,
+    cache_write_1h_tokens BIGINT NOT NULL,
+    cache_read_tokens     BIGINT NOT NULL,
+    web_search_requests   BIGINT NOT NULL,
+    speed                 VARCHAR,
+    inference_geo         VARCHAR,
+    compaction_input_tokens          BIGINT NOT NULL,
+    compaction_output_tokens         BIGINT NOT NULL,
+    compaction_cache_write_5m_tokens BIGINT NOT NULL,
+    compaction_cache_write_1h_tokens BIGINT NOT NULL,
+    compaction_cache_read_tokens     BIGINT NOT NULL,
+    card                  VARCHAR,
+    model_name            VARCHAR,
+    priced                BOOLEAN,
+    cost_micro            DECIMAL(38,6),
+    savings_micro         DECIMAL(38,6),
+    pricing_mode          VARCHAR,
+    modifier_unknown      VARCHAR
+);
+
+CREATE TABLE rollup (
+    bucket                TIMESTAMPTZ NOT NULL,
+    session_id            VARCHAR,
+    model                 VARCHAR,
+    model_name            VARCHAR,
+    cwd                   VARCHAR,
+    git_branch            VARCHAR,
+    source                VARCHAR NOT NULL,
+    priced                BOOLEAN NOT NULL,
+    pricing_mode          VARCHAR,
+    modifier_unknown      VARCHAR,
+    input_tokens          BIGINT NOT NULL,
+    output_tokens         BIGINT NOT NULL,
+    cache_write_5m_tokens BIGINT NOT NULL,
+    cache_write_1h_tokens BIGINT NOT NULL,
+    cache_read_tokens     BIGINT NOT NULL,
+    web_search_requests   BIGINT NOT NULL,
+    cost_micro            DECIMAL(38,6),
+    savings_micro         DECIMAL(38,6),
+    requests              BIGINT NOT NULL,
+    first_ts              TIMESTAMPTZ NOT NULL,
+    last_ts               TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE rollup_dirty (bucket TIMESTAMPTZ NOT NULL);
+CREATE TABLE card_state (model VARCHAR NOT NULL, fp VARCHAR NOT NULL);
+CREATE TABLE models_seen (model VARCHAR);
+
+INSERT INTO models_seen SELECT DISTINCT model FROM requests;
+INSERT INTO counted BY NAME
+WITH cand AS (
+    SELECT r.rowid AS row_id, r.dedup_key, r.output_tokens, r.is_sidechain, r.line_offset,
+           r.file_id, f.first_ts AS f_first, f.last_ts AS f_last, f.path AS f_path
+    FROM requests r JOIN files f USING (file_id)
+    WHERE NOT r.is_api_error AND coalesce(r.model, '') <> '<synthetic>'
+      AND r.dedup_key IS NOT NULL
+),
+ranked AS (
+    SELECT file_id, row_number() OVER (ORDER BY f_first NULLS LAST, f_last NULLS LAST, f_path)
+           AS f_rank
+    FROM (SELECT DISTINCT file_id, f_first, f_last, f_path FROM cand)
+),
+kept AS (
+    SELECT arg_min(row_id, (-output_tokens, is_sidechain, f_rank, line_offset)) AS row_id
+    FROM cand JOIN ranked USING (file_id) GROUP BY dedup_key
+)
+SELECT r.dedup_key AS ckey, CASE WHEN f.source = 'codex' THEN 'codex' ELSE 'local' END AS
+       source,
+       r.file_id, r.line_offset, r.ts, r.session_id, r.model, r.cwd, r.git_branch,
+       r.input_tokens, r.output_tokens, r.cache_write_5m_tokens, r.cache_write_1h_tokens,
+       r.cache_read_tokens, r.web_search_requests, r.speed, r.inference_geo,
+       r.compaction_input_tokens, r.compaction_output_tokens,
+       r.compaction_cache_write_5m_tokens, r.compaction_cache_write_1h_tokens,
+       r.compaction_cache_read_tokens
+FROM requests r JOIN files f USING (file_id)
+WHERE r.rowid IN (SELECT row_id FROM kept)
+;
+INSERT INTO counted BY NAME
+SELECT NULL::VARCHAR AS ckey, CASE WHEN f.source = 'codex' THEN 'codex' ELSE 'local' END AS
+       source, r.file_id, r.line_offset, r.ts, r.session_id, r.model, r.cwd, r.git_branch,
+       r.input_tokens, r.output_tokens, r.cache_write_5m_tokens, r.cache_write_1h_tokens,
+       r.cache_read_tokens, r.web_search_requests, r.speed, r.inference_geo,
+       r.compaction_input_tokens, r.compaction_output_tokens,
+       r.compaction_cache_write_5m_tokens, r.compaction_cache_write_1h_tokens,
+       r.compaction_cache_read_tokens
+FROM requests r JOIN files f USING (file_id)
+WHERE NOT r.is_api_error AND coalesce(r.model, '') <> '<synthetic>'
+  AND r.dedup_key IS NULL
+;
+INSERT INTO rollup_dirty
+SELECT DISTINCT make_timestamp(epoch_us(ts) // 900000000 * 900000000)::TIMESTAMPTZ FROM counted;
+"""
+
 Migration = str | Callable[["duckdb.DuckDBPyConnection"], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -325,4 +445,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m007_usage_2026", M007_USAGE_2026),
     ("m008_redact_ledger", m008_redact_ledger),
     ("m009_imported_usage_no_index", M009_IMPORTED_USAGE_NO_INDEX),
+    ("m010_counted_rollup", M010_COUNTED_ROLLUP),
 ]

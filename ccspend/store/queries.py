@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ccspend.pricing.index import NEUTRAL
+from ccspend.store import maintain
 
 if TYPE_CHECKING:
     import duckdb
@@ -82,8 +83,11 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
     """
     from ccspend.pricing.index import alias_timeline
 
+    # The models stored, as the ingest noted them: a scan of every request would
+    # cost what the history costs.
     models = [r[0] for r in con.execute(
-        "SELECT model FROM requests UNION SELECT model FROM imported_usage").fetchall()]
+        "SELECT model FROM models_seen UNION SELECT model FROM imported_usage").fetchall()]
+    con.execute("CREATE OR REPLACE TEMP TABLE card_meta AS SELECT $at::DATE AS card_at", {"at": at})
     con.execute("CREATE OR REPLACE TEMP TABLE model_map (raw VARCHAR, name VARCHAR, "
                 "valid_from TIMESTAMPTZ, valid_to TIMESTAMPTZ)")  # fmt: skip
     mapping: list[tuple[str, str, str, str]] = []
@@ -174,7 +178,7 @@ def _instant(day: date) -> str:
 # are), and the pick is an ``arg_min`` per key over non-null integers: a hash
 # aggregate, twice as fast as a ``row_number()`` window sorting every row with
 # all its columns (0.08 s against 0.18 s on 92,000 rows), with the same result.
-PRICED = """
+_DEDUP = """
 WITH files_ranked AS (
     SELECT file_id, path AS f_path, source AS f_source, agent_type,
            row_number() OVER (ORDER BY first_ts NULLS LAST, last_ts NULLS LAST, path) AS f_rank
@@ -194,8 +198,12 @@ dedup AS (
     UNION ALL
     SELECT * FROM base WHERE row_id IN (SELECT row_id FROM kept)
 ),
+"""
+# The pricing of the rows of ``dedup``, one output row each.
+_PRICE = """
 joined AS (
-    SELECT d.ts, d.session_id, d.model, d.cwd, d.git_branch, d.input_tokens, d.output_tokens,
+    SELECT d.file_id, d.line_offset, d.ts, d.session_id, d.model, d.cwd, d.git_branch,
+           d.input_tokens, d.output_tokens,
            d.cache_write_5m_tokens, d.cache_write_1h_tokens, d.cache_read_tokens,
            d.web_search_requests, d.f_source, d.speed, d.inference_geo,
            d.compaction_input_tokens AS k_in, d.compaction_output_tokens AS k_out,
@@ -225,7 +233,7 @@ factored AS (
             * (CASE WHEN geo_neutral THEN 1 ELSE coalesce(geo_factor, 1) END) AS factor
     FROM joined
 )
-SELECT ts, session_id, model, model_name, cwd, git_branch,
+SELECT ts, session_id, model, model_name, cwd, git_branch, file_id, line_offset,
     input_tokens + k_in AS input_tokens, output_tokens + k_out AS output_tokens,
     cache_write_5m_tokens + k_w5 AS cache_write_5m_tokens,
     cache_write_1h_tokens + k_w1 AS cache_write_1h_tokens,
@@ -274,6 +282,12 @@ SELECT ts, session_id, model, model_name, cwd, git_branch,
     END AS modifier_unknown
 FROM factored
 """
+PRICED = _DEDUP + _PRICE
+# ``counted`` rows (``{where}`` picks them), priced as ``PRICED`` prices the lines it keeps.
+PRICE_COUNTED = (
+    "WITH dedup AS (SELECT *, ckey AS dedup_key, source AS f_source, NULL::VARCHAR AS f_path "
+    "FROM counted WHERE {where}),\n" + _PRICE
+)
 
 
 def _sql_list(values: tuple[str, ...]) -> str:
@@ -281,8 +295,13 @@ def _sql_list(values: tuple[str, ...]) -> str:
 
 
 # The values that cost nothing extra, as the price index and the card define them.
-PRICED = PRICED.replace("{speed_neutral}", _sql_list(NEUTRAL["speed"])).replace(
-    "{geo_neutral}", _sql_list(NEUTRAL["inference_geo"]))
+def _neutral(sql: str) -> str:
+    return sql.replace("{speed_neutral}", _sql_list(NEUTRAL["speed"])).replace(
+        "{geo_neutral}", _sql_list(NEUTRAL["inference_geo"]))
+
+
+PRICED = _neutral(PRICED)
+PRICE_COUNTED = _neutral(PRICE_COUNTED)
 
 
 # Export formats in order of preference when several hold the same provider's
@@ -447,6 +466,14 @@ _SUMS_SESSION = """
     mode(cwd)
 """
 _SUMS = f"{_SUMS_CORE},{_SUMS_SESSION}"
+# The same over rollup rows (``proj``: the session's project, ``summarise`` finds it).
+_SUMS_SESSION_ROLLUP = """
+    strftime(min(first_ts), '%Y-%m-%dT%H:%M:%S.%gZ'),
+    strftime(max(last_ts), '%Y-%m-%dT%H:%M:%S.%gZ'),
+    list(DISTINCT coalesce(nullif(git_branch, ''), '(none)')
+         ORDER BY coalesce(nullif(git_branch, ''), '(none)')),
+    any_value(proj)
+"""
 
 
 @dataclass(frozen=True)
@@ -530,6 +557,49 @@ class Summary:
     projects: list[Aggregate] = field(default_factory=list)  # per key and project
 
 
+# The rollup's rows in the columns of ``PRICED`` that a report reads, each the sum
+# of ``n_rows`` counted requests (``ts``: its 15-minute bucket).
+ROLLUP_ROWS = """
+SELECT bucket AS ts, first_ts, last_ts, session_id, model, model_name, cwd, git_branch, source,
+       priced, pricing_mode, modifier_unknown, input_tokens, output_tokens,
+       cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, web_search_requests,
+       cost_micro, savings_micro, requests AS n_requests, requests AS n_rows
+FROM rollup
+"""
+
+
+def _rollup_ready(con: duckdb.DuckDBPyConnection, f: Filters) -> bool:
+    """Whether the rollup answers this report exactly, priced by the card loaded
+    (brought up to date first when the connection may write).
+
+    Not for a window that starts at an instant (a git ref's: not on a bucket's
+    edge), nor for history priced on the card of another day (``--card``).
+    """
+    if f.since_ts is not None or f.repo_root is not None:
+        return False
+    if con.execute("SELECT card_at FROM card_meta").fetchone()[0] is not None:
+        return False
+    changed, dirty = maintain.stale(con)
+    if not changed and not dirty:
+        return True
+    if not maintain.writable(con):
+        return False  # a read-only connection: PRICED, exact and slower
+    maintain.refresh(con, PRICE_COUNTED, changed)
+    return True
+
+
+def _rollup_selection(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, dict]:
+    """``_selection`` over the rollup: the same columns, a row per rollup row."""
+    where, params = _where(f)
+    sources = ROLLUP_ROWS
+    local_only = f.source in ("local", "codex")
+    if not local_only and con.execute("SELECT EXISTS (FROM imported_usage)").fetchone()[0]:
+        sources = (f"{sources} UNION ALL BY NAME (SELECT *, ts AS first_ts, ts AS last_ts, "
+                   f"1 AS n_rows FROM ({IMPORTED}))")
+    params.update(usage_pref=list(USAGE_PREFERENCE), cost_pref=list(COST_PREFERENCE))
+    return f"SELECT * FROM ({sources}) q {where}", params
+
+
 def summarise(
     con: duckdb.DuckDBPyConnection, group: str, f: Filters, by_model: bool = False,
     by_project: bool = False, week_start: int = 0,
@@ -540,8 +610,11 @@ def summarise(
     One pass of GROUPING SETS over the selection, instead of a temp table written
     once and read four times (with the session-only aggregates left out of the
     other reports, 0.087 s -> 0.052 s for ``daily`` on the 1 GiB benchmark).
+    The selection is the rollup's rows when it answers the report exactly
+    (``_rollup_ready``): then the cost is what the report shows, not the history.
     """
-    sql, params = _selection(con, f)
+    rolled = _rollup_ready(con, f)
+    sql, params = _rollup_selection(con, f) if rolled else _selection(con, f)
     key = group_key(group, week_start)
     sub = SUB_KEY if by_model else "NULL"
     project = "coalesce(cwd, '(unknown)')" if by_project else "NULL"
@@ -553,13 +626,22 @@ def summarise(
     g_project = "grouping(pk)" if by_project else "1"
     sub_col = ("CASE WHEN grouping(sk) = 0 THEN sk ELSE pk END" if by_model and by_project
                else "sk" if by_model else "pk" if by_project else "NULL")  # fmt: skip
-    extras = _SUMS_SESSION if group == "session" else "NULL, NULL, NULL, NULL"
+    extras = ((_SUMS_SESSION_ROLLUP if rolled else _SUMS_SESSION) if group == "session"
+              else "NULL, NULL, NULL, NULL")
+    rows = "sum(n_rows)::BIGINT" if rolled else "count(*)::BIGINT"
+    source = (f"(SELECT *, {key} AS k, {sub} AS sk, {project} AS pk, {unpriced_model} AS um, "
+              f"{_UNKNOWN_MODIFIER} AS mu FROM ({sql}) s)")
+    if rolled and group == "session":
+        # A session's project is its most frequent cwd (``mode`` over its requests;
+        # a tie: the greatest, as ``mode`` picks); rollup rows carry their weight.
+        source = (f"(WITH x AS {source}, pc AS (SELECT k, arg_max(cwd, (w, cwd)) AS proj "
+                  "FROM (SELECT k, cwd, sum(n_rows) AS w FROM x WHERE cwd IS NOT NULL "
+                  "GROUP BY ALL) GROUP BY k) SELECT x.*, pc.proj FROM x LEFT JOIN pc USING (k))")
     sql = (
         f"SELECT grouping(k) AS gk, grouping(um) AS gu, grouping(mu) AS gm, {g_sub} AS gs, "
         f"{g_project} AS gp, k, {sub_col} AS sub, {_SUMS_CORE}, {extras}, "
-        "count(*)::BIGINT, um, mu "
-        f"FROM (SELECT *, {key} AS k, {sub} AS sk, {project} AS pk, {unpriced_model} AS um, "
-        f"{_UNKNOWN_MODIFIER} AS mu FROM ({sql}) s) "
+        f"{rows}, um, mu "
+        f"FROM {source} "
         f"GROUP BY GROUPING SETS ({sets}) ORDER BY k, sub"
     )
     params["tz"] = f.tz

@@ -11,6 +11,9 @@ import sys
 
 
 def main() -> None:
+    from ccspend.core import timing
+
+    timing.mark("start")
     args = sys.argv[1:]
     if args == ["statusline"]:  # every keystroke: never import the heavy CLI
         from ccspend.cli.fast.statusline import run
@@ -43,9 +46,12 @@ def main() -> None:
     if opts is not None:
         try:
             if report_run.serve_options(opts):
+                timing.mark("cached")
+                timing.flush()
                 return
         except Exception:  # noqa: BLE001 - the cache is an optimisation, never a failure
             pass
+        timing.mark("cache-miss")
         if report_run.supported(opts):
             # A short process that ends in _exit: the cyclic collector's passes over
             # everything the imports, the ingest and DuckDB create cost some 20 ms
@@ -76,6 +82,10 @@ def _exit(code: int) -> None:
     flushed first; if that fails (a closed pipe or stream), the ordinary exit
     reports it.
     """
+    from ccspend.core import timing
+
+    timing.mark("exit")
+    timing.flush()
     try:
         sys.stdout.flush()
         sys.stderr.flush()

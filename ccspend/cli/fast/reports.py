@@ -27,7 +27,7 @@ import sys
 # runs on every report, and its budget is a few milliseconds.
 from ccspend.cli import options
 from ccspend.cli.options import ReportOptions
-from ccspend.core import paths
+from ccspend.core import paths, timing
 from ccspend.reports import answer_cache
 
 TYPE_CHECKING = False  # typing's own costs a warm answer milliseconds
@@ -106,6 +106,7 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
     from ccspend.ingest.logs import ingest_logs
     from ccspend.reports.options import parse_order, week_start
 
+    timing.mark("imports")
     name, since, until, branch = opts.name, opts.since, opts.until, opts.branch
     breakdown, json_out, chart, demo = opts.breakdown, opts.json, opts.chart, opts.demo
     tz = check_timezone(opts.timezone)
@@ -148,11 +149,14 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
             for d in missing:
                 warnings.append(f"--claude-dir {d}: no such folder, so no log was read there; "
                                 "the figures come from the history already in the database")
-            store.settle()  # the file as the next run will find it, before its fingerprint
             if not prepared:
                 _prepare(prepared)
             if "error" in prepared:  # raised after the ingest, as before the overlap
                 raise prepared["error"]
+            store.refresh(prepared["card"])  # price and sum what the ingest added
+            timing.mark("refresh")
+            store.settle()  # the file as the next run will find it, before its fingerprint
+            timing.mark("settle")
             db_path = store.path.absolute()
             # An answer is cached only when it reflects every log: an unreadable file
             # could become readable without its size or time changing.
@@ -169,7 +173,9 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
                 by_project=opts.instances, entries=opts.session_id is not None,
             )  # fmt: skip
             report = reports.build_report(store, prepared["card"], request, warnings)
+            timing.mark("report")
             text = render(report, window, roots, ingested, dated)
+            timing.mark("render")
             if text is None:
                 return
             out, err = text

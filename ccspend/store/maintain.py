@@ -1,0 +1,296 @@
+"""The counted requests and their rollup, kept current where the data comes in.
+
+Why: a report used to deduplicate and price every stored line, every time, so
+its cost grew with the history ccspend keeps after Claude Code deletes its logs
+(0.7 s after a new line with five earlier periods stored, 2.4 s with ten times
+a 1 GiB history). Now each ingest batch decides, for exactly the response keys
+it touched, which line counts (``counted``), and the first report after it
+prices the new rows and sums the 15-minute buckets they changed (``rollup``).
+A report reads the rollup: its cost is what it shows.
+
+The rules are those of ``queries.PRICED``, unchanged, applied to fewer rows:
+
+- A response's kept line is the first in the order (output_tokens DESC,
+  is_sidechain, the file's first_ts, last_ts and path, line_offset), over its
+  lines that are not API errors nor ``<synthetic>``. A batch recomputes the keys
+  of the lines it inserted (a streamed response grown in a later run, a resumed
+  copy arriving late), of the files it replaced or retired (their rows left or
+  moved: ``<path>#replaced-<id>`` keeps the history), and of the files whose
+  place in that order may have moved: a file that grew takes a later last_ts,
+  which only matters against another file with the same first_ts.
+- The rows of a touched key are looked up within two days of the touched
+  lines' timestamps: every line of a response, and every copy of it in a
+  resumed session, carries the response's own timestamp (the same bound
+  ``queries._time_window`` prunes a dated report with). This keeps a batch's
+  work proportional to the recent rows, through DuckDB's zone maps on ``ts``.
+- A line without a response key counts on its own: it is added and removed
+  with its file, never deduplicated.
+- Prices: each log model's prices (its model map spans, price periods and
+  multipliers) have a fingerprint; a card whose prices of a model changed
+  reprices that model's rows, and only those (``refresh``). ``whatif`` and
+  ``--card`` price history on another card, so they keep ``PRICED``.
+
+``rebuild`` recomputes everything from the stored lines: the migration's
+result, and what the tests compare the maintained tables with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+
+# The 15-minute UTC bucket of an instant: every time zone in use is a whole
+# number of quarter hours from UTC, so each bucket lies in one local day.
+BUCKET = "make_timestamp(epoch_us({ts}) // 900000000 * 900000000)::TIMESTAMPTZ"
+QUARTER = "INTERVAL 15 MINUTE"
+MARGIN = "INTERVAL 2 DAY"  # around a touched line: where its response's other lines are
+
+# The stored columns of a counted row, as read from ``requests`` (alias ``r``,
+# its file ``f``); the priced columns follow, NULL until a report prices them.
+_LINE_COLUMNS = (
+    "file_id, line_offset, ts, session_id, model, cwd, git_branch, "
+    "input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, "
+    "cache_read_tokens, web_search_requests, speed, inference_geo, compaction_input_tokens, "
+    "compaction_output_tokens, compaction_cache_write_5m_tokens, "
+    "compaction_cache_write_1h_tokens, compaction_cache_read_tokens"
+)
+_SOURCE = "CASE WHEN f.source = 'codex' THEN 'codex' ELSE 'local' END"
+
+# The kept line of each response key among the candidate lines ``{where}``
+# selects (``r``: requests; a filter on keys and time), as counted rows.
+_KEPT = f"""
+WITH cand AS (
+    SELECT r.rowid AS row_id, r.dedup_key, r.output_tokens, r.is_sidechain, r.line_offset,
+           r.file_id, f.first_ts AS f_first, f.last_ts AS f_last, f.path AS f_path
+    FROM requests r JOIN files f USING (file_id)
+    WHERE NOT r.is_api_error AND coalesce(r.model, '') <> '<synthetic>'
+      AND r.dedup_key IS NOT NULL {{where}}
+),
+ranked AS (
+    SELECT file_id, row_number() OVER (ORDER BY f_first NULLS LAST, f_last NULLS LAST, f_path)
+           AS f_rank
+    FROM (SELECT DISTINCT file_id, f_first, f_last, f_path FROM cand)
+),
+kept AS (
+    SELECT arg_min(row_id, (-output_tokens, is_sidechain, f_rank, line_offset)) AS row_id
+    FROM cand JOIN ranked USING (file_id) GROUP BY dedup_key
+)
+SELECT r.dedup_key AS ckey, {_SOURCE} AS source,
+       {", ".join("r." + c for c in _LINE_COLUMNS.split(", "))}
+FROM requests r JOIN files f USING (file_id)
+WHERE r.rowid IN (SELECT row_id FROM kept) {{where}}
+"""
+
+# Lines without a response key, each a counted row of its own.
+_SINGLES = f"""
+SELECT NULL::VARCHAR AS ckey, {_SOURCE} AS source,
+       {", ".join("r." + c for c in _LINE_COLUMNS.split(", "))}
+FROM requests r JOIN files f USING (file_id)
+WHERE NOT r.is_api_error AND coalesce(r.model, '') <> '<synthetic>'
+  AND r.dedup_key IS NULL {{where}}
+"""
+
+
+def counted_from_requests() -> str:
+    """Every counted row, from all stored lines (into an empty ``counted``)."""
+    return "".join(f"INSERT INTO counted BY NAME {q.format(where='')};\n"
+                   for q in (_KEPT, _SINGLES))
+
+
+def rebuild(con: duckdb.DuckDBPyConnection) -> None:
+    """``counted`` and ``rollup`` made again from the stored lines (unpriced: the next
+    ``refresh`` prices them)."""
+    con.execute("DELETE FROM counted")
+    con.execute("DELETE FROM rollup")
+    con.execute("DELETE FROM rollup_dirty")
+    con.execute("DELETE FROM card_state")
+    con.execute(counted_from_requests())
+    con.execute(f"INSERT INTO rollup_dirty SELECT DISTINCT {BUCKET.format(ts='ts')} FROM counted")
+
+
+# -- an ingest batch ---------------------------------------------------------------
+
+
+def _of_files(ids: list[int], alias: str = "r") -> str:
+    """A filter on a list of file ids that DuckDB's zone maps can prune by (the
+    range), and the exact list."""
+    return (f"{alias}.file_id BETWEEN {min(ids)} AND {max(ids)} "
+            f"AND list_contains({[int(i) for i in ids]}, {alias}.file_id)")
+
+
+def before_batch(con: duckdb.DuckDBPyConnection, replaced: list[int]) -> None:
+    """What a batch is about to change, noted before it changes it.
+
+    ``batch_files`` holds the batch's file states; ``replaced`` the ids of files
+    whose rows the batch drops or retires. Their keys, and those of files whose
+    place in the kept-line order may move, go to ``touched``; the counted rows
+    of replaced files leave (their buckets are dirty).
+    """
+    con.execute("CREATE OR REPLACE TEMP TABLE touched (ckey VARCHAR, ts TIMESTAMPTZ)")
+    # A file that grew gets a later last_ts: its rows may now lose a tie on first_ts.
+    moved = [r[0] for r in con.execute(
+        "SELECT b.file_id FROM batch_files b JOIN files f USING (file_id) "
+        "WHERE NOT b.is_new AND NOT b.from_start "
+        "AND greatest(f.last_ts, b.last_ts) IS DISTINCT FROM f.last_ts "
+        "AND EXISTS (SELECT 1 FROM files o WHERE o.file_id <> f.file_id "
+        "            AND o.first_ts IS NOT DISTINCT FROM f.first_ts)").fetchall()]  # fmt: skip
+    ids = sorted(set(replaced) | set(moved))
+    if ids:
+        con.execute("INSERT INTO touched SELECT dedup_key, ts FROM requests r "
+                    f"WHERE {_of_files(ids)} AND dedup_key IS NOT NULL")  # fmt: skip
+    if replaced:
+        where = _of_files(replaced, "counted")
+        con.execute(f"INSERT INTO rollup_dirty SELECT DISTINCT {BUCKET.format(ts='ts')} "
+                    f"FROM counted WHERE {where}")  # fmt: skip
+        con.execute(f"DELETE FROM counted WHERE {where}")
+
+
+def after_batch(con: duckdb.DuckDBPyConnection, retired: list[int]) -> None:
+    """Bring ``counted`` up to date with the batch just written (``batch_files``,
+    with each file's ``start``: its rows from there on are new) and the retired
+    files' ids (their rows without a response key count again, under the new id)."""
+    if not con.execute("SELECT EXISTS (FROM counted)").fetchone()[0]:
+        # A first ingest (or nothing counted yet): every row is new, and the plain
+        # recompute is the cheapest way to the same rows (no key lookups, no copy).
+        con.execute("DELETE FROM models_seen")
+        con.execute("INSERT INTO models_seen SELECT DISTINCT model FROM requests")
+        con.execute(counted_from_requests())
+        con.execute(f"INSERT INTO rollup_dirty SELECT DISTINCT {BUCKET.format(ts='ts')} "
+                    "FROM counted")  # fmt: skip
+        return
+    ids = [r[0] for r in con.execute("SELECT file_id FROM batch_files").fetchall()]
+    new = (f"{_of_files(ids)} AND EXISTS (SELECT 1 FROM batch_files b "
+           "WHERE b.file_id = r.file_id AND r.line_offset >= b.start)")
+    con.execute(f"INSERT INTO touched SELECT r.dedup_key, r.ts FROM requests r "
+                f"WHERE {new} AND r.dedup_key IS NOT NULL")  # fmt: skip
+    con.execute(f"INSERT INTO models_seen SELECT r.model FROM requests r WHERE {new} "
+                "EXCEPT SELECT model FROM models_seen")
+    _insert_marking(con, _SINGLES.format(where=f"AND {new}"), {})
+    if retired:
+        _insert_marking(con, _SINGLES.format(where=f"AND {_of_files(retired)}"), {})
+    lo, hi = con.execute("SELECT min(ts), max(ts) FROM touched").fetchone()
+    if lo is None:
+        return
+    window = f"AND r.ts >= $lo::TIMESTAMPTZ - {MARGIN} AND r.ts <= $hi::TIMESTAMPTZ + {MARGIN}"
+    keys = "AND r.dedup_key IN (SELECT ckey FROM touched)"
+    span = {"lo": lo, "hi": hi}
+    gone = (f"ckey IN (SELECT ckey FROM touched) AND ts >= $lo::TIMESTAMPTZ - {MARGIN} "
+            f"AND ts <= $hi::TIMESTAMPTZ + {MARGIN}")
+    con.execute(f"INSERT INTO rollup_dirty SELECT DISTINCT {BUCKET.format(ts='ts')} "
+                f"FROM counted WHERE {gone}", span)  # fmt: skip
+    con.execute(f"DELETE FROM counted WHERE {gone}", span)
+    _insert_marking(con, _KEPT.format(where=f"{window} {keys}"), span)
+
+
+def _insert_marking(con: duckdb.DuckDBPyConnection, select: str, params: dict) -> None:
+    """Add the counted rows ``select`` gives, marking their buckets dirty."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE added AS {select}", params)
+    con.execute(f"INSERT INTO rollup_dirty SELECT DISTINCT {BUCKET.format(ts='ts')} FROM added")
+    con.execute("INSERT INTO counted BY NAME SELECT * FROM added")
+
+
+# -- pricing and the rollup, with the card loaded ----------------------------------
+
+
+def _fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each stored log model's price fingerprint, from the card ``queries.load_card``
+    put in the temp tables: its model map spans, and the price periods and
+    multipliers of the card models they name. ``""`` stands for a NULL model."""
+    spans: dict[str, list] = {}
+    for raw, name, start, end in con.execute(
+            "SELECT raw, name, valid_from::VARCHAR, valid_to::VARCHAR FROM model_map "
+            "ORDER BY ALL").fetchall():  # fmt: skip
+        spans.setdefault(raw, []).append((name, start, end))
+    prices: dict[str, list] = {}
+    for row in con.execute("SELECT name, COLUMNS(* EXCLUDE (name))::VARCHAR FROM card_prices "
+                           "ORDER BY ALL").fetchall():  # fmt: skip
+        prices.setdefault(row[0], []).append(row[1:])
+    for row in con.execute("SELECT name, COLUMNS(* EXCLUDE (name))::VARCHAR FROM card_modifiers "
+                           "ORDER BY ALL").fetchall():  # fmt: skip
+        prices.setdefault(row[0], []).append(("modifier",) + row[1:])
+    out = {}
+    for (model,) in con.execute("SELECT DISTINCT coalesce(model, '') FROM models_seen").fetchall():
+        parts = [(s, prices.get(s[0], [])) for s in spans.get(model, [])]
+        out[model] = hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
+    return out
+
+
+def stale(con: duckdb.DuckDBPyConnection) -> tuple[list[str], bool]:
+    """What ``refresh`` has to do with the card loaded: the models whose prices
+    changed since their rows were priced, and whether any bucket is dirty."""
+    now = _fingerprints(con)
+    was = dict(con.execute("SELECT model, fp FROM card_state").fetchall())
+    changed = sorted(m for m, fp in now.items() if was.get(m) != fp)
+    dirty = con.execute("SELECT EXISTS (FROM rollup_dirty)").fetchone()[0]
+    return changed, bool(dirty)
+
+
+def writable(con: duckdb.DuckDBPyConnection) -> bool:
+    return not con.execute("SELECT readonly FROM duckdb_databases() "
+                           "WHERE database_name = current_database()").fetchone()[0]
+
+
+def refresh(con: duckdb.DuckDBPyConnection, price_counted: str, changed: list[str]) -> None:
+    """Price what is not priced, reprice the rows of ``changed`` models, and sum the
+    dirty buckets again, in one transaction. ``price_counted`` is ``queries.PRICE_COUNTED``.
+
+    Unpriced rows are always in dirty buckets (an ingest marks the buckets of the
+    rows it adds), so the work is bounded by the dirty buckets' time range,
+    which DuckDB's zone maps prune the tables to.
+    """
+    now = _fingerprints(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if changed:
+            models = list(changed)
+            which = "coalesce(model, '') IN (SELECT unnest($models::VARCHAR[]))"
+            con.execute(f"INSERT INTO rollup_dirty SELECT DISTINCT {BUCKET.format(ts='ts')} "
+                        f"FROM counted WHERE card IS NOT NULL AND {which}",
+                        {"models": models})  # fmt: skip
+            con.execute(f"UPDATE counted SET card = NULL WHERE card IS NOT NULL AND {which}",
+                        {"models": models})
+            con.execute("DELETE FROM card_state")
+            con.execute("INSERT INTO card_state SELECT unnest($1::VARCHAR[]), "
+                        "unnest($2::VARCHAR[])", [list(now), list(now.values())])
+        lo, hi = con.execute("SELECT min(bucket), max(bucket) FROM rollup_dirty").fetchone()
+        if lo is not None:
+            span = {"lo": lo, "hi": hi}
+            rows = f"ts >= $lo AND ts < $hi::TIMESTAMPTZ + {QUARTER}"
+            in_counted = (f"counted.ts >= $lo AND counted.ts < $hi::TIMESTAMPTZ + {QUARTER}")
+            con.execute("CREATE OR REPLACE TEMP TABLE card_fp AS SELECT unnest($1::VARCHAR[]) "
+                        "AS model, unnest($2::VARCHAR[]) AS fp", [list(now), list(now.values())])
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE repriced AS SELECT p.*, c.fp FROM ("
+                + price_counted.format(where=f"card IS NULL AND {rows}")
+                + ") p LEFT JOIN card_fp c ON c.model = coalesce(p.model, '')", span)
+            con.execute(
+                "UPDATE counted SET card = coalesce(x.fp, ''), model_name = x.model_name, "
+                "priced = x.priced, cost_micro = x.cost_micro, savings_micro = x.savings_micro, "
+                "pricing_mode = x.pricing_mode, modifier_unknown = x.modifier_unknown "
+                "FROM repriced x WHERE counted.file_id = x.file_id "
+                "AND counted.line_offset = x.line_offset AND counted.card IS NULL "
+                f"AND {in_counted}", span)
+            bucket = BUCKET.format(ts="ts")
+            con.execute("DELETE FROM rollup WHERE bucket >= $lo AND bucket <= $hi "
+                        "AND bucket IN (SELECT bucket FROM rollup_dirty)", span)
+            con.execute(
+                f"INSERT INTO rollup SELECT {bucket} AS b, session_id, model, model_name, cwd, "
+                "git_branch, source, priced, pricing_mode, modifier_unknown, "
+                "sum(input_tokens + compaction_input_tokens), "
+                "sum(output_tokens + compaction_output_tokens), "
+                "sum(cache_write_5m_tokens + compaction_cache_write_5m_tokens), "
+                "sum(cache_write_1h_tokens + compaction_cache_write_1h_tokens), "
+                "sum(cache_read_tokens + compaction_cache_read_tokens), sum(web_search_requests), "
+                "sum(cost_micro), sum(savings_micro), count(*), min(ts), max(ts) "
+                f"FROM counted WHERE {rows} AND {bucket} IN (SELECT bucket FROM rollup_dirty) "
+                "GROUP BY ALL", span)
+            con.execute("DELETE FROM rollup_dirty")
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):  # the error in flight is the one to tell
+            con.execute("ROLLBACK")
+        raise
