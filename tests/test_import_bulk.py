@@ -14,7 +14,6 @@ import random
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,19 +21,9 @@ from hypothesis import strategies as st
 from ccspend.imports import ExportFormatError, generic_csv
 from ccspend.store import Store, csv_bulk, imported
 from tests.conftest import run_cli
+from tests.test_import_stream import HEADER, table  # one file shape, one reading of the table
 
 (GENERIC,) = generic_csv.FORMATS
-HEADER = ("timestamp,provider,model,input_tokens,output_tokens,cache_read_tokens,"
-          "cache_write_tokens,cost_usd,project,task")
-
-
-def table(db: Path) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(
-            "SELECT * EXCLUDE (imported_at) FROM imported_usage ORDER BY row_key").fetchall()
-    finally:
-        con.close()
 
 
 def bulk_import(path: Path, db: Path) -> imported.StagedFile:
