@@ -7,6 +7,7 @@ and these declarations are built from the one spec of each option
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -114,8 +115,20 @@ NoColor = option_type(spec.NO_COLOR)
 Offline = option_type(spec.OFFLINE)
 
 
-def ingest(store, roots: list[Path], skip: bool, codex: bool = True):
-    """Bring the store up to date (unless told not to), with a progress bar on a terminal."""
+def ingest(store, roots: list[Path], skip: bool, codex: bool = True, given=None):
+    """Bring the store up to date (unless told not to), with a progress bar on a terminal.
+
+    ``given``: the ``--claude-dir`` folders as typed; one that is not there is named in
+    a warning, since what follows then comes from the history already stored (a typo
+    would otherwise look like a quiet month).
+    """
+    from ccspend.cli.fast.reports import missing_dirs
+    from ccspend.core.text import inert
+
+    for d in missing_dirs(given or ()):
+        sys.stderr.write(f"warning: --claude-dir {inert(d)}: no such folder, so no log was "
+                         "read there; the figures come from the history already in the "
+                         "database\n")
     return ingest_logs(store, roots, skip, progress=progress_callback, codex=codex)
 
 

@@ -52,7 +52,7 @@ def sql_command(
     check_read_only(query)  # refuse before any work (and before ingesting)
     db_path = db or paths.default_db_path()
     store = Store(db_path)
-    ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
+    ingest(store, paths.claude_project_roots(claude_dir), no_ingest, given=claude_dir)
     with store.connect():
         pass  # creates and migrates the database if needed; closed before the read-only open
     card = load_card(paths.rate_overrides_path())
@@ -250,7 +250,8 @@ def reconcile_command(
     if threshold < 0:
         raise UsageError("--threshold takes a percent of 0 or more")
     store = Store(db or paths.default_db_path())
-    _ingested, warnings = ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
+    roots = paths.claude_project_roots(claude_dir)
+    _ingested, warnings = ingest(store, roots, no_ingest, given=claude_dir)
     card = load_card(paths.rate_overrides_path())
     req = reconcile.Request(since=since_day, until=until_day, provider=provider,
                             threshold=threshold)  # fmt: skip
@@ -362,7 +363,7 @@ def export_command(
         target = team_export.parse_target(to)  # bad options fail before any log is read
         user, machine = team_export.tags(table, user, machine)
     store = Store(db or paths.default_db_path())
-    ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
+    ingest(store, paths.claude_project_roots(claude_dir), no_ingest, given=claude_dir)
     if filters.source is not None:
         from ccspend.reports.options import check_source
 

@@ -83,7 +83,7 @@ def blocks(
     roots = paths.claude_project_roots(claude_dir)
     check_limit(limit)
     order = parse_order(order)
-    ingested, warnings = ingest(store, roots, no_ingest)
+    ingested, warnings = ingest(store, roots, no_ingest, given=claude_dir)
     report = build_blocks(
         store, load_card(paths.rate_overrides_path()), filters, int(time.time() * 1e6),
         active_only=active, recent_days=3 if recent else None, warnings=warnings, limit=limit,

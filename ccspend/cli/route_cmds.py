@@ -115,7 +115,7 @@ def whatif_command(
     filters = date_filters(tz, _day_or_days(since, tz), _day_or_days(until, tz), project)
     store = Store(db or paths.default_db_path())
     roots = paths.claude_project_roots(claude_dir or None)
-    _, warnings = ingest(store, roots, no_ingest)
+    _, warnings = ingest(store, roots, no_ingest, given=claude_dir)
     result = whatif(store, load_card(paths.rate_overrides_path()), scenario, filters)
     result.warnings[:0] = warnings
     if not result.totals.requests:
@@ -196,7 +196,8 @@ def breakeven_command(
     rates = load_card(paths.rate_overrides_path())
     breakeven(rates, model, vs, today, None, hours_per_day)  # bad input: fail before reading
     store = Store(db or paths.default_db_path())
-    ingest(store, paths.claude_project_roots(claude_dir or None), no_ingest)
+    ingest(store, paths.claude_project_roots(claude_dir or None), no_ingest,
+           given=claude_dir)
     result = breakeven(rates, model, vs, today, load_history(store, rates, tz, today),
                        hours_per_day)  # fmt: skip
     data = result.to_json()

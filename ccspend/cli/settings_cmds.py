@@ -56,7 +56,7 @@ def _budget_rows(db, claude_dir, no_ingest: bool, tz: str) -> tuple[list, object
     cfg = config.load()
     store = Store(db or paths.default_db_path())
     if cfg.budgets:
-        ingest(store, paths.claude_project_roots(claude_dir), no_ingest)
+        ingest(store, paths.claude_project_roots(claude_dir), no_ingest, given=claude_dir)
     card = load_card(paths.rate_overrides_path())
     return budget_status(store, card, list(cfg.budgets), tz, time.time()), (store, cfg)
 
