@@ -295,7 +295,7 @@ def _total(hot: dict, paths: Paths, sid: str) -> float:
 
 def _fast_read(paths: Paths, hot: dict, transcript: str, prices: dict, now_ns: int,
                hashes: int) -> bool:  # fmt: skip
-    from ccspend.live.sessions import first_timestamp, scan_appended
+    from ccspend.live.lines import first_timestamp, scan_appended
 
     files, keys, peers, young = hot["files"], hot["keys"], hot["peers"], hot["young"]
     by_index = {e[0]: p for p, e in files.items()}
@@ -411,7 +411,7 @@ def _fast_read(paths: Paths, hot: dict, transcript: str, prices: dict, now_ns: i
 
 
 def _candidate(r: dict, index: int, prices: dict) -> tuple[str, list]:
-    from ccspend.live.sessions import response_key, response_row
+    from ccspend.live.lines import response_key, response_row
     from ccspend.pricing.index import price_response
 
     usd = price_response(response_row(r), prices) or 0.0  # no price: counts nothing
@@ -594,7 +594,7 @@ def _merge(state: dict, hot: dict, spilled: list) -> None:
 def _read_project(state: dict, found: list, prices: dict, added: list) -> None:
     """Bring the state up to date with the files as ``stat_logs`` found them: the bytes
     appended since the last read, each response they touch decided again."""
-    from ccspend.live.sessions import first_timestamp, scan_appended
+    from ccspend.live.lines import first_timestamp, scan_appended
 
     files, paths, keys, multi, totals, last = (
         state["files"], state["paths"], state["keys"], state["multi"], state["totals"],
