@@ -295,7 +295,7 @@ def _total(hot: dict, paths: Paths, sid: str) -> float:
 
 def _fast_read(paths: Paths, hot: dict, transcript: str, prices: dict, now_ns: int,
                hashes: int) -> bool:  # fmt: skip
-    from ccspend.live.lines import first_timestamp, scan_appended
+    from ccspend.live.lines import scan_appended
 
     files, keys, peers, young = hot["files"], hot["keys"], hot["peers"], hot["young"]
     by_index = {e[0]: p for p, e in files.items()}
@@ -351,10 +351,8 @@ def _fast_read(paths: Paths, hot: dict, transcript: str, prices: dict, now_ns: i
         entry[2] = end
         changed = True
         young[path] = now  # growing: watched a while by every call (a copy being written)
-        if offset == 0:
-            first_ts = first_timestamp(data)
-            if first_ts is None and records:
-                first_ts = min(r["ts"] for r in records)
+        if first_ts is None:
+            first_ts = _first_ts(path, offset, data, records)
         recent = hot["recent"].setdefault(str(index), [])
         for r in records:
             if newest is None or r["ts"] > newest:
@@ -387,17 +385,15 @@ def _fast_read(paths: Paths, hot: dict, transcript: str, prices: dict, now_ns: i
         if (first_ts, newest) != (entry[3], entry[4]):
             reranked.append((path, entry[3], entry[4], first_ts, newest))
             entry[3], entry[4] = first_ts, newest
-    for path, old_first, old_newest, _f, _n in reranked:
-        index = files[path][0]
-        for g in peers.get(str(index), ()):
+    before = {path: _rank(f, n, path) for path, f, n, _f, _n in reranked}
+    for path, _of, _on, _f, _n in reranked:
+        for g in peers.get(str(files[path][0]), ()):
             if g not in by_index:
                 raise _Slow("a file's rank changed and a file it shares responses with is cold")
             gp = by_index[g]
             ge = files[gp]
-            theirs = _rank(ge[3], ge[4], gp)
-            if (_rank(old_first, old_newest, path) < theirs) != (
-                _rank(files[path][3], files[path][4], path) < theirs
-            ):
+            then = before.get(gp) or _rank(ge[3], ge[4], gp)
+            if (before[path] < then) != (_rank(*files[path][3:5], path) < _rank(*ge[3:5], gp)):
                 raise _Slow("a file's rank changed against a file it shares responses with")
     if touched:
         ranks = {p: _rank(e[3], e[4], p) for p, e in files.items()}
@@ -408,6 +404,25 @@ def _fast_read(paths: Paths, hot: dict, transcript: str, prices: dict, now_ns: i
     if len(keys) > HOT_KEYS:
         _spill(paths, hot)
     return changed
+
+
+def _first_ts(path: str, offset: int, data: bytes, records: list) -> int | None:
+    """A file's first timestamp, looked for again while it has none: a resumed session's
+    file can be seen before its first timestamped line is written, and the database,
+    reading it whole later, takes the first among its first lines."""
+    from ccspend.live.lines import first_timestamp
+
+    head = data
+    if offset:
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(min(offset + len(data), 1 << 20))
+        except OSError:
+            return None
+    ts = first_timestamp(head)
+    if ts is None and records:
+        ts = min(r["ts"] for r in records)
+    return ts
 
 
 def _candidate(r: dict, index: int, prices: dict) -> tuple[str, list]:
@@ -594,7 +609,7 @@ def _merge(state: dict, hot: dict, spilled: list) -> None:
 def _read_project(state: dict, found: list, prices: dict, added: list) -> None:
     """Bring the state up to date with the files as ``stat_logs`` found them: the bytes
     appended since the last read, each response they touch decided again."""
-    from ccspend.live.lines import first_timestamp, scan_appended
+    from ccspend.live.lines import scan_appended
 
     files, paths, keys, multi, totals, last = (
         state["files"], state["paths"], state["keys"], state["multi"], state["totals"],
@@ -621,10 +636,8 @@ def _read_project(state: dict, found: list, prices: dict, added: list) -> None:
             continue
         records, end = scan_appended(data, offset)
         entry[2] = end
-        if offset == 0:
-            first_ts = first_timestamp(data)
-            if first_ts is None and records:
-                first_ts = min(r["ts"] for r in records)
+        if first_ts is None:
+            first_ts = _first_ts(path, offset, data, records)
         recent = last.setdefault(str(index), [])
         for r in records:
             if newest is None or r["ts"] > newest:
