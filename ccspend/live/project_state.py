@@ -115,6 +115,7 @@ class Paths:
         self.hot = stem + ".hot"
         self.spill = stem + ".spill"
         self.spillh = stem + ".spillh"
+        self.old = stem + ".marshal"
 
 
 def _load(path: str):
@@ -504,21 +505,28 @@ def _spill(paths: Paths, hot: dict) -> None:
         return
     if hot["spilled"] + len(out) > SPILL_MAX:
         hot["merge"] = True  # the next call takes the slow path and merges
-    with open(paths.spill, "r+b" if os.path.exists(paths.spill) else "w+b") as fh:
-        fh.truncate(hot["spill_bytes"])  # a call killed after appending: not accounted
-        fh.seek(hot["spill_bytes"])
-        fh.write(marshal.dumps(out))
-        hot["spill_bytes"] = fh.tell()
-    with open(paths.spillh, "r+b" if os.path.exists(paths.spillh) else "w+b") as fh:
-        fh.truncate(8 * hot["spilled"])
-        fh.seek(8 * hot["spilled"])
-        fh.write(b"".join(key_hash(k).to_bytes(8, "little") for k, _h in out))
+    blob = marshal.dumps(out)
+    # past what the hot layer accounts for: what a call killed after appending left
+    _put(paths.spill, hot["spill_bytes"], blob)
+    _put(paths.spillh, 8 * hot["spilled"],
+         b"".join(key_hash(k).to_bytes(8, "little") for k, _h in out))  # fmt: skip
+    hot["spill_bytes"] += len(blob)
     hot["spilled"] += len(out)
     for k, _h in out:
         del keys[k]
 
 
 # -- the slow path -----------------------------------------------------------------
+
+
+def _put(path: str, at: int, data: bytes) -> None:
+    """``data`` written at ``at`` in an owner-only file, which then ends there."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.pwrite(fd, data, at)
+        os.ftruncate(fd, at + len(data))
+    finally:
+        os.close(fd)
 
 
 def _read_spill(paths: Paths, hot: dict) -> list:
@@ -702,6 +710,10 @@ def _write_layers(fd: int, paths: Paths, state: dict, added: list, found: list, 
     write_cache(paths.hash, b"ccspendh" + gen.to_bytes(8, "little") + state["hashes"])
     write_cache(paths.totals, marshal.dumps({"gen": gen, "totals": state["totals"]}))
     write_cache(paths.base, marshal.dumps(state))
+    try:  # noqa: SIM105 - the previous version's state of this folder, written whole each call
+        os.unlink(paths.old)
+    except OSError:
+        pass
     for p in (paths.spill, paths.spillh):
         try:  # noqa: SIM105 - contextlib is an import the status line need not pay for
             os.truncate(p, 0)
