@@ -410,6 +410,26 @@ def inproc_series(python: str, env: dict, transcript: Path, stdin_path: Path, se
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+def ab_series(commands: dict[str, list[str]], envs: dict[str, dict], home: Path,
+              stdin_path: Path, live: LiveSession, calls: int,
+              pauses: list[float]) -> dict[str, list[float]]:  # fmt: skip
+    """Several commands timed on the same new line: after each pause one line is
+    appended and every command is called once, in an order that turns each time, so
+    that the load of the moment weighs on all of them alike."""
+    names = list(commands)
+    out: dict[str, list[float]] = {n: [] for n in names}
+    live.append()
+    for n in names:
+        measure_stdin(commands[n], envs[n], home, stdin_path)  # warm-up
+    for i in range(calls):
+        time.sleep(pauses[i])
+        live.append()
+        k = i % len(names)
+        for n in names[k:] + names[:k]:
+            out[n].append(measure_stdin(commands[n], envs[n], home, stdin_path)["seconds"])
+    return out
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
@@ -425,6 +445,9 @@ def scales_main(args: argparse.Namespace, live_calls: int) -> int:
     draw = random.Random(args.seed)
     pauses = [draw.uniform(*args.pause) for _ in range(live_calls)]
     results: list[dict] = []
+    baseline = None
+    if args.baseline_src:
+        baseline = [str(ensure_venv(args.baseline_src.resolve()) / "bin" / "ccspend")]
     with tempfile.TemporaryDirectory(prefix="ccspend-bench-scales-") as t:
         tmp = Path(t)
         binary = args.ccusage or bench_daily.install_ccusage(tmp / "anchor")
@@ -474,6 +497,25 @@ def scales_main(args: argparse.Namespace, live_calls: int) -> int:
                               LiveSession(transcript, template, args.seed), pauses)  # fmt: skip
             secs = [r["seconds"] for r in res["runs"]]
             row["ccusage"] = [pct(secs, 0.5) * 1000, pct(secs, 0.9) * 1000, os.getloadavg()[0]]
+            if baseline is not None:
+                # this ccspend, the baseline's and the bare interpreter on the same lines,
+                # interleaved; no background refresh (it is the same code in both)
+                os.truncate(transcript, size)
+                commands = {"ab_new": ccspend + ["statusline"],
+                            "ab_old": baseline + ["statusline"],
+                            "ab_floor": [python, "-c", "pass"]}  # fmt: skip
+                envs = {}
+                for n in commands:
+                    envs[n] = dict(tool_env(claude_dir, tmp / f"home-{n}-{scale}"),
+                                   CCSPEND_NO_BACKGROUND="1")  # fmt: skip
+                    if n != "ab_floor":
+                        bench_daily.measure(commands[n][:1] + ["statusline", "--refresh"],
+                                            envs[n], home)  # fmt: skip
+                ab = ab_series(commands, envs, home, stdin_path,
+                               LiveSession(transcript, template, args.seed), live_calls,
+                               pauses)  # fmt: skip
+                for n, secs in ab.items():
+                    row[n] = [pct(secs, 0.5) * 1000, pct(secs, 0.9) * 1000, os.getloadavg()[0]]
             results.append(row)
             shutil.rmtree(claude_dir, ignore_errors=True)
             print(f"  done: {row}", flush=True)
@@ -482,17 +524,27 @@ def scales_main(args: argparse.Namespace, live_calls: int) -> int:
           f"{args.pause[0]:g}-{args.pause[1]:g} s apart; load1 after each series")  # fmt: skip
     print(f"{'':<34}" + "".join(f"{'x' + str(r['scale']) + ' p50':>10}{'p90':>8}{'load1':>7}"
                                 for r in results))  # fmt: skip
-    for name, field in (("ccspend statusline (wall ms)", "wall"),
-                        ("ccspend statusline.run (in-process ms)", "inproc"),
-                        ("ccusage statusline --offline (ms)", "ccusage")):  # fmt: skip
+    rows = [("ccspend statusline (wall ms)", "wall"),
+            ("ccspend statusline.run (in-process ms)", "inproc"),
+            ("ccusage statusline --offline (ms)", "ccusage")]
+    if baseline is not None:
+        rows += [("A/B, no refresh: this ccspend", "ab_new"),
+                 ("A/B, no refresh: --baseline-src", "ab_old"),
+                 ("A/B: python -c pass (floor)", "ab_floor")]  # fmt: skip
+    for name, field in rows:
         print(f"{name:<34}" + "".join(f"{r[field][0]:>10.1f}{r[field][1]:>8.1f}{r[field][2]:>7.2f}"
                                       for r in results))  # fmt: skip
     if len(results) > 1:
         a, b = results[0], results[-1]
-        for name, field in (("wall", "wall"), ("in-process", "inproc"), ("ccusage", "ccusage")):
-            print(f"ratio x{b['scale']}/x{a['scale']} {name:<11} "
+        for _name, field in rows:
+            field_name = {"wall": "wall", "inproc": "in-process"}.get(field, field)
+            print(f"ratio x{b['scale']}/x{a['scale']} {field_name:<11} "
                   f"p50 {b[field][0] / a[field][0]:.2f}  p90 {b[field][1] / a[field][1]:.2f}")
     for r in results:
+        if "ab_old" in r:
+            new, old = r["ab_new"], r["ab_old"]
+            print(f"x{r['scale']}: this ccspend / baseline, A/B p50 {new[0] / old[0]:.2f}, "
+                  f"p90 {new[1] / old[1]:.2f}")
         print(f"x{r['scale']}: {r['files']} files in the project folder, {r['history_mb']} MB "
               f"of history; last line: {r['line']}")  # fmt: skip
     if args.json_out:
@@ -779,6 +831,11 @@ def main(argv: list[str] | None = None) -> int:
         "--scales", type=int, nargs="+", metavar="N",
         help="only the live regime, at each history size (1: the corpus; 10: the session's "
         "project folder ten times larger), with the ratios",
+    )  # fmt: skip
+    ap.add_argument(
+        "--baseline-src", type=Path, metavar="DIR",
+        help="with --scales: also time the ccspend of this checkout (a clean venv of it), "
+        "interleaved with this one and the bare interpreter, without the background refresh",
     )  # fmt: skip
     args = ap.parse_args(argv)
     live_calls = args.calls if args.live_calls is None else args.live_calls
