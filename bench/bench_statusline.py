@@ -450,7 +450,9 @@ def scales_main(args: argparse.Namespace, live_calls: int) -> int:
         baseline = [str(ensure_venv(args.baseline_src.resolve()) / "bin" / "ccspend")]
     with tempfile.TemporaryDirectory(prefix="ccspend-bench-scales-") as t:
         tmp = Path(t)
-        binary = args.ccusage or bench_daily.install_ccusage(tmp / "anchor")
+        binary = None
+        if not args.no_ccusage:
+            binary = args.ccusage or bench_daily.install_ccusage(tmp / "anchor")
         for scale in args.scales:
             claude_dir = tmp / f"claude-{scale}"
             transcript, _copied = private_config(corpus, claude_dir, original)
@@ -491,12 +493,16 @@ def scales_main(args: argparse.Namespace, live_calls: int) -> int:
             row["inproc"] = [pct(secs, 0.5) * 1000, pct(secs, 0.9) * 1000, os.getloadavg()[0]]
             os.truncate(transcript, size)
             home_cu = tmp / f"home-cu-{scale}"
-            env_cu = tool_env(claude_dir, home_cu)
-            res = live_series([str(binary), "statusline", "--offline"], env_cu, home_cu,
-                              stdin_path, live_calls, 0, None,
-                              LiveSession(transcript, template, args.seed), pauses)  # fmt: skip
-            secs = [r["seconds"] for r in res["runs"]]
-            row["ccusage"] = [pct(secs, 0.5) * 1000, pct(secs, 0.9) * 1000, os.getloadavg()[0]]
+            if args.no_ccusage:
+                row["ccusage"] = [math.nan, math.nan, os.getloadavg()[0]]
+            else:
+                env_cu = tool_env(claude_dir, home_cu)
+                res = live_series([str(binary), "statusline", "--offline"], env_cu, home_cu,
+                                  stdin_path, live_calls, 0, None,
+                                  LiveSession(transcript, template, args.seed), pauses)  # fmt: skip
+                secs = [r["seconds"] for r in res["runs"]]
+                row["ccusage"] = [pct(secs, 0.5) * 1000, pct(secs, 0.9) * 1000,
+                                  os.getloadavg()[0]]  # fmt: skip
             if baseline is not None:
                 # this ccspend, the baseline's and the bare interpreter on the same lines,
                 # interleaved; no background refresh (it is the same code in both)
@@ -837,6 +843,7 @@ def main(argv: list[str] | None = None) -> int:
         help="with --scales: also time the ccspend of this checkout (a clean venv of it), "
         "interleaved with this one and the bare interpreter, without the background refresh",
     )  # fmt: skip
+    ap.add_argument("--no-ccusage", action="store_true", help="with --scales: leave ccusage out")
     args = ap.parse_args(argv)
     live_calls = args.calls if args.live_calls is None else args.live_calls
     if args.calls < 1 or live_calls < 1:
