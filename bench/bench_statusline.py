@@ -368,6 +368,8 @@ def scale_project(project: Path, scale: int) -> int:
                 project / new_top)
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_bytes(rewritten_copy(src.read_bytes(), k))
+            st = src.stat()  # as old as the original: history, not files being written now
+            os.utime(out, ns=(st.st_atime_ns, st.st_mtime_ns))
             written += 1
     return written
 

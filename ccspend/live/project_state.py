@@ -19,8 +19,8 @@ grow with the history. So the state has two layers:
   (it is the whole algorithm of the previous version). Beside it: a sorted
   array of 8-byte hashes of its keys (``.hash``), its totals alone (``.totals``);
 - the **hot** layer, read and written by every call: the *working set* (the
-  files written in the last hour, every file of their sessions, and the files
-  sharing a response with them: ``peers``), with the last few responses of each
+  files written in the last hour, at most the latest ``WORKING_MAX``; every file
+  of their sessions; the files sharing a response with them: ``peers``), with the last few responses of each
   working file and every response counted since the base was written, the
   totals of the sessions those touched, and the project folder's identity.
   Responses the hot layer no longer needs (neither recent in their file nor held
@@ -81,6 +81,7 @@ import zlib
 VERSION = 2
 RACY_NS = 5_000_000_000  # a folder changed this recently may change again in the same tick
 ACTIVE_S = 3600.0  # files written this recently are the working set
+WORKING_MAX = 48  # at most this many of them (the latest): a restored or touched folder
 YOUNG_S = 120.0  # files new or growing this recently are watched by every call
 LAST_KEYS = 8  # per working file, its last responses stay hot (a streamed response's next line)
 HOT_KEYS = 256  # above this many hot responses, the ones no longer needed are spilled
@@ -723,10 +724,12 @@ def _write_layers(fd: int, paths: Paths, state: dict, added: list, found: list, 
     # (and of the session asked about), and the files that share a response with them
     now = time.time()
     recent_ns = (now - ACTIVE_S) * 1e9
-    working = {p for p, _s, mtime, _d, _i in found if mtime >= recent_ns}
+    latest = sorted(((mtime, p) for p, _s, mtime, _d, _i in found if mtime >= recent_ns),
+                    reverse=True)[:WORKING_MAX]  # fmt: skip
+    working = {p for _m, p in latest}
     if transcript is not None:
         working.add(transcript)
-    young = {p: now for p, _s, mtime, _d, _i in found if mtime >= (now - YOUNG_S) * 1e9}
+    young = {p: now for m, p in latest if m >= (now - YOUNG_S) * 1e9}
     stems = {p[:-6] + "/subagents/" for p in working if p.endswith(".jsonl")}
     for p in files:
         cut = p.rfind("/subagents/")
