@@ -342,9 +342,9 @@ _STAMP = re.compile(rb'"timestamp":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)Z"
 def rewritten_copy(data: bytes, k: int) -> bytes:
     """A transcript's bytes as another session's: ids (session, line, message, request)
     made new and timestamps moved ``k`` days back, so nothing is shared with the original."""
-    data = _UUID_HEAD.sub(b'"c%d' % k + rb"\1", data)
-    data = data.replace(b'"id":"msg_', b'"id":"msg_c%d' % k)
-    data = data.replace(b'"requestId":"req_', b'"requestId":"req_c%d' % k)
+    data = _UUID_HEAD.sub(b'"z%d' % k + rb"\1", data)  # "z": no real id begins so
+    data = data.replace(b'"id":"msg_', b'"id":"msg_z%d' % k)
+    data = data.replace(b'"requestId":"req_', b'"requestId":"req_z%d' % k)
     shift = timedelta(days=k)
 
     def moved(m: re.Match) -> bytes:
@@ -363,11 +363,13 @@ def scale_project(project: Path, scale: int) -> int:
         for src in originals:
             rel = src.relative_to(project)
             top = rel.parts[0]
-            new_top = f"c{k}{top[2:]}" if len(top) > 8 and top[8:9] == "-" else f"c{k}-{top}"
+            new_top = f"z{k}{top[2:]}" if len(top) > 8 and top[8:9] == "-" else f"z{k}-{top}"
             out = project / new_top / Path(*rel.parts[1:]) if len(rel.parts) > 1 else (
                 project / new_top)
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(rewritten_copy(src.read_bytes(), k))
+            # a new file, never an existing name: the others are hard links to the corpus
+            with open(out, "xb") as fh:
+                fh.write(rewritten_copy(src.read_bytes(), k))
             st = src.stat()  # as old as the original: history, not files being written now
             os.utime(out, ns=(st.st_atime_ns, st.st_mtime_ns))
             written += 1
