@@ -237,7 +237,7 @@ def private_config(corpus: Path, dest: Path, transcript: Path) -> tuple[Path, in
         for name in names:
             src = Path(folder) / name
             if src == transcript:
-                shutil.copyfile(src, out / name)
+                shutil.copy2(src, out / name)  # its times too: history until a line is added
                 continue
             try:
                 os.link(src, out / name)
