@@ -19,10 +19,11 @@ grow with the history. So the state has two layers:
   (it is the whole algorithm of the previous version). Beside it: a sorted
   array of 8-byte hashes of its keys (``.hash``), its totals alone (``.totals``);
 - the **hot** layer, read and written by every call: the *working set* (the
-  files written in the last hour, at most the latest ``WORKING_MAX``; every file
-  of their sessions; the files sharing a response with them: ``peers``), with the last few responses of each
-  working file and every response counted since the base was written, the
-  totals of the sessions those touched, and the project folder's identity.
+  files written in the last hour, at most the latest ``WORKING_MAX``; every
+  file of their sessions; the files sharing a response with them: ``peers``),
+  with the last few responses of each working file and every response counted
+  since the base was written, the totals of the sessions those touched, and the
+  project folder's identity.
   Responses the hot layer no longer needs (neither recent in their file nor held
   by two files) are appended to a *spill* file (and their hashes to ``.spillh``)
   which the next slow path merges into the base.
