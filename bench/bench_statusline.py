@@ -12,6 +12,7 @@ version:
                                      [--rss-calls 5] [--pause 0.3 1.5] [--seed 1]
                                      [--ccspend CMD] [--shim CMD | --no-shim]
                                      [--ccusage BIN] [--skip-uncached] [--json-out FILE]
+    python bench/bench_statusline.py --scales 1 10 [--live-calls 30] ...
 
 Two regimes, both run every time:
 
@@ -68,6 +69,18 @@ Steps:
    ccusage live median, ccspend peak RSS < 60 MB. A missed target prints
    MISSED; the exit code is still 0 (2 if a tool could not run).
 
+--scales 1 10: is the status line's cost independent of the history's size?
+For each scale N the private config dir holds the corpus and, beside the
+session's project folder's files, N-1 rewritten copies of each of them (new
+session ids, message and request ids, timestamps N days earlier: other
+sessions of the same project, which is all the status line's state holds);
+``ccspend daily`` and ``--refresh`` then build the database and the summary
+from that history. Per scale: the live regime of ``ccspend statusline`` (wall
+time, spawn to exit), the same calls in one process (``perf_counter`` around
+``statusline.run``, much less noisy on a shared machine) and ccusage's live
+regime; then p50/p90 of each, the load average, and the N/1 ratios measured in
+the same run.
+
 Peak RSS: on Linux a child's ru_maxrss (os.wait4, as in bench_daily.py) never
 reads below the peak RSS of the process that spawned it, here this script's
 own (~20 MB), which is more than a small native binary uses. So the peak RSS
@@ -83,6 +96,7 @@ import json
 import math
 import os
 import random
+import re
 import resource
 import shlex
 import shutil
@@ -92,7 +106,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -223,7 +237,7 @@ def private_config(corpus: Path, dest: Path, transcript: Path) -> tuple[Path, in
         for name in names:
             src = Path(folder) / name
             if src == transcript:
-                shutil.copyfile(src, out / name)
+                shutil.copy2(src, out / name)  # its times too: history until a line is added
                 continue
             try:
                 os.link(src, out / name)
@@ -317,6 +331,235 @@ class LiveSession:
         with open(self.path, "ab") as f:
             f.write(self.line(datetime.now(UTC)))
         self.appended += 1
+
+
+# -- a larger history ----------------------------------------------------------
+
+_UUID_HEAD = re.compile(rb'"[0-9a-f]{2}([0-9a-f]{6}-[0-9a-f]{4}-[0-9a-f]{4}-)')
+_STAMP = re.compile(rb'"timestamp":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)Z"')
+
+
+def rewritten_copy(data: bytes, k: int) -> bytes:
+    """A transcript's bytes as another session's: ids (session, line, message, request)
+    made new and timestamps moved ``k`` days back, so nothing is shared with the original."""
+    data = _UUID_HEAD.sub(b'"z%d' % k + rb"\1", data)  # "z": no real id begins so
+    data = data.replace(b'"id":"msg_', b'"id":"msg_z%d' % k)
+    data = data.replace(b'"requestId":"req_', b'"requestId":"req_z%d' % k)
+    shift = timedelta(days=k)
+
+    def moved(m: re.Match) -> bytes:
+        t = datetime.fromisoformat(m.group(1).decode()) - shift
+        return b'"timestamp":"' + t.isoformat(timespec="milliseconds").encode() + b'Z"'
+
+    return _STAMP.sub(moved, data)
+
+
+def scale_project(project: Path, scale: int) -> int:
+    """Add ``scale - 1`` rewritten copies of every file of a project folder to it; the
+    number of files written."""
+    written = 0
+    originals = [Path(folder) / n for folder, _d, names in os.walk(project) for n in names]
+    for k in range(1, scale):
+        for src in originals:
+            rel = src.relative_to(project)
+            top = rel.parts[0]
+            new_top = f"z{k}{top[2:]}" if len(top) > 8 and top[8:9] == "-" else f"z{k}-{top}"
+            out = project / new_top / Path(*rel.parts[1:]) if len(rel.parts) > 1 else (
+                project / new_top)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            # a new file, never an existing name: the others are hard links to the corpus
+            with open(out, "xb") as fh:
+                fh.write(rewritten_copy(src.read_bytes(), k))
+            st = src.stat()  # as old as the original: history, not files being written now
+            os.utime(out, ns=(st.st_atime_ns, st.st_mtime_ns))
+            written += 1
+    return written
+
+
+INPROC = r"""
+import io, json, os, random, sys, time
+sys.path.insert(0, sys.argv[1])
+from bench_statusline import LiveSession, last_assistant
+from pathlib import Path
+transcript, stdin_path = Path(sys.argv[2]), sys.argv[3]
+seed, calls = int(sys.argv[4]), int(sys.argv[5])
+pauses = json.loads(sys.argv[6])
+from ccspend.cli.fast import statusline
+data = open(stdin_path).read()
+live = LiveSession(transcript, last_assistant(transcript), seed)
+live.append()
+statusline.run(io.StringIO(data), io.StringIO())
+out = []
+for i in range(calls):
+    time.sleep(pauses[i])
+    live.append()
+    buf = io.StringIO()
+    t0 = time.perf_counter()
+    statusline.run(io.StringIO(data), buf)
+    out.append(time.perf_counter() - t0)
+print(json.dumps({"seconds": out, "line": buf.getvalue().strip()}))
+"""
+
+
+def inproc_series(python: str, env: dict, transcript: Path, stdin_path: Path, seed: int,
+                  calls: int, pauses: list[float]) -> dict:  # fmt: skip
+    """The live regime in one process: ``statusline.run`` timed alone, no interpreter start."""
+    p = subprocess.run(
+        [python, "-c", INPROC, str(Path(__file__).parent), str(transcript), str(stdin_path),
+         str(seed), str(calls), json.dumps(pauses[:calls])],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    if p.returncode != 0:
+        raise RunError(f"in-process series failed:\n{p.stderr[-2000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def ab_series(commands: dict[str, list[str]], envs: dict[str, dict], home: Path,
+              stdin_path: Path, live: LiveSession, calls: int,
+              pauses: list[float]) -> dict[str, list[float]]:  # fmt: skip
+    """Several commands timed on the same new line: after each pause one line is
+    appended and every command is called once, in an order that turns each time, so
+    that the load of the moment weighs on all of them alike."""
+    names = list(commands)
+    out: dict[str, list[float]] = {n: [] for n in names}
+    live.append()
+    for n in names:
+        measure_stdin(commands[n], envs[n], home, stdin_path)  # warm-up
+    for i in range(calls):
+        time.sleep(pauses[i])
+        live.append()
+        k = i % len(names)
+        for n in names[k:] + names[:k]:
+            out[n].append(measure_stdin(commands[n], envs[n], home, stdin_path)["seconds"])
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def scales_main(args: argparse.Namespace, live_calls: int) -> int:
+    """``--scales``: the live regime at each history size, and the ratios."""
+    corpus = args.corpus.resolve()
+    venv = ensure_venv()
+    ccspend = [str(venv / "bin" / "ccspend")]
+    python = str(venv / "bin" / "python")
+    original = largest_transcript(corpus)
+    draw = random.Random(args.seed)
+    pauses = [draw.uniform(*args.pause) for _ in range(live_calls)]
+    results: list[dict] = []
+    baseline = None
+    if args.baseline_src:
+        baseline = [str(ensure_venv(args.baseline_src.resolve()) / "bin" / "ccspend")]
+    with tempfile.TemporaryDirectory(prefix="ccspend-bench-scales-") as t:
+        tmp = Path(t)
+        binary = None
+        if not args.no_ccusage:
+            binary = args.ccusage or bench_daily.install_ccusage(tmp / "anchor")
+        for scale in args.scales:
+            claude_dir = tmp / f"claude-{scale}"
+            transcript, _copied = private_config(corpus, claude_dir, original)
+            t0 = time.perf_counter()
+            written = scale_project(transcript.parent, scale)
+            files = sum(len(n) for _f, _d, n in os.walk(transcript.parent))
+            mb = sum(os.path.getsize(os.path.join(f, x)) for f, _d, n in os.walk(claude_dir)
+                     for x in n) / 1e6  # fmt: skip
+            print(f"scale {scale}: {written} files rewritten ({time.perf_counter() - t0:.0f}s); "
+                  f"the session's project folder holds {files} files, the history "
+                  f"{mb:.0f} MB", flush=True)  # fmt: skip
+            bench_daily.warm_page_cache(claude_dir)
+            obj = status_input(transcript, time.time())
+            template = last_assistant(transcript)
+            stdin_path = tmp / f"statusline-{scale}.json"
+            stdin_path.write_text(json.dumps(obj) + "\n")
+            size = transcript.stat().st_size
+            home = tmp / f"home-{scale}"
+            env = tool_env(claude_dir, home)
+            setup = bench_daily.measure(ccspend + ["daily"], env, home)
+            bench_daily.measure(ccspend + ["statusline", "--refresh"], env, home)
+            print(f"  ccspend daily {setup['seconds']:.0f}s", flush=True)
+            row: dict = {"scale": scale, "files": files, "history_mb": round(mb)}
+            notes: list[str] = []
+            res = ccspend_series(
+                "ccspend", ccspend + ["statusline"], env, home, stdin_path, live_calls,
+                argparse.Namespace(rss_calls=0), None, notes,
+                LiveSession(transcript, template, args.seed), pauses,
+            )  # fmt: skip
+            secs = [r["seconds"] for r in res["runs"]]
+            row["wall"] = [pct(secs, 0.5) * 1000, pct(secs, 0.9) * 1000, os.getloadavg()[0]]
+            row["line"] = first_line(res["runs"][-1]["stdout"])
+            wait_for_refresh(Path(env["CCSPEND_DB"] + ".cache") / "statusline")
+            env_in = dict(env, CCSPEND_NO_BACKGROUND="1")  # the refresh's CPU is not the call's
+            inproc = inproc_series(python, env_in, transcript, stdin_path, args.seed + 1,
+                                   live_calls, pauses)  # fmt: skip
+            secs = inproc["seconds"]
+            row["inproc"] = [pct(secs, 0.5) * 1000, pct(secs, 0.9) * 1000, os.getloadavg()[0]]
+            os.truncate(transcript, size)
+            home_cu = tmp / f"home-cu-{scale}"
+            if args.no_ccusage:
+                row["ccusage"] = [math.nan, math.nan, os.getloadavg()[0]]
+            else:
+                env_cu = tool_env(claude_dir, home_cu)
+                res = live_series([str(binary), "statusline", "--offline"], env_cu, home_cu,
+                                  stdin_path, live_calls, 0, None,
+                                  LiveSession(transcript, template, args.seed), pauses)  # fmt: skip
+                secs = [r["seconds"] for r in res["runs"]]
+                row["ccusage"] = [pct(secs, 0.5) * 1000, pct(secs, 0.9) * 1000,
+                                  os.getloadavg()[0]]  # fmt: skip
+            if baseline is not None:
+                # this ccspend, the baseline's and the bare interpreter on the same lines,
+                # interleaved; no background refresh (it is the same code in both)
+                os.truncate(transcript, size)
+                commands = {"ab_new": ccspend + ["statusline"],
+                            "ab_old": baseline + ["statusline"],
+                            "ab_floor": [python, "-c", "pass"]}  # fmt: skip
+                envs = {}
+                for n in commands:
+                    envs[n] = dict(tool_env(claude_dir, tmp / f"home-{n}-{scale}"),
+                                   CCSPEND_NO_BACKGROUND="1")  # fmt: skip
+                    if n != "ab_floor":
+                        bench_daily.measure(commands[n][:1] + ["statusline", "--refresh"],
+                                            envs[n], home)  # fmt: skip
+                ab = ab_series(commands, envs, home, stdin_path,
+                               LiveSession(transcript, template, args.seed), live_calls,
+                               pauses)  # fmt: skip
+                for n, secs in ab.items():
+                    row[n] = [pct(secs, 0.5) * 1000, pct(secs, 0.9) * 1000, os.getloadavg()[0]]
+            results.append(row)
+            shutil.rmtree(claude_dir, ignore_errors=True)
+            print(f"  done: {row}", flush=True)
+    print()
+    print(f"{os.cpu_count()} CPUs; live regime, {live_calls} calls per series, "
+          f"{args.pause[0]:g}-{args.pause[1]:g} s apart; load1 after each series")  # fmt: skip
+    print(f"{'':<34}" + "".join(f"{'x' + str(r['scale']) + ' p50':>10}{'p90':>8}{'load1':>7}"
+                                for r in results))  # fmt: skip
+    rows = [("ccspend statusline (wall ms)", "wall"),
+            ("ccspend statusline.run (in-process ms)", "inproc"),
+            ("ccusage statusline --offline (ms)", "ccusage")]
+    if baseline is not None:
+        rows += [("A/B, no refresh: this ccspend", "ab_new"),
+                 ("A/B, no refresh: --baseline-src", "ab_old"),
+                 ("A/B: python -c pass (floor)", "ab_floor")]  # fmt: skip
+    for name, field in rows:
+        print(f"{name:<34}" + "".join(f"{r[field][0]:>10.1f}{r[field][1]:>8.1f}{r[field][2]:>7.2f}"
+                                      for r in results))  # fmt: skip
+    if len(results) > 1:
+        a, b = results[0], results[-1]
+        for _name, field in rows:
+            field_name = {"wall": "wall", "inproc": "in-process"}.get(field, field)
+            print(f"ratio x{b['scale']}/x{a['scale']} {field_name:<11} "
+                  f"p50 {b[field][0] / a[field][0]:.2f}  p90 {b[field][1] / a[field][1]:.2f}")
+    for r in results:
+        if "ab_old" in r:
+            new, old = r["ab_new"], r["ab_old"]
+            print(f"x{r['scale']}: this ccspend / baseline, A/B p50 {new[0] / old[0]:.2f}, "
+                  f"p90 {new[1] / old[1]:.2f}")
+        print(f"x{r['scale']}: {r['files']} files in the project folder, {r['history_mb']} MB "
+              f"of history; last line: {r['line']}")  # fmt: skip
+    if args.json_out:
+        args.json_out.write_text(json.dumps(results, indent=1) + "\n")
+    return 0
 
 
 # -- running -----------------------------------------------------------------
@@ -594,12 +837,29 @@ def main(argv: list[str] | None = None) -> int:
         "--skip-uncached", action="store_true", help="do not time ccusage statusline --no-cache"
     )
     ap.add_argument("--json-out", type=Path, help="also write the results here as JSON")
+    ap.add_argument(
+        "--scales", type=int, nargs="+", metavar="N",
+        help="only the live regime, at each history size (1: the corpus; 10: the session's "
+        "project folder ten times larger), with the ratios",
+    )  # fmt: skip
+    ap.add_argument(
+        "--baseline-src", type=Path, metavar="DIR",
+        help="with --scales: also time the ccspend of this checkout (a clean venv of it), "
+        "interleaved with this one and the bare interpreter, without the background refresh",
+    )  # fmt: skip
+    ap.add_argument("--no-ccusage", action="store_true", help="with --scales: leave ccusage out")
     args = ap.parse_args(argv)
     live_calls = args.calls if args.live_calls is None else args.live_calls
     if args.calls < 1 or live_calls < 1:
         ap.error("--calls and --live-calls must be at least 1")
     if not 0 <= args.pause[0] <= args.pause[1]:
         ap.error("--pause MIN MAX: 0 <= MIN <= MAX")
+    if args.scales:
+        try:
+            return scales_main(args, live_calls)
+        except (RunError, VenvError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
 
     corpus = args.corpus.resolve()
     tbin = gnu_time()

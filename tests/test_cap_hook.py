@@ -127,12 +127,12 @@ def test_the_session_total_counts_only_new_bytes_and_each_response_once(tmp_path
     is recounted, new prices reprice."""
     import os
 
-    from ccspend.live import sessions
+    from ccspend.live import lines, sessions
     from tests.logs import append
 
     reads = []
-    scan = sessions.scan_appended
-    monkeypatch.setattr(sessions, "scan_appended",
+    scan = lines.scan_appended
+    monkeypatch.setattr(lines, "scan_appended",
                         lambda data, base: reads.append((base, len(data))) or scan(data, base))
     prices = {"claude-haiku-4-5": {"base": [1, 5, 1.25, 2, 0.1]}}
     folder = tmp_path / "state"

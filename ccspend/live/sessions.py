@@ -18,12 +18,16 @@ import contextlib
 import json
 import os
 import sys
-import zlib
 from pathlib import Path
 
 from ccspend.core import paths
 from ccspend.core.files import append_private, private_folder, write_atomic, write_cache
-from ccspend.pricing.index import price_response
+from ccspend.live.lines import (  # noqa: F401 - the readers of appended lines, used from here
+    first_timestamp,
+    response_key,
+    response_row,
+    scan_appended,
+)
 
 REFRESH_EVERY = 5.0  # seconds between background refreshes of the summary
 REFRESH_STALE = 60.0  # a refresh lock older than this is from a process that died
@@ -43,21 +47,6 @@ def field_at(obj: object, *keys: str):
 
 
 # -- this session, from its project folder --------------------------------------
-
-
-def response_row(r: dict) -> list:
-    """The row ``pricing.index.price_response`` prices, from a usage record (``extract``'s
-    shape): the one place a record becomes a row."""
-    g = r.get
-    k = [g("ki", 0), g("ko", 0), g("k5", 0), g("k1", 0), g("kr", 0)]
-    return [r["ts"], r["model"], r["in"], r["out"], r["c5"], r["c1"], r["cr"], r["ws"],
-            g("sp"), g("geo"), k if any(k) else None]
-
-
-def response_key(r: dict, where: object) -> str:
-    """A usage record's response key, as the store's ``dedup_key`` (``message_id|request_id``);
-    a line without a message id is its own response (``where``: its file)."""
-    return f"{r['mid']}|{r['rid'] or ''}" if r["mid"] else f"#{where}:{r['o']}"
 
 
 def session_files(transcript: str) -> list[str]:
@@ -83,221 +72,28 @@ def session_id_of(transcript: str, session_id: object) -> str:
 def session_cost(transcript: str, session_id: object, folder: Path, prices: dict,
                  prices_id: object) -> float:  # fmt: skip
     """This session's cost as the session report counts it: every response whose counted
-    line (``project_costs``) carries this session's id, subagents included."""
-    totals = project_costs(os.path.dirname(os.path.abspath(transcript)), folder, prices, prices_id)
-    return totals.get(session_id_of(transcript, session_id), 0.0)
+    line carries this session's id, subagents included (``live.project_state``: per call,
+    the work of this session's new lines, whatever the size of the history)."""
+    from ccspend.live.project_state import session_total
 
-
-PROJECT_STATE_VERSION = 1
+    transcript = os.path.abspath(transcript)
+    return session_total(transcript, session_id_of(transcript, session_id), folder, prices,
+                         prices_id)  # fmt: skip
 
 
 def project_costs(project: str, folder: Path, prices: dict, prices_id: object) -> dict:
     """USD per session id of every transcript below a Claude Code project folder, counted
-    as the reports count (``store.queries.PRICED``), read incrementally.
+    as the reports count (``store.queries.PRICED``): a response (``message_id|request_id``)
+    counts once, at its line of most output, not a sidechain, in the file that started
+    first (its first timestamp, then its newest request, then its path), at the lowest
+    offset, for the session of that line. So a resumed session's copies of an earlier
+    session's lines count in the earlier one, whatever session id the copies carry, and a
+    response streamed over several lines counts at its final line. Every file of the
+    folder is looked at (``live.project_state``'s slow path); ``session_cost`` is the
+    per-call form."""
+    from ccspend.live.project_state import project_totals
 
-    A response (``message_id|request_id``) counts once, at its line of most output, not
-    a sidechain, in the file that started first (its first timestamp, then its newest
-    request, then its path), at the lowest offset; and it is the session of that line
-    that spent it. So a resumed session's copies of an earlier session's lines count in
-    the earlier one, whatever session id the copies carry, and a response streamed over
-    several lines counts at its final line. Copies live in the same project folder (a
-    session is resumed from its working directory), so the folder is the scope.
-
-    The state, in ``folder`` (one file per project folder, shared by the sessions in it
-    and by the status line and the cap hook; written whole and atomically, so a writer
-    that loses a race only leaves work for the next call):
-    ``files``: path -> [index, inode, offset read to, first ts, newest ts];
-    ``keys``: response key -> [session counted, USD counted, then per file holding the
-    response its best line: file index, output, sidechain, offset, session, USD];
-    ``multi``: the keys held by more than one file (whose pick a file's rank can change);
-    ``totals``: session -> USD. A call stats the folder's files (listings of unchanged
-    folders are remembered), reads only the bytes appended since the last call, and
-    re-decides only the responses those bytes touched. New prices, or a file rewritten
-    or shortened, and the state is made again from the files.
-    """
-    import marshal
-
-    from ccspend.sources.logfiles import stat_logs
-
-    state_file = folder / f"project-{zlib.crc32(project.encode()):08x}.marshal"
-    try:
-        with open(state_file, "rb") as fh:
-            state = marshal.loads(fh.read())
-        if (state["v"], state["project"], state["prices_id"]) != (
-            PROJECT_STATE_VERSION, project, prices_id
-        ):
-            raise ValueError("another project, version or prices")
-    except (OSError, ValueError, EOFError, TypeError, KeyError):
-        state = None
-    for _attempt in range(2):
-        if state is None:
-            state = {"v": PROJECT_STATE_VERSION, "project": project, "prices_id": prices_id,
-                     "files": {}, "paths": [], "keys": {}, "multi": {}, "totals": {},
-                     "listings": {}}  # fmt: skip
-        learned: dict = {}
-        found = stat_logs([project], known=state["listings"], learned=learned)
-        changed = learned != state["listings"]
-        state["listings"] = learned
-        try:
-            changed |= _read_project(state, found, prices)
-        except _Rewritten:
-            state = None
-            continue
-        if changed:
-            write_cache(state_file, marshal.dumps(state))
-        return state["totals"]
-    return {}
-
-
-class _Rewritten(Exception):
-    """A file was replaced or shortened: what was counted from it no longer holds."""
-
-
-def _read_project(state: dict, found: list, prices: dict) -> bool:
-    files, paths, keys, multi, totals = (
-        state["files"], state["paths"], state["keys"], state["multi"], state["totals"])
-    touched: set = set()
-    reranked = False
-    for path, size, _mtime, _dev, ino in found:
-        entry = files.get(path)
-        if entry is None:
-            entry = files[path] = [len(paths), ino, 0, None, None]
-            paths.append(path)
-        elif entry[1] != ino or size < entry[2]:
-            raise _Rewritten(path)
-        if size <= entry[2]:
-            continue
-        index, _ino, offset, first_ts, newest = entry
-        try:
-            with open(path, "rb") as fh:
-                fh.seek(offset)
-                data = fh.read(size - offset)
-        except OSError:
-            continue
-        records, end = scan_appended(data, offset)
-        entry[2] = end
-        if offset == 0:
-            first_ts = first_timestamp(data)
-            if first_ts is None and records:
-                first_ts = min(r["ts"] for r in records)
-        for r in records:
-            if newest is None or r["ts"] > newest:
-                newest = r["ts"]
-            if r["err"] or r["model"] == "<synthetic>":
-                continue
-            key = response_key(r, index)
-            usd = price_response(response_row(r), prices) or 0.0  # no price: counts nothing
-            cand = [index, r["out"], r["sc"], r["o"], r["sid"], usd]
-            held = keys.get(key)
-            if held is None:
-                keys[key] = [False, 0.0, *cand]  # False: not counted yet
-                touched.add(key)
-                continue
-            for at in range(2, len(held), 6):
-                if held[at] == index:
-                    mine = held[at:at + 6]
-                    if (-cand[1], cand[2], cand[3]) < (-mine[1], mine[2], mine[3]):
-                        held[at:at + 6] = cand
-                        touched.add(key)
-                    break
-            else:
-                held += cand
-                multi[key] = None
-                touched.add(key)
-        if (first_ts, newest) != (entry[3], entry[4]):
-            entry[3], entry[4] = first_ts, newest
-            reranked = True
-    if reranked:
-        touched.update(multi)
-    if not touched:
-        return False
-    ranks = {}
-    for key in touched:
-        held = keys[key]
-        best = None
-        for at in range(2, len(held), 6):
-            index, out, sc, off, sid, usd = held[at:at + 6]
-            if index not in ranks:
-                ranks[index] = _file_rank(files, paths[index])
-            order = (-out, sc, ranks[index], off)
-            if best is None or order < best[0]:
-                best = (order, sid, usd)
-        _order, sid, usd = best
-        if held[0] is False or held[0] != sid or held[1] != usd:
-            if held[0] is not False:
-                totals[held[0]] -= held[1]
-            totals[sid] = totals.get(sid, 0.0) + usd
-            held[0], held[1] = sid, usd
-    return True
-
-
-def _file_rank(files: dict, path: str) -> tuple:
-    """Which of two files holding a response counts it: the first in the order of
-    (first timestamp, newest request, path), a file without one after those with
-    (``store.queries.PRICED``'s ``f_rank``)."""
-    _index, _ino, _offset, first_ts, newest = files[path]
-    return (first_ts is None, first_ts or 0, newest is None, newest or 0, path)
-
-
-BOM = b"\xef\xbb\xbf"
-
-
-def first_timestamp(data: bytes) -> int | None:
-    """The timestamp of a file's first timestamped line among its first 64 (as the
-    ingest's scanner reads it): it tells an original session from a resumed copy."""
-    pos = 0
-    for _ in range(64):
-        nl = data.find(b"\n", pos)
-        if nl < 0:
-            return None
-        line = data[pos:nl].strip().removeprefix(BOM)
-        pos = nl + 1
-        if b'"timestamp"' not in line:
-            continue
-        try:
-            obj = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(obj, dict):
-            from ccspend.sources.claude_record import parse_timestamp_us
-
-            ts = parse_timestamp_us(obj.get("timestamp"))
-            if ts is not None:
-                return ts
-    return None
-
-
-SMALL_READ = 1 << 20  # below this, the standard library's json is quicker than importing msgspec
-
-
-def scan_appended(data: bytes, base: int) -> tuple[list[dict], int]:
-    """Usage records of the complete lines of ``data`` (read from offset ``base``), and
-    the offset after the last complete line. A session's new lines since the last call
-    are few: they are parsed with ``json``; a large first read uses the ingest's scanner."""
-    if len(data) > SMALL_READ:
-        from ccspend.sources.claude_code import scan
-
-        result = scan(data, base, 0)
-        return result.records, result.end
-    from ccspend.sources.claude_record import extract
-
-    records = []
-    pos = 0
-    while True:
-        nl = data.find(b"\n", pos)
-        if nl < 0:
-            break
-        line = data[pos:nl]
-        if b'"usage"' in line:
-            try:
-                rec = extract(json.loads(line.strip().removeprefix(b"\xef\xbb\xbf")))
-            except (ValueError, RecursionError):
-                rec = None
-            if rec:
-                rec["o"] = base + pos
-                records.append(rec)
-        pos = nl + 1
-    return records, base + pos
+    return project_totals(project, folder, prices, prices_id)
 
 
 # -- the summary, refreshed in the background ------------------------------------

@@ -6,8 +6,9 @@ stdin. So this path never opens the database and imports nothing heavy:
 - this session's cost is what the session report counts for it: the
   responses of the transcripts of its project folder (subagents and resumed
   sessions included) whose counted line is this session's, read incrementally
-  (``live.sessions.project_costs``) and priced with today's card from a small
-  cached index (``pricing.today``), so the first call shows it too;
+  (``live.project_state``: a call reads this session's new lines and a small
+  hot layer, not the folder's history) and priced with today's card from a
+  small cached index (``pricing.today``), so the first call shows it too;
 - today's cost and the active 5-hour block come from a summary file that a
   background ``ccspend statusline --refresh`` rewrites, started at most every
   few seconds and never waited for;
