@@ -152,20 +152,39 @@ def test_a_bad_row_near_the_end_changes_nothing(sandbox, tmp_path):
     assert (again["new"], again["already_there"]) == (0, len(before))
 
 
+# A child's ru_maxrss counts the memory of the process it was started from: Linux records
+# the old image's high-water mark at exec, and subprocess starts children with vfork, so a
+# test worker grown to 350 MB made a 170 MB import read as 353 MB. A small Python process
+# in between starts the import and reports its child's peak, which is then the import's.
+_PEAK_RSS = """
+import os, subprocess, sys
+p = subprocess.Popen(sys.argv[2:], stdout=open(sys.argv[1] + ".out", "wb"),
+                     stderr=open(sys.argv[1] + ".err", "wb"))
+_, status, usage = os.wait4(p.pid, 0)
+open(sys.argv[1], "w").write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
+
+
+def peak_rss(argv: list[str], tmp_path) -> tuple[int, bytes, bytes, int]:
+    """Run ``argv``; its exit code, stdout, stderr and its own peak RSS in KB."""
+    report = tmp_path / "peak"
+    subprocess.run([sys.executable, "-c", _PEAK_RSS, str(report), *argv], check=True,
+                   env=dict(os.environ), timeout=300)
+    code, kb = report.read_text().split()
+    out = (tmp_path / "peak.out").read_bytes()
+    err = (tmp_path / "peak.err").read_bytes()
+    return int(code), out, err, int(kb)
+
+
 def test_a_large_file_imports_in_bounded_memory(sandbox, tmp_path):
     """200,000 rows (13 MB): the old importer peaked near 1 GB; now about 210 MB (the
     staging database's memory is capped, and it spills past the cap), whatever the
     file's size: 1.5 M rows peak near 260 MB."""
     path = generated(tmp_path / "big.csv", 200_000, seed=5)
-    env = dict(os.environ)
-    p = subprocess.Popen([sys.executable, "-m", "ccspend", "import", str(path), "--json"],
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = p.stdout.read()
-    err = p.stderr.read()
-    _, status, usage = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    assert p.returncode == 0, err
-    peak_mb = usage.ru_maxrss / 1024
+    returncode, out, err, peak_kb = peak_rss([sys.executable, "-m", "ccspend", "import",
+                                              str(path), "--json"], tmp_path)
+    assert returncode == 0, err
+    peak_mb = peak_kb / 1024
     doc = json.loads(out)
     assert doc["files"][0]["rows"] == doc["store"]["rows"] > 190_000
     assert peak_mb < 300, f"peak RSS {peak_mb:.0f} MB"  # the old importer: ~1 GB
