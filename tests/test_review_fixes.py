@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -308,3 +309,20 @@ def test_readme_sets_up_a_virtual_environment_and_ci_runs_its_test_command():
         part = part.strip().removeprefix("pip install ")
         assert part in ci, part
     assert "python3 -m venv .venv" in ci and ci.rstrip().endswith("pytest")
+
+
+@pytest.mark.parametrize("argv", [("-h",), ("daily", "-h"), ("route", "-h"), ("run", "-h"),
+                                  ("route", "review", "-h"), ("budget", "-h")])
+def test_dash_h_is_help_everywhere(sandbox, argv):
+    """``-h`` is help, as in ccusage and most tools: ``route -h`` was routed as a task
+    named "-h", and every other command refused it."""
+    r = run_cli(*argv)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("Usage: ") and " [OPTIONS]" in r.stdout.splitlines()[0], r.stdout
+    assert "Options:" in r.stdout
+
+
+def test_dash_h_after_run_s_double_dash_is_the_agent_s(sandbox):
+    r = run_cli("run", "--cap", "1", "--", sys.executable, "-c", "import sys; print(sys.argv)",
+                "-h")
+    assert "'-h'" in r.stdout, (r.stdout, r.stderr)

@@ -27,6 +27,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     no_args_is_help=False,
     rich_markup_mode=None,
+    # ``-h`` as ccusage and most tools take it; every command inherits it
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 # -- options: declared from their one spec (``cli.options``), as the fast front ends read them --

@@ -29,6 +29,7 @@ DAYS_BACK = re.compile(r"^(\d+)d$")
 
 
 review_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                         context_settings={"help_option_names": ["-h", "--help"]},
                          rich_markup_mode=None)  # fmt: skip
 
 

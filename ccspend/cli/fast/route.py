@@ -29,9 +29,10 @@ def is_review(args: list[str]) -> bool:
 
 
 def asks_help(args: list[str]) -> bool:
-    """``--help`` anywhere (route's words and options mix): typer prints route's help.
+    """``--help`` or ``-h`` anywhere, as a word of its own (route's words and options mix;
+    a task is never just "-h"): typer prints route's help.
     ``route review --help`` is the review's own."""
-    return "--help" in args and not is_review(args)
+    return any(a in ("--help", "-h") for a in args) and not is_review(args)
 
 
 def parse(args: list[str]) -> dict:

@@ -19,14 +19,18 @@ from ccspend.run.execute import Ledger, RunOptions, execute
 OPTIONS = options.by_name(options.RUN)  # each spelling of run's options, to its spec
 
 
+HELP = ("--help", "-h")
+
+
 def asks_help(args: list[str]) -> bool:
-    """``--help`` among run's own options (before the command): typer prints the help."""
+    """``--help`` (or ``-h``) among run's own options (before the command): typer prints
+    the help."""
     takes_value = False
     for arg in args:
         if takes_value:  # the value of the option before, whatever it looks like
             takes_value = False
             continue
-        if arg == "--help":
+        if arg in HELP:
             return True
         if arg == "--" or not arg.startswith("-") or arg == "-":
             return False
