@@ -298,7 +298,6 @@ def _total(hot: dict, paths: Paths, sid: str) -> float:
 
 def _fast_read(paths: Paths, hot: dict, transcript: str, prices: dict, now_ns: int,
                hashes: int) -> bool:  # fmt: skip
-    from ccspend.live.lines import scan_appended
 
     files, keys, peers, young = hot["files"], hot["keys"], hot["peers"], hot["young"]
     by_index = {e[0]: p for p, e in files.items()}
@@ -342,20 +341,12 @@ def _fast_read(paths: Paths, hot: dict, transcript: str, prices: dict, now_ns: i
         if st.st_size <= entry[2]:
             continue
         index, _ino, offset, first_ts, newest = entry
-        try:
-            with open(path, "rb") as fh:
-                fh.seek(offset)
-                data = fh.read(st.st_size - offset)
-        except OSError:
+        read = _appended(path, offset, st.st_size, first_ts)
+        if read is None or read[1] == offset:
             continue
-        records, end = scan_appended(data, offset)
-        if end == offset:
-            continue
-        entry[2] = end
+        records, entry[2], first_ts = read
         changed = True
         young[path] = now  # growing: watched a while by every call (a copy being written)
-        if first_ts is None:
-            first_ts = _first_ts(path, offset, data, records)
         recent = hot["recent"].setdefault(str(index), [])
         for r in records:
             if newest is None or r["ts"] > newest:
@@ -407,6 +398,24 @@ def _fast_read(paths: Paths, hot: dict, transcript: str, prices: dict, now_ns: i
     if len(keys) > HOT_KEYS:
         _spill(paths, hot)
     return changed
+
+
+def _appended(path: str, offset: int, size: int, first_ts: int | None):
+    """The usage records of the bytes of ``path`` from ``offset`` to ``size``, the offset
+    read to (the end of the last whole line) and the file's first timestamp (found now if
+    it was not yet): what both paths read of a grown file. None if it cannot be read."""
+    from ccspend.live.lines import scan_appended
+
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read(size - offset)
+    except OSError:
+        return None
+    records, end = scan_appended(data, offset)
+    if first_ts is None:
+        first_ts = _first_ts(path, offset, data, records)
+    return records, end, first_ts
 
 
 def _first_ts(path: str, offset: int, data: bytes, records: list) -> int | None:
@@ -619,7 +628,6 @@ def _merge(state: dict, hot: dict, spilled: list) -> None:
 def _read_project(state: dict, found: list, prices: dict, added: list) -> None:
     """Bring the state up to date with the files as ``stat_logs`` found them: the bytes
     appended since the last read, each response they touch decided again."""
-    from ccspend.live.lines import scan_appended
 
     files, paths, keys, multi, totals, last = (
         state["files"], state["paths"], state["keys"], state["multi"], state["totals"],
@@ -638,16 +646,10 @@ def _read_project(state: dict, found: list, prices: dict, added: list) -> None:
         if size <= entry[2]:
             continue
         index, _ino, offset, first_ts, newest = entry
-        try:
-            with open(path, "rb") as fh:
-                fh.seek(offset)
-                data = fh.read(size - offset)
-        except OSError:
+        read = _appended(path, offset, size, first_ts)
+        if read is None:
             continue
-        records, end = scan_appended(data, offset)
-        entry[2] = end
-        if first_ts is None:
-            first_ts = _first_ts(path, offset, data, records)
+        records, entry[2], first_ts = read
         recent = last.setdefault(str(index), [])
         for r in records:
             if newest is None or r["ts"] > newest:
