@@ -65,12 +65,10 @@ def colour_options(colour: bool | None = None) -> dict:
     return {}
 
 
-def stdout_console(colour: bool | None = None, compact: bool = False):
-    """stdout for tables; ``compact``: drawn as for a terminal of at most 80 columns."""
-    console = inert_console(soft_wrap=False, **colour_options(colour))
-    if compact:
-        console.width = min(console.width, COMPACT_WIDTH)
-    return console
+def stdout_console():
+    """stdout for what is not a fitted table (a live view, a route's answer); tables and
+    charts take ``table_console``, whose width and ``--compact`` are the layout's."""
+    return inert_console(soft_wrap=False, **colour_options())
 
 
 def stderr_console(colour: bool | None = None):

@@ -151,13 +151,10 @@ def fitted_table(
     *,
     title: str | None = None,
     row_styles: Sequence[str | None] | None = None,
-    section_before: int | None = None,
 ) -> FittedTable:
     """The table of ``cols`` laid out by ``fit`` for ``width`` cells, ready to print.
 
-    ``row_styles`` styles whole rows (a total, a breakdown's sub-rows);
-    ``section_before`` is the index of the row a section starts at (the total): with
-    no box, rich draws nothing there, and neither does this.
+    ``row_styles`` styles whole rows (a total, a breakdown's sub-rows).
     """
     return FittedTable(fit(cols, width, ladder), title, row_styles)
 
@@ -187,7 +184,7 @@ class FittedTable:
         total = sum(c.width for c in kept) + GAP * (len(kept) - 1)
         new_line = Segment.line()
         if self.title:
-            title = _fit_cell(inert(self.title), total)
+            title = shorten_end(inert(self.title), total)
             excess = total - cell_len(title)
             yield Segment(" " * (excess // 2))
             yield Segment(title, console.get_style("table.title"))
@@ -211,7 +208,7 @@ class FittedTable:
         runs: list[list] = []  # [style, pieces]
         last = len(self.kept) - 1
         for j, (c, text) in enumerate(zip(self.kept, texts, strict=True)):
-            text = _fit_cell(text, c.width)
+            text = shorten_end(text, c.width)
             pad = " " * (c.width - cell_len(text))
             style = row_style
             if styles is not None and styles[j] is not None:
@@ -225,14 +222,6 @@ class FittedTable:
                     runs.append([st, [piece]])
         for st, pieces in runs:
             yield Segment("".join(pieces), st)
-
-
-def _fit_cell(text: str, width: int) -> str:
-    """``text`` cut with an ellipsis if it is wider than ``width`` (``fit`` has already
-    shortened every name; this only guards the drawing)."""
-    if cell_len(text) <= width:
-        return text
-    return _head(text, max(0, width - 1)) + ELLIPSIS if width > 0 else ""
 
 
 # -- ways a name gives way ------------------------------------------------------------

@@ -132,7 +132,7 @@ def report_table(report: Report, width: int) -> FittedTable:
         cols.append(Col("Last activity", [d for _, d in extra]))
     return fitted_table(
         cols, width, REPORT_LADDER, title=f"ccspend {report.name} ({report.filters.tz})",
-        row_styles=[style for _, _, _, style in lines], section_before=len(lines) - 1,
+        row_styles=[style for _, _, _, style in lines],
     )
 
 def sub_rows(jrow: dict, tz: str) -> list[tuple[str, dict, list[str]]]:
@@ -147,14 +147,13 @@ def sub_rows(jrow: dict, tz: str) -> list[tuple[str, dict, list[str]]]:
     return out
 
 
-def print_report(report: Report, console: Console, err: Console,
-                 width: int | None = None) -> None:
-    """A grouped report's table for ``width`` cells (default: the console's), its cache
-    line, and its warnings on ``err``."""
+def print_report(report: Report, console: Console, err: Console) -> None:
+    """A grouped report's table for the console's width, its cache line, and its
+    warnings on ``err``."""
     if not report.rows:
         console.print("No usage in this period.")
     else:
-        console.print(report_table(report, width or console.width))
+        console.print(report_table(report, console.width))
         t = report.to_json()["totals"]
         console.print(
             f"cache hit rate {t['cache_hit_rate'] * 100:.1f}% · caching saved "
@@ -225,7 +224,7 @@ def blocks_table(report: BlocksReport, width: int) -> FittedTable:
     ]  # fmt: skip
     styles = ["green" if r["active"] else None for r in rows] + ["bold"]
     return fitted_table(cols, width, BLOCKS_LADDER, title=f"ccspend blocks ({tz})",
-                        row_styles=styles, section_before=len(rows))  # fmt: skip
+                        row_styles=styles)  # fmt: skip
 
 
 def print_warnings(warnings: list[str], err: Console) -> None:

@@ -29,7 +29,7 @@ from ccspend.cli.common import (
     ingest,
     with_options,
 )
-from ccspend.cli.consoles import progress_callback, stdout_console
+from ccspend.cli.consoles import progress_callback, table_console
 from ccspend.cli.options import ReportOptions
 from ccspend.core import paths
 from ccspend.reports.options import source_filter
@@ -48,7 +48,7 @@ def _run_report(opts: ReportOptions) -> None:
         if opts.chart:
             from ccspend.cli.render import chart as draw
 
-            console = stdout_console(colour, opts.compact)
+            console = table_console(colour=colour, compact=opts.compact)
             console.print(draw(report, console.width))
             return None
         return text(report, window, roots, ingested, dated)

@@ -6,7 +6,6 @@ not cached still skips typer when its options are plain (``ccspend.cli.fast.repo
 """
 
 import os
-import signal
 import sys
 
 
@@ -37,6 +36,8 @@ def main() -> None:
             sys.exit(run.main(args[1:]))
     # SIGTERM ends a report or an ingest as Ctrl-C does: cleanup runs (the parse
     # workers, temporary files), one line, exit 143. (``run`` has handlers of its own.)
+    import signal  # here, not at the top: the status line and the cap hook never need it
+
     signal.signal(signal.SIGTERM, _terminated)
     from ccspend.cli.fast import reports as report_run
 
@@ -66,6 +67,8 @@ def main() -> None:
 
 
 def _terminated(signum, frame) -> None:
+    import signal
+
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one line, whatever follows
     os.write(2, b"ccspend: terminated\n")
     from ccspend.core.errors import ExitCode
