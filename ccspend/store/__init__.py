@@ -245,20 +245,14 @@ class Store:
 
         with self.connect() as con:  # the kept writer, when the ingest wrote
             queries.load_card(con, card)
-            changed, dirty = maintain.stale(con)
-            if not (changed or dirty):
+            if maintain.up_to_date(con, queries.PRICE_COUNTED):
                 return
-            if maintain.writable(con):
-                maintain.refresh(con, queries.PRICE_COUNTED, changed)
-                return
-        try:
+        try:  # pending, and that connection was read-only: a writer, if one can be had
             with self.connect(write=True) as con:
                 queries.load_card(con, card)
-                changed, dirty = maintain.stale(con)
-                if changed or dirty:
-                    maintain.refresh(con, queries.PRICE_COUNTED, changed)
-        except (StoreBusy, CcspendError):
-            return  # a read-only file, or held: the report prices from the lines
+                maintain.up_to_date(con, queries.PRICE_COUNTED)
+        except CcspendError:  # StoreBusy included: a read-only file, or held
+            return  # the report prices from the lines
 
     # -- opening ---------------------------------------------------------
 

@@ -139,15 +139,6 @@ def write_rows(con: duckdb.DuckDBPyConnection, rows: list[UsageRow],
     return len(batch) - existing, existing
 
 
-def existing_keys(con: duckdb.DuckDBPyConnection, keys: list[str]) -> set[str]:
-    """Which of these bucket keys the store already holds."""
-    if not keys:
-        return set()
-    return {r[0] for r in con.execute(
-        "SELECT row_key FROM imported_usage WHERE list_contains(?, row_key)", [keys]
-    ).fetchall()}
-
-
 def add_same_as_local(con: duckdb.DuckDBPyConnection, key: str) -> bool:
     """Mark an API key or workspace as Claude Code's own; True if it was new."""
     return bool(con.execute(

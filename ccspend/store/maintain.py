@@ -103,7 +103,9 @@ def counted_from_requests() -> str:
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """``counted`` and ``rollup`` made again from the stored lines (unpriced: the next
-    ``refresh`` prices them)."""
+    ``refresh`` prices them), with the log models seen."""
+    con.execute("DELETE FROM models_seen")
+    con.execute("INSERT INTO models_seen SELECT DISTINCT model FROM requests")
     con.execute("DELETE FROM counted")
     con.execute("DELETE FROM rollup")
     con.execute("DELETE FROM rollup_dirty")
@@ -156,11 +158,7 @@ def after_batch(con: duckdb.DuckDBPyConnection, retired: list[int]) -> None:
     if not con.execute("SELECT EXISTS (FROM counted)").fetchone()[0]:
         # A first ingest (or nothing counted yet): every row is new, and the plain
         # recompute is the cheapest way to the same rows (no key lookups, no copy).
-        con.execute("DELETE FROM models_seen")
-        con.execute("INSERT INTO models_seen SELECT DISTINCT model FROM requests")
-        con.execute(counted_from_requests())
-        con.execute(f"INSERT INTO rollup_dirty SELECT DISTINCT {BUCKET.format(ts='ts')} "
-                    "FROM counted")  # fmt: skip
+        rebuild(con)
         return
     ids = [r[0] for r in con.execute("SELECT file_id FROM batch_files").fetchall()]
     new = (f"{_of_files(ids)} AND EXISTS (SELECT 1 FROM batch_files b "
@@ -222,7 +220,25 @@ def _fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 def stale(con: duckdb.DuckDBPyConnection) -> tuple[list[str], bool]:
     """What ``refresh`` has to do with the card loaded: the models whose prices
     changed since their rows were priced, and whether any bucket is dirty."""
+    return _stale(con, _fingerprints(con))
+
+
+def up_to_date(con: duckdb.DuckDBPyConnection, price_counted: str) -> bool:
+    """Bring the counted rows and the rollup up to date with the card loaded, if anything
+    is pending and ``con`` may write; whether they are now current. The one check every
+    caller makes (the report after its ingest, and ``summarise`` before it reads the
+    rollup), with the card's fingerprints computed once."""
     now = _fingerprints(con)
+    changed, dirty = _stale(con, now)
+    if not (changed or dirty):
+        return True
+    if not writable(con):
+        return False
+    refresh(con, price_counted, changed, now)
+    return True
+
+
+def _stale(con: duckdb.DuckDBPyConnection, now: dict[str, str]) -> tuple[list[str], bool]:
     was = dict(con.execute("SELECT model, fp FROM card_state").fetchall())
     changed = sorted(m for m, fp in now.items() if was.get(m) != fp)
     dirty = con.execute("SELECT EXISTS (FROM rollup_dirty)").fetchone()[0]
@@ -234,15 +250,17 @@ def writable(con: duckdb.DuckDBPyConnection) -> bool:
                            "WHERE database_name = current_database()").fetchone()[0]
 
 
-def refresh(con: duckdb.DuckDBPyConnection, price_counted: str, changed: list[str]) -> None:
+def refresh(con: duckdb.DuckDBPyConnection, price_counted: str, changed: list[str],
+            now: dict[str, str] | None = None) -> None:
     """Price what is not priced, reprice the rows of ``changed`` models, and sum the
-    dirty buckets again, in one transaction. ``price_counted`` is ``queries.PRICE_COUNTED``.
+    dirty buckets again, in one transaction. ``price_counted`` is ``queries.PRICE_COUNTED``;
+    ``now``: the card's fingerprints, when the caller has them.
 
     Unpriced rows are always in dirty buckets (an ingest marks the buckets of the
     rows it adds), so the work is bounded by the dirty buckets' time range,
     which DuckDB's zone maps prune the tables to.
     """
-    now = _fingerprints(con)
+    now = _fingerprints(con) if now is None else now
     con.execute("BEGIN TRANSACTION")
     try:
         if changed:

@@ -579,13 +579,7 @@ def _rollup_ready(con: duckdb.DuckDBPyConnection, f: Filters) -> bool:
         return False
     if con.execute("SELECT card_at FROM card_meta").fetchone()[0] is not None:
         return False
-    changed, dirty = maintain.stale(con)
-    if not changed and not dirty:
-        return True
-    if not maintain.writable(con):
-        return False  # a read-only connection: PRICED, exact and slower
-    maintain.refresh(con, PRICE_COUNTED, changed)
-    return True
+    return maintain.up_to_date(con, PRICE_COUNTED)  # read-only and stale: PRICED, exact
 
 
 def _rollup_selection(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, dict]:
