@@ -110,11 +110,13 @@ def test_a_missing_claude_dir_is_warned_and_the_history_named(sandbox, projects)
 
 
 @pytest.mark.parametrize("command", [("blocks",), ("export",),
-                                     ("reconcile", "--provider", "anthropic")])
+                                     ("reconcile", "--provider", "anthropic"),
+                                     ("report", "--html", "{sandbox}/page.html")])
 def test_every_command_reading_logs_warns_of_a_missing_claude_dir(sandbox, projects, command):
     """Not only the reports: every command that reads the logs before it answers says
     that a --claude-dir is not there, and that its figures come from the history."""
     write(projects / "p" / "s.jsonl", [assistant()])
+    command = [c.format(sandbox=sandbox) for c in command]
     r = run_cli(*command, "--claude-dir", str(sandbox / "nope"))
     assert f"--claude-dir {sandbox / 'nope'}: no such folder" in r.stderr, (r.returncode, r.stderr)
     assert "the figures come from the history already in the database" in r.stderr

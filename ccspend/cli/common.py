@@ -124,13 +124,11 @@ def ingest(store, roots: list[Path], skip: bool, codex: bool = True, given=None)
     a warning, since what follows then comes from the history already stored (a typo
     would otherwise look like a quiet month).
     """
-    from ccspend.cli.fast.reports import missing_dirs
+    from ccspend.core.paths import missing_dir_warnings
     from ccspend.core.text import inert
 
-    for d in missing_dirs(given or ()):
-        sys.stderr.write(f"warning: --claude-dir {inert(d)}: no such folder, so no log was "
-                         "read there; the figures come from the history already in the "
-                         "database\n")
+    for text in missing_dir_warnings(given or ()):
+        sys.stderr.write(f"warning: {inert(text)}\n")
     return ingest_logs(store, roots, skip, progress=progress_callback, codex=codex)
 
 

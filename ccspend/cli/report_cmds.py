@@ -123,7 +123,8 @@ def report_page(
         else:
             roots = paths.claude_project_roots(claude_dir)
         store = Store(db or paths.default_db_path())
-        _ingested, warnings = ingest(store, roots, no_ingest, codex=not demo)
+        _ingested, warnings = ingest(store, roots, no_ingest, codex=not demo,
+                                     given=None if demo else claude_dir)
         if filters.source is not None:
             from ccspend.reports.options import check_source
 

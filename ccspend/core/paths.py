@@ -61,6 +61,15 @@ def expand(path: str) -> str:
     return norm(path)
 
 
+def missing_dir_warnings(claude_dirs) -> list[str]:
+    """A warning for each folder given with ``--claude-dir`` that is not there: what
+    follows then comes from the history already stored, which a typo would otherwise
+    pass off as a quiet month."""
+    return [f"--claude-dir {d}: no such folder, so no log was read there; the figures "
+            "come from the history already in the database"
+            for d in map(str, claude_dirs) if not os.path.isdir(expand(d))]
+
+
 def absolute(path: str) -> str:
     """``str(Path(path).absolute())``: relative to the working directory, not resolved."""
     path = norm(path)

@@ -116,9 +116,10 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
         raise UsageError("--chart draws for a person; --json is for scripts: pick one")
     colour_choice(opts.color, opts.no_color)  # before any work: both at once are a mistake
     order = parse_order(opts.order)
-    shape = answer_shape(opts, tz)  # before the config is read: its state as read
+    filters, window, dated = report_filters(opts, tz)  # reads no config
+    # before the config is read: its state as read; --last's days as the filters have them
+    shape = answer_shape(opts, tz, (filters.since, filters.until))
     week = week_start(opts.start_of_week) if name == "weekly" else 0
-    filters, window, dated = report_filters(opts, tz)
     db = Path(opts.db) if opts.db is not None else None
     tmp = None
     try:
@@ -145,10 +146,8 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
 
                 with store.connect() as con:
                     check_source(con, filters.source)
-            missing = [] if demo else missing_dirs(opts.claude_dir)
-            for d in missing:
-                warnings.append(f"--claude-dir {d}: no such folder, so no log was read there; "
-                                "the figures come from the history already in the database")
+            missing = [] if demo else paths.missing_dir_warnings(opts.claude_dir)
+            warnings += missing
             if not prepared:
                 _prepare(prepared)
             if "error" in prepared:  # raised after the ingest, as before the overlap
@@ -250,25 +249,23 @@ def _day(text: str, flag: str):
         raise UsageError(f"{flag} {text!r} is not a date (YYYY-MM-DD or YYYYMMDD)") from None
 
 
-def answer_shape(opts: ReportOptions, tz: str) -> tuple:
+def answer_shape(opts: ReportOptions, tz: str, days: tuple | None = None) -> tuple:
     """What else of a request a printed answer depends on (a part of its cache key): the
-    order, the look, the sub-rows, the session, ``--last``'s days (they move at midnight)
-    and a weekly report's first day (given, or the config file's state)."""
+    order, the look, the sub-rows, the session, ``--last``'s days (they move at midnight;
+    ``days``: as the report's filters already have them) and a weekly report's first day
+    (given, or the config file's state)."""
     last = None
     if opts.last is not None and opts.last > 0:
-        from ccspend.reports.options import last_days
+        if days is None:
+            from ccspend.reports.options import last_days
 
-        last = tuple(d.isoformat() for d in last_days(opts.last, tz))
+            days = last_days(opts.last, tz)
+        last = tuple(d.isoformat() for d in days)
     week = None
     if opts.name == "weekly":
         week = opts.start_of_week if opts.start_of_week is not None else answer_cache.config_state()
     return (opts.order, opts.compact, opts.color, opts.no_color, opts.instances, opts.session_id,
             last, week)  # fmt: skip
-
-
-def missing_dirs(claude_dirs) -> list[str]:
-    """The folders given with ``--claude-dir`` that are not there (as given)."""
-    return [str(d) for d in claude_dirs if not os.path.isdir(os.path.expanduser(str(d)))]
 
 
 def _prepare(prepared: dict) -> None:
