@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import multiprocessing
 import os
 import shutil
 import signal
@@ -41,7 +40,7 @@ from ccspend.sources.claude_code import (
     scan,
     subagent_type,
 )
-from ccspend.sources.logfiles import storable
+from ccspend.sources.logfiles import log_files_of, storable
 from ccspend.store import FileState, FileUpdate, Store
 
 SOURCE = "claude-code"
@@ -362,17 +361,26 @@ def ingest_claude(
     progress: Progress | None = None,
     workers: int | None = None,
     while_parsing: Callable[[], None] | None = None,
+    walked: tuple[list, dict] | None = None,
 ) -> IngestReport:
     """Bring the store up to date with every Claude Code log below ``roots``.
 
     ``while_parsing`` is called once, in this process, while the parse workers
     run (or before a read done here, when there are none): a caller's own
     preparation (imports, the rate card) then costs no time of its own.
+    ``walked``: a walk of exactly ``roots`` this process has just made (its
+    ``logfiles.stat_logs`` rows, and the folders it could not list), planned
+    from instead of walking the folders again.
     """
     t0 = time.monotonic()
     report = IngestReport(roots=list(roots))
-    folders: dict[str, str] = {}  # project folders that could not be listed
-    files, misnamed = storable(discover(roots, folders))
+    if walked is None:
+        folders: dict[str, str] = {}  # project folders that could not be listed
+        found = discover(roots, folders)
+    else:
+        folders = dict(walked[1])
+        found = log_files_of(walked[0])
+    files, misnamed = storable(found)
     report.unreadable.update(folders)
     report.unreadable.update(misnamed)
     report.files = files
@@ -399,6 +407,8 @@ def ingest_claude(
     try:
         jobs = [(b, tmpdir) for b in _batches(tasks, _batch_bytes(total_bytes, workers))]
         if workers > 1 and len(jobs) > 1:
+            import multiprocessing  # here: a small ingest (one new line) never needs it
+
             ctx = multiprocessing.get_context("fork")
             pool = ctx.Pool(workers, initializer=_quiet_worker, initargs=(os.getpid(),))
             results = pool.imap(_read_batch, jobs)

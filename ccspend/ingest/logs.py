@@ -12,13 +12,16 @@ from pathlib import Path
 
 
 def ingest_logs(store, roots: list[Path], skip: bool, progress=None, while_parsing=None,
-                codex: bool = True):
+                codex: bool = True, walked: dict | None = None):
     """Bring the store up to date (unless told not to); the run's report and warnings.
 
     Claude Code's logs, then Codex CLI's from their own place whatever
     ``--claude-dir`` says (their files join the fingerprint of a cached report,
     so a new Codex line is seen). ``progress()`` returns the ingest's progress
     callback (or None) and a closer; ``while_parsing`` runs once, during the parse.
+    ``walked``: walks this process just made, ``{tuple of root strings: (stat rows,
+    unreadable folders)}`` (the answer cache's check): the Claude Code roots' walk is
+    reused when it is there.
     """
     if skip:
         if while_parsing is not None:
@@ -29,7 +32,9 @@ def ingest_logs(store, roots: list[Path], skip: bool, progress=None, while_parsi
 
     update, close = progress() if progress is not None else (None, None)
     try:
-        ingested = ingest_claude(store, roots, progress=update, while_parsing=while_parsing)
+        walk = (walked or {}).get(tuple(str(r) for r in roots))
+        ingested = ingest_claude(store, roots, progress=update, while_parsing=while_parsing,
+                                 walked=walk)
     finally:
         if close is not None:
             close()

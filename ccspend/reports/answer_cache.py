@@ -136,17 +136,18 @@ def load(db: str, key: str) -> list[bytes] | None:
         pos = end
     return parts if pos == len(data) else None  # a torn or foreign file: not an answer
 
-def log_files(roots: list[str], db: str | None = None) -> list:
+def log_files(roots: list[str], db: str | None = None, unreadable: dict | None = None) -> list:
     """The stat rows the fingerprint covers (the walk an ingest of ``roots`` does).
 
     With ``db``, the folder listings of the last walk of the same roots are
     kept beside its cache (see ``logfiles.stat_logs``: a listing is reused only
     while its folder is unchanged), which saves reading every folder again.
+    ``unreadable`` is filled with the folders that could not be listed.
     """
     from ccspend.sources.logfiles import stat_logs
 
     if db is None:
-        return stat_logs(roots)
+        return stat_logs(roots, unreadable=unreadable)
     import marshal
 
     store = os.path.join(_cache_dir(db), "walk-" + _entry_name(repr(roots)))
@@ -160,10 +161,12 @@ def log_files(roots: list[str], db: str | None = None) -> list:
         known = None
     learned: dict = {}
     try:
-        files = stat_logs(roots, known=known, learned=learned)
+        files = stat_logs(roots, known=known, learned=learned, unreadable=unreadable)
     except (TypeError, ValueError, IndexError):  # a damaged listing: walk without it
         learned = {}
-        files = stat_logs(roots, learned=learned)
+        if unreadable is not None:
+            unreadable.clear()
+        files = stat_logs(roots, learned=learned, unreadable=unreadable)
     if learned != known:
         write_cache(store, marshal.dumps((_WALK_VERSION, learned)))
     return files
@@ -218,9 +221,14 @@ def cached_answer(
     claude_dirs: list[str],
     terminal: tuple,
     shape=None,
+    walked: dict | None = None,
 ) -> tuple[str, str] | None:
     """The (stdout, stderr) a report printed for this request, if it is still right.
-    ``shape(tz)``: the rest of the request's key (``request_key``), for the report's zone."""
+    ``shape(tz)``: the rest of the request's key (``request_key``), for the report's zone.
+
+    ``walked``, if given, receives the walk of the Claude Code roots this check made,
+    ``{tuple(roots): (stat rows, unreadable folders)}``: on a miss, the report's ingest
+    plans from it instead of walking the same folders again."""
     tz = report_zone(timezone)
     db = paths.absolute(paths.expand(db)) if db else paths.default_db_str()
     db = paths.absolute(db)
@@ -239,7 +247,11 @@ def cached_answer(
     from ccspend.sources.logfiles import is_rollout
 
     codex = [f for f in log_files([paths.codex_sessions_str()], db) if is_rollout(f[0])]
-    state = fingerprint(log_files(roots, db) + codex, db)
+    unreadable: dict = {}
+    claude = log_files(roots, db, unreadable)
+    if walked is not None:
+        walked[tuple(roots)] = (claude, unreadable)
+    state = fingerprint(claude + codex, db)
     if cached[1] != state.encode("utf-8", "surrogateescape"):
         return None
     return (cached[2].decode("utf-8", "surrogateescape"),

@@ -147,7 +147,12 @@ def discover(roots: Iterable[str | os.PathLike],
              unreadable: dict | None = None) -> Iterator[LogFile]:
     """Every ``*.jsonl`` below the given ``projects`` folders (subagent files included);
     the folders that could not be listed go to ``unreadable`` (``stat_logs``)."""
-    for path, size, mtime_ns, dev, ino in stat_logs(roots, unreadable=unreadable):
+    return log_files_of(stat_logs(roots, unreadable=unreadable))
+
+
+def log_files_of(rows: Iterable[Stat]) -> Iterator[LogFile]:
+    """``LogFile``s of a walk's stat rows (``stat_logs``), subagent files marked."""
+    for path, size, mtime_ns, dev, ino in rows:
         agent_id = None
         name = os.path.basename(path)
         if name.startswith(SUBAGENT_PREFIX) and os.path.dirname(path).endswith(_SUBAGENTS):

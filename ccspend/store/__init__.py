@@ -339,9 +339,26 @@ class Store:
 
     @contextlib.contextmanager
     def connect(self, write: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection for one short piece of work, migrated and closed afterwards."""
+        """A connection for one short piece of work, migrated and closed afterwards.
+
+        Within ``keep_open``, once the database is open, a read gets the kept
+        connection itself (migrated already, never closed here): the report reads
+        the rate card the refresh loaded into its temporary tables, instead of
+        loading it again on a connection of its own.
+        """
         from ccspend.store.engine import duckdb
 
+        kept = self._kept if not write else None
+        if kept is not None:
+            try:
+                yield kept
+            except duckdb.Error as exc:
+                raise self._translate(exc) from None
+            except RuntimeError as exc:
+                if "interrupted" in str(exc).lower():  # DuckDB's own word for a Ctrl-C
+                    raise KeyboardInterrupt from None
+                raise
+            return
         if not write and not self.path.exists():
             with self.connect(write=True):
                 pass
@@ -520,10 +537,8 @@ class Store:
                 _retire(con, up.file_id, next_id)
                 next_id += 1
             inserted = 0
-            if records:
-                before = con.execute("SELECT count(*) FROM requests").fetchone()[0]
-                con.execute(_INSERT[shape], [records])
-                inserted = con.execute("SELECT count(*) FROM requests").fetchone()[0] - before
+            if records:  # an INSERT's result is the count of rows it inserted
+                inserted = con.execute(_INSERT[shape], [records]).fetchone()[0]
             for file_id, old_id in retired:
                 _prune_retired(con, file_id, old_id)
             con.execute(

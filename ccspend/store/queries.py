@@ -81,12 +81,17 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
     it stood on that date (``whatif --card``); otherwise by what was in force at its
     own time.
     """
+    global _LAST_LOADED
     from ccspend.pricing.index import alias_timeline
 
     # The models stored, as the ingest noted them: a scan of every request would
     # cost what the history costs.
     models = [r[0] for r in con.execute(
         "SELECT model FROM models_seen UNION SELECT model FROM imported_usage").fetchall()]
+    last = _LAST_LOADED
+    if last and last[0] is con and last[1] is card and last[2] == (at, frozenset(models)):
+        return  # this connection has this card, for these models, loaded already
+    _LAST_LOADED = None
     con.execute("CREATE OR REPLACE TEMP TABLE card_meta AS SELECT $at::DATE AS card_at", {"at": at})
     con.execute("CREATE OR REPLACE TEMP TABLE model_map (raw VARCHAR, name VARCHAR, "
                 "valid_from TIMESTAMPTZ, valid_to TIMESTAMPTZ)")  # fmt: skip
@@ -151,6 +156,12 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
         "value VARCHAR, valid_from TIMESTAMPTZ, valid_to TIMESTAMPTZ, factor DECIMAL(18,6))"
     )
     _insert(con, "card_modifiers", mods, ("", "", "", "::TIMESTAMPTZ", "::TIMESTAMPTZ", ""))
+    _LAST_LOADED = (con, card, (at, frozenset(models)))
+
+
+# The last (connection, card, (at, models)) ``load_card`` loaded: a report reading on
+# the connection the refresh just loaded the same card on skips loading it again.
+_LAST_LOADED: tuple | None = None
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple],

@@ -45,13 +45,14 @@ def main() -> None:
     # typer, whose option parsing alone costs a quarter of a second.
     opts = report_run.parse(args)
     if opts is not None:
+        walked: dict = {}  # the cache check's walk of the logs, for the ingest on a miss
         try:
-            if report_run.serve_options(opts):
+            if report_run.serve_options(opts, walked):
                 timing.mark("cached")
                 timing.flush()
                 return
         except Exception:  # noqa: BLE001 - the cache is an optimisation, never a failure
-            pass
+            walked = {}
         timing.mark("cache-miss")
         if report_run.supported(opts):
             # A short process that ends in _exit: the cyclic collector's passes over
@@ -60,7 +61,7 @@ def main() -> None:
             import gc
 
             gc.disable()
-            _exit(report_run.main(opts))
+            _exit(report_run.main(opts, walked))
     from ccspend.cli import main as cli_main
 
     cli_main()

@@ -35,16 +35,17 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def main(opts: ReportOptions) -> int:
+def main(opts: ReportOptions, walked: dict | None = None) -> int:
     """Run the report ``parse`` read from the command line; the exit code.
 
     Errors end as the CLI ends them (``ccspend.cli.main``): one line on stderr
-    and the exit code of the README, never a traceback.
+    and the exit code of the README, never a traceback. ``walked``: the log
+    walks the answer cache's check made (``serve_options``), for the ingest.
     """
     from ccspend.cli.exits import say
 
     try:
-        run_report(opts, render=renderer(opts), progress=_progress)
+        run_report(opts, render=renderer(opts), progress=_progress, walked=walked)
         sys.stdout.flush()
         return 0
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, as the CLI's
@@ -89,13 +90,14 @@ def _progress():
     return progress_callback()
 
 
-def run_report(opts: ReportOptions, *, render, progress=None) -> None:
+def run_report(opts: ReportOptions, *, render, progress=None, walked: dict | None = None) -> None:
     """Bring the store up to date, build the report, print it, and cache the answer.
 
     ``render(report, window, roots, ingested, dated)`` returns the text for
     stdout and stderr (``render_json``, or the CLI's tables), or ``None`` when
     it printed the report itself (a chart: not cached). ``progress`` makes the
-    ingest's progress callback and its closer (``ingest_logs``).
+    ingest's progress callback and its closer (``ingest_logs``); ``walked``, the
+    log walks just made by the cache check, saves the ingest walking them again.
     """
     import shutil
     import tempfile
@@ -140,6 +142,7 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
             ingested, warnings = ingest_logs(
                 store, roots, opts.no_ingest, progress=progress,
                 while_parsing=lambda: _prepare(prepared), codex=not demo,
+                walked=None if demo else walked,
             )
             if filters.source is not None:
                 from ccspend.reports.options import check_source
@@ -286,14 +289,14 @@ def _prepare(prepared: dict) -> None:
 
 def render_json(report, window, roots, ingested, dated: bool) -> tuple[str, str]:
     """The JSON report for stdout, and for stderr the hint when no log was found."""
-    import json
+    from ccspend.cli.jsonout import dumps
 
     data = report.to_json()
     if window is not None:  # --since BRANCH: the ref, and the commit its work is counted from
         data["since"] = window.branch
         data["since_ref"] = {"ref": window.branch, "base": window.base,
                              "commit": window.merge_base, "at": window.since.isoformat()}
-    return json.dumps(data, indent=2) + "\n", nothing_found(report, window, roots, ingested, dated)
+    return dumps(data) + "\n", nothing_found(report, window, roots, ingested, dated)
 
 
 def render_table(report, window, roots, ingested, dated: bool, colour: bool | None = None,
@@ -428,15 +431,16 @@ def serve(argv: list[str]) -> bool:
     return opts is not None and serve_options(opts)
 
 
-def serve_options(opts: ReportOptions) -> bool:
-    """Print a cached answer for the report ``opts`` if one is still right; True if it did."""
+def serve_options(opts: ReportOptions, walked: dict | None = None) -> bool:
+    """Print a cached answer for the report ``opts`` if one is still right; True if it did.
+    ``walked`` receives the log walks the check made (``answer_cache.cached_answer``)."""
     if os.environ.get("CCSPEND_NO_CACHE"):
         return False
     answer = answer_cache.cached_answer(
         name=opts.name, timezone=opts.timezone, since=opts.since, until=opts.until,
         project=opts.project, branch=opts.branch, breakdown=opts.breakdown, json_out=opts.json,
         db=opts.db, claude_dirs=list(opts.claude_dir), terminal=terminal(),
-        shape=lambda tz: answer_shape(opts, tz),
+        shape=lambda tz: answer_shape(opts, tz), walked=walked,
     )  # fmt: skip
     if answer is None:
         return False
