@@ -49,6 +49,11 @@ def _strip(a):
     return replace(a, cwd=None)  # a sub-row's or the total's project: never shown
 
 
+def _sums(a):
+    """A total's numbers and models: what a report shows of it."""
+    return replace(a, cwd=None, first_ts=None, last_ts=None, branches=[])
+
+
 def check(store: Store, card) -> None:
     """``counted`` and the rollup's reports against a recompute from every line."""
     with store.connect(write=True) as con:
@@ -70,7 +75,15 @@ def check(store: Store, card) -> None:
                 assert (fast.total and _strip(fast.total)) == (slow.total and _strip(slow.total))
                 assert fast.unpriced == slow.unpriced
                 assert fast.unknown_modifiers == slow.unknown_modifiers
+            # every session, unfiltered: one row each from session_totals
+            whole = queries.summarise(con, "session", queries.Filters(tz=tz))
+            slow = queries.summarise(con, "session", queries.Filters(tz=tz, since_ts=EPOCH))
+            assert whole.groups == slow.groups, tz
+            assert (whole.total and _sums(whole.total)) == (slow.total and _sums(slow.total))
+            assert whole.unpriced == slow.unpriced
+            assert whole.unknown_modifiers == slow.unknown_modifiers
         assert not con.execute("SELECT count(*) FROM rollup_dirty").fetchone()[0]
+        assert not con.execute("SELECT count(*) FROM session_dirty").fetchone()[0]
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ each row with ``key``, token fields, ``cost_usd`` (full precision), ``models``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -78,10 +79,18 @@ def local_day(iso: str | None, tz: str) -> str | None:
     activity as the report's other days are counted, in the report's zone."""
     if not iso:
         return None
+    if tz == "UTC" and iso.endswith("Z"):
+        return iso[:10]  # already the UTC day
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return moment.astimezone(_zone(tz)).date().isoformat()
+
+
+@functools.lru_cache(maxsize=8)
+def _zone(tz: str):
+    """The zone named ``tz`` (a session report asks once per session)."""
     from zoneinfo import ZoneInfo
 
-    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    return moment.astimezone(ZoneInfo(tz)).date().isoformat()
+    return ZoneInfo(tz)
 
 
 def _numbers(a: Aggregate) -> dict:

@@ -95,6 +95,34 @@ WHERE NOT r.is_api_error AND coalesce(r.model, '') <> '<synthetic>'
 """
 
 
+# The rows of ``session_totals`` for the sessions in ``session_dirty``, from all of their
+# rollup rows: the sums, and what the session report shows besides (first and last
+# activity, models and branches, sorted; the project: the most frequent cwd, by the
+# rollup rows' request counts, a tie to the greatest, as ``queries.summarise`` finds it).
+SESSION_TOTALS = """
+WITH s AS (
+    SELECT *, coalesce(session_id, '(unknown)') AS k FROM rollup
+    WHERE coalesce(session_id, '(unknown)') IN (SELECT k FROM session_dirty)
+),
+pc AS (
+    SELECT k, arg_max(cwd, (w, cwd)) AS project
+    FROM (SELECT k, cwd, sum(requests) AS w FROM s WHERE cwd IS NOT NULL GROUP BY ALL)
+    GROUP BY k
+)
+SELECT s.k, sum(input_tokens)::BIGINT, sum(output_tokens)::BIGINT,
+       sum(cache_write_5m_tokens)::BIGINT, sum(cache_write_1h_tokens)::BIGINT,
+       sum(cache_read_tokens)::BIGINT, sum(web_search_requests)::BIGINT,
+       coalesce(sum(cost_micro), 0)::DECIMAL(38,6), coalesce(sum(savings_micro), 0)::DECIMAL(38,6),
+       coalesce(sum(requests), 0)::BIGINT,
+       list_sort(list_distinct(list(coalesce(model_name, model, '(unknown)')))),
+       min(first_ts), max(last_ts),
+       list_sort(list_distinct(list(coalesce(nullif(git_branch, ''), '(none)')))),
+       any_value(pc.project)
+FROM s LEFT JOIN pc USING (k)
+GROUP BY s.k
+"""
+
+
 def counted_from_requests() -> str:
     """Every counted row, from all stored lines (into an empty ``counted``)."""
     return "".join(f"INSERT INTO counted BY NAME {q.format(where='')};\n"
@@ -109,6 +137,8 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM counted")
     con.execute("DELETE FROM rollup")
     con.execute("DELETE FROM rollup_dirty")
+    con.execute("DELETE FROM session_totals")
+    con.execute("DELETE FROM session_dirty")
     con.execute("DELETE FROM card_state")
     con.execute(counted_from_requests())
     con.execute(f"INSERT INTO rollup_dirty SELECT DISTINCT {BUCKET.format(ts='ts')} FROM counted")
@@ -241,7 +271,8 @@ def up_to_date(con: duckdb.DuckDBPyConnection, price_counted: str) -> bool:
 def _stale(con: duckdb.DuckDBPyConnection, now: dict[str, str]) -> tuple[list[str], bool]:
     was = dict(con.execute("SELECT model, fp FROM card_state").fetchall())
     changed = sorted(m for m, fp in now.items() if was.get(m) != fp)
-    dirty = con.execute("SELECT EXISTS (FROM rollup_dirty)").fetchone()[0]
+    dirty = con.execute("SELECT EXISTS (FROM rollup_dirty) OR EXISTS (FROM session_dirty)"
+                        ).fetchone()[0]
     return changed, bool(dirty)
 
 
@@ -293,6 +324,10 @@ def refresh(con: duckdb.DuckDBPyConnection, price_counted: str, changed: list[st
                 "AND counted.line_offset = x.line_offset AND counted.card IS NULL "
                 f"AND {in_counted}", span)
             bucket = BUCKET.format(ts="ts")
+            sessions = ("INSERT INTO session_dirty SELECT DISTINCT coalesce(session_id, "
+                        "'(unknown)') FROM rollup WHERE bucket >= $lo AND bucket <= $hi "
+                        "AND bucket IN (SELECT bucket FROM rollup_dirty)")
+            con.execute(sessions, span)  # the sessions the buckets held
             con.execute("DELETE FROM rollup WHERE bucket >= $lo AND bucket <= $hi "
                         "AND bucket IN (SELECT bucket FROM rollup_dirty)", span)
             con.execute(
@@ -306,7 +341,12 @@ def refresh(con: duckdb.DuckDBPyConnection, price_counted: str, changed: list[st
                 "sum(cost_micro), sum(savings_micro), count(*), min(ts), max(ts) "
                 f"FROM counted WHERE {rows} AND {bucket} IN (SELECT bucket FROM rollup_dirty) "
                 "GROUP BY ALL", span)
+            con.execute(sessions, span)  # and those they hold now
             con.execute("DELETE FROM rollup_dirty")
+        if con.execute("SELECT EXISTS (FROM session_dirty)").fetchone()[0]:
+            con.execute("DELETE FROM session_totals WHERE k IN (SELECT k FROM session_dirty)")
+            con.execute(f"INSERT INTO session_totals {SESSION_TOTALS}")
+            con.execute("DELETE FROM session_dirty")
         con.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(Exception):  # the error in flight is the one to tell

@@ -435,6 +435,33 @@ SELECT DISTINCT make_timestamp(epoch_us(ts) // 900000000 * 900000000)::TIMESTAMP
 
 Migration = str | Callable[["duckdb.DuckDBPyConnection"], None]
 
+# One row per session of the rollup, kept by ``maintain.refresh`` for the sessions
+# whose buckets it sums again (``session_dirty``): the unfiltered ``session``
+# report reads a row per session instead of grouping every rollup row of the
+# history (issue #17: its time grew with the sessions kept). Existing sessions
+# are marked for the next refresh to sum.
+M015_SESSION_TOTALS = """
+CREATE TABLE session_totals (
+    k                     VARCHAR NOT NULL,   -- the session id, '(unknown)' for none
+    input_tokens          BIGINT NOT NULL,
+    output_tokens         BIGINT NOT NULL,
+    cache_write_5m_tokens BIGINT NOT NULL,
+    cache_write_1h_tokens BIGINT NOT NULL,
+    cache_read_tokens     BIGINT NOT NULL,
+    web_search_requests   BIGINT NOT NULL,
+    cost_micro            DECIMAL(38,6) NOT NULL,
+    savings_micro         DECIMAL(38,6) NOT NULL,
+    requests              BIGINT NOT NULL,
+    models                VARCHAR[] NOT NULL,
+    first_ts              TIMESTAMPTZ,
+    last_ts               TIMESTAMPTZ,
+    branches              VARCHAR[] NOT NULL,
+    project               VARCHAR
+);
+CREATE TABLE session_dirty (k VARCHAR NOT NULL);
+INSERT INTO session_dirty SELECT DISTINCT coalesce(session_id, '(unknown)') FROM rollup;
+"""
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_rate_limit_readings", M002_RATE_LIMIT_READINGS),
@@ -446,4 +473,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m008_redact_ledger", m008_redact_ledger),
     ("m009_imported_usage_no_index", M009_IMPORTED_USAGE_NO_INDEX),
     ("m010_counted_rollup", M010_COUNTED_ROLLUP),
+    ("m015_session_totals", M015_SESSION_TOTALS),
 ]
