@@ -25,24 +25,8 @@ from pathlib import Path
 import msgspec
 
 from ccspend.ingest.claude import IngestReport, Writer, temp_folder
-from ccspend.sources.logfiles import storable
+from ccspend.sources.logfiles import complete_end, storable
 from ccspend.store import FileUpdate, Store
-
-
-def _complete_end(path: str, size: int) -> int:
-    """The offset just past the file's last newline (its last complete line)."""
-    with open(path, "rb") as fh:
-        step = 64 * 1024
-        pos = size
-        while pos > 0:
-            start = max(0, pos - step)
-            fh.seek(start)
-            chunk = fh.read(pos - start)
-            nl = chunk.rfind(b"\n")
-            if nl >= 0:
-                return start + nl + 1
-            pos = start
-    return 0
 
 
 def ingest_agent_files(store: Store, agent, reader, roots: list[Path]) -> IngestReport:
@@ -50,7 +34,7 @@ def ingest_agent_files(store: Store, agent, reader, roots: list[Path]) -> Ingest
     ``files``; ``reader``: its module) below ``roots``."""
     source = agent.name
     # where the complete part of a log ends: a reader of whole JSON documents says its own
-    end_of = getattr(reader, "complete_end", _complete_end)
+    end_of = getattr(reader, "complete_end", complete_end)
     report = IngestReport(roots=list(roots))
     files, misnamed = storable(reader.discover(roots))
     report.unreadable.update(misnamed)

@@ -47,6 +47,10 @@ AGENTS: tuple = (
     Agent("codex", "Codex CLI", "ccspend.sources.codex", "files",
           "exact per call (token_count deltas; cached input split out, reasoning inside output)",
           env=("CODEX_HOME",), homes=(".codex",)),
+    Agent("gemini", "Gemini CLI", "ccspend.sources.agents.gemini", "files",
+          "exact per API call: the last copy of each message, one copy across copied files, "
+          "thoughts billed as output",
+          env=("GEMINI_CLI_HOME", "GEMINI_DATA_DIR"), homes=(".gemini",)),
 )
 
 # Names the store gives Claude Code's own lines: files.source and the counted rows' source.
