@@ -433,6 +433,13 @@ INSERT INTO rollup_dirty
 SELECT DISTINCT make_timestamp(epoch_us(ts) // 900000000 * 900000000)::TIMESTAMPTZ FROM counted;
 """
 
+# A cost an agent's log states (OpenCode, pi, Hermes, OpenClaw...) is what the call was
+# billed: the counted row keeps it, and the pricing uses it instead of the card's
+# (``queries.PRICED``, pricing mode 'as billed'). No stored row has one yet.
+M011_COUNTED_STATED_COST = """
+ALTER TABLE counted ADD COLUMN logged_cost_usd DOUBLE;
+"""
+
 Migration = str | Callable[["duckdb.DuckDBPyConnection"], None]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -446,4 +453,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m008_redact_ledger", m008_redact_ledger),
     ("m009_imported_usage_no_index", M009_IMPORTED_USAGE_NO_INDEX),
     ("m010_counted_rollup", M010_COUNTED_ROLLUP),
+    ("m011_counted_stated_cost", M011_COUNTED_STATED_COST),
 ]

@@ -207,6 +207,11 @@ joined AS (
            d.input_tokens, d.output_tokens,
            d.cache_write_5m_tokens, d.cache_write_1h_tokens, d.cache_read_tokens,
            d.web_search_requests, d.f_source, d.speed, d.inference_geo,
+           -- a cost the log states, billed as is: another agent's only (Claude Code's old
+           -- costUSD and Codex carry none that is a bill); see docs/agents.md
+           CASE WHEN d.f_source NOT IN ('claude-code', 'local', 'codex')
+                 AND isfinite(d.logged_cost_usd) AND d.logged_cost_usd >= 0
+                THEN d.logged_cost_usd END AS stated_usd,
            d.compaction_input_tokens AS k_in, d.compaction_output_tokens AS k_out,
            d.compaction_cache_write_5m_tokens AS k_w5,
            d.compaction_cache_write_1h_tokens AS k_w1, d.compaction_cache_read_tokens AS k_r,
@@ -241,8 +246,9 @@ SELECT ts, session_id, model, model_name, cwd, git_branch, file_id, line_offset,
     cache_read_tokens + k_r AS cache_read_tokens, web_search_requests,
     CASE WHEN f_source = 'claude-code' THEN 'local' ELSE f_source END AS source, 1 AS n_requests,
     request_key,
-    i IS NOT NULL AS priced,
-    CASE WHEN i IS NULL THEN NULL ELSE
+    i IS NOT NULL OR stated_usd IS NOT NULL AS priced,
+    CASE WHEN stated_usd IS NOT NULL THEN (stated_usd * 1000000)::DECIMAL(38,6)
+         WHEN i IS NULL THEN NULL ELSE
         ((input_tokens * (CASE WHEN lc THEN li ELSE i END)
         + output_tokens * (CASE WHEN lc THEN lo ELSE o END)
         + cache_write_5m_tokens * (CASE WHEN lc THEN lw5 ELSE w5 END)
@@ -269,11 +275,11 @@ SELECT ts, session_id, model, model_name, cwd, git_branch, file_id, line_offset,
     nullif(speed, '') AS speed, nullif(inference_geo, '') AS inference_geo,
     k_in + k_out + k_w5 + k_w1 + k_r AS compaction_tokens,
     CASE WHEN i IS NULL THEN NULL ELSE factor END AS modifier_factor,
-    nullif(concat_ws(', ',
+    CASE WHEN stated_usd IS NOT NULL THEN 'as billed' ELSE nullif(concat_ws(', ',
         CASE WHEN NOT speed_neutral AND coalesce(speed_factor, 1) <> 1 THEN speed END,
         CASE WHEN NOT geo_neutral AND coalesce(geo_factor, 1) <> 1
              THEN CASE WHEN inference_geo = 'us' THEN 'US-only' ELSE inference_geo END END),
-        '') AS pricing_mode,
+        '') END AS pricing_mode,
     CASE WHEN i IS NULL THEN NULL
          ELSE nullif(concat_ws(', ',
             CASE WHEN NOT speed_neutral AND speed_factor IS NULL
