@@ -203,7 +203,121 @@ def gemini(out: Path, seed: int = 1) -> dict:
     return truth.write(out / "truth.json", bad_lines=1)
 
 
-GENERATORS = {"gemini": gemini}
+# -- Qwen Code ----------------------------------------------------------------------
+
+
+def qwen(out: Path, seed: int = 1) -> dict:
+    """``~/.qwen/projects/<cwd>/chats/<sid>.jsonl``: OpenAI-compatible usage (prompt includes
+    the cache, candidates include the reasoning), a native-Gemini call (thoughts outside),
+    ui_telemetry copies, chat_compression records, a uuid written twice, garbage."""
+    rng = random.Random(seed)
+    truth = Truth()
+    ts = datetime(2026, 6, 2, 8, 0, tzinfo=UTC)
+    chats = out / "home" / ".qwen" / "projects" / "-home-dev-acme" / "chats"
+    chats.mkdir(parents=True)
+    for s in range(3):
+        sid = _uuid(rng)
+        lines = []
+        for i in range(6):
+            ts += timedelta(minutes=rng.randrange(5, 200))
+            cached = rng.randrange(0, 9000)
+            prompt = cached + rng.randrange(100, 4000)
+            thoughts = rng.randrange(0, 300)
+            cand = thoughts + rng.randrange(10, 500)
+            total = prompt + cand
+            native = i == 4  # Gemini's meaning: thoughts outside candidates
+            if native:
+                cand -= thoughts
+                total = prompt + cand + thoughts
+            truth.add(ts, "qwen3-coder-plus", prompt - cached, cand + (thoughts if native else 0),
+                      cached)
+            base = {"uuid": _uuid(rng), "sessionId": sid, "timestamp": iso(ts),
+                    "cwd": "/home/dev/acme", "version": "0.19.2", "gitBranch": "main"}
+            rec = {**base, "type": "assistant", "model": "qwen3-coder-plus",
+                   "usageMetadata": {"promptTokenCount": prompt, "candidatesTokenCount": cand,
+                                     "thoughtsTokenCount": thoughts,
+                                     "cachedContentTokenCount": cached,
+                                     "totalTokenCount": total}}  # fmt: skip
+            lines.append(json.dumps(rec))
+            if i == 2:
+                lines.append(json.dumps(rec))  # the same record written again
+            lines.append(json.dumps({**base, "uuid": _uuid(rng), "type": "system",
+                                     "subtype": "ui_telemetry", "systemPayload": {"uiEvent": {
+                                         "input_token_count": prompt,
+                                         "output_token_count": cand}}}))  # fmt: skip
+            if i == 5:
+                lines.append(json.dumps({**base, "uuid": _uuid(rng), "type": "system",
+                                         "subtype": "chat_compression",
+                                         "usageMetadata": {"promptTokenCount": 99999}}))
+        if s == 1:
+            lines.insert(2, "garbage{")
+        (chats / f"{sid}.jsonl").write_text("\n".join(lines) + "\n")
+    return truth.write(out / "truth.json", bad_lines=1)
+
+
+# -- Kimi CLI -----------------------------------------------------------------------
+
+
+def kimi(out: Path, seed: int = 1) -> dict:
+    """``~/.kimi/sessions/<md5>/<sid>/wire.jsonl``: steps' StatusUpdates, ones without usage,
+    a forked session (lines copied verbatim), a subagent forwarded into the parent's wire
+    and also in its own file, garbage."""
+    rng = random.Random(seed)
+    truth = Truth()
+    share = out / "home" / ".kimi"
+    work = "/home/dev/acme"
+    group = share / "sessions" / hashlib.md5(work.encode()).hexdigest()
+    share.mkdir(parents=True)
+    (share / "config.toml").write_text('default_model = "kimi-k2.5"\n')
+    (share / "kimi.json").write_text(json.dumps({"work_dirs": [{"path": work}]}))
+    t = datetime(2026, 6, 10, 9, 0, tzinfo=UTC).timestamp()
+    head = json.dumps({"type": "metadata", "protocol_version": "1.10"})
+
+    def step(ts: float, sub: str | None = None) -> str:
+        other, outp = rng.randrange(100, 3000), rng.randrange(10, 600)
+        cread = rng.randrange(0, 9000)
+        truth.add(datetime.fromtimestamp(ts, UTC), "kimi-k2.5", other, outp, cread)
+        ev = {"type": "StatusUpdate", "payload": {"token_usage": {
+            "input_other": other, "output": outp, "input_cache_read": cread,
+            "input_cache_creation": 0}, "message_id": f"chatcmpl-{rng.getrandbits(40):x}",
+            "plan_mode": False}}  # fmt: skip
+        if sub:
+            ev = {"type": "SubagentEvent", "payload": {"agent_id": sub, "event": ev}}
+        return json.dumps({"timestamp": ts, "message": ev})
+
+    sessions = []
+    for d in range(2):
+        lines = [head]
+        for _ in range(5):
+            t += rng.randrange(300, 20000) + rng.random()
+            lines.append(step(t))
+            lines.append(json.dumps({"timestamp": t + 0.01, "message": {"type": "StatusUpdate",
+                                     "payload": {"token_usage": None, "plan_mode": True}}}))
+        sid = _uuid(rng)
+        folder = group / sid
+        folder.mkdir(parents=True)
+        t += 5.5
+        forwarded = step(t, sub="sa_01")
+        lines.append(forwarded)
+        own = folder / "subagents" / "sa_01"
+        own.mkdir(parents=True)
+        inner = json.loads(forwarded)["message"]["payload"]["event"]
+        (own / "wire.jsonl").write_text(head + "\n" + json.dumps({"timestamp": t - 1,
+                                                                  "message": inner}) + "\n")
+        if d == 1:
+            lines.insert(3, "{broken")
+        (folder / "wire.jsonl").write_text("\n".join(lines) + "\n")
+        sessions.append(lines)
+    fork = group / _uuid(rng)  # /fork: the first session's lines copied verbatim, then more
+    fork.mkdir()
+    lines = list(sessions[0])
+    t += 100.25
+    lines.append(step(t))
+    (fork / "wire.jsonl").write_text("\n".join(lines) + "\n")
+    return truth.write(out / "truth.json", bad_lines=1)
+
+
+GENERATORS = {"gemini": gemini, "qwen": qwen, "kimi": kimi}
 
 
 def main() -> None:

@@ -51,6 +51,14 @@ AGENTS: tuple = (
           "exact per API call: the last copy of each message, one copy across copied files, "
           "thoughts billed as output",
           env=("GEMINI_CLI_HOME", "GEMINI_DATA_DIR"), homes=(".gemini",)),
+    Agent("qwen", "Qwen Code", "ccspend.sources.agents.qwen", "files",
+          "exact per call (cached input split out, reasoning counted once); a provider that "
+          "sends only a total is split 70/30 by Qwen Code itself: coarse",
+          env=("QWEN_DATA_DIR", "QWEN_RUNTIME_DIR"), homes=(".qwen",)),
+    Agent("kimi", "Kimi CLI", "ccspend.sources.agents.kimi", "files",
+          "exact tokens per step (forks counted once, subagents once); the model is the "
+          "config's, not logged: coarse per model",
+          env=("KIMI_SHARE_DIR", "KIMI_DATA_DIR"), homes=(".kimi",)),
 )
 
 # Names the store gives Claude Code's own lines: files.source and the counted rows' source.
