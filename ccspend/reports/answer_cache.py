@@ -136,7 +136,8 @@ def load(db: str, key: str) -> list[bytes] | None:
         pos = end
     return parts if pos == len(data) else None  # a torn or foreign file: not an answer
 
-def log_files(roots: list[str], db: str | None = None, unreadable: dict | None = None) -> list:
+def log_files(roots: list[str], db: str | None = None, suffix=".jsonl",
+              unreadable: dict | None = None) -> list:
     """The stat rows the fingerprint covers (the walk an ingest of ``roots`` does).
 
     With ``db``, the folder listings of the last walk of the same roots are
@@ -147,10 +148,11 @@ def log_files(roots: list[str], db: str | None = None, unreadable: dict | None =
     from ccspend.sources.logfiles import stat_logs
 
     if db is None:
-        return stat_logs(roots, unreadable=unreadable)
+        return stat_logs(roots, suffix, unreadable=unreadable)
     import marshal
 
-    store = os.path.join(_cache_dir(db), "walk-" + _entry_name(repr(roots)))
+    key = repr(roots) if suffix == ".jsonl" else repr((roots, suffix))
+    store = os.path.join(_cache_dir(db), "walk-" + _entry_name(key))
     known = None
     try:
         with open(store, "rb") as fh:
@@ -161,12 +163,12 @@ def log_files(roots: list[str], db: str | None = None, unreadable: dict | None =
         known = None
     learned: dict = {}
     try:
-        files = stat_logs(roots, known=known, learned=learned, unreadable=unreadable)
+        files = stat_logs(roots, suffix, known=known, learned=learned, unreadable=unreadable)
     except (TypeError, ValueError, IndexError):  # a damaged listing: walk without it
         learned = {}
         if unreadable is not None:
             unreadable.clear()
-        files = stat_logs(roots, learned=learned, unreadable=unreadable)
+        files = stat_logs(roots, suffix, learned=learned, unreadable=unreadable)
     if learned != known:
         write_cache(store, marshal.dumps((_WALK_VERSION, learned)))
     return files
@@ -221,10 +223,12 @@ def cached_answer(
     claude_dirs: list[str],
     terminal: tuple,
     shape=None,
+    logs: dict[str, list[str]] | None = None,
     walked: dict | None = None,
 ) -> tuple[str, str] | None:
     """The (stdout, stderr) a report printed for this request, if it is still right.
-    ``shape(tz)``: the rest of the request's key (``request_key``), for the report's zone.
+    ``shape(tz)``: the rest of the request's key (``request_key``), for the report's zone;
+    ``logs``: the folders ``--logs`` gives agents (``agents.parse_logs``).
 
     ``walked``, if given, receives the walk of the Claude Code roots this check made,
     ``{tuple(roots): (stat rows, unreadable folders)}``: on a miss, the report's ingest
@@ -243,15 +247,16 @@ def cached_answer(
     cached = load(db, key)
     if cached is None or cached[0] != key.encode("utf-8", "surrogateescape"):
         return None
-    # Codex CLI's rollouts are ingested beside Claude Code's logs (ccspend.ingest.codex)
-    from ccspend.sources.logfiles import is_rollout
+    # The other agents' logs are ingested beside Claude Code's (ccspend.ingest.logs)
+    from ccspend.sources import agents
 
-    codex = [f for f in log_files([paths.codex_sessions_str()], db) if is_rollout(f[0])]
+    others = agents.stats(os.environ, os.path.expanduser("~"), logs,
+                          walk=lambda found, suffix: log_files(found, db, suffix))
     unreadable: dict = {}
-    claude = log_files(roots, db, unreadable)
+    claude = log_files(roots, db, unreadable=unreadable)
     if walked is not None:
         walked[tuple(roots)] = (claude, unreadable)
-    state = fingerprint(claude + codex, db)
+    state = fingerprint(claude + others, db)
     if cached[1] != state.encode("utf-8", "surrogateescape"):
         return None
     return (cached[2].decode("utf-8", "surrogateescape"),

@@ -56,9 +56,10 @@ _LINE_COLUMNS = (
     "input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, "
     "cache_read_tokens, web_search_requests, speed, inference_geo, compaction_input_tokens, "
     "compaction_output_tokens, compaction_cache_write_5m_tokens, "
-    "compaction_cache_write_1h_tokens, compaction_cache_read_tokens"
+    "compaction_cache_write_1h_tokens, compaction_cache_read_tokens, logged_cost_usd"
 )
-_SOURCE = "CASE WHEN f.source = 'codex' THEN 'codex' ELSE 'local' END"
+# Claude Code's lines are 'local' (the JSON contract's name); every other agent's, its name.
+_SOURCE = "CASE WHEN f.source = 'claude-code' THEN 'local' ELSE f.source END"
 
 # The kept line of each response key among the candidate lines ``{where}``
 # selects (``r``: requests; a filter on keys and time), as counted rows.

@@ -433,6 +433,13 @@ INSERT INTO rollup_dirty
 SELECT DISTINCT make_timestamp(epoch_us(ts) // 900000000 * 900000000)::TIMESTAMPTZ FROM counted;
 """
 
+# A cost an agent's log states (OpenCode, pi, Hermes, OpenClaw...) is what the call was
+# billed: the counted row keeps it, and the pricing uses it instead of the card's
+# (``queries.PRICED``, pricing mode 'as billed'). No stored row has one yet.
+M011_COUNTED_STATED_COST = """
+ALTER TABLE counted ADD COLUMN logged_cost_usd DOUBLE;
+"""
+
 Migration = str | Callable[["duckdb.DuckDBPyConnection"], None]
 
 # One row per session of the rollup, kept by ``maintain.refresh`` for the sessions
@@ -440,7 +447,7 @@ Migration = str | Callable[["duckdb.DuckDBPyConnection"], None]
 # report reads a row per session instead of grouping every rollup row of the
 # history (issue #17: its time grew with the sessions kept). Existing sessions
 # are marked for the next refresh to sum.
-M015_SESSION_TOTALS = """
+M012_SESSION_TOTALS = """
 CREATE TABLE session_totals (
     k                     VARCHAR NOT NULL,   -- the session id, '(unknown)' for none
     input_tokens          BIGINT NOT NULL,
@@ -473,5 +480,6 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m008_redact_ledger", m008_redact_ledger),
     ("m009_imported_usage_no_index", M009_IMPORTED_USAGE_NO_INDEX),
     ("m010_counted_rollup", M010_COUNTED_ROLLUP),
-    ("m015_session_totals", M015_SESSION_TOTALS),
+    ("m011_counted_stated_cost", M011_COUNTED_STATED_COST),
+    ("m012_session_totals", M012_SESSION_TOTALS),
 ]

@@ -65,7 +65,8 @@ class Filters:
     branch: str | None = None
     since_ts: datetime | None = None  # an instant (a git merge-base's time)
     repo_root: str | None = None  # only requests whose cwd lies in this repository
-    # 'local' (Claude Code logs), 'codex', or a provider's imports; None: all of them
+    # 'local' (Claude Code logs), an agent's name ('codex', 'gemini', ...: sources.agents),
+    # or a provider's imports; None: all of them
     source: str | None = None
     session: str | None = None  # only sessions whose id starts with this
 
@@ -217,6 +218,11 @@ joined AS (
            d.input_tokens, d.output_tokens,
            d.cache_write_5m_tokens, d.cache_write_1h_tokens, d.cache_read_tokens,
            d.web_search_requests, d.f_source, d.speed, d.inference_geo,
+           -- a cost the log states, billed as is: another agent's only (Claude Code's old
+           -- costUSD and Codex carry none that is a bill); see docs/agents.md
+           CASE WHEN d.f_source NOT IN ('claude-code', 'local', 'codex')
+                 AND isfinite(d.logged_cost_usd) AND d.logged_cost_usd >= 0
+                THEN d.logged_cost_usd END AS stated_usd,
            d.compaction_input_tokens AS k_in, d.compaction_output_tokens AS k_out,
            d.compaction_cache_write_5m_tokens AS k_w5,
            d.compaction_cache_write_1h_tokens AS k_w1, d.compaction_cache_read_tokens AS k_r,
@@ -249,10 +255,11 @@ SELECT ts, session_id, model, model_name, cwd, git_branch, file_id, line_offset,
     cache_write_5m_tokens + k_w5 AS cache_write_5m_tokens,
     cache_write_1h_tokens + k_w1 AS cache_write_1h_tokens,
     cache_read_tokens + k_r AS cache_read_tokens, web_search_requests,
-    CASE WHEN f_source = 'codex' THEN 'codex' ELSE 'local' END AS source, 1 AS n_requests,
+    CASE WHEN f_source = 'claude-code' THEN 'local' ELSE f_source END AS source, 1 AS n_requests,
     request_key,
-    i IS NOT NULL AS priced,
-    CASE WHEN i IS NULL THEN NULL ELSE
+    i IS NOT NULL OR stated_usd IS NOT NULL AS priced,
+    CASE WHEN stated_usd IS NOT NULL THEN (stated_usd * 1000000)::DECIMAL(38,6)
+         WHEN i IS NULL THEN NULL ELSE
         ((input_tokens * (CASE WHEN lc THEN li ELSE i END)
         + output_tokens * (CASE WHEN lc THEN lo ELSE o END)
         + cache_write_5m_tokens * (CASE WHEN lc THEN lw5 ELSE w5 END)
@@ -279,11 +286,11 @@ SELECT ts, session_id, model, model_name, cwd, git_branch, file_id, line_offset,
     nullif(speed, '') AS speed, nullif(inference_geo, '') AS inference_geo,
     k_in + k_out + k_w5 + k_w1 + k_r AS compaction_tokens,
     CASE WHEN i IS NULL THEN NULL ELSE factor END AS modifier_factor,
-    nullif(concat_ws(', ',
+    CASE WHEN stated_usd IS NOT NULL THEN 'as billed' ELSE nullif(concat_ws(', ',
         CASE WHEN NOT speed_neutral AND coalesce(speed_factor, 1) <> 1 THEN speed END,
         CASE WHEN NOT geo_neutral AND coalesce(geo_factor, 1) <> 1
              THEN CASE WHEN inference_geo = 'us' THEN 'US-only' ELSE inference_geo END END),
-        '') AS pricing_mode,
+        '') END AS pricing_mode,
     CASE WHEN i IS NULL THEN NULL
          ELSE nullif(concat_ws(', ',
             CASE WHEN NOT speed_neutral AND speed_factor IS NULL
@@ -552,7 +559,7 @@ def _selection(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, dict]:
     sources = PRICED.format(window=window)
     # Imports join unless the report is of local work only (a git ref's window
     # too), or there are none: the union would cost a tenth of the report's time.
-    local_only = f.source in ("local", "codex") or f.repo_root is not None or f.since_ts is not None
+    local_only = _agent_logs(f.source) or f.repo_root is not None or f.since_ts is not None
     if not local_only and con.execute("SELECT EXISTS (FROM imported_usage)").fetchone()[0]:
         sources = f"{sources} UNION ALL BY NAME ({IMPORTED})"
     params.update(wparams, usage_pref=list(USAGE_PREFERENCE), cost_pref=list(COST_PREFERENCE))
@@ -582,6 +589,14 @@ FROM rollup
 """
 
 
+def _agent_logs(source: str | None) -> bool:
+    """Whether ``--source`` names agents' logs (Claude Code's or another agent's): no import
+    can be among its rows."""
+    from ccspend.sources import agents
+
+    return source is not None and (source == "local" or source in agents.names())
+
+
 def _rollup_ready(con: duckdb.DuckDBPyConnection, f: Filters) -> bool:
     """Whether the rollup answers this report exactly, priced by the card loaded
     (brought up to date first when the connection may write).
@@ -600,7 +615,7 @@ def _rollup_selection(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, 
     """``_selection`` over the rollup: the same columns, a row per rollup row."""
     where, params = _where(f)
     sources = ROLLUP_ROWS
-    local_only = f.source in ("local", "codex")
+    local_only = _agent_logs(f.source)
     if not local_only and con.execute("SELECT EXISTS (FROM imported_usage)").fetchone()[0]:
         sources = (f"{sources} UNION ALL BY NAME (SELECT *, ts AS first_ts, ts AS last_ts, "
                    f"1 AS n_rows FROM ({IMPORTED}))")
