@@ -139,7 +139,7 @@ class OpenCodeGen:
                             + tok["cache"]["write"]
                             + (0 if old_reasoning else tok["reasoning"]))
             out = tok["output"] + (0 if old_reasoning else tok["reasoning"])
-            self.truth.add(step_t if with_parts else t, tok["input"], out, tok["cache"]["read"],
+            self.truth.add(t, tok["input"], out, tok["cache"]["read"],
                            tok["cache"]["write"], c or None)
             if with_parts:
                 self.con.execute("INSERT INTO part VALUES (?,?,?,?,?,?)", (
@@ -241,7 +241,8 @@ def mutate_opencode(g: OpenCodeGen) -> None:
     msg["tokens"], msg["cost"], msg["time"]["completed"] = tok, msg["cost"] + 0.01, done
     g.con.execute("UPDATE message SET data = ?, time_updated = ? WHERE id = ?",
                   (json.dumps(msg), t, mid))
-    g.truth.add(done, tok["input"], tok["output"], tok["cache"]["read"], tok["cache"]["write"],
+    g.truth.add(msg["time"]["created"], tok["input"], tok["output"], tok["cache"]["read"],
+                tok["cache"]["write"],
                 0.01)
     new = g.session(t)
     g.message(new, t + 1000, steps=3)

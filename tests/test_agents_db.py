@@ -110,8 +110,9 @@ def test_incremental_changes_replace_their_records(name, tmp_path, store, monkey
     assert cost == pytest.approx(g.truth.cost)
     g.con.close()
     before = request_count(store)
-    ingest_agent_db(store, agent(name), [path.parent])  # the WAL checkpointed on close
+    again = ingest_agent_db(store, agent(name), [path.parent])  # the WAL checkpointed on close
     assert request_count(store) == before
+    assert again.records == 0  # sessions read again within the slack, the same: not written
 
 
 def test_only_changed_sessions_are_read_again(tmp_path, store, monkeypatch):
@@ -380,3 +381,29 @@ def test_reading_while_the_agent_writes_in_a_thread(tmp_path):
     finally:
         stop.set()
         t.join()
+
+
+def test_opencode_fork_copy_dated_when_its_call_was_made(tmp_path):
+    """A fork's parts are written at the fork: the copy of a call keeps the call's time,
+    so whichever copy the store keeps, it lands on the right day."""
+    _, records = _records("opencode", tmp_path)
+    copies = [r for r in records if sum(o["mid"] == r["mid"] for o in records) > 1]
+    assert copies
+    for r in copies:
+        assert len({o["ts"] for o in records if o["mid"] == r["mid"]}) == 1
+
+
+def test_opencode_subagent_change_rereads_its_whole_tree(tmp_path, store):
+    """A session's records are stored together under its root: a change in a subagent
+    session reads the root's messages too, so nothing is retired for it."""
+    g, path = build("opencode", tmp_path)
+    ingest_agent_db(store, agent("opencode"), [path.parent])
+    child = g.con.execute("SELECT id FROM session WHERE parent_id IS NOT NULL").fetchone()[0]
+    t = g.con.execute("SELECT max(time_updated) FROM message").fetchone()[0] + 3_600_000
+    g.message(child, t, steps=1)
+    g.commit()
+    ingest_agent_db(store, agent("opencode"), [path.parent])
+    assert store_days(store, "opencode")[0] == g.truth.days
+    with store.connect() as con:
+        assert con.execute("SELECT count(*) FROM files WHERE path LIKE '%#replaced-%'"
+                           ).fetchone()[0] == 0

@@ -17,6 +17,9 @@ gives the sources of each rule below.
   ``<agent>:<time.created>:<provider>/<model>:<step>``, the same for the copy
   and the original: the store's deduplication counts the call once. It carries
   no token counts, so it stays the same when a message's tokens are filled in.
+  Every step is dated at its message's ``time.created`` (a step's part carries no
+  time of its own in its data, and its row's time is the fork's in a copy): a
+  call seconds or minutes before its step ended, the same in every copy.
 - **Subagent sessions** (``parent_id`` set) are real usage, counted once, under
   their root session's id (as Claude Code's subagents are), with the subagent
   session's id as ``aid``.
@@ -73,7 +76,6 @@ def records(rows: dict, agent: str = NAME) -> tuple[list[dict], int]:
             bad += 1
             continue
         if data.get("type") == "step-finish":
-            data["_created"] = part["time_created"]
             steps.setdefault(part["message_id"], []).append(data)
     out: list[dict] = []
     for msg in rows.get("messages", ()):
@@ -112,7 +114,6 @@ def _root(sid: str, sessions: dict) -> str:
 def _message(msg: dict, data: dict, steps, sessions: dict, agent: str) -> tuple[list[dict], int]:
     time = data.get("time") if data.get("time").__class__ is dict else {}
     created = time.get("created") if time.get("created").__class__ is int else msg["time_created"]
-    completed = time.get("completed") if time.get("completed").__class__ is int else None
     model = data.get("modelID") if data.get("modelID").__class__ is str else None
     provider = data.get("providerID") if data.get("providerID").__class__ is str else ""
     session_id = msg["session_id"]
@@ -120,12 +121,12 @@ def _message(msg: dict, data: dict, steps, sessions: dict, agent: str) -> tuple[
     session = sessions.get(session_id) or {}
     where = data.get("path") if data.get("path").__class__ is dict else {}
     cwd = where.get("cwd") if where.get("cwd").__class__ is str else session.get("directory")
-    units = [(s.get("tokens"), s.get("cost"), s["_created"]) for s in steps]
+    units = [(s.get("tokens"), s.get("cost")) for s in steps]
     if not units:  # a version without step parts: the message's own tokens
-        units = [(data.get("tokens"), data.get("cost"), created)]
+        units = [(data.get("tokens"), data.get("cost"))]
     out = []
     bad = 0
-    for index, (tokens, cost, made) in enumerate(units):
+    for index, (tokens, cost) in enumerate(units):
         used = _tokens(tokens)
         if used is None:
             bad += 1
@@ -133,11 +134,9 @@ def _message(msg: dict, data: dict, steps, sessions: dict, agent: str) -> tuple[
         if not any(used):
             continue
         inp, out_tokens, read, write = used
-        # A step's part is written when the step ends; a fork's copy is written at the
-        # fork, long after: its call happened when its message was created.
-        at = made if (made.__class__ is int and created.__class__ is int
-                      and created <= made <= (completed or made)) else created  # fmt: skip
-        ts = dbrecords.ms_to_us(at)
+        # Dated at its message's creation, not its part's: a fork copies the message's
+        # time but writes its parts at the fork, and a call must have one date in every copy.
+        ts = dbrecords.ms_to_us(created)
         if ts is None:
             bad += 1
             continue
