@@ -407,3 +407,16 @@ def test_opencode_subagent_change_rereads_its_whole_tree(tmp_path, store):
     with store.connect() as con:
         assert con.execute("SELECT count(*) FROM files WHERE path LIKE '%#replaced-%'"
                            ).fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_shipped_fixture_gives_the_generators_truth(name, tmp_path, store):
+    """fixtures/agents/<agent>/ is the generator's store (same seed): read in place."""
+    rel, _ = gen.BUILDERS[name]
+    fixture = gen.Path(__file__).resolve().parent.parent / "fixtures" / "agents" / name
+    g, _ = build(name, tmp_path)
+    g.con.close()
+    before = _snapshot(fixture / Path(rel).name)
+    ingest_agent_db(store, agent(name), [fixture])
+    assert store_days(store, name)[0] == g.truth.days
+    assert _snapshot(fixture / Path(rel).name) == before
