@@ -137,6 +137,23 @@ def stat_logs(
     return out
 
 
+def complete_end(path: str, size: int) -> int:
+    """The offset just past the file's last newline: the end of its last complete line
+    (a line after it is still being written, and is read with the rest next time)."""
+    with open(path, "rb") as fh:
+        step = 64 * 1024
+        pos = size
+        while pos > 0:
+            start = max(0, pos - step)
+            fh.seek(start)
+            chunk = fh.read(pos - start)
+            nl = chunk.rfind(b"\n")
+            if nl >= 0:
+                return start + nl + 1
+            pos = start
+    return 0
+
+
 def is_rollout(path: str) -> bool:
     """A Codex CLI session log (``rollout-*.jsonl``), as opposed to any other JSONL."""
     name = os.path.basename(path)

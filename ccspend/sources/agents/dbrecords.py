@@ -13,27 +13,6 @@ from pathlib import Path
 
 from ccspend.sources.claude_record import BAD, MAX_TOKENS, count
 
-# The SQLite agents, as the registry (``ccspend.sources.agents.AGENTS``) takes them:
-# (name, label, module, kind, exactness, env, homes). Kept here until that registry
-# is merged, then registered there in the ``# agents-db (#19)`` block.
-SQLITE_AGENTS = (
-    ("opencode", "OpenCode", "ccspend.sources.agents.opencode", "sqlite",
-     "exact per API call (step-finish parts; forks counted once; stated cost used)",
-     ("OPENCODE_DATA_DIR", "XDG_DATA_HOME"), (".local/share/opencode",)),
-    ("kilo", "Kilo CLI", "ccspend.sources.agents.kilo", "sqlite",
-     "exact per API call, as OpenCode", ("KILO_DATA_DIR",), (".local/share/kilo",)),
-    ("goose", "Goose", "ccspend.sources.agents.goose", "sqlite",
-     "session totals only, on the session's last update day; no cache split",
-     ("GOOSE_PATH_ROOT",), (".local/share/goose", "Library/Application Support/goose",
-                            ".local/share/Block/goose")),
-    ("hermes", "Hermes Agent", "ccspend.sources.agents.hermes", "sqlite",
-     "session totals only, on the session's end (or start) day; stated cost used",
-     ("HERMES_HOME",), (".hermes",)),
-    ("copilot-store", "Copilot CLI (session store)", "ccspend.sources.agents.copilot_store",
-     "sqlite", "exact per call (schema known from tokscale only); priced from the card",
-     ("COPILOT_HOME",), (".copilot",)),
-)
-
 SESSION_TOTAL = "session-total"  # the ``rid`` of a record that is a whole session's total
 
 
