@@ -59,6 +59,23 @@ AGENTS: tuple = (
           "exact tokens per step (forks counted once, subagents once); the model is the "
           "config's, not logged: coarse per model",
           env=("KIMI_SHARE_DIR", "KIMI_DATA_DIR"), homes=(".kimi",)),
+    # agents-db (#19)
+    Agent("opencode", "OpenCode", "ccspend.sources.agents.opencode", "sqlite",
+          "exact per API call (step-finish parts; forks counted once; stated cost used)",
+          env=("OPENCODE_DATA_DIR",), homes=(".local/share/opencode",)),
+    Agent("kilo", "Kilo CLI", "ccspend.sources.agents.kilo", "sqlite",
+          "exact per API call, as OpenCode", env=("KILO_DATA_DIR",), homes=(".local/share/kilo",)),
+    Agent("goose", "Goose", "ccspend.sources.agents.goose", "sqlite",
+          "session totals only, on the session's last update day; no cache split",
+          env=("GOOSE_PATH_ROOT",),
+          homes=(".local/share/goose", "Library/Application Support/goose",
+                 ".local/share/Block/goose")),
+    Agent("hermes", "Hermes Agent", "ccspend.sources.agents.hermes", "sqlite",
+          "session totals only, on the session's end (or start) day; stated cost used",
+          env=("HERMES_HOME",), homes=(".hermes",)),
+    Agent("copilot-store", "Copilot CLI (session store)", "ccspend.sources.agents.copilot_store",
+          "sqlite", "exact per call (schema known from tokscale only); priced from the card",
+          env=("COPILOT_HOME",), homes=(".copilot",)),
 )
 
 # Names the store gives Claude Code's own lines: files.source and the counted rows' source.
