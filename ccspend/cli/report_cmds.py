@@ -77,6 +77,8 @@ for _name, _doc in (
     ("project", "Cost per project (the working directory Claude Code ran in)."),
     ("branch", "Cost per git branch."),
     ("source", "Cost per source: Claude Code logs, Codex logs, each provider's imports."),
+    ("user", "Cost per user, from a team store (--team)."),
+    ("machine", "Cost per machine, from a team store (--team)."),
 ):
     app.command(_name)(_report_command(_name, _doc))
 
