@@ -221,7 +221,7 @@ def _dialect(sql: str, kind: str) -> str:
     """``$name`` markers as psycopg takes them (``%(name)s``) for PostgreSQL."""
     if kind != POSTGRES:
         return sql
-    return re.sub(r"\$([a-z_]+)", r"%(\1)s", sql)
+    return re.sub(r"\$([a-z_]+)", r"%(\1)s", sql.replace("%", "%%"))
 
 
 # -- running it -----------------------------------------------------------------------------
