@@ -68,12 +68,12 @@ class Server:
             conn.execute(sql)
 
 
-@pytest.fixture(scope="module")
-def pg():
-    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[test]')")
+def start(settings: str = "-c fsync=off -c shared_buffers=16MB") -> Server | str:
+    """A new server in a temp folder, or why none could start. ``settings``: more
+    ``-c`` options (the benchmark gives it a production-like memory)."""
     bindir = _server_bin()
     if bindir is None:
-        pytest.skip("PostgreSQL server binaries not found (Debian: apt-get install postgresql)")
+        return "PostgreSQL server binaries not found (Debian: apt-get install postgresql)"
     run_as = None
     if os.geteuid() == 0:  # initdb refuses root: run the server as an unprivileged user
         for name in ("postgres", "nobody"):
@@ -84,8 +84,7 @@ def pg():
             run_as = name
             break
         if run_as is None or shutil.which("runuser") is None:
-            pytest.skip("running as root with no postgres/nobody user or no runuser: "
-                        "initdb refuses root")
+            return "running as root with no postgres/nobody user or no runuser: initdb refuses root"
     folder = Path(tempfile.mkdtemp(prefix="ccspend-pg-"))
     if run_as:
         u = pwd.getpwnam(run_as)
@@ -98,17 +97,30 @@ def pg():
                       "--no-instructions")
     if init.returncode != 0:
         shutil.rmtree(folder, ignore_errors=True)
-        pytest.skip(f"initdb failed: {init.stderr.strip().splitlines()[-1:]}")
+        return f"initdb failed: {init.stderr.strip().splitlines()[-1:]}"
     opts = (f"-c listen_addresses='' -c unix_socket_directories='{folder}' -p {server.port} "
-            "-c fsync=off -c shared_buffers=16MB -c max_connections=20")
-    start = server.run("pg_ctl", "-D", str(folder / "data"), "-l", str(folder / "log"),
-                       "-o", opts, "-w", "-t", "60", "start")
-    if start.returncode != 0:
-        log = (folder / "log").read_text() if (folder / "log").exists() else start.stderr
+            f"-c max_connections=20 {settings}")
+    started = server.run("pg_ctl", "-D", str(folder / "data"), "-l", str(folder / "log"),
+                         "-o", opts, "-w", "-t", "60", "start")
+    if started.returncode != 0:
+        log = (folder / "log").read_text() if (folder / "log").exists() else started.stderr
         shutil.rmtree(folder, ignore_errors=True)
-        pytest.skip(f"PostgreSQL did not start: {log.strip().splitlines()[-1:]}")
+        return f"PostgreSQL did not start: {log.strip().splitlines()[-1:]}"
+    return server
+
+
+def stop(server: Server) -> None:
+    server.run("pg_ctl", "-D", str(server.folder / "data"), "-m", "fast", "-w", "stop")
+    shutil.rmtree(server.folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def pg():
+    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[test]')")
+    server = start()
+    if isinstance(server, str):
+        pytest.skip(server)
     try:
         yield server
     finally:
-        server.run("pg_ctl", "-D", str(folder / "data"), "-m", "fast", "-w", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
+        stop(server)

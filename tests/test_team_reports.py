@@ -23,7 +23,14 @@ from tests.conftest import cli, run_cli
 from tests.logs import assistant, write
 from tests.pg_server import PASSWORD, free_port
 
-pg = pg_server.pg  # the throwaway server, one for this module's tests
+pg_module = pg_server.pg  # the throwaway server, one for this module's tests
+
+
+@pytest.fixture
+def pg(pg_module):
+    """The server with no team table yet: each test exports into its own."""
+    pg_module.execute("DROP TABLE IF EXISTS ccspend_usage; DROP ROLE IF EXISTS reader")
+    return pg_module
 
 MODELS = ("claude-sonnet-4-5-20250929", "claude-haiku-4-5", "claude-opus-4-1-20250805",
           "mystery-model-9")  # the last is not on the card: unpriced, never $0

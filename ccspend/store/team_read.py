@@ -221,6 +221,8 @@ def _dialect(sql: str, kind: str) -> str:
     """``$name`` markers as psycopg takes them (``%(name)s``) for PostgreSQL."""
     if kind != POSTGRES:
         return sql
+    # the dedup sorts by request key: byte order, not the database's locale (a third faster)
+    sql = sql.replace("PARTITION BY request_key", 'PARTITION BY request_key COLLATE "C"')
     return re.sub(r"\$([a-z_]+)", r"%(\1)s", sql.replace("%", "%%"))
 
 
