@@ -9,15 +9,10 @@ the server tests skip, saying why; the rest runs everywhere.
 from __future__ import annotations
 
 import csv
-import glob
 import io
 import json
 import os
-import pwd
-import shutil
-import socket
 import subprocess
-import tempfile
 import threading
 import time
 from decimal import Decimal
@@ -27,97 +22,15 @@ import duckdb
 import pytest
 
 from ccspend.reports import team_export
+from tests import pg_server
 from tests.conftest import cli, report_json, run_cli
 from tests.logs import assistant, write
+from tests.pg_server import PASSWORD, Server, free_port
 
-PASSWORD = "s3cret-Pa55"
+pg = pg_server.pg  # the throwaway server, one for this module's tests
+
 SUMS = ("input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
         "cache_read_tokens", "web_search_requests")
-
-
-# -- a throwaway PostgreSQL server --------------------------------------------------------
-
-
-def _server_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda p: int(Path(p).parent.parent.name))
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).resolve().parent if initdb else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, bindir: Path, folder: Path, port: int, run_as: str | None):
-        self.bindir, self.folder, self.port, self.run_as = bindir, folder, port, run_as
-
-    def run(self, *args: str) -> subprocess.CompletedProcess:
-        cmd = [str(self.bindir / args[0]), *args[1:]]
-        if self.run_as:
-            cmd = ["runuser", "-u", self.run_as, "--", *cmd]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-
-    def url(self, password: str | None = PASSWORD, db: str = "postgres") -> str:
-        auth = f"ccspend:{password}" if password is not None else "ccspend"
-        return f"postgresql://{auth}@/{db}?host={self.folder}&port={self.port}"
-
-    def query(self, sql: str) -> list[tuple]:
-        import psycopg
-
-        with psycopg.connect(self.url()) as conn:
-            return conn.execute(sql).fetchall()
-
-
-@pytest.fixture(scope="module")
-def pg():
-    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[test]')")
-    bindir = _server_bin()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries not found (Debian: apt-get install postgresql)")
-    run_as = None
-    if os.geteuid() == 0:  # initdb refuses root: run the server as an unprivileged user
-        for name in ("postgres", "nobody"):
-            try:
-                pwd.getpwnam(name)
-            except KeyError:
-                continue
-            run_as = name
-            break
-        if run_as is None or shutil.which("runuser") is None:
-            pytest.skip("running as root with no postgres/nobody user or no runuser: "
-                        "initdb refuses root")
-    folder = Path(tempfile.mkdtemp(prefix="ccspend-pg-"))
-    if run_as:
-        u = pwd.getpwnam(run_as)
-        os.chown(folder, u.pw_uid, u.pw_gid)
-    (folder / "pw").write_text(PASSWORD + "\n")
-    os.chmod(folder / "pw", 0o644)
-    server = Server(bindir, folder, _free_port(), run_as)
-    init = server.run("initdb", "-D", str(folder / "data"), "-U", "ccspend", "--pwfile",
-                      str(folder / "pw"), "--auth", "scram-sha-256", "-E", "UTF8",
-                      "--no-instructions")
-    if init.returncode != 0:
-        shutil.rmtree(folder, ignore_errors=True)
-        pytest.skip(f"initdb failed: {init.stderr.strip().splitlines()[-1:]}")
-    opts = (f"-c listen_addresses='' -c unix_socket_directories='{folder}' -p {server.port} "
-            "-c fsync=off -c shared_buffers=16MB -c max_connections=20")
-    start = server.run("pg_ctl", "-D", str(folder / "data"), "-l", str(folder / "log"),
-                       "-o", opts, "-w", "-t", "60", "start")
-    if start.returncode != 0:
-        log = (folder / "log").read_text() if (folder / "log").exists() else start.stderr
-        shutil.rmtree(folder, ignore_errors=True)
-        pytest.skip(f"PostgreSQL did not start: {log.strip().splitlines()[-1:]}")
-    try:
-        yield server
-    finally:
-        server.run("pg_ctl", "-D", str(folder / "data"), "-m", "fast", "-w", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 # -- histories ----------------------------------------------------------------------------
@@ -370,7 +283,7 @@ def test_duckdb_file_held_by_someone_else_is_waited_for(history, sandbox):
 
 def test_unreachable_server_is_one_line_without_the_password(history):
     pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[test]')")
-    url = f"postgresql://ann:{PASSWORD}@127.0.0.1:{_free_port()}/team?connect_timeout=5"
+    url = f"postgresql://ann:{PASSWORD}@127.0.0.1:{free_port()}/team?connect_timeout=5"
     r = run_cli("export", "--to", url)
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.startswith("ccspend: error: cannot export to postgresql://ann@127.0.0.1:")

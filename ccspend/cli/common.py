@@ -115,6 +115,31 @@ Compact = option_type(spec.COMPACT)
 Color = option_type(spec.COLOR)
 NoColor = option_type(spec.NO_COLOR)
 Offline = option_type(spec.OFFLINE)
+Team = option_type(spec.TEAM)
+TeamUser = option_type(spec.TEAM_USER)
+TeamMachine = option_type(spec.TEAM_MACHINE)
+
+
+def team_store(team: str | None, local_only: dict):
+    """The team store the command reads (``--team``, ``$CCSPEND_TEAM``, the config's
+    ``[team] url``), or None for the local one; a local-only option given with one
+    (``local_only``: its spelling to its value) is a one-line usage error."""
+    from ccspend.reports.team import parse_team, team_location
+
+    where = team_location(team)
+    if where is None:
+        return None
+    for flag, given in local_only.items():
+        if given:
+            raise UsageError(f"{flag} is about this machine's logs: it does not go with --team")
+    return parse_team(where)
+
+
+def no_team_filters(user: str | None, machine: str | None) -> None:
+    """--user and --machine filter a team store's rows: without one, a usage error."""
+    if user is not None or machine is not None:
+        raise UsageError(f"{'--user' if user is not None else '--machine'} reads a team store: "
+                         "give --team URL (or set CCSPEND_TEAM)")  # fmt: skip
 
 
 def ingest(store, roots: list[Path], skip: bool, codex: bool = True, given=None):

@@ -376,7 +376,8 @@ def export_command(
             import json
 
             sys.stdout.write(json.dumps(r.as_dict()) + "\n")
-        sys.stderr.write(f"ccspend: sent {r.sent} rows to {inert(r.target)} (table {r.table}, "
+        where = "files" if target.folder is not None else f"table {r.table}"
+        sys.stderr.write(f"ccspend: sent {r.sent} rows to {inert(r.target)} ({where}, "
                          f"{inert(r.user)}@{inert(r.machine)}): {r.new} new, {r.updated} updated, "
                          f"{r.unchanged} already there\n")  # fmt: skip
         return

@@ -25,12 +25,17 @@ from ccspend.cli.common import (
     ProjectOpt,
     ReportJson,
     Since,
+    Team,
+    TeamMachine,
+    TeamUser,
     Tz,
     Until,
     app,
     check_limit,
     date_filters,
     ingest,
+    no_team_filters,
+    team_store,
     with_options,
 )
 from ccspend.cli.consoles import stderr_console, stdout_console, table_console
@@ -68,6 +73,9 @@ def blocks(
     db: Db = None,
     claude_dir: ClaudeDir = None,
     no_ingest: NoIngest = False,
+    team: Team = None,
+    user: TeamUser = None,
+    machine: TeamMachine = None,
 ) -> None:
     """Usage in 5-hour billing blocks, with burn rate and projection."""
     import time
@@ -79,16 +87,26 @@ def blocks(
 
     filters = _blocks_filters(date_filters(timezone, since, until, project, branch), last)
     colour = colour_choice(color, no_color)
-    store = Store(db or paths.default_db_path())
-    roots = paths.claude_project_roots(claude_dir)
     check_limit(limit)
     order = parse_order(order)
-    ingested, warnings = ingest(store, roots, no_ingest, given=claude_dir)
-    report = build_blocks(
-        store, load_card(paths.rate_overrides_path()), filters, int(time.time() * 1e6),
-        active_only=active, recent_days=3 if recent else None, warnings=warnings, limit=limit,
-        order=order,
-    )  # fmt: skip
+    shared = team_store(team, {"--db": db, "--claude-dir": claude_dir, "--no-ingest": no_ingest})
+    if shared is not None:  # everyone's blocks from the team store: no local log is read
+        from ccspend.reports import team as team_reports
+
+        report = team_reports.build_blocks(
+            shared, filters, int(time.time() * 1e6), active_only=active,
+            recent_days=3 if recent else None, limit=limit, order=order, user=user,
+            machine=machine)  # fmt: skip
+    else:
+        no_team_filters(user, machine)
+        store = Store(db or paths.default_db_path())
+        roots = paths.claude_project_roots(claude_dir)
+        ingested, warnings = ingest(store, roots, no_ingest, given=claude_dir)
+        report = build_blocks(
+            store, load_card(paths.rate_overrides_path()), filters, int(time.time() * 1e6),
+            active_only=active, recent_days=3 if recent else None, warnings=warnings,
+            limit=limit, order=order,
+        )  # fmt: skip
     if json_out:
         import json
 

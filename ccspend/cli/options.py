@@ -78,6 +78,12 @@ SOURCE = _o("source", ("--source",), TEXT, "local (Claude Code logs), an agent (
             "qwen, kimi, ...), anthropic, openai, openrouter (imports), or all (default).",
             "SOURCE")  # fmt: skip
 VERSION = _o("version", ("--version",), FLAG, "Print the version.")
+TEAM = _o("team", ("--team",), TEXT, "Report from a team store instead of this machine's logs: "
+          "postgresql://…, a .duckdb file or a Parquet folder (default: $CCSPEND_TEAM, else "
+          "the config's [team] url).", "URL")  # fmt: skip
+TEAM_USER = _o("user", ("--user",), TEXT, "Only this user's rows (a team store).", "USER")
+TEAM_MACHINE = _o("machine", ("--machine",), TEXT, "Only this machine's rows (a team store).",
+                  "MACHINE")  # fmt: skip
 
 # -- a ccusage user's habits (docs/ccusage-flags.md): the reports and blocks take them -------
 
@@ -101,10 +107,11 @@ SESSION_ID = _o("session_id", ("--id", "-i"), TEXT, "Only this session (its id, 
 
 # -- the commands ----------------------------------------------------------------------------
 
-# daily, weekly, monthly, session, model, project, branch, source: what each takes
+# daily, weekly, monthly, session, model, project, branch, source (and user, machine over a
+# team store): what each takes
 REPORT = (SINCE, UNTIL, LAST, TIMEZONE, PROJECT, BRANCH, BREAKDOWN, REPORT_JSON, ORDER, COMPACT,
-          COLOR, NO_COLOR, OFFLINE, DB, CLAUDE_DIR, LOGS, DEMO, NO_INGEST, CHART,
-          SOURCE)  # fmt: skip
+          COLOR, NO_COLOR, OFFLINE, DB, CLAUDE_DIR, LOGS, DEMO, NO_INGEST, CHART, SOURCE, TEAM,
+          TEAM_USER, TEAM_MACHINE)  # fmt: skip
 # and the options of some reports only (ccusage's: daily -i, weekly -w, session -i)
 REPORT_EXTRA = {
     "daily": (INSTANCES,),

@@ -36,6 +36,8 @@ TITLES = {
     "project": "Project",
     "branch": "Branch",
     "source": "Source",
+    "user": "User",
+    "machine": "Machine",
 }
 # The order in which a grouped report's columns give way when the terminal is too
 # narrow (docs/reports.md lists it): the least useful first; compact token counts
@@ -44,7 +46,7 @@ REPORT_LADDER = ("Hit", "Total tokens", "Cache write", "Cache read", "Models", "
                  "Last activity", COMPACT, "Output", "Input")  # fmt: skip
 # A key's narrowest: a session id's first 8 characters and "…", a path's last folders.
 _KEY_MIN = {"daily": 10, "weekly": 10, "monthly": 7, "session": 9, "model": 16,
-            "project": 16, "branch": 16, "source": 12}  # fmt: skip
+            "project": 16, "branch": 16, "source": 12, "user": 12, "machine": 12}  # fmt: skip
 _SUB = "  └ "  # a breakdown's sub-row
 
 

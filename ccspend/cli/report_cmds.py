@@ -22,11 +22,16 @@ from ccspend.cli.common import (
     ProjectOpt,
     Since,
     SourceOpt,
+    Team,
+    TeamMachine,
+    TeamUser,
     Tz,
     Until,
     app,
     date_filters,
     ingest,
+    no_team_filters,
+    team_store,
     with_options,
 )
 from ccspend.cli.consoles import progress_callback, table_console
@@ -77,6 +82,8 @@ for _name, _doc in (
     ("project", "Cost per project (the working directory Claude Code ran in)."),
     ("branch", "Cost per git branch."),
     ("source", "Cost per source: Claude Code logs, Codex logs, each provider's imports."),
+    ("user", "Cost per user, from a team store (--team)."),
+    ("machine", "Cost per machine, from a team store (--team)."),
 ):
     app.command(_name)(_report_command(_name, _doc))
 
@@ -104,6 +111,9 @@ def report_page(
     demo: Demo = False,
     no_ingest: NoIngest = False,
     source: SourceOpt = None,
+    team: Team = None,
+    user: TeamUser = None,
+    machine: TeamMachine = None,
 ) -> None:
     """A self-contained HTML page: daily trend, split by model and project, top sessions."""
     from dataclasses import replace
@@ -114,6 +124,19 @@ def report_page(
     from ccspend.store import Store
 
     filters = replace(date_filters(timezone, since, until, project), source=source_filter(source))
+    shared = team_store(team, {"--db": db, "--claude-dir": claude_dir, "--demo": demo,
+                               "--no-ingest": no_ingest})  # fmt: skip
+    if shared is not None:  # the same page over everyone's rows: no local log is read
+        from ccspend.reports import team as team_reports
+
+        def team_run(name: str, breakdown: bool = False):
+            req = reports.ReportRequest(name, filters, breakdown)
+            return team_reports.build_report(shared, req, [], user, machine)
+
+        _write_page(html, html_report.render(team_run("daily", True), team_run("model"),
+                                             team_run("project"), team_run("session")))
+        return
+    no_team_filters(user, machine)
     tmp = tempfile.mkdtemp(prefix="ccspend-demo-") if demo else None
     try:
         if demo:
@@ -142,5 +165,9 @@ def report_page(
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
+    _write_page(html, page)
+
+
+def _write_page(html: Path, page: str) -> None:
     html.write_text(page, encoding="utf-8")
     sys.stdout.write(f"wrote {html} ({len(page):,} bytes)\n")

@@ -13,9 +13,11 @@ from ccspend.cli.common import (
     Db,
     Json,
     NoIngest,
+    Team,
     Tz,
     app,
     ingest,
+    team_store,
 )
 from ccspend.cli.consoles import stdout_console, table_console
 from ccspend.core import paths
@@ -45,7 +47,10 @@ def _scope(project: str | None, branch: str | None, task: str | None) -> tuple[s
     return given[0] if given else ("global", None)
 
 
-def _budget_rows(db, claude_dir, no_ingest: bool, tz: str) -> tuple[list, object]:
+def _budget_rows(db, claude_dir, no_ingest: bool, tz: str, team=None) -> tuple[list, object]:
+    """Each budget's status; with a team store (``--team``, ``$CCSPEND_TEAM``, the
+    config's ``[team] url``), global, project and branch budgets count everyone's spend
+    read from it, and no local log is read unless a task budget needs the ledger."""
     import time
 
     from ccspend.core import config
@@ -55,10 +60,17 @@ def _budget_rows(db, claude_dir, no_ingest: bool, tz: str) -> tuple[list, object
 
     cfg = config.load()
     store = Store(db or paths.default_db_path())
-    if cfg.budgets:
+    shared = team_store(team, {"--claude-dir": claude_dir, "--no-ingest": no_ingest})
+    points = None
+    if shared is not None:
+        from ccspend.reports.team import budget_points
+
+        points = budget_points(shared)
+    elif cfg.budgets:
         ingest(store, paths.claude_project_roots(claude_dir), no_ingest, given=claude_dir)
     card = load_card(paths.rate_overrides_path())
-    return budget_status(store, card, list(cfg.budgets), tz, time.time()), (store, cfg)
+    rows = budget_status(store, card, list(cfg.budgets), tz, time.time(), team_points=points)
+    return rows, (store, cfg)
 
 
 @budget_app.callback(invoke_without_command=True)
@@ -69,15 +81,19 @@ def budget_show(
     db: Db = None,
     claude_dir: ClaudeDir = None,
     no_ingest: NoIngest = False,
+    team: Team = None,
 ) -> None:
-    """Each budget: used, remaining, burn rate, when it runs out at that rate, alert level."""
+    """Each budget: used, remaining, burn rate, when it runs out at that rate, alert level.
+
+    With a team store, a budget counts everyone's spend in it (task budgets: this
+    machine's runs)."""
     if ctx.invoked_subcommand is not None:
         return
     from ccspend.core import config
     from ccspend.core.timeutil import check_timezone
 
     tz = check_timezone(timezone)
-    rows, _ = _budget_rows(db, claude_dir, no_ingest, tz)
+    rows, _ = _budget_rows(db, claude_dir, no_ingest, tz, team)
     if json_out:
         import json
 
@@ -108,6 +124,7 @@ def budget_check(
     db: Db = None,
     claude_dir: ClaudeDir = None,
     no_ingest: NoIngest = False,
+    team: Team = None,
 ) -> None:
     """Send the alerts that are due, once per level; exit 4 if a budget is exhausted.
 
@@ -116,7 +133,7 @@ def budget_check(
     from ccspend.core.timeutil import check_timezone
     from ccspend.reports.alerts import budget_alerts, deliver
 
-    rows, (store, cfg) = _budget_rows(db, claude_dir, no_ingest, check_timezone(timezone))
+    rows, (store, cfg) = _budget_rows(db, claude_dir, no_ingest, check_timezone(timezone), team)
     with store.connect(write=True) as con:
         sent = budget_alerts(con, rows)
 

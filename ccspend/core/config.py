@@ -250,6 +250,20 @@ def start_of_week(path: Path | None = None) -> str | None:
     return value
 
 
+def team_url(path: Path | None = None) -> str | None:
+    """``[team] url``: the team store every report and budget reads when no ``--team``
+    or ``$CCSPEND_TEAM`` is given (None: the local store). Read on its own, as
+    ``start_of_week`` is."""
+    path = path or config_path()
+    team = _read(path).get("team", {})
+    if not isinstance(team, dict):
+        raise CcspendError(f"{path}: [team] must be a table")
+    value = team.get("url")
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise CcspendError(f"{path}: team.url is a postgresql:// URL, a .duckdb file or a folder")
+    return value
+
+
 # -- writing ---------------------------------------------------------------------
 
 

@@ -20,9 +20,11 @@ from ccspend.store import Store, queries
 from ccspend.store.queries import Aggregate, Filters
 
 REPORTS = ("daily", "weekly", "monthly", "session", "model", "project", "branch", "source")
+# Reports only a team store can answer (``reports.team``): its rows say who and where.
+TEAM_ONLY = ("user", "machine")
 _MICRO = Decimal(1_000_000)
 # Reports sorted by time read best oldest first; the others, most expensive first.
-_BY_COST = {"model", "project", "branch", "source"}
+_BY_COST = {"model", "project", "branch", "source", "user", "machine"}
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,9 @@ class Report:
     totals: Aggregate
     unpriced: list[tuple[str, int, int]]
     warnings: list[str]
+    # a team store's report: where it was read, the --user/--machine asked for, and
+    # the duplicate rows dropped (a top-level "team" key of the JSON; absent locally)
+    team: dict | None = None
 
     @property
     def cost_usd(self) -> Decimal:
@@ -137,6 +142,7 @@ class Report:
             "totals": totals,
             "unpriced": [{"model": m, "tokens": t, "requests": n} for m, t, n in self.unpriced],
             "warnings": list(self.warnings),
+            **({"team": dict(self.team)} if self.team is not None else {}),
         }
 
 
@@ -163,7 +169,7 @@ def _sort(rows: list[Row], req: ReportRequest) -> None:
         rows.reverse()
 
 
-def _empty_total() -> Aggregate:
+def empty_total() -> Aggregate:
     zero = Decimal(0)
     return Aggregate("total", 0, 0, 0, 0, 0, 0, zero, zero, 0, [], None, None, [], None)
 
@@ -193,6 +199,13 @@ def build_report(
         requests = queries.entries(con, req.filters) if req.entries else []
         timing.mark("summarise")
         skipped = queries.skipped_lines(con)
+    return report_from_summary(req, summary, requests, skipped, warnings)
+
+
+def report_from_summary(req: ReportRequest, summary: queries.Summary, requests: list[Aggregate],
+                        skipped: list[tuple[str, int]], warnings: list[str] | None) -> Report:
+    """A report's rows, order and warnings from its numbers: one way for the local store
+    (``build_report``) and a team store (``reports.team``), so both print alike."""
     unpriced = summary.unpriced
     rows = [Row(a.key, a) for a in summary.groups]
     for row, subs in zip(rows, _subs_by_key(rows, summary.subs), strict=True):
@@ -219,7 +232,7 @@ def build_report(
         name=req.name,
         filters=req.filters,
         rows=rows,
-        totals=summary.total or _empty_total(),
+        totals=summary.total or empty_total(),
         unpriced=unpriced,
         warnings=out_warnings,
     )
@@ -295,8 +308,6 @@ def build_blocks(
     Blocks are the windows of a Claude subscription, so they count Claude Code's
     own logs only (``source`` local), never API usage from a provider's export.
     """
-    from ccspend.forecast.blocks import HOUR_US, Request, burn, group_blocks
-
     now_s = now_us / 1e6
     filters = replace(filters, source="local")
     with store.connect() as con:
@@ -313,6 +324,19 @@ def build_blocks(
             w: queries.readings(con, w, now_s - span)
             for w, span in (("five_hour", 5 * 3600), ("seven_day", 7 * 86400))
         }
+    return blocks_from_rows(filters, rows, unpriced, odd, official, now_us, active_only,
+                            recent_days, warnings, limit, order)
+
+
+def blocks_from_rows(filters: Filters, rows: list[tuple], unpriced: list, odd: list,
+                     official: dict, now_us: int, active_only: bool = False,
+                     recent_days: int | None = None, warnings: list[str] | None = None,
+                     limit: str | None = None, order: str | None = None) -> BlocksReport:
+    """The blocks of ``rows`` (``queries.timeline``'s): one way for the local store
+    (``build_blocks``) and a team store (``reports.team``)."""
+    from ccspend.forecast.blocks import HOUR_US, Request, burn, group_blocks
+
+    now_s = now_us / 1e6
     blocks = group_blocks([Request(*r) for r in rows])
     if recent_days is not None:
         blocks = [b for b in blocks if b.end_us > now_us - recent_days * 24 * HOUR_US]
@@ -408,14 +432,18 @@ def period_window(period: str, now: datetime) -> tuple[date, date, datetime]:
 
 
 def budget_status(
-    store: Store, card: RateCard, budgets: list, tz: str, now_s: float
+    store: Store | None, card: RateCard, budgets: list, tz: str, now_s: float, team_points=None
 ) -> list:
     """Each budget's use in its current period, with the burn of the last 30 minutes,
     when at that rate it runs out (or not before the period ends), and its alert level.
 
     Global budgets count all usage; project and branch budgets the requests logged
     in that folder or on that branch; task budgets the runs of that task in the ledger.
+    ``team_points(filters)``: spend read from a team store instead (``reports.team``),
+    as (epoch s, USD) points, so a team's budget counts everyone; task budgets stay
+    this machine's ledger's.
     """
+    import contextlib
     from zoneinfo import ZoneInfo
 
     from ccspend.forecast import limits
@@ -424,8 +452,10 @@ def budget_status(
 
     now = datetime.fromtimestamp(now_s, ZoneInfo(tz))
     out = []
-    with store.connect() as con:
-        queries.load_card(con, card)
+    local = team_points is None or any(b.scope == "task" for b in budgets)
+    with store.connect() if local else contextlib.nullcontext() as con:
+        if team_points is None:
+            queries.load_card(con, card)
         for b in budgets:
             first, last, end = period_window(b.period, now)
             start = datetime.combine(first, datetime.min.time(), tzinfo=now.tzinfo)
@@ -435,8 +465,11 @@ def budget_status(
                 f = Filters(tz=tz, since=first, until=last,
                             project=b.name if b.scope == "project" else None,
                             branch=b.name if b.scope == "branch" else None)  # fmt: skip
-                queries.select(con, f)
-                points = [(r[0] / 1e6, float(r[5]) / 1e6) for r in queries.timeline(con)]
+                if team_points is not None:
+                    points = team_points(f)
+                else:
+                    queries.select(con, f)
+                    points = [(r[0] / 1e6, float(r[5]) / 1e6) for r in queries.timeline(con)]
             used = sum(p[1] for p in points)
             label = f"your {b.period} budget" + (f" for {b.scope} {b.name}" if b.name else "")
             fc = limits.from_spend(used, b.cap_usd, "usd", points, now_s, end.timestamp(), label)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import os
 import re
 import socket
 import tempfile
@@ -53,15 +54,17 @@ _SCHEMES = ("postgres://", "postgresql://")
 
 @dataclass(frozen=True)
 class Target:
-    """Where the rows go: ``url`` for PostgreSQL, else ``path`` (a DuckDB file)."""
+    """Where the rows go: ``url`` for PostgreSQL, ``path`` (a DuckDB file) or
+    ``folder`` (a Parquet folder: each machine writes its own files)."""
 
     url: str | None = None
     path: Path | None = None
+    folder: Path | None = None
 
     @property
     def shown(self) -> str:
         """For messages: the URL without its password."""
-        return redact(self.url) if self.url else str(self.path)
+        return redact(self.url) if self.url else str(self.folder or self.path)
 
 
 @dataclass(frozen=True)
@@ -84,15 +87,21 @@ class Result:
                 "updated": self.updated, "unchanged": self.unchanged}  # fmt: skip
 
 
+_TAKES = "--to takes postgres://…, a path ending in .duckdb, or a folder (DIR/)"
+
+
 def parse_target(text: str) -> Target:
-    """``postgres://…``/``postgresql://…``, or a path ending in .duckdb or .db."""
+    """``postgres://…``/``postgresql://…``, a path ending in .duckdb or .db, or a
+    folder: one that exists, or a path written with a trailing slash."""
     if text.lower().startswith(_SCHEMES):
         return Target(url=text)
     if "://" in text:
-        raise UsageError("--to takes postgres://… or a path ending in .duckdb")
+        raise UsageError(_TAKES)
     path = Path(text).expanduser()
+    if text.endswith(("/", os.sep)) or path.is_dir():
+        return Target(folder=path)
     if path.suffix.lower() not in (".duckdb", ".db"):
-        raise UsageError("--to takes postgres://… or a path ending in .duckdb")
+        raise UsageError(_TAKES)
     return Target(path=path)
 
 
@@ -143,14 +152,20 @@ def export_team(store: Store, card: RateCard, filters: queries.Filters, target: 
     user, machine = tags(table, user, machine)
     if target.path is not None and target.path.resolve() == store.path.resolve():
         raise UsageError(f"--to {target.path} is your own ccspend database: name a team file")
+    if target.folder is not None and table != DEFAULT_TABLE:
+        raise UsageError("--table names a table: a folder's files are named by user and machine")
     with tempfile.TemporaryDirectory(prefix="ccspend-team-") as tmp:
-        fmt = "parquet" if target.path is not None else "csv"
+        fmt = "csv" if target.url is not None else "parquet"
         stage = Path(tmp) / f"rows.{fmt}"
         with store_export.selected(store, card, filters) as con:
             sent = team_table.stage_rows(
                 con, stage, fmt, {name: m.provider for name, m in card.models.items()},
                 user, machine, card_version(card), datetime.now(UTC).isoformat())
-        if target.path is not None:
+        if target.folder is not None:
+            from ccspend.store import team_folder
+
+            new, updated = team_folder.append(target.folder, stage, user, machine)
+        elif target.path is not None:
             from ccspend.store import team
 
             new, updated = team.append(target.path, table, stage)

@@ -33,29 +33,36 @@ def append(url: str, shown: str, table: str, stage: Path) -> tuple[int, int]:
     """Upsert the staged CSV file ``stage`` (with a header) into ``table`` at ``url``
     (creating it if missing); (new rows, updated rows). ``shown`` is the URL as
     messages may show it (no password)."""
-    try:
-        import psycopg
-        from psycopg import conninfo
-    except ImportError:
-        raise CcspendError("--to postgres:// needs psycopg",
-                           hint="pip install 'ccspend[postgres]'") from None  # fmt: skip
-    try:
-        params = conninfo.conninfo_to_dict(url)
-    except psycopg.Error as exc:
-        raise UsageError(f"--to {shown}: {_scrub(exc, _url_password(url), url, shown)}") from None
-    params.setdefault("connect_timeout", 10)
-    params.setdefault("application_name", "ccspend export")
-    secret = params.get("password")
+    psycopg, params, secret = connect_params(url, shown, "ccspend export", flag="--to")
     for last in (False, True):
         try:
             with psycopg.connect(**params) as conn, conn.cursor() as cur:
                 return _append(cur, table, stage)
         except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable) as exc:
             if last:  # else two teammates created the table at once: a second try sees it
-                raise CcspendError(f"cannot export to {shown}: {_scrub(exc, secret)}") from None
+                raise CcspendError(f"cannot export to {shown}: {scrub(exc, secret)}") from None
         except psycopg.Error as exc:
-            raise CcspendError(f"cannot export to {shown}: {_scrub(exc, secret)}") from None
+            raise CcspendError(f"cannot export to {shown}: {scrub(exc, secret)}") from None
     raise AssertionError("unreachable: the second try returns or raises")
+
+
+def connect_params(url: str, shown: str, application: str,
+                   flag: str = "--team") -> tuple:
+    """(the psycopg module, the connection's parameters, the password to scrub from
+    messages): the URL's own settings, and libpq's (PGPASSWORD, ~/.pgpass) for the rest."""
+    try:
+        import psycopg
+        from psycopg import conninfo
+    except ImportError:
+        raise CcspendError(f"{flag} postgres:// needs psycopg",
+                           hint="pip install 'ccspend[postgres]'") from None  # fmt: skip
+    try:
+        params = conninfo.conninfo_to_dict(url)
+    except psycopg.Error as exc:
+        raise UsageError(f"{flag} {shown}: {scrub(exc, _url_password(url), url, shown)}") from None
+    params.setdefault("connect_timeout", 10)
+    params.setdefault("application_name", application)
+    return psycopg, params, params.get("password")
 
 
 def _append(cur, table: str, stage: Path) -> tuple[int, int]:
@@ -86,7 +93,7 @@ def _url_password(url: str) -> str | None:
         return None
 
 
-def _scrub(exc: Exception, secret: str | None, url: str = "", shown: str = "") -> str:
+def scrub(exc: Exception, secret: str | None, url: str = "", shown: str = "") -> str:
     """The error's first line, never with the password in it."""
     text = str(exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__

@@ -125,6 +125,13 @@ def run_report(opts: ReportOptions, *, render, progress=None, walked: dict | Non
     # before the config is read: its state as read; --last's days as the filters have them
     shape = answer_shape(opts, tz, (filters.since, filters.until))
     week = week_start(opts.start_of_week) if name == "weekly" else 0
+    from ccspend.reports.team import team_location
+
+    team = team_location(opts.team)
+    if team is not None or name in TEAM_REPORTS or opts.user is not None \
+            or opts.machine is not None:  # fmt: skip
+        run_team_report(opts, team, filters, week, order, window, render)
+        return
     db = Path(opts.db) if opts.db is not None else None
     tmp = None
     try:
@@ -201,6 +208,43 @@ def run_report(opts: ReportOptions, *, render, progress=None, walked: dict | Non
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+# Reports a team store answers alone: its rows say who and on which machine.
+TEAM_REPORTS = ("user", "machine")
+# What makes no sense over a team store: this machine's database and logs.
+_LOCAL_ONLY = (("db", "--db"), ("claude_dir", "--claude-dir"), ("demo", "--demo"),
+               ("no_ingest", "--no-ingest"), ("session_id", "--id"),
+               ("logs", "--logs"))  # fmt: skip
+
+
+def run_team_report(opts: ReportOptions, team: str | None, filters, week: int, order,
+                    window, render) -> None:
+    """``run_report`` over a team store (``reports.team``): no ingest and no local
+    database; the same rows, renderers and JSON contract, never cached."""
+    from ccspend.core.errors import UsageError
+    from ccspend.reports import build as reports
+    from ccspend.reports import team as team_reports
+
+    if team is None:
+        what = (f"ccspend {opts.name}" if opts.name in TEAM_REPORTS
+                else "--user" if opts.user is not None else "--machine")  # fmt: skip
+        raise UsageError(f"{what} reads a team store: give --team URL (or set "
+                         f"{team_reports.TEAM_ENV})")  # fmt: skip
+    for dest, flag in _LOCAL_ONLY:
+        if getattr(opts, dest):
+            raise UsageError(f"{flag} is about this machine's logs: it does not go with --team")
+    if filters.source in ("anthropic", "openai", "openrouter"):
+        raise UsageError("a team store holds agent logs only: --source local or an agent")
+    store = team_reports.parse_team(team)
+    request = reports.ReportRequest(opts.name, filters, opts.breakdown or opts.chart,
+                                    order=order, week_start=week, by_project=opts.instances)
+    report = team_reports.build_report(store, request, [], opts.user, opts.machine)
+    timing.mark("report")
+    text = render(report, window, [], None, False)
+    if text is not None:
+        sys.stdout.write(text[0])
+        sys.stderr.write(text[1])
+
+
 def report_filters(opts: ReportOptions, tz: str):
     """What the report is restricted to, as ``opts`` says: (the ``Filters``, the git
     branch's window when ``--since`` names one, whether days were given).
@@ -270,8 +314,11 @@ def answer_shape(opts: ReportOptions, tz: str, days: tuple | None = None) -> tup
     week = None
     if opts.name == "weekly":
         week = opts.start_of_week if opts.start_of_week is not None else answer_cache.config_state()
+    # a team store's report is never cached (``serve_options`` declines it), but its
+    # options still change the answer; the config may name a team store ([team] url)
     return (opts.order, opts.compact, opts.color, opts.no_color, opts.instances, opts.session_id,
-            last, week, tuple(str(v) for v in opts.logs))  # fmt: skip
+            last, week, tuple(str(v) for v in opts.logs), opts.team, opts.user, opts.machine,
+            answer_cache.config_state())  # fmt: skip
 
 
 def _prepare(prepared: dict) -> None:
@@ -374,7 +421,8 @@ def no_logs_message(roots: list[Path]) -> str:
     return "\n".join(lines)
 
 
-REPORTS = {"daily", "weekly", "monthly", "session", "model", "project", "branch"}
+REPORTS = {"daily", "weekly", "monthly", "session", "model", "project", "branch", "user",
+           "machine"}
 
 # Options this module leaves to the typer commands: their work (a demo database, a
 # chart, a source filter, a report from the database alone, the version) is never cached.
@@ -438,6 +486,11 @@ def serve_options(opts: ReportOptions, walked: dict | None = None) -> bool:
     """Print a cached answer for the report ``opts`` if one is still right; True if it did.
     ``walked`` receives the log walks the check made (``answer_cache.cached_answer``)."""
     if os.environ.get("CCSPEND_NO_CACHE"):
+        return False
+    # a team store's report reads the team's rows, never this machine's cached answer
+    # ($CCSPEND_TEAM is ``reports.team.TEAM_ENV``; the config's [team] url is in the key)
+    if os.environ.get("CCSPEND_TEAM") or opts.team is not None or opts.user is not None \
+            or opts.machine is not None or opts.name in TEAM_REPORTS:  # fmt: skip
         return False
     logs = None
     if opts.logs:

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Team reports at team scale (issue #18): 50 users x a year, in PostgreSQL and a Parquet folder.
+
+    nice -n 10 python bench/bench_team.py [--users 50] [--days 365] [--per-day 1370]
+                                          [--pg-url URL] [--keep DIR]
+
+1. Generates the team table's rows in DuckDB (users x days x requests per day:
+   about 25 million at the defaults), user by user, with three models (one not
+   on the card: NULL cost), projects, branches and sessions.
+2. Writes them as ``ccspend export --to DIR/`` lays a folder out
+   (``month=YYYY-MM/<user>@<machine>.parquet``, sorted by time) and COPYs them into
+   PostgreSQL: a throwaway server (tests/pg_server.py) unless --pg-url is given. The
+   table and its ``ts`` index are made by a real ``ccspend export`` of the first rows.
+3. Times, as a user runs them (a child process, the best of three), ``ccspend monthly
+   --team …`` over the last month (a team lead's monthly report: what the budget and
+   the month-to-date show) and over the whole year, on each store.
+4. Times the export itself per million rows: the staged rows of one machine merged
+   into the folder (``store.team_folder.append``) and upserted into PostgreSQL
+   (``store.postgres.append``), for a fresh million and for the same million again.
+
+Prints the figures; the README and docs/team.md quote them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import duckdb  # noqa: E402
+
+from ccspend.store import postgres, team_folder  # noqa: E402
+from ccspend.store.team_table import NAMES  # noqa: E402
+
+MODELS = (("claude-sonnet-4-5-20250929", "claude-sonnet-4-5", 0.000015),
+          ("claude-haiku-4-5", "claude-haiku-4-5", 0.000004),
+          ("mystery-model-9", None, None))  # fmt: skip
+
+
+def rows_sql(user: int, days: int, per_day: int, start: str = "2025-12-01") -> str:
+    """One user's year of rows in the team table's columns (deterministic)."""
+    n = days * per_day
+    cases = " ".join(f"WHEN {i} THEN '{m}'" for i, (m, _, _) in enumerate(MODELS))
+    names = " ".join(f"WHEN {i} THEN {repr(nm) if nm else 'NULL'}"
+                     for i, (_, nm, _) in enumerate(MODELS))  # fmt: skip
+    price = " ".join(f"WHEN {i} THEN {p if p is not None else 'NULL'}"
+                     for i, (_, _, p) in enumerate(MODELS))  # fmt: skip
+    return f"""
+    SELECT 'user{user:02d}' AS user_name, 'host{user:02d}-' || (i % 2) AS machine,
+        'msg_{user}_' || i || '|req_{user}_' || i AS request_key,
+        TIMESTAMPTZ '{start} 00:00:00+00' + to_seconds((i // {per_day}) * 86400
+            + hash(i, {user}) % 86400) AS ts,
+        'claude-code' AS source, 'anthropic' AS provider,
+        CASE i % 3 {cases} END AS model, CASE i % 3 {names} END AS model_name,
+        '/home/user{user:02d}/proj' || (i % 5) AS project,
+        CASE WHEN i % 4 = 0 THEN 'main' ELSE 'feature-' || (i % 7) END AS branch,
+        'sess-{user}-' || (i // 40) AS session_id,
+        (hash(i) % 5000)::BIGINT AS input_tokens, (hash(i, 1) % 2000)::BIGINT
+            AS cache_write_5m_tokens, 0::BIGINT AS cache_write_1h_tokens,
+        (hash(i, 2) % 90000)::BIGINT AS cache_read_tokens,
+        (hash(i, 3) % 4000)::BIGINT AS output_tokens, 0::BIGINT AS web_search_requests,
+        CAST((hash(i) % 5000) * (CASE i % 3 {price} END) AS DECIMAL(38, 12)) AS cost_usd,
+        'bench' AS card_version,
+        TIMESTAMPTZ '{start} 00:00:00+00' + to_seconds((i // {per_day}) * 86400 + 90000)
+            AS exported_at
+    FROM range({n}) t(i)"""
+
+
+def generate(folder: Path, pg_url: str | None, users: int, days: int, per_day: int) -> int:
+    import psycopg
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    total = 0
+    cols = ", ".join(NAMES)
+    for u in range(users):
+        con.execute(f"CREATE OR REPLACE TABLE g AS SELECT * FROM ({rows_sql(u, days, per_day)}) "
+                    "ORDER BY ts")  # fmt: skip
+        total += con.execute("SELECT count(*) FROM g").fetchone()[0]
+        for m, machine in con.execute("SELECT DISTINCT strftime(ts, '%Y-%m'), machine FROM g "
+                                      "ORDER BY 1, 2").fetchall():  # fmt: skip
+            out = folder / f"month={m}" / team_folder.file_name(f"user{u:02d}", machine)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            con.execute(f"COPY (SELECT {cols} FROM g WHERE strftime(ts, '%Y-%m') = '{m}' "
+                        f"AND machine = '{machine}') TO '{out}' (FORMAT parquet, "
+                        "COMPRESSION zstd)")  # fmt: skip
+        if pg_url:
+            with tempfile.NamedTemporaryFile(suffix=".csv") as tmp:
+                con.execute(f"COPY (SELECT {cols} FROM g) TO '{tmp.name}' (FORMAT csv, HEADER)")
+                if u == 0:  # the first rows by a real export: it makes the table and index
+                    postgres.append(pg_url, "bench", "ccspend_usage", Path(tmp.name))
+                else:
+                    with psycopg.connect(pg_url) as conn, conn.cursor() as cur, cur.copy(
+                        f"COPY ccspend_usage ({cols}) FROM STDIN (FORMAT csv, HEADER)"
+                    ) as copy, open(tmp.name, "rb") as fh:
+                        while chunk := fh.read(1 << 20):
+                            copy.write(chunk)
+        print(f"  user {u + 1}/{users}: {total:,} rows", file=sys.stderr, flush=True)
+    if pg_url:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE ccspend_usage")
+    return total
+
+
+def best_of(args: list[str], env: dict, runs: int = 3) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        r = subprocess.run([sys.executable, "-m", "ccspend", *args], env=env,
+                           capture_output=True, text=True)  # fmt: skip
+        times.append(time.perf_counter() - t0)
+        if r.returncode != 0:
+            raise SystemExit(f"ccspend {' '.join(args)} failed: {r.stderr.strip()}")
+    return min(times)
+
+
+def export_per_million(folder: Path, pg_url: str | None) -> dict:
+    """The export's write side for one machine's million rows, fresh and again."""
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        sql = rows_sql(99, 730, 1370).replace("'host99-' || (i % 2)", "'bench-export'")
+        con.execute(f"CREATE TABLE g AS SELECT * FROM ({sql}) LIMIT 1000000")
+        stage_pq, stage_csv = Path(tmp) / "rows.parquet", Path(tmp) / "rows.csv"
+        con.execute(f"COPY g TO '{stage_pq}' (FORMAT parquet)")
+        con.execute(f"COPY g TO '{stage_csv}' (FORMAT csv, HEADER)")
+        for label in ("fresh", "again"):
+            t0 = time.perf_counter()
+            team_folder.append(folder, stage_pq, "user99", "bench-export")
+            out[f"folder {label}"] = time.perf_counter() - t0
+            if pg_url:
+                t0 = time.perf_counter()
+                postgres.append(pg_url, "bench", "ccspend_usage", stage_csv)
+                out[f"postgres {label}"] = time.perf_counter() - t0
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--per-day", type=int, default=1370)
+    ap.add_argument("--pg-url", help="an existing PostgreSQL (default: a throwaway server)")
+    ap.add_argument("--no-pg", action="store_true", help="the Parquet folder only")
+    ap.add_argument("--keep", type=Path, help="write the folder here and keep it")
+    a = ap.parse_args()
+    server = None
+    pg_url = a.pg_url
+    if not pg_url and not a.no_pg:
+        sys.path.insert(0, str(ROOT / "tests"))
+        import pg_server
+
+        server = pg_server.start("-c fsync=off -c shared_buffers=1GB -c work_mem=64MB "
+                                 "-c max_parallel_workers_per_gather=2")  # fmt: skip
+        if isinstance(server, str):
+            raise SystemExit(server)
+        pg_url = server.url()
+    work = Path(tempfile.mkdtemp(prefix="ccspend-bench-team-"))
+    folder = a.keep or work / "team"
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env.update(HOME=str(work), CCSPEND_CONFIG_DIR=str(work / "config"), TZ="UTC",
+               CCSPEND_DB=str(work / "local.duckdb"), XDG_DATA_HOME=str(work / "xdg"))
+    try:
+        t0 = time.perf_counter()
+        n = generate(folder, pg_url, a.users, a.days, a.per_day)
+        print(f"generated {n:,} rows ({a.users} users x {a.days} days) in "
+              f"{time.perf_counter() - t0:.0f} s")
+        last = duckdb.connect().execute(
+            f"SELECT max(month) FROM read_parquet('{folder}/month=*/*.parquet', "
+            "hive_partitioning = true)").fetchall()[0][0]  # fmt: skip
+        first_day = f"{last}-01"
+        month = ["--since", first_day, "--until", f"{last}-28"]
+        stores = [("parquet folder", str(folder))] + ([("postgresql", pg_url)] if pg_url else [])
+        for label, where in stores:
+            for what, extra in (("monthly, one month", month), ("monthly, whole year", [])):
+                t = best_of(["monthly", "--team", where, "--json", *extra], env)
+                print(f"{label:15} {what:20} {t:6.2f} s")
+        for label, t in export_per_million(folder, pg_url).items():
+            print(f"export 1,000,000 rows: {label:16} {t:6.2f} s")
+    finally:
+        if server is not None:
+            pg_server.stop(server)
+        if a.keep is None:
+            import shutil
+
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""A team's Parquet folder (``ccspend export --to DIR/``): each machine its own files.
+
+Why it is shaped this way: a folder that a sync tool (Syncthing, Dropbox) shares
+between machines has no server to take turns at, so no two machines ever write
+the same file. A machine's rows go to ``DIR/month=YYYY-MM/<user>@<machine>.parquet``
+(the UTC month of the request; user and machine percent-encoded), in the team
+table's columns (``store.team_table``), sorted by time:
+
+- a reader (``store.team_read``) prunes months outside its window by the folder
+  name, and row groups by their ``ts`` statistics;
+- a re-export merges with the machine's file of that month as the table's upsert
+  does: a new request is added, a changed one replaces its old version (its
+  ``exported_at`` moves), an unchanged one keeps its ``exported_at``; a month
+  with nothing new is not rewritten (a sync tool sees no change);
+- a file is written under a temporary name in the same folder (a leading dot and
+  no ``.parquet`` ending: readers and the glob never see it), flushed to disk,
+  then renamed over the old one: a reader sees the old file or the new one, never
+  half of one. Two exports of the same machine at once take turns on a lock file
+  (``.ccspend-<user>@<machine>.lock``); different machines never wait for each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+from ccspend.core.errors import CcspendError
+from ccspend.store.engine import duckdb
+from ccspend.store.team_table import KEY, NAMES, VALUES, count_sql
+
+MONTH_DIR = "month={}"
+
+
+def file_name(user: str, machine: str) -> str:
+    """This machine's file name in each month's folder (safe on every file system)."""
+    return f"{quote(user, safe='')}@{quote(machine, safe='')}.parquet"
+
+
+@contextlib.contextmanager
+def _machine_lock(folder: Path, name: str) -> Iterator[None]:
+    """One export of this user and machine at a time (others' files are not touched)."""
+    lock = folder / f".ccspend-{name.removesuffix('.parquet')}.lock"
+    with open(lock, "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _sql_path(path: Path) -> str:
+    return "'{}'".format(str(path).replace("'", "''"))
+
+
+def append(folder: Path, stage: Path, user: str, machine: str) -> tuple[int, int]:
+    """Merge the staged Parquet file ``stage`` (the team table's columns) into this
+    machine's month files under ``folder``; (new rows, updated rows)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CcspendError(f"cannot export to {folder}: {exc.strerror or exc}") from None
+    name = file_name(user, machine)
+    new_total = updated_total = 0
+    try:
+        with _machine_lock(folder, name):
+            con = duckdb.connect(":memory:")
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                con.execute(f"CREATE TABLE staged AS SELECT *, strftime(ts, '%Y-%m') AS month "
+                            f"FROM read_parquet({_sql_path(stage)})")
+                months = [r[0] for r in con.execute(
+                    "SELECT DISTINCT month FROM staged ORDER BY 1").fetchall()]
+                for month in months:
+                    new, updated = _merge_month(con, folder / MONTH_DIR.format(month), name, month)
+                    new_total += new
+                    updated_total += updated
+            finally:
+                con.close()
+    except duckdb.Error as exc:
+        text = str(exc).strip().splitlines()
+        raise CcspendError(f"cannot export to {folder}: {text[0] if text else exc}") from None
+    except OSError as exc:
+        raise CcspendError(f"cannot export to {folder}: {exc.strerror or exc}") from None
+    return new_total, updated_total
+
+
+def _merge_month(con, month_dir: Path, name: str, month: str) -> tuple[int, int]:
+    target = month_dir / name
+    cols = ", ".join(NAMES)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stage_month AS SELECT {cols} FROM staged "
+                "WHERE month = $m", {"m": month})  # fmt: skip
+    if target.exists():
+        con.execute(f"CREATE OR REPLACE TEMP TABLE old AS SELECT {cols} "
+                    f"FROM read_parquet({_sql_path(target)})")  # fmt: skip
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE old AS SELECT {cols} FROM stage_month LIMIT 0")
+    new, updated = con.execute(count_sql("old", "stage_month")).fetchone()
+    if not new and not updated:
+        return 0, 0  # nothing changed: the file stays as it is
+    on = " AND ".join(f"o.{c} = s.{c}" for c in KEY)
+    same = " AND ".join(f"o.{c} IS NOT DISTINCT FROM s.{c}" for c in VALUES)
+    keep_time = f"CASE WHEN o.request_key IS NOT NULL AND {same} THEN o.exported_at " \
+                "ELSE s.exported_at END AS exported_at"
+    s_cols = ", ".join(f"s.{c}" for c in NAMES if c != "exported_at")
+    merged = (f"SELECT {s_cols}, {keep_time} FROM stage_month s LEFT JOIN old o ON {on} "
+              f"UNION ALL SELECT {cols} FROM old o WHERE NOT EXISTS "
+              f"(SELECT 1 FROM stage_month s WHERE {on})")  # fmt: skip
+    month_dir.mkdir(parents=True, exist_ok=True)
+    tmp = month_dir / f".{name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        con.execute(f"COPY (SELECT {cols} FROM ({merged}) ORDER BY ts, request_key) "
+                    f"TO {_sql_path(tmp)} (FORMAT parquet, COMPRESSION zstd)")  # fmt: skip
+        _fsync(tmp)
+        os.replace(tmp, target)
+        _fsync(month_dir)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return new, updated
+
+
+def _fsync(path: Path) -> None:
+    """The file (or the folder's entry for the rename) on disk before it counts."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
