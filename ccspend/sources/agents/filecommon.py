@@ -111,7 +111,11 @@ def jsonl_objects(path: str, wanted: tuple[bytes, ...] = ()) -> tuple[list[tuple
         line = buf[pos:end].strip()
         if line.startswith(b"\xef\xbb\xbf"):
             line = line[3:].strip()
-        if line and (not wanted or any(w in line for w in wanted)):
+        if not line:
+            pass
+        elif not (line.startswith(b"{") and line.endswith(b"}")):
+            bad += 0 if last else 1  # garbage, or a line cut short
+        elif not wanted or any(w in line for w in wanted):
             try:
                 obj = msgspec.json.decode(line)
             except (msgspec.DecodeError, RecursionError):
