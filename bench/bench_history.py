@@ -52,7 +52,8 @@ WORK = Path("/tmp/ccspend-bench/history")
 TARGET_S = 0.30
 TARGET_RATIO = 1.5
 PHASES = ("start", "cache-miss", "imports", "list-logs", "open-store-and-plan", "ingest-claude",
-          "ingest-codex", "refresh", "settle", "load-card", "summarise", "report", "render", "exit")
+          "ingest-agents", "refresh", "settle", "load-card", "summarise", "report", "render",
+          "exit")
 
 
 def load() -> str:

@@ -37,6 +37,10 @@ def sandbox(tmp_path, monkeypatch, card_cache):
     monkeypatch.setenv("COLUMNS", "120")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("CCSPEND_LOCK_TIMEOUT", raising=False)
+    # no agent's own logs either: each agent's place is under the sandbox's HOME
+    for var in ("CODEX_HOME", "GEMINI_CLI_HOME", "GEMINI_DATA_DIR", "QWEN_RUNTIME_DIR",
+                "QWEN_DATA_DIR", "KIMI_SHARE_DIR", "KIMI_DATA_DIR"):
+        monkeypatch.delenv(var, raising=False)
     # no status-line refresh left running in the background: tests refresh by hand
     monkeypatch.setenv("CCSPEND_NO_BACKGROUND", "1")
     monkeypatch.setenv("CCSPEND_CARD_CACHE", str(card_cache))
@@ -164,9 +168,12 @@ def report_json(name: str = "daily", *args: str) -> dict:
     tz = opts.pop("-z", None) or opts.pop("--timezone", None) or "UTC"
     source = source_filter(opts.pop("--source", None))
     since, until = opts.pop("--since", None), opts.pop("--until", None)
+    logs = opts.pop("--logs", None)
     assert not opts, f"report_json does not take {sorted(opts)}"
     store = Store(paths.default_db_path())
-    ingest_logs(store, paths.claude_project_roots(), False)
+    from ccspend.sources.agents import parse_logs
+
+    ingest_logs(store, paths.claude_project_roots(), False, logs=parse_logs([logs] if logs else []))
     card = load_card(paths.rate_overrides_path())
     filters = Filters(tz=tz, source=source, since=since and parse_day(since),
                       until=until and parse_day(until))  # fmt: skip

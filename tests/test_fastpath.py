@@ -118,6 +118,7 @@ def test_a_folder_changed_moments_ago_is_read_again_every_time(projects):
 def test_the_warm_path_keeps_the_listing_and_still_sees_a_new_log(sandbox, projects, monkeypatch,
                                                                   capsys):
     monkeypatch.setattr(logfiles, "RACY_NS", 0)
+    (sandbox / "home" / ".codex" / "sessions").mkdir(parents=True)  # Codex is installed
     write(projects / "p" / "s.jsonl", [assistant(msg="a")])
     assert run_cli("daily", "--json").returncode == 0
     assert fastpath.serve(["daily", "--json"]) is True

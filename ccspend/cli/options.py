@@ -66,13 +66,17 @@ DB = _o("db", ("--db",), PATH, "Database file (default: $CCSPEND_DB or the user 
 CLAUDE_DIR = _o("claude_dir", ("--claude-dir",), PATHS,
                 "Claude Code config or projects dir to read (repeatable; default: "
                 "$CLAUDE_CONFIG_DIR, else ~/.config/claude and ~/.claude).", "DIR")  # fmt: skip
+LOGS = _o("logs", ("--logs",), PATHS,
+          "An agent's logs, AGENT=PATH (repeatable): read from PATH instead of that agent's "
+          "own places (agents: codex, gemini, qwen, kimi, ...).", "AGENT=PATH")  # fmt: skip
 DEMO = _o("demo", ("--demo",), FLAG, "Report on the sample logs shipped with ccspend.")
 NO_INGEST = _o("no_ingest", ("--no-ingest",), FLAG,
                "Report from the database only; read no logs.")  # fmt: skip
 CHART = _o("chart", ("--chart",), FLAG,
            "Bars per period, stacked by model (daily, weekly, monthly).")  # fmt: skip
-SOURCE = _o("source", ("--source",), TEXT, "local (Claude Code logs), codex, anthropic, openai, "
-            "openrouter (imports), or all (default).", "SOURCE")  # fmt: skip
+SOURCE = _o("source", ("--source",), TEXT, "local (Claude Code logs), an agent (codex, gemini, "
+            "qwen, kimi, ...), anthropic, openai, openrouter (imports), or all (default).",
+            "SOURCE")  # fmt: skip
 VERSION = _o("version", ("--version",), FLAG, "Print the version.")
 
 # -- a ccusage user's habits (docs/ccusage-flags.md): the reports and blocks take them -------
@@ -99,7 +103,8 @@ SESSION_ID = _o("session_id", ("--id", "-i"), TEXT, "Only this session (its id, 
 
 # daily, weekly, monthly, session, model, project, branch, source: what each takes
 REPORT = (SINCE, UNTIL, LAST, TIMEZONE, PROJECT, BRANCH, BREAKDOWN, REPORT_JSON, ORDER, COMPACT,
-          COLOR, NO_COLOR, OFFLINE, DB, CLAUDE_DIR, DEMO, NO_INGEST, CHART, SOURCE)  # fmt: skip
+          COLOR, NO_COLOR, OFFLINE, DB, CLAUDE_DIR, LOGS, DEMO, NO_INGEST, CHART,
+          SOURCE)  # fmt: skip
 # and the options of some reports only (ccusage's: daily -i, weekly -w, session -i)
 REPORT_EXTRA = {
     "daily": (INSTANCES,),

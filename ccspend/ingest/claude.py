@@ -204,7 +204,7 @@ def _read_file(task: _Task, index: int, sink) -> tuple[FileUpdate, int, str | No
     return update, (end - task.start) if error is None else 0, error, nrec
 
 
-TEMP_PREFIXES = ("ccspend-ingest-", "ccspend-codex-")  # + "<pid>-": whose it is
+TEMP_PREFIXES = ("ccspend-ingest-", "ccspend-codex-", "ccspend-agent-")  # + "<pid>-": whose it is
 
 
 def temp_folder(prefix: str) -> str:

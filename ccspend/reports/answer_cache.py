@@ -136,7 +136,7 @@ def load(db: str, key: str) -> list[bytes] | None:
         pos = end
     return parts if pos == len(data) else None  # a torn or foreign file: not an answer
 
-def log_files(roots: list[str], db: str | None = None) -> list:
+def log_files(roots: list[str], db: str | None = None, suffix=".jsonl") -> list:
     """The stat rows the fingerprint covers (the walk an ingest of ``roots`` does).
 
     With ``db``, the folder listings of the last walk of the same roots are
@@ -146,10 +146,11 @@ def log_files(roots: list[str], db: str | None = None) -> list:
     from ccspend.sources.logfiles import stat_logs
 
     if db is None:
-        return stat_logs(roots)
+        return stat_logs(roots, suffix)
     import marshal
 
-    store = os.path.join(_cache_dir(db), "walk-" + _entry_name(repr(roots)))
+    key = repr(roots) if suffix == ".jsonl" else repr((roots, suffix))
+    store = os.path.join(_cache_dir(db), "walk-" + _entry_name(key))
     known = None
     try:
         with open(store, "rb") as fh:
@@ -160,10 +161,10 @@ def log_files(roots: list[str], db: str | None = None) -> list:
         known = None
     learned: dict = {}
     try:
-        files = stat_logs(roots, known=known, learned=learned)
+        files = stat_logs(roots, suffix, known=known, learned=learned)
     except (TypeError, ValueError, IndexError):  # a damaged listing: walk without it
         learned = {}
-        files = stat_logs(roots, learned=learned)
+        files = stat_logs(roots, suffix, learned=learned)
     if learned != known:
         write_cache(store, marshal.dumps((_WALK_VERSION, learned)))
     return files
@@ -218,9 +219,11 @@ def cached_answer(
     claude_dirs: list[str],
     terminal: tuple,
     shape=None,
+    logs: dict[str, list[str]] | None = None,
 ) -> tuple[str, str] | None:
     """The (stdout, stderr) a report printed for this request, if it is still right.
-    ``shape(tz)``: the rest of the request's key (``request_key``), for the report's zone."""
+    ``shape(tz)``: the rest of the request's key (``request_key``), for the report's zone;
+    ``logs``: the folders ``--logs`` gives agents (``agents.parse_logs``)."""
     tz = report_zone(timezone)
     db = paths.absolute(paths.expand(db)) if db else paths.default_db_str()
     db = paths.absolute(db)
@@ -235,11 +238,12 @@ def cached_answer(
     cached = load(db, key)
     if cached is None or cached[0] != key.encode("utf-8", "surrogateescape"):
         return None
-    # Codex CLI's rollouts are ingested beside Claude Code's logs (ccspend.ingest.codex)
-    from ccspend.sources.logfiles import is_rollout
+    # The other agents' logs are ingested beside Claude Code's (ccspend.ingest.logs)
+    from ccspend.sources import agents
 
-    codex = [f for f in log_files([paths.codex_sessions_str()], db) if is_rollout(f[0])]
-    state = fingerprint(log_files(roots, db) + codex, db)
+    others = agents.stats(os.environ, os.path.expanduser("~"), logs,
+                          walk=lambda found, suffix: log_files(found, db, suffix))
+    state = fingerprint(log_files(roots, db) + others, db)
     if cached[1] != state.encode("utf-8", "surrogateescape"):
         return None
     return (cached[2].decode("utf-8", "surrogateescape"),

@@ -10,8 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ccspend.core.errors import UsageError
+from ccspend.sources.agents import names as agent_names
 
-SOURCES = ("local", "codex", "anthropic", "openai", "openrouter")
+# Claude Code's logs, each registered agent's (``sources.agents``), the providers' imports
+SOURCES = ("local", *agent_names(), "anthropic", "openai", "openrouter")
 
 
 def parse_day(text: str):

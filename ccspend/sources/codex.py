@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import msgspec
@@ -56,11 +56,25 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _TAIL = 256 * 1024
 
 
-def default_roots() -> list[Path]:
-    """``$CODEX_HOME/sessions``, else ``~/.codex/sessions``."""
-    from ccspend.core import paths
+def default_roots(env: Mapping[str, str] | None = None, home: Path | None = None) -> list[Path]:
+    """``$CODEX_HOME/sessions``, else ``~/.codex/sessions`` (``env`` and ``home``: the
+    registry's, ``ccspend.sources.agents``; by default this process's)."""
+    if env is None and home is None:
+        from ccspend.core import paths
 
-    return [Path(paths.codex_sessions_str())]
+        return [Path(paths.codex_sessions_str())]
+    env = os.environ if env is None else env
+    given = env.get("CODEX_HOME", "").strip()
+    base = Path(given).expanduser() if given else Path(home or Path.home()) / ".codex"
+    return [base / "sessions"]
+
+
+SUFFIX = ".jsonl"
+
+
+def accept(path: str) -> bool:
+    """Whether a ``SUFFIX`` file found below the roots is a rollout (what ``discover`` keeps)."""
+    return logfiles.is_rollout(path)
 
 
 def discover(roots: list[Path]) -> Iterator[LogFile]:

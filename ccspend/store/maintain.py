@@ -58,7 +58,8 @@ _LINE_COLUMNS = (
     "compaction_output_tokens, compaction_cache_write_5m_tokens, "
     "compaction_cache_write_1h_tokens, compaction_cache_read_tokens"
 )
-_SOURCE = "CASE WHEN f.source = 'codex' THEN 'codex' ELSE 'local' END"
+# Claude Code's lines are 'local' (the JSON contract's name); every other agent's, its name.
+_SOURCE = "CASE WHEN f.source = 'claude-code' THEN 'local' ELSE f.source END"
 
 # The kept line of each response key among the candidate lines ``{where}``
 # selects (``r``: requests; a filter on keys and time), as counted rows.

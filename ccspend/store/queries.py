@@ -65,7 +65,8 @@ class Filters:
     branch: str | None = None
     since_ts: datetime | None = None  # an instant (a git merge-base's time)
     repo_root: str | None = None  # only requests whose cwd lies in this repository
-    # 'local' (Claude Code logs), 'codex', or a provider's imports; None: all of them
+    # 'local' (Claude Code logs), an agent's name ('codex', 'gemini', ...: sources.agents),
+    # or a provider's imports; None: all of them
     source: str | None = None
     session: str | None = None  # only sessions whose id starts with this
 
@@ -238,7 +239,7 @@ SELECT ts, session_id, model, model_name, cwd, git_branch, file_id, line_offset,
     cache_write_5m_tokens + k_w5 AS cache_write_5m_tokens,
     cache_write_1h_tokens + k_w1 AS cache_write_1h_tokens,
     cache_read_tokens + k_r AS cache_read_tokens, web_search_requests,
-    CASE WHEN f_source = 'codex' THEN 'codex' ELSE 'local' END AS source, 1 AS n_requests,
+    CASE WHEN f_source = 'claude-code' THEN 'local' ELSE f_source END AS source, 1 AS n_requests,
     request_key,
     i IS NOT NULL AS priced,
     CASE WHEN i IS NULL THEN NULL ELSE
@@ -538,7 +539,7 @@ def _selection(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, dict]:
     sources = PRICED.format(window=window)
     # Imports join unless the report is of local work only (a git ref's window
     # too), or there are none: the union would cost a tenth of the report's time.
-    local_only = f.source in ("local", "codex") or f.repo_root is not None or f.since_ts is not None
+    local_only = _agent_logs(f.source) or f.repo_root is not None or f.since_ts is not None
     if not local_only and con.execute("SELECT EXISTS (FROM imported_usage)").fetchone()[0]:
         sources = f"{sources} UNION ALL BY NAME ({IMPORTED})"
     params.update(wparams, usage_pref=list(USAGE_PREFERENCE), cost_pref=list(COST_PREFERENCE))
@@ -568,6 +569,14 @@ FROM rollup
 """
 
 
+def _agent_logs(source: str | None) -> bool:
+    """Whether ``--source`` names agents' logs (Claude Code's or another agent's): no import
+    can be among its rows."""
+    from ccspend.sources import agents
+
+    return source is not None and (source == "local" or source in agents.names())
+
+
 def _rollup_ready(con: duckdb.DuckDBPyConnection, f: Filters) -> bool:
     """Whether the rollup answers this report exactly, priced by the card loaded
     (brought up to date first when the connection may write).
@@ -586,7 +595,7 @@ def _rollup_selection(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, 
     """``_selection`` over the rollup: the same columns, a row per rollup row."""
     where, params = _where(f)
     sources = ROLLUP_ROWS
-    local_only = f.source in ("local", "codex")
+    local_only = _agent_logs(f.source)
     if not local_only and con.execute("SELECT EXISTS (FROM imported_usage)").fetchone()[0]:
         sources = (f"{sources} UNION ALL BY NAME (SELECT *, ts AS first_ts, ts AS last_ts, "
                    f"1 AS n_rows FROM ({IMPORTED}))")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ccspend.core.errors import CcspendError
+from ccspend.sources.agents import names as agent_names
 from ccspend.store.export import COST_USD
 
 DEFAULT_TABLE = "ccspend_usage"
@@ -47,7 +48,7 @@ NAMES = tuple(c for c, _ in COLUMNS)
 VALUES = tuple(c for c in NAMES if c not in KEY and c != "exported_at")  # a change updates
 
 # Only agent logs go out: selected.source -> the table's source.
-AGENTS = {"local": "claude-code", "codex": "codex"}
+AGENTS = {"local": "claude-code", **{name: name for name in agent_names()}}
 
 STAGE = "ccspend_stage"  # the temp table the staged rows are loaded into, remote side
 

@@ -116,6 +116,9 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
         raise UsageError("--chart draws for a person; --json is for scripts: pick one")
     colour_choice(opts.color, opts.no_color)  # before any work: both at once are a mistake
     order = parse_order(opts.order)
+    from ccspend.sources.agents import parse_logs
+
+    logs = parse_logs(opts.logs)  # a wrong --logs ends here, before any work
     filters, window, dated = report_filters(opts, tz)  # reads no config
     # before the config is read: its state as read; --last's days as the filters have them
     shape = answer_shape(opts, tz, (filters.since, filters.until))
@@ -139,7 +142,7 @@ def run_report(opts: ReportOptions, *, render, progress=None) -> None:
             prepared: dict = {}
             ingested, warnings = ingest_logs(
                 store, roots, opts.no_ingest, progress=progress,
-                while_parsing=lambda: _prepare(prepared), codex=not demo,
+                while_parsing=lambda: _prepare(prepared), codex=not demo, logs=logs,
             )
             if filters.source is not None:
                 from ccspend.reports.options import check_source
@@ -265,7 +268,7 @@ def answer_shape(opts: ReportOptions, tz: str, days: tuple | None = None) -> tup
     if opts.name == "weekly":
         week = opts.start_of_week if opts.start_of_week is not None else answer_cache.config_state()
     return (opts.order, opts.compact, opts.color, opts.no_color, opts.instances, opts.session_id,
-            last, week)  # fmt: skip
+            last, week, tuple(str(v) for v in opts.logs))  # fmt: skip
 
 
 def _prepare(prepared: dict) -> None:
@@ -432,11 +435,19 @@ def serve_options(opts: ReportOptions) -> bool:
     """Print a cached answer for the report ``opts`` if one is still right; True if it did."""
     if os.environ.get("CCSPEND_NO_CACHE"):
         return False
+    logs = None
+    if opts.logs:
+        from ccspend.sources.agents import parse_logs
+
+        try:
+            logs = parse_logs(opts.logs)
+        except Exception:  # noqa: BLE001 - the full front end says what is wrong
+            return False
     answer = answer_cache.cached_answer(
         name=opts.name, timezone=opts.timezone, since=opts.since, until=opts.until,
         project=opts.project, branch=opts.branch, breakdown=opts.breakdown, json_out=opts.json,
         db=opts.db, claude_dirs=list(opts.claude_dir), terminal=terminal(),
-        shape=lambda tz: answer_shape(opts, tz),
+        shape=lambda tz: answer_shape(opts, tz), logs=logs,
     )  # fmt: skip
     if answer is None:
         return False

@@ -1,16 +1,19 @@
-"""Incremental ingest of Codex CLI session logs ("rollouts") into the same store.
+"""Incremental ingest of the file-based agents' logs (Codex CLI, Gemini CLI, ...) into the store.
 
-Codex is a second local agent: its records have the Claude Code records' shape
-(``ccspend.sources.codex``), so they land in ``requests`` beside them, under
-files of source ``codex``, and every report, the deduplication and the pricing
-treat both alike (``--source codex`` picks them out).
+One front end for every agent of kind ``files`` in the registry
+(``ccspend.sources.agents``): their records have the Claude Code records'
+shape, so they land in ``requests`` beside them, under files whose source is
+the agent's name, and every report, the deduplication and the pricing treat
+all agents alike (``--source <agent>`` picks one out).
 
-Unlike a Claude Code line, a Codex ``token_count`` line only means something
-after the lines before it (the model comes from an earlier ``turn_context``, a
-call is the difference between two running totals), so a rollout that changed
-is read again from its start and its rows replaced, in one transaction. A
-rollout is a few megabytes at most and an unchanged one is never opened, so
-this costs little; a record's id (``<session>:<n>``) is the same on every read.
+Unlike a Claude Code line, an agent's line often only means something after
+the lines before it (Codex: the model comes from an earlier ``turn_context``,
+a call is the difference between two running totals; Gemini CLI: a message is
+appended again each time it changes, and the last copy is the one that
+counts), so a log that changed is read again from its start and its rows
+replaced, in one transaction. A log is a few megabytes at most and an
+unchanged one is never opened, so this costs little; each reader gives a
+record the same id on every read of the file.
 """
 
 from __future__ import annotations
@@ -22,11 +25,8 @@ from pathlib import Path
 import msgspec
 
 from ccspend.ingest.claude import IngestReport, Writer, temp_folder
-from ccspend.sources import codex
 from ccspend.sources.logfiles import storable
 from ccspend.store import FileUpdate, Store
-
-SOURCE = "codex"
 
 
 def _complete_end(path: str, size: int) -> int:
@@ -45,17 +45,20 @@ def _complete_end(path: str, size: int) -> int:
     return 0
 
 
-def ingest_codex(store: Store, roots: list[Path] | None = None) -> IngestReport:
-    """Bring the store up to date with every rollout below ``roots`` (default: Codex's own)."""
-    roots = codex.default_roots() if roots is None else roots
+def ingest_agent_files(store: Store, agent, reader, roots: list[Path]) -> IngestReport:
+    """Bring the store up to date with every log of ``agent`` (a registry ``Agent`` of kind
+    ``files``; ``reader``: its module) below ``roots``."""
+    source = agent.name
+    # where the complete part of a log ends: a reader of whole JSON documents says its own
+    end_of = getattr(reader, "complete_end", _complete_end)
     report = IngestReport(roots=list(roots))
-    files, misnamed = storable(codex.discover(roots))
+    files, misnamed = storable(reader.discover(roots))
     report.unreadable.update(misnamed)
     report.files = files
     report.files_seen = len(files)
     if not files:
         return report
-    states = store.file_states(SOURCE, [f.path for f in files])
+    states = store.file_states(source, [f.path for f in files])
     changed = [
         f for f in files
         if (st := states.get(f.path)) is None
@@ -63,7 +66,7 @@ def ingest_codex(store: Store, roots: list[Path] | None = None) -> IngestReport:
     ]  # fmt: skip
     if not changed:
         return report
-    tmpdir = temp_folder("ccspend-codex-")
+    tmpdir = temp_folder("ccspend-agent-")
     writer = Writer(store, "records")
     encode = msgspec.json.Encoder().encode
     try:
@@ -72,8 +75,8 @@ def ingest_codex(store: Store, roots: list[Path] | None = None) -> IngestReport:
         with open(sink_path, "wb") as sink:
             for index, log in enumerate(changed):
                 try:
-                    end = _complete_end(log.path, log.size)
-                    records, skipped = codex.read(log.path, index)
+                    end = end_of(log.path, log.size)
+                    records, skipped = reader.read(log.path, index)
                 except OSError as exc:
                     report.unreadable[log.path] = exc.strerror or type(exc).__name__
                     continue
@@ -83,7 +86,7 @@ def ingest_codex(store: Store, roots: list[Path] | None = None) -> IngestReport:
                     sink.write(b"\n".join(encode(r) for r in records) + b"\n")
                 expected = states.get(log.path)
                 updates.append(FileUpdate(
-                    path=log.path, source=SOURCE, dev=log.dev, ino=log.ino, size=log.size,
+                    path=log.path, source=source, dev=log.dev, ino=log.ino, size=log.size,
                     mtime_ns=log.mtime_ns, start=0, end=end, head_hash=None, skipped=skipped,
                     agent_id=None, agent_type=None, replace=expected is not None,
                     expected=expected, tmp_id=index,
@@ -102,3 +105,4 @@ def ingest_codex(store: Store, roots: list[Path] | None = None) -> IngestReport:
         writer.close()
         shutil.rmtree(tmpdir, ignore_errors=True)
     return report
+
