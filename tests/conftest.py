@@ -39,7 +39,11 @@ def sandbox(tmp_path, monkeypatch, card_cache):
     monkeypatch.delenv("CCSPEND_LOCK_TIMEOUT", raising=False)
     # no agent's own logs either: each agent's place is under the sandbox's HOME
     for var in ("CODEX_HOME", "GEMINI_CLI_HOME", "GEMINI_DATA_DIR", "QWEN_RUNTIME_DIR",
-                "QWEN_DATA_DIR", "KIMI_SHARE_DIR", "KIMI_DATA_DIR"):
+                "QWEN_DATA_DIR", "KIMI_SHARE_DIR", "KIMI_DATA_DIR",
+                # agents-files (#19)
+                "COPILOT_OTEL_FILE_EXPORTER_PATH", "AMP_DATA_DIR", "PI_CODING_AGENT_DIR",
+                "PI_CODING_AGENT_SESSION_DIR", "PI_AGENT_DIR", "OPENCLAW_DIR",
+                "CODEBUFF_DATA_DIR", "DROID_SESSIONS_DIR"):
         monkeypatch.delenv(var, raising=False)
     # no status-line refresh left running in the background: tests refresh by hand
     monkeypatch.setenv("CCSPEND_NO_BACKGROUND", "1")

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from bench import agents_files_gen as gen
+from tests.conftest import cli
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = Path("/work/shared/reference/agents")
@@ -337,3 +338,25 @@ def test_droid_model_names_normalised():
     norm = reader("droid").normalise_model
     assert norm("custom:Claude-Sonnet-4.5-[Anthropic]") == "claude-sonnet-4-5"
     assert norm("custom:Claude-Opus-4.5-Thinking-[Anthropic]-0") == "claude-opus-4-5"
+
+
+# --- end to end ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+def test_daily_source_agent_json_equals_truth(agent, sandbox, monkeypatch):
+    """``ccspend daily --source <agent> --json`` on a generated tree: per-day tokens and
+    requests equal the truth (the store's own deduplication does the counting here)."""
+    root = sandbox / "tree"
+    truth = gen.GENERATORS[agent](root, 30, 7).as_json()["days"]
+    for name, value in gen.env_for(agent, root).items():
+        monkeypatch.setenv(name, value)
+    r = cli("daily", "--source", agent, "--json")
+    assert r.returncode == 0, r.stderr
+    rows = {row["key"]: row for row in json.loads(r.stdout)["rows"]}
+    got = {k: (v["input_tokens"], v["output_tokens"], v["cache_write_tokens"],
+               v["cache_read_tokens"], v["requests"]) for k, v in rows.items()}
+    want = {k: (v["in"], v["out"], v["cw"], v["cr"], v["calls"]) for k, v in truth.items()}
+    assert got == want
+    again = cli("daily", "--source", agent, "--json")  # idempotent: nothing counted twice
+    assert json.loads(again.stdout)["rows"] == json.loads(r.stdout)["rows"]

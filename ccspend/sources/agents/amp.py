@@ -45,14 +45,15 @@ NAME = "amp"
 
 
 def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """``AMP_DATA_DIR``'s folders, else ``~/.local/share/amp`` (Amp keeps it there on
-    every system; ``XDG_DATA_HOME`` moves it where set)."""
-    listed = env_list(env, "AMP_DATA_DIR")
-    if listed:
-        return listed
-    xdg = env.get("XDG_DATA_HOME", "").strip()
-    base = Path(os.path.expanduser(xdg)) if xdg else home / ".local" / "share"
-    return [base / "amp"]
+    """``AMP_DATA_DIR``'s folders, else ``~/.local/share/amp`` (where ccusage and tokscale
+    look on every system)."""
+    return env_list(env, "AMP_DATA_DIR") or [home / ".local" / "share" / "amp"]
+
+
+def complete_end(path: str, size: int) -> int:
+    """A thread is one JSON document: all of it is complete (one being rewritten does not
+    parse, counts as one bad record, and is read again once it changes)."""
+    return size
 
 
 def discover(roots: list[Path]) -> Iterator[LogFile]:

@@ -42,12 +42,12 @@ _ASSISTANT = ("ai", "agent", "assistant")
 
 def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
     """``CODEBUFF_DATA_DIR``'s folders, else each channel's ``~/.config/<channel>``."""
-    listed = env_list(env, "CODEBUFF_DATA_DIR")
-    if listed:
-        return listed
-    xdg = env.get("XDG_CONFIG_HOME", "").strip()
-    base = Path(os.path.expanduser(xdg)) if xdg else home / ".config"
-    return [base / channel for channel in CHANNELS]
+    return env_list(env, "CODEBUFF_DATA_DIR") or [home / ".config" / c for c in CHANNELS]
+
+
+def complete_end(path: str, size: int) -> int:
+    """A chat is one JSON document: all of it is complete (see ``amp.complete_end``)."""
+    return size
 
 
 def discover(roots: list[Path]) -> Iterator[LogFile]:

@@ -34,7 +34,6 @@ from pathlib import Path
 
 from ccspend.sources.agents.filecommon import (
     LogFile,
-    env_list,
     files_below,
     jsonl_objects,
     record,
@@ -65,7 +64,7 @@ def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
     named = env.get(EXPORTER_ENV, "").strip()
     if named:
         roots.append(Path(os.path.expanduser(named)))
-    return roots + (env_list(env, "COPILOT_OTEL_DIR") or [])
+    return roots
 
 
 def discover(roots: list[Path]) -> Iterator[LogFile]:

@@ -61,6 +61,11 @@ def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
     return env_list(env, "DROID_SESSIONS_DIR") or [home / ".factory" / "sessions"]
 
 
+def complete_end(path: str, size: int) -> int:
+    """A settings file is one JSON document: all of it is complete (see ``amp.complete_end``)."""
+    return size
+
+
 def discover(roots: list[Path]) -> Iterator[LogFile]:
     """Every ``*.settings.json`` below the roots."""
     return files_below(roots, SUFFIX, lambda name: len(name) > len(SUFFIX))
