@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,13 @@ from ccspend.pricing import load_card
 from ccspend.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
+
+# A test run started in the background of a non-interactive shell inherits SIGINT
+# ignored, and so would every ccspend the tests start (an ignored signal stays
+# ignored across exec): the Ctrl-C tests would wait for a process that cannot hear
+# them. With a handler here, each child starts with the default, as from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +47,11 @@ def sandbox(tmp_path, monkeypatch, card_cache):
     monkeypatch.delenv("CCSPEND_LOCK_TIMEOUT", raising=False)
     # no agent's own logs either: each agent's place is under the sandbox's HOME
     for var in ("CODEX_HOME", "GEMINI_CLI_HOME", "GEMINI_DATA_DIR", "QWEN_RUNTIME_DIR",
-                "QWEN_DATA_DIR", "KIMI_SHARE_DIR", "KIMI_DATA_DIR"):
+                "QWEN_DATA_DIR", "KIMI_SHARE_DIR", "KIMI_DATA_DIR",
+                # agents-files (#19)
+                "COPILOT_OTEL_FILE_EXPORTER_PATH", "AMP_DATA_DIR", "PI_CODING_AGENT_DIR",
+                "PI_CODING_AGENT_SESSION_DIR", "PI_AGENT_DIR", "OPENCLAW_DIR",
+                "CODEBUFF_DATA_DIR", "DROID_SESSIONS_DIR"):
         monkeypatch.delenv(var, raising=False)
     # no status-line refresh left running in the background: tests refresh by hand
     monkeypatch.setenv("CCSPEND_NO_BACKGROUND", "1")

@@ -76,6 +76,28 @@ AGENTS: tuple = (
     Agent("copilot-store", "Copilot CLI (session store)", "ccspend.sources.agents.copilot_store",
           "sqlite", "exact per call (schema known from tokscale only); priced from the card",
           env=("COPILOT_HOME",), homes=(".copilot",)),
+    # agents-files (#19)
+    Agent("copilot", "Copilot CLI (OTel export)", "ccspend.sources.agents.copilot", "files",
+          "exact per call (chat spans; telemetry copies dropped; cache inside input split out)",
+          env=("COPILOT_OTEL_FILE_EXPORTER_PATH",), homes=(".copilot/otel",)),
+    Agent("amp", "Amp", "ccspend.sources.agents.amp", "files",
+          "exact per call (ledger event and message as one call); no project",
+          env=("AMP_DATA_DIR",), homes=(".local/share/amp",)),
+    Agent("pi", "pi", "ccspend.sources.agents.pi", "files",
+          "exact per call, its stated cost; fork copies once (reasoning doubled by pi's "
+          "openai-completions provider stays)",
+          env=("PI_CODING_AGENT_DIR", "PI_CODING_AGENT_SESSION_DIR", "PI_AGENT_DIR"),
+          homes=(".pi",)),
+    Agent("openclaw", "OpenClaw", "ccspend.sources.agents.openclaw", "files",
+          "exact per call, its stated cost; reset and deleted archives counted",
+          env=("OPENCLAW_DIR",), homes=(".openclaw", ".clawdbot", ".moltbot", ".moldbot")),
+    Agent("codebuff", "Codebuff", "ccspend.sources.agents.codebuff", "files",
+          "exact per message (cache inside OpenAI-style prompts split out)",
+          env=("CODEBUFF_DATA_DIR",),
+          homes=(".config/manicode", ".config/manicode-dev", ".config/manicode-staging")),
+    Agent("droid", "Droid", "ccspend.sources.agents.droid", "files",
+          "coarse: session totals only, each session whole on its first day, newest snapshot",
+          env=("DROID_SESSIONS_DIR",), homes=(".factory/sessions",)),
 )
 
 # Names the store gives Claude Code's own lines: files.source and the counted rows' source.
