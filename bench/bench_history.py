@@ -27,8 +27,15 @@ compare like with like on a shared machine:
    the entry point, the cache check, imports, listing the logs, opening the
    store and planning, the ingest, settling the file, loading the card, the
    query, rendering, exit. Also a repeat with nothing changed (the cached answer).
-4. Prints medians, the breakdown, the ratios to the 0x database, and the
-   database size per million stored requests; the load average before and after.
+4. Times ccusage (the native binary of bench_daily's pinned version) beside it
+   in the same rounds, for each history size up to ``--anchor-max`` (ccusage
+   keeps no history: its 10x is ten periods of logs on disk, each a copy of the
+   history corpus with its own ids, written once under /tmp/ccspend-bench); the
+   same line appended to its live transcript first. ccusage has no cache, so
+   its "unchanged" is its "new line".
+5. Prints medians, the breakdown, the ratios to the 0x database and to
+   ccusage, and the database size per million stored requests; the load average
+   before and after.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ import time
 from pathlib import Path
 
 from _venv import VenvError, ensure_venv, sandbox_env
+from bench_daily import RunError, install_ccusage
 
 HERE = Path(__file__).resolve().parent
 WORK = Path("/tmp/ccspend-bench/history")
@@ -105,6 +113,25 @@ def grow(python: str, history: Path, db: Path, n: int, tmp: Path, env: dict) -> 
         count.write_text(str(done))
         if done % 10 == 0:
             print(f"  {done} periods of history ingested (load {load()})", flush=True)
+
+
+def anchor_corpus(history: Path, recent: Path, n: int) -> Path:
+    """What ccusage reads for ``n`` periods of history: the recent corpus and ``n``
+    period copies on disk (ccusage forgets what was deleted), and a live transcript."""
+    out = WORK / f"anchor-{recent.name}-{n}"
+    done = out / "complete"
+    if not done.exists():
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(recent / "projects", out / "projects", copy_function=os.link)
+        for k in range(1, n + 1):  # each period's project folders under names of their own
+            period_copy(history, out / f"period-{k}", k)
+            for folder in (out / f"period-{k}" / "projects").iterdir():
+                folder.rename(out / "projects" / f"{folder.name}-h{k}")
+            shutil.rmtree(out / f"period-{k}")
+        done.write_text("ok")
+    live = out / "projects" / "-home-dev-live"
+    live.mkdir(exist_ok=True)
+    return out
 
 
 def build(python: str, history: Path, recent: Path, sizes: list[int], tmp: Path) -> dict:
@@ -172,6 +199,9 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, help="keep (and reuse) the databases in this folder")
     ap.add_argument("--ccspend", help="time this command instead of the clean venv's")
     ap.add_argument("--json-out", type=Path)
+    ap.add_argument("--anchor-max", type=int, default=10,
+                    help="time ccusage for history sizes up to this (-1: never)")
+    ap.add_argument("--ccusage", type=Path, help="this ccusage binary (default: npm install)")
     args = ap.parse_args()
     sizes = sorted({int(x) for x in args.history.split(",")})
     reports = args.reports.split(",")
@@ -207,6 +237,18 @@ def main() -> int:
             rows = con.execute("SELECT count(*) FROM requests").fetchone()[0]
             con.close()
             info[n] = {"requests": rows, "mb": db.stat().st_size / 1e6}
+        anchored = [n for n in sizes if n <= args.anchor_max]
+        ccusage = None
+        if anchored:
+            try:
+                ccusage = args.ccusage or install_ccusage(tmp / "ccusage")
+            except RunError as e:
+                print(f"ccusage not timed: {e}", file=sys.stderr)
+                anchored = []
+        anchors = {n: anchor_corpus(history, recent, n) for n in anchored}
+        anchor_envs = {n: sandbox_env(tmp / f"home-anchor-{n}", claude=anchors[n], TZ="UTC",
+                                      CCSPEND_TIMING=str(tmp / f"marks-anchor-{n}"),
+                                      NO_COLOR="1") for n in anchored}  # fmt: skip
         # One working copy per database, one live transcript per copy.
         envs, argvs = {}, {}
         for n, db in have.items():
@@ -239,6 +281,14 @@ def main() -> int:
                     results.setdefault((report, n, "new line"), []).append((wall, phases))
                     wall, phases, _ = run(argv, envs[n])
                     results.setdefault((report, n, "unchanged"), []).append((wall, phases))
+                    if n in anchors:
+                        with open(anchors[n] / "projects" / "-home-dev-live" / "s.jsonl",
+                                  "a") as fh:
+                            fh.write(line(i, "live-session"))
+                        wall, _, _ = run([str(ccusage), report, "--offline", "--json"],
+                                         anchor_envs[n])
+                        results.setdefault(("ccusage " + report, n, "new line"),
+                                           []).append((wall, {}))
         load_after = load()
     print()
     print(f"recent corpus {args.recent_mb:g} MB; {os.cpu_count()} CPUs; load average "
@@ -248,15 +298,20 @@ def main() -> int:
         print(f"  {n:>4}x history: {info[n]['requests']:>10,} stored requests, database "
               f"{info[n]['mb']:,.1f} MB ({per_m:,.0f} MB per million requests)")
     print()
-    print(f"{'report':<9}{'history':>8}{'case':>11}{'median s':>10}{'min s':>8}{'max s':>8}"
-          f"{'vs 0x':>7}")
+    print(f"{'report':<17}{'history':>8}{'case':>11}{'median s':>10}{'min s':>8}{'max s':>8}"
+          f"{'vs 0x':>7}{'ccusage/':>10}")
     out = []
-    for (report, n, case), runs in results.items():
+    for (report, n, case), runs in sorted(results.items(), key=lambda kv: (
+            kv[0][0].removeprefix("ccusage "), kv[0][0].startswith("ccusage"), kv[0][1],
+            kv[0][2])):
         walls = [w for w, _ in runs]
         base = results.get((report, sizes[0], case))
         ratio = statistics.median(walls) / statistics.median([w for w, _ in base])
-        print(f"{report:<9}{n:>7}x{case:>11}{statistics.median(walls):>10.3f}{min(walls):>8.3f}"
-              f"{max(walls):>8.3f}{ratio:>7.2f}")
+        anchor = results.get(("ccusage " + report, n, "new line"))
+        versus = (f"{statistics.median([w for w, _ in anchor]) / statistics.median(walls):>10.2f}"
+                  if anchor else f"{'':>10}")
+        print(f"{report:<17}{n:>7}x{case:>11}{statistics.median(walls):>10.3f}"
+              f"{min(walls):>8.3f}{max(walls):>8.3f}{ratio:>7.2f}{versus}")
         out.append({"report": report, "history": n, "case": case,
                     "median_s": statistics.median(walls), "ratio_to_0x": ratio,
                     "phases": {k: statistics.median(p.get(k, 0.0) for _, p in runs)
@@ -267,14 +322,14 @@ def main() -> int:
              if any(r["phases"][p] > 0.0005 for r in out if r["case"] == "new line")]
     print(f"{'':<16}" + "".join(f"{p[:9]:>10}" for p in names))
     for r in out:
-        if r["case"] != "new line":
+        if r["case"] != "new line" or r["report"].startswith("ccusage"):
             continue
         print(f"{r['report']:<8}{r['history']:>6}x  "
               + "".join(f"{r['phases'][p] * 1000:>10.1f}" for p in names))
     print()
     worst = {}
     for r in out:
-        if r["case"] == "new line":
+        if r["case"] == "new line" and not r["report"].startswith("ccusage"):
             worst[r["report"]] = max(worst.get(r["report"], 0), r["median_s"])
     for report, s in worst.items():
         big = max(sizes)

@@ -145,7 +145,6 @@ def statusline(
 ) -> None:
     """One line for Claude Code's status bar (reads its JSON on stdin)."""
     from ccspend.cli.fast import statusline as sl
-    from ccspend.live.sessions import state_dir
 
     if install or uninstall:
         from ccspend.live import claude_settings
@@ -160,20 +159,10 @@ def statusline(
             command = claude_settings.status_line_command(path)
             warn_unless_runs([command] if command else [], "the status line")
         return
-    if refresh:
-        from ccspend.core.timeutil import check_timezone
-        from ccspend.live.summary import refresh as do_refresh
-        from ccspend.pricing import load_card
-        from ccspend.store import Store
-
-        folder = state_dir()
-        try:
-            do_refresh(
-                Store(paths.default_db_path()), paths.claude_project_roots(),
-                load_card(paths.rate_overrides_path()), check_timezone(None), folder,
-            )  # fmt: skip
-        finally:
-            (folder / "refresh.lock").unlink(missing_ok=True)
+    if refresh:  # one front end: the one the console script calls (cli/fast/entry)
+        code = sl.refresh_summary()
+        if code:
+            raise typer.Exit(code)
         return
     if shell:
         sys.stdout.write(sl.shell_line() + "\n")

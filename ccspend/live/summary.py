@@ -61,19 +61,24 @@ def take_cap_decisions(folder: Path) -> list[tuple]:
 
 
 def refresh(store: Store, roots: list[Path], card: RateCard, tz: str, folder: Path) -> dict:
-    """Bring the store up to date and rewrite the summary the status line reads."""
-    ingest_claude(store, roots)
-    readings = _take_readings(folder)
-    decisions = take_cap_decisions(folder)
-    if readings or decisions:
-        with store.connect(write=True) as con:
-            add_readings(con, readings)
-            add_cap_decisions(con, decisions)
-    now = time.time()
-    today = datetime.now(ZoneInfo(tz)).date()
-    today_only = Filters(tz=tz, since=today, until=today)
-    day = build_report(store, card, ReportRequest("daily", today_only))
-    blocks = build_blocks(store, card, Filters(tz=tz), int(now * 1e6), active_only=True)
+    """Bring the store up to date and rewrite the summary the status line reads.
+
+    One open of the database: the ingest's write, the rollup's refresh (today's
+    cost is then read from it, not priced from the lines) and the reads."""
+    with store.keep_open():
+        ingest_claude(store, roots)
+        readings = _take_readings(folder)
+        decisions = take_cap_decisions(folder)
+        if readings or decisions:
+            with store.connect(write=True) as con:
+                add_readings(con, readings)
+                add_cap_decisions(con, decisions)
+        store.refresh(card)
+        now = time.time()
+        today = datetime.now(ZoneInfo(tz)).date()
+        today_only = Filters(tz=tz, since=today, until=today)
+        day = build_report(store, card, ReportRequest("daily", today_only))
+        blocks = build_blocks(store, card, Filters(tz=tz), int(now * 1e6), active_only=True)
     block = None
     if blocks.rows:
         b = blocks.rows[-1]

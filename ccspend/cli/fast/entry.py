@@ -18,6 +18,10 @@ def main() -> None:
         from ccspend.cli.fast.statusline import run
 
         sys.exit(run())
+    if args == ["statusline", "--refresh"]:  # the status line's background refresh
+        from ccspend.cli.fast.statusline import refresh_summary
+
+        _exit(refresh_summary())
     if args == ["cap", "hook"]:  # every tool call of a capped session: stdlib only
         from ccspend.cli.fast.cap_hook import run as hook
 

@@ -144,6 +144,35 @@ def run(stdin=None, stdout=None, now: float | None = None) -> int:
     return 0
 
 
+def refresh_summary() -> int:
+    """``ccspend statusline --refresh``: bring the store up to date and rewrite the
+    summary (``live.summary.refresh``); the exit code.
+
+    The status line starts it in the background every few seconds, at a low
+    priority, beside the agent it runs with: without typer and rich, which
+    cost it a quarter of a second of CPU before any work, each time. Errors end
+    as every command's do (one line, its exit code); the lock is always released.
+    """
+    from ccspend.cli.exits import say
+    from ccspend.live.sessions import state_dir
+
+    folder = state_dir()
+    try:
+        from ccspend.core import paths
+        from ccspend.core.timeutil import check_timezone
+        from ccspend.live.summary import refresh
+        from ccspend.pricing import load_card
+        from ccspend.store import Store
+
+        refresh(Store(paths.default_db_path()), paths.claude_project_roots(),
+                load_card(paths.rate_overrides_path()), check_timezone(None), folder)
+        return 0
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, as the CLI's
+        return say(exc)
+    finally:
+        (folder / "refresh.lock").unlink(missing_ok=True)
+
+
 def shell_line(now: float | None = None) -> str:
     """For a shell prompt: today's cost and the block, from the summary (no stdin)."""
     now = time.time() if now is None else now
