@@ -282,16 +282,20 @@ def _bash_complete(*words: str) -> list[str]:
 def test_completions_offer_subcommands_and_source_values():
     assert {"check", "alerts", "set", "unset"} <= set(_bash_complete("budget", ""))
     assert {"policy", "review"} <= set(_bash_complete("route", ""))
-    assert _bash_complete("daily", "--source", "") == ["all", "local", "codex", "anthropic",
-                                                        "openai", "openrouter"]
-    assert _bash_complete("daily", "--source", "co") == ["codex"]
+    from ccspend.reports.options import SOURCES
+
+    assert _bash_complete("daily", "--source", "") == ["all", *SOURCES]
+    assert SOURCES[:2] == ("local", "codex") and SOURCES[-3:] == ("anthropic", "openai",
+                                                                  "openrouter")
+    assert {"gemini", "opencode", "droid"} <= set(SOURCES)  # every agent of the registry
+    assert _bash_complete("daily", "--source", "cod") == ["codex", "codebuff"]
     from tests.conftest import REPO
 
     zsh = (REPO / "completions" / "ccspend.zsh").read_text()
     fish = (REPO / "completions" / "ccspend.fish").read_text()
     assert "'2:command:(check alerts set unset)'" in zsh and ":value:(all local codex" in zsh
     assert "__fish_seen_subcommand_from route' -a 'policy review'" in fish
-    assert "-l source -r -f -a 'all local codex anthropic openai openrouter'" in fish
+    assert f"-l source -r -f -a '{' '.join(['all', *SOURCES])}'" in fish
 
 
 # -- the README's set-up, and CI running its test command --------------------------------------
