@@ -155,3 +155,84 @@ def test_migration_labels_session_totals_already_stored(store, card, logs):
 def test_by_agent_is_refused_over_a_team_store(sandbox, tmp_path):
     r = run_cli("daily", "--by-agent", "--team", str(tmp_path / "team.duckdb"))
     assert r.returncode == 2 and "--by-agent" in r.stderr and "Traceback" not in r.stderr
+
+
+# -- a log's stated cost against the card (``reconcile --agents``) ----------------------
+
+TS = 1_788_256_949_771_000  # 2026-09-01
+
+
+class _Stated:
+    """A file agent whose log states a cost for two calls and none for a third."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def discover(self, roots):
+        from ccspend.sources.logfiles import LogFile
+
+        st = self.path.stat()
+        yield LogFile(str(self.path), st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
+
+    def read(self, path, file_id):
+        from ccspend.sources.agents.record import record
+
+        rows = [
+            record(ts=TS, sid="s", mid="s:1", model="gemini-2.5-flash", inp=1_000_000, out=0,
+                   entrypoint="x", cost=0.5),
+            record(ts=TS + 1, sid="s", mid="s:2", model="no-such-model", inp=10, out=10,
+                   entrypoint="x", cost=0.25),
+            record(ts=TS + 2, sid="s", mid="s:3", model="gemini-2.5-flash", inp=5, out=0,
+                   entrypoint="x"),
+        ]
+        for i, r in enumerate(rows):
+            r["f"], r["o"] = file_id, i
+        return rows, 0
+
+
+def test_reconcile_agents_shows_the_stated_cost_beside_the_card(sandbox, store, card, tmp_path):
+    log = tmp_path / "log.jsonl"
+    log.write_text("a\nb\nc\n")
+    ingest_agent_files(store, agents.Agent("fakeagent", "Fake", "x", "files", "test"),
+                       _Stated(log), [tmp_path])  # fmt: skip
+    r = run_cli("reconcile", "--agents", "--no-ingest", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    rows = {row["model"]: row for row in data["rows"]}
+    assert set(rows) == {"gemini-2.5-flash", "no-such-model"}  # s:3 states nothing: not here
+    flash = rows["gemini-2.5-flash"]
+    # 1M input: stated $0.50; the card's gemini-2.5-flash input price is $0.30 per million
+    assert (flash["agent"], flash["requests"], flash["stated_usd"]) == ("fakeagent", 1, 0.5)
+    assert flash["card_usd"] == pytest.approx(0.30) and flash["diff_usd"] == pytest.approx(-0.2)
+    unknown = rows["no-such-model"]
+    assert unknown["card_usd"] is None and unknown["unpriced_requests"] == 1  # never $0
+    assert data["totals"]["stated_usd"] == pytest.approx(0.75)
+    assert data["totals"]["card_usd"] == pytest.approx(0.30)
+    table = run_cli("reconcile", "--agents", "--no-ingest")
+    assert table.returncode == 0, table.stderr
+    assert "unpriced" in table.stdout and "0.5000" in table.stdout and "0.3000" in table.stdout
+    # the reports themselves still bill what the log stated
+    month = _json("monthly", "--json", "--no-ingest")
+    assert month["totals"]["cost_usd"] == pytest.approx(0.75 + 5 * 0.30 / 1e6)
+
+
+def test_reconcile_agents_is_not_an_export_comparison(sandbox):
+    r = run_cli("reconcile", "--agents", "--provider", "openai", "--no-ingest")
+    assert r.returncode == 2 and "--provider" in r.stderr and "Traceback" not in r.stderr
+
+
+# -- report --html and blocks read --logs too ---------------------------------------------
+
+
+def test_blocks_and_html_read_an_agent_from_logs(sandbox, logs, tmp_path):
+    for args in (("blocks", "--json"), ("report", "--html", str(tmp_path / "p.html"))):
+        bad = run_cli(*args, "--logs", "nope=/tmp")
+        assert bad.returncode == 2 and "no agent 'nope'" in bad.stderr, bad.stderr
+    page = tmp_path / "page.html"
+    r = run_cli("report", "--html", str(page), "--logs", f"gemini={logs['gemini']}")
+    assert r.returncode == 0, r.stderr
+    assert "gemini-2.5-flash" in page.read_text()
+    r = run_cli("blocks", "--json", "--logs", f"goose={logs['goose']}")
+    assert r.returncode == 0, r.stderr
+    read = {row["key"] for row in _json("source", "--json", "--no-ingest")["rows"]}
+    assert read == {"gemini", "goose"}  # each command read the agent from where it was told

@@ -939,6 +939,29 @@ def _priced_as(sql: str) -> str:
 PRICED_AS = _priced_as(PRICED)
 
 
+# ``PRICED`` with the cost a log states set aside: every request priced on the card, and
+# what its log stated beside it (``stated_usd``), so ``reconcile --agents`` shows both
+# for the calls billed 'as billed'. Edits of PRICED's own text, as ``PRICED_AS``: the
+# pricing rules are the same by construction.
+_CARD_EDITS = (
+    ("THEN d.logged_cost_usd END AS stated_usd,",
+     "THEN d.logged_cost_usd END AS stated_kept, NULL::DOUBLE AS stated_usd,"),
+    ("SELECT ts, session_id, model, model_name,",
+     "SELECT ts, session_id, model, model_name, stated_kept AS stated_usd,"),
+)
+
+
+def _card_priced(sql: str) -> str:
+    for old, new in _CARD_EDITS:
+        if sql.count(old) != 1:  # PRICED changed shape: fail loudly, never misprice
+            raise RuntimeError(f"queries.PRICED no longer has {old!r} once")
+        sql = sql.replace(old, new)
+    return sql
+
+
+CARD_PRICED = _card_priced(PRICED)
+
+
 def load_whatif_map(con: duckdb.DuckDBPyConnection, mapping: dict) -> None:
     """The what-if's model per key, into the temp table ``whatif_map``.
 
