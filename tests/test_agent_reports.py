@@ -236,3 +236,16 @@ def test_blocks_and_html_read_an_agent_from_logs(sandbox, logs, tmp_path):
     assert r.returncode == 0, r.stderr
     read = {row["key"] for row in _json("source", "--json", "--no-ingest")["rows"]}
     assert read == {"gemini", "goose"}  # each command read the agent from where it was told
+
+
+def test_readme_agent_table_has_every_agent_once():
+    """One line per agent of the registry (and Claude Code), each saying exact and coarse."""
+    lines = [line for line in (REPO / "README.md").read_text().splitlines()
+             if line.startswith("| ") and line.count("|") == 5]
+    for agent in (agents.CLAUDE_CODE, *agents.AGENTS):
+        source = "local" if agent is agents.CLAUDE_CODE else agent.name
+        rows = [line for line in lines if f"| `{source}` |" in line]
+        assert len(rows) == 1, agent.name
+        assert rows[0].startswith(f"| {agent.label} |"), rows[0]
+        exact, coarse = (c.strip() for c in rows[0].split("|")[3:5])
+        assert exact and coarse, rows[0]
