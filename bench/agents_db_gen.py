@@ -8,7 +8,7 @@ Each builder returns a ``Truth``: per UTC day, the tokens a correct reader must
 find (uncached input, output with reasoning, cache reads, cache writes), the
 number of calls, and the stated cost. The truth is written down from what the
 generator *means* (each API call once), never by running a reader. The traps
-(docs/agents-sqlite.md):
+(docs/agents.md):
 
 - OpenCode/Kilo: several steps per message (the message keeps only the last
   step's tokens, its cost the sum), messages without step parts (older

@@ -15,34 +15,34 @@ _ccspend() {
         --provider) COMPREPLY=($(compgen -W "anthropic openai openrouter" -- "$cur")); return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "blocks branch breakeven budget cap completions config daily export import machine model monthly project rates reconcile report route run runs session source sql statusline user watch weekly whatif --since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --logs --demo --no-ingest --source --team --user --machine --instances -i --version --help" -- "$cur")) ;;
-        blocks) COMPREPLY=($(compgen -W "--active --recent --limit --since -s --until -u --last --timezone -z --project --branch --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --no-ingest --team --user --machine --help" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "blocks branch breakeven budget cap completions config daily export import machine model monthly project rates reconcile report route run runs session source sql statusline user watch weekly whatif --since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --logs --demo --no-ingest --source --team --user --machine --instances -i --by-agent --version --help" -- "$cur")) ;;
+        blocks) COMPREPLY=($(compgen -W "--active --recent --limit --since -s --until -u --last --timezone -z --project --branch --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --logs --no-ingest --team --user --machine --help" -- "$cur")) ;;
         branch) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --logs --demo --no-ingest --chart --source --team --user --machine --help" -- "$cur")) ;;
         breakeven) COMPREPLY=($(compgen -W "--model --vs --hours-per-day --timezone -z --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
         budget) COMPREPLY=($(compgen -W "check alerts set unset --timezone -z --json --db --claude-dir --no-ingest --team --help" -- "$cur")) ;;
         cap) COMPREPLY=($(compgen -W "install uninstall override --json --db --help" -- "$cur")) ;;
         completions) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
         config) COMPREPLY=($(compgen -W "path --help" -- "$cur")) ;;
-        daily) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --logs --demo --no-ingest --chart --source --team --user --machine --instances -i --help" -- "$cur")) ;;
+        daily) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --logs --demo --no-ingest --chart --source --team --user --machine --instances -i --by-agent --help" -- "$cur")) ;;
         export) COMPREPLY=($(compgen -W "--format --since --until --out --to --table --user --machine --json --source --db --claude-dir --no-ingest --help" -- "$cur")) ;;
         import) COMPREPLY=($(compgen -W "--format --same-as-local --json --db --help" -- "$cur")) ;;
         machine) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --logs --demo --no-ingest --chart --source --team --user --machine --help" -- "$cur")) ;;
         model) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --logs --demo --no-ingest --chart --source --team --user --machine --help" -- "$cur")) ;;
-        monthly) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --logs --demo --no-ingest --chart --source --team --user --machine --instances -i --help" -- "$cur")) ;;
+        monthly) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --logs --demo --no-ingest --chart --source --team --user --machine --instances -i --by-agent --help" -- "$cur")) ;;
         project) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --logs --demo --no-ingest --chart --source --team --user --machine --help" -- "$cur")) ;;
         rates) COMPREPLY=($(compgen -W "update --at --json --help" -- "$cur")) ;;
-        reconcile) COMPREPLY=($(compgen -W "--since --until --provider --threshold --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
-        report) COMPREPLY=($(compgen -W "--html --since -s --until -u --timezone -z --project --db --claude-dir --demo --no-ingest --source --team --user --machine --help" -- "$cur")) ;;
+        reconcile) COMPREPLY=($(compgen -W "--since --until --provider --agents --threshold --json --db --claude-dir --logs --no-ingest --help" -- "$cur")) ;;
+        report) COMPREPLY=($(compgen -W "--html --since -s --until -u --timezone -z --project --db --claude-dir --logs --demo --no-ingest --source --team --user --machine --help" -- "$cur")) ;;
         route) COMPREPLY=($(compgen -W "policy review --stakes --type --context-tokens --task-file --explain --estimate --json --help" -- "$cur")) ;;
         run) COMPREPLY=($(compgen -W "--cap --cap-tokens --task --warn --grace --force --prompt-file --max-requests-per-minute --max-usd-per-hour --route --json --db --claude-dir --help" -- "$cur")) ;;
         runs) COMPREPLY=($(compgen -W "--task --json --db --help" -- "$cur")) ;;
-        session) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --logs --demo --no-ingest --chart --source --team --user --machine --id -i --help" -- "$cur")) ;;
+        session) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --logs --demo --no-ingest --chart --source --team --user --machine --id -i --by-agent --help" -- "$cur")) ;;
         source) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --logs --demo --no-ingest --chart --source --team --user --machine --help" -- "$cur")) ;;
         sql) COMPREPLY=($(compgen -W "--json --csv --limit --db --claude-dir --no-ingest --help" -- "$cur")) ;;
         statusline) COMPREPLY=($(compgen -W "--install --uninstall --shell --refresh --help" -- "$cur")) ;;
         user) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --logs --demo --no-ingest --chart --source --team --user --machine --help" -- "$cur")) ;;
         watch) COMPREPLY=($(compgen -W "--timezone -z --limit --db --claude-dir --help" -- "$cur")) ;;
-        weekly) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --logs --demo --no-ingest --chart --source --team --user --machine --instances -i --start-of-week -w --help" -- "$cur")) ;;
+        weekly) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --logs --demo --no-ingest --chart --source --team --user --machine --instances -i --start-of-week -w --by-agent --help" -- "$cur")) ;;
         whatif) COMPREPLY=($(compgen -W "--model --route --card --task --since --until -u --timezone -z --project --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
     esac
 }

@@ -67,11 +67,13 @@ def check(store: Store, card) -> None:
         for tz in TZS:
             for group in GROUPS:
                 f = queries.Filters(tz=tz)
-                fast = queries.summarise(con, group, f, by_model=True)
+                fast = queries.summarise(con, group, f, by_model=True, by_agent=True)
                 assert queries._rollup_ready(con, f)
-                slow = queries.summarise(con, group, replace(f, since_ts=EPOCH), by_model=True)
+                slow = queries.summarise(con, group, replace(f, since_ts=EPOCH), by_model=True,
+                                          by_agent=True)
                 assert fast.groups == slow.groups, (tz, group)
                 assert [_strip(a) for a in fast.subs] == [_strip(a) for a in slow.subs]
+                assert [_strip(a) for a in fast.agents] == [_strip(a) for a in slow.agents]
                 assert (fast.total and _strip(fast.total)) == (slow.total and _strip(slow.total))
                 assert fast.unpriced == slow.unpriced
                 assert fast.unknown_modifiers == slow.unknown_modifiers
@@ -202,7 +204,7 @@ def test_migration_builds_the_tables_from_the_stored_rows(store, logs, card):
         for table in ("counted", "rollup", "rollup_dirty", "card_state", "models_seen"):
             con.execute(f"DROP TABLE {table}")
         con.execute("DELETE FROM schema_migrations WHERE name IN ('m010_counted_rollup', "
-                    "'m011_counted_stated_cost')")  # and what came after it
+                    "'m011_counted_stated_cost', 'm016_session_total_records')")  # and after it
     check(store, card)
 
 

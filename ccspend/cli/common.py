@@ -104,6 +104,7 @@ SourceOpt = option_type(spec.SOURCE)
 Json = option_type(spec.JSON)
 Db = option_type(spec.DB)
 ClaudeDir = option_type(spec.CLAUDE_DIR)
+Logs = option_type(spec.LOGS)
 Chart = option_type(spec.CHART)
 Demo = option_type(spec.DEMO)
 NoIngest = option_type(spec.NO_INGEST)
@@ -142,19 +143,23 @@ def no_team_filters(user: str | None, machine: str | None) -> None:
                          "give --team URL (or set CCSPEND_TEAM)")  # fmt: skip
 
 
-def ingest(store, roots: list[Path], skip: bool, codex: bool = True, given=None):
+def ingest(store, roots: list[Path], skip: bool, codex: bool = True, given=None, logs=None):
     """Bring the store up to date (unless told not to), with a progress bar on a terminal.
 
     ``given``: the ``--claude-dir`` folders as typed; one that is not there is named in
     a warning, since what follows then comes from the history already stored (a typo
-    would otherwise look like a quiet month).
+    would otherwise look like a quiet month). ``logs``: ``--logs AGENT=PATH`` as typed,
+    read before any work (a wrong one is a usage error), so every command that reads
+    the logs reads an agent from where the user said, as the reports do.
     """
     from ccspend.core.paths import missing_dir_warnings
     from ccspend.core.text import inert
+    from ccspend.sources.agents import parse_logs
 
+    where = parse_logs(logs or ())
     for text in missing_dir_warnings(given or ()):
         sys.stderr.write(f"warning: {inert(text)}\n")
-    return ingest_logs(store, roots, skip, progress=progress_callback, codex=codex)
+    return ingest_logs(store, roots, skip, progress=progress_callback, codex=codex, logs=where)
 
 
 def date_filters(

@@ -13,6 +13,7 @@ from ccspend.cli.common import (
     ClaudeDir,
     Db,
     Json,
+    Logs,
     NoIngest,
     SourceOpt,
     app,
@@ -221,19 +222,27 @@ def reconcile_command(
         str | None, typer.Option("--until", help="Last UTC day (YYYY-MM-DD).")
     ] = None,
     provider: Annotated[
-        str, typer.Option("--provider", help="Whose imported export to compare with.")
-    ] = "anthropic",
+        str | None, typer.Option("--provider", help="Whose imported export to compare with "
+                                 "(default anthropic).", show_default=False)
+    ] = None,
+    agents: Annotated[
+        bool, typer.Option("--agents", help="Instead: each agent's stated costs (billed as "
+                           "its log states) against the card's price of the same tokens, "
+                           "per agent and model.")
+    ] = False,
     threshold: Annotated[
         float, typer.Option("--threshold", help="Flag differences past this percent.")
     ] = 5.0,
     json_out: Json = False,
     db: Db = None,
     claude_dir: ClaudeDir = None,
+    logs: Logs = None,
     no_ingest: NoIngest = False,
 ) -> None:
     """Compare local logs with an imported provider export, per UTC day and model: tokens,
     cost, the difference in USD and percent, and what likely explains it. Only the export
-    rows of keys or workspaces marked --same-as-local are compared when any are marked."""
+    rows of keys or workspaces marked --same-as-local are compared when any are marked.
+    With --agents: the costs agents' logs state against the card's price, per agent."""
     import json
 
     from ccspend.pricing import load_card
@@ -249,10 +258,17 @@ def reconcile_command(
     check_order(since_day, until_day)
     if threshold < 0:
         raise UsageError("--threshold takes a percent of 0 or more")
+    if agents and provider is not None:
+        raise UsageError("--agents compares the agents' logs with the card, not an export: "
+                         "drop --provider")
+    provider = provider or "anthropic"
     store = Store(db or paths.default_db_path())
     roots = paths.claude_project_roots(claude_dir)
-    _ingested, warnings = ingest(store, roots, no_ingest, given=claude_dir)
+    _ingested, warnings = ingest(store, roots, no_ingest, given=claude_dir, logs=logs)
     card = load_card(paths.rate_overrides_path())
+    if agents:
+        _stated_vs_card(store, card, since_day, until_day, json_out, warnings)
+        return
     req = reconcile.Request(since=since_day, until=until_day, provider=provider,
                             threshold=threshold)  # fmt: skip
     with store.connect() as con:
@@ -300,6 +316,53 @@ def reconcile_command(
     t = reconcile.totals(rows)
     sys.stderr.write(f"ccspend: {t['flagged']} of {len(rows)} rows differ by more than "
                      f"{threshold:g}%\n")
+
+
+def _stated_vs_card(store, card, since_day, until_day, json_out: bool, warnings) -> None:
+    """``reconcile --agents``: per agent and model, the stated cost the reports bill and
+    the card's price of the same tokens, as a table or JSON."""
+    import json
+
+    from ccspend.reports import reconcile
+
+    with store.connect() as con:
+        rows = reconcile.stated_vs_card(con, card, since_day, until_day)
+    totals = reconcile.stated_totals(rows)
+    if json_out:
+        sys.stdout.write(json.dumps({
+            "report": "reconcile-agents", "timezone": "UTC",
+            "since": since_day.isoformat() if since_day else None,
+            "until": until_day.isoformat() if until_day else None,
+            "rows": [r.to_json() for r in rows], "totals": totals, "warnings": warnings,
+        }, indent=2) + "\n")
+        return
+    for text in warnings:
+        sys.stderr.write(f"warning: {inert(text)}\n")
+    if not rows:
+        sys.stderr.write("ccspend: nothing to compare: no agent's log states a cost in range\n")
+        return
+    from ccspend.cli.layout import Col, fitted_table, shorten_middle
+
+    def usd(x) -> str:
+        return "unpriced" if x is None else f"{x:,.4f}"
+
+    cols = [
+        Col("agent", [r.agent for r in rows], shorten=shorten_middle, min_width=8),
+        Col("model", [r.model for r in rows], shorten=shorten_middle, min_width=12),
+        Col("requests", [f"{r.requests:,}" for r in rows], justify="right"),
+        Col("tokens", [f"{r.tokens:,}" for r in rows], justify="right"),
+        Col("stated USD", [usd(r.stated_usd) for r in rows], justify="right"),
+        Col("card USD", [usd(r.card_usd) for r in rows], justify="right"),
+        Col("diff USD", ["" if r.diff_usd is None else f"{r.diff_usd:+,.4f}" for r in rows],
+            justify="right"),
+    ]  # fmt: skip
+    out = table_console()
+    out.print(fitted_table(cols, out.width, ("tokens", "requests")))
+    sys.stderr.write(f"ccspend: stated ${totals['stated_usd']:,.4f} (billed as stated in the "
+                     f"reports); the card prices the same tokens at ${totals['card_usd']:,.4f} "
+                     f"({totals['diff_usd']:+,.4f})"
+                     + (f"; {totals['unpriced_requests']} requests of models not on the card "
+                        "left out" if totals["unpriced_requests"] else "") + "\n")
 
 
 @app.command("export")

@@ -18,6 +18,7 @@ from ccspend.cli.common import (
     Db,
     Json,
     Last,
+    Logs,
     NoColor,
     NoIngest,
     Offline,
@@ -72,6 +73,7 @@ def blocks(
     offline: Offline = False,
     db: Db = None,
     claude_dir: ClaudeDir = None,
+    logs: Logs = None,
     no_ingest: NoIngest = False,
     team: Team = None,
     user: TeamUser = None,
@@ -89,7 +91,8 @@ def blocks(
     colour = colour_choice(color, no_color)
     check_limit(limit)
     order = parse_order(order)
-    shared = team_store(team, {"--db": db, "--claude-dir": claude_dir, "--no-ingest": no_ingest})
+    shared = team_store(team, {"--db": db, "--claude-dir": claude_dir, "--no-ingest": no_ingest,
+                               "--logs": logs})  # fmt: skip
     if shared is not None:  # everyone's blocks from the team store: no local log is read
         from ccspend.reports import team as team_reports
 
@@ -101,7 +104,7 @@ def blocks(
         no_team_filters(user, machine)
         store = Store(db or paths.default_db_path())
         roots = paths.claude_project_roots(claude_dir)
-        ingested, warnings = ingest(store, roots, no_ingest, given=claude_dir)
+        ingested, warnings = ingest(store, roots, no_ingest, given=claude_dir, logs=logs)
         report = build_blocks(
             store, load_card(paths.rate_overrides_path()), filters, int(time.time() * 1e6),
             active_only=active, recent_days=3 if recent else None, warnings=warnings,

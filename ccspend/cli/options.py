@@ -99,6 +99,8 @@ NO_COLOR = _o("no_color", ("--no-color",), FLAG, "No colour or style codes (as N
 OFFLINE = _o("offline", ("--offline", "-O"), FLAG,
              "Accepted for ccusage's sake: a report never goes online.")  # fmt: skip
 INSTANCES = _o("instances", ("--instances", "-i"), FLAG, "Per-project sub-rows.")
+BY_AGENT = _o("by_agent", ("--by-agent",), FLAG,
+              "Per-agent sub-rows (Claude Code, codex, gemini, ...; each import's provider).")
 START_OF_WEEK = _o("start_of_week", ("--start-of-week", "-w"), TEXT, "The day weeks start on, "
                    "monday to sunday (default: the config's start_of_week, else monday).",
                    "DAY")  # fmt: skip
@@ -113,14 +115,15 @@ REPORT = (SINCE, UNTIL, LAST, TIMEZONE, PROJECT, BRANCH, BREAKDOWN, REPORT_JSON,
           COLOR, NO_COLOR, OFFLINE, DB, CLAUDE_DIR, LOGS, DEMO, NO_INGEST, CHART, SOURCE, TEAM,
           TEAM_USER, TEAM_MACHINE)  # fmt: skip
 # and the options of some reports only (ccusage's: daily -i, weekly -w, session -i)
+# and --by-agent: the reports by time, and session (a session is one agent's: one sub-row)
 REPORT_EXTRA = {
-    "daily": (INSTANCES,),
-    "weekly": (INSTANCES, START_OF_WEEK),
-    "monthly": (INSTANCES,),
-    "session": (SESSION_ID,),
+    "daily": (INSTANCES, BY_AGENT),
+    "weekly": (INSTANCES, START_OF_WEEK, BY_AGENT),
+    "monthly": (INSTANCES, BY_AGENT),
+    "session": (SESSION_ID, BY_AGENT),
 }
 # a ``ReportOptions`` has a field for each option of any report
-REPORT_ALL = REPORT + (INSTANCES, START_OF_WEEK, SESSION_ID)
+REPORT_ALL = REPORT + (INSTANCES, START_OF_WEEK, SESSION_ID, BY_AGENT)
 
 
 def report_specs(name: str) -> tuple:

@@ -42,8 +42,12 @@ TITLES = {
 # The order in which a grouped report's columns give way when the terminal is too
 # narrow (docs/reports.md lists it): the least useful first; compact token counts
 # (1.2M) only when every optional column is gone; the key and the cost never.
-REPORT_LADDER = ("Hit", "Total tokens", "Cache write", "Cache read", "Models", "Project",
-                 "Last activity", COMPACT, "Output", "Input")  # fmt: skip
+REPORT_LADDER = ("Hit", "Total tokens", "Cache write", "Cache read", "Models", "Exactness",
+                 "Project", "Last activity", COMPACT, "Output", "Input")  # fmt: skip
+# The mark of a line that holds a whole session's total (Goose, Hermes), and its footnote.
+TOTAL_MARK = " *"
+TOTAL_NOTE = ("* holds session totals (Goose, Hermes): a session's tokens on its last day, "
+              "never split by day")
 # A key's narrowest: a session id's first 8 characters and "…", a path's last folders.
 _KEY_MIN = {"daily": 10, "weekly": 10, "monthly": 7, "session": 9, "model": 16,
             "project": 16, "branch": 16, "source": 12, "user": 12, "machine": 12}  # fmt: skip
@@ -97,14 +101,20 @@ def report_table(report: Report, width: int) -> FittedTable:
     session = report.name == "session"
     lines: list[tuple[str, dict, str, str | None]] = []  # (label, numbers, models, style)
     extra: list[tuple[str, str]] = []  # a session's (project, last activity), per line
+    exact: list[str] = []  # the source report's exactness of each agent, per line
     for row in data["rows"]:
-        lines.append((row["key"], row, ", ".join(short_model(m) for m in row["models"]), None))
+        lines.append((row["key"] + _mark(row), row,
+                      ", ".join(short_model(m) for m in row["models"]), None))
         extra.append((row.get("project") or "", row.get("last_activity_date") or ""))
+        exact.append(row.get("exactness") or "")
         for label, sub, models in sub_rows(row, report.filters.tz):
-            lines.append((_SUB + label, sub, ", ".join(short_model(m) for m in models), "dim"))
+            lines.append((_SUB + label + _mark(sub), sub,
+                          ", ".join(short_model(m) for m in models), "dim"))
             extra.append(("", ""))
+            exact.append("")
     lines.append(("Total", data["totals"], "", "bold"))
     extra.append(("", ""))
+    exact.append("")
 
     def numbers(header: str, field: str) -> Col:
         values = [n[field] for _, n, _, _ in lines]
@@ -132,6 +142,8 @@ def report_table(report: Report, width: int) -> FittedTable:
     ]  # fmt: skip
     if session:
         cols.append(Col("Last activity", [d for _, d in extra]))
+    if report.name == "source":  # how exact each agent's logs are (the registry's line)
+        cols.insert(1, Col("Exactness", exact, shorten=shorten_end, min_width=16))
     return fitted_table(
         cols, width, REPORT_LADDER, title=f"ccspend {report.name} ({report.filters.tz})",
         row_styles=[style for _, _, _, style in lines],
@@ -144,6 +156,7 @@ def sub_rows(jrow: dict, tz: str) -> list[tuple[str, dict, list[str]]]:
     layout shortens a long label as it does any name."""
     out = [(short_model(s["model"]), s, []) for s in jrow.get("breakdown", [])]
     out += [(s["project"], s, s["models"]) for s in jrow.get("projects", [])]
+    out += [(s["agent"] or s["source"], s, s["models"]) for s in jrow.get("agents", [])]
     out += [(f"{_local(s['timestamp'], tz)} {short_model(s['model'])}", s, [])
             for s in jrow.get("entries", [])]  # fmt: skip
     return out
@@ -156,12 +169,21 @@ def print_report(report: Report, console: Console, err: Console) -> None:
         console.print("No usage in this period.")
     else:
         console.print(report_table(report, console.width))
-        t = report.to_json()["totals"]
+        data = report.to_json()
+        if any(_mark(r) or any(_mark(s) for _, s, _ in sub_rows(r, report.filters.tz))
+               for r in data["rows"]):
+            console.print(TOTAL_NOTE, highlight=False)
+        t = data["totals"]
         console.print(
             f"cache hit rate {t['cache_hit_rate'] * 100:.1f}% · caching saved "
             f"{money(t['cache_savings_usd'])} against uncached input prices"
         )
     print_warnings(report.warnings, err)
+
+
+def _mark(jrow: dict) -> str:
+    """``TOTAL_MARK`` for a line that holds session totals, else nothing."""
+    return TOTAL_MARK if jrow.get("granularity") == "session-total" else ""
 
 
 def _local(iso: str, tz: str) -> str:

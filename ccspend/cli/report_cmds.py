@@ -18,6 +18,7 @@ from ccspend.cli.common import (
     ClaudeDir,
     Db,
     Demo,
+    Logs,
     NoIngest,
     ProjectOpt,
     Since,
@@ -108,6 +109,7 @@ def report_page(
     project: ProjectOpt = None,
     db: Db = None,
     claude_dir: ClaudeDir = None,
+    logs: Logs = None,
     demo: Demo = False,
     no_ingest: NoIngest = False,
     source: SourceOpt = None,
@@ -125,7 +127,7 @@ def report_page(
 
     filters = replace(date_filters(timezone, since, until, project), source=source_filter(source))
     shared = team_store(team, {"--db": db, "--claude-dir": claude_dir, "--demo": demo,
-                               "--no-ingest": no_ingest})  # fmt: skip
+                               "--no-ingest": no_ingest, "--logs": logs})  # fmt: skip
     if shared is not None:  # the same page over everyone's rows: no local log is read
         from ccspend.reports import team as team_reports
 
@@ -147,7 +149,7 @@ def report_page(
             roots = paths.claude_project_roots(claude_dir)
         store = Store(db or paths.default_db_path())
         _ingested, warnings = ingest(store, roots, no_ingest, codex=not demo,
-                                     given=None if demo else claude_dir)
+                                     given=None if demo else claude_dir, logs=logs)
         if filters.source is not None:
             from ccspend.reports.options import check_source
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ccspend.pricing.card import RateCard
+from ccspend.sources import agents
 from ccspend.store import Store, queries
 from ccspend.store.queries import Aggregate, Filters
 
@@ -36,6 +37,7 @@ class ReportRequest:
     order: str | None = None  # 'asc' or 'desc'; None: by time oldest first, by cost largest
     week_start: int = 0  # weekly: the day weeks start on, 0 Monday .. 6 Sunday
     by_project: bool = False  # per-project sub-rows (``--instances``)
+    by_agent: bool = False  # per-agent sub-rows (``--by-agent``)
     entries: bool = False  # each request as a sub-row of its session (``session --id``)
 
 
@@ -46,10 +48,11 @@ class Row:
     breakdown: list[Row] = field(default_factory=list)
     projects: list[Row] = field(default_factory=list)
     entries: list[Row] = field(default_factory=list)
+    agents: list[Row] = field(default_factory=list)
 
     def to_json(self, name: str, tz: str = "UTC") -> dict:
         a = self.agg
-        out = {"key": self.key, **_numbers(a), "models": a.models}
+        out = {"key": self.key, **_numbers(a), "models": a.models, **_granularity(a)}
         if name == "session":
             out.update(
                 project=a.cwd,
@@ -57,16 +60,30 @@ class Row:
                 first_activity=a.first_ts,
                 last_activity=a.last_ts,
                 last_activity_date=local_day(a.last_ts, tz),
+                agent=agent_name(a.agent),  # a session is one agent's
             )
+        if name == "source":  # a row per agent (or provider): which, and how exact its logs are
+            known = agents.of_source(self.key)
+            out.update(agent=known.name if known else None,
+                       exactness=known.exactness if known else None)
         if self.breakdown:
             out["breakdown"] = [
-                {"model": b.key, **_numbers(b.agg)} for b in self.breakdown
+                {"model": b.key, **_numbers(b.agg), **_granularity(b.agg)}
+                for b in self.breakdown
             ]
         # ccusage's --instances and session --id, added to the row: a row only gains fields
         if self.projects:
             out["projects"] = [
-                {"project": p.key, **_numbers(p.agg), "models": p.agg.models}
+                {"project": p.key, **_numbers(p.agg), "models": p.agg.models,
+                 **_granularity(p.agg)}
                 for p in self.projects
+            ]
+        if self.agents:  # --by-agent
+            out["agents"] = [
+                {"agent": agent_name(g.key), "source": g.key, **_numbers(g.agg),
+                 "models": g.agg.models,
+                 **_granularity(g.agg)}
+                for g in self.agents
             ]
         if self.entries:
             out["entries"] = [
@@ -74,6 +91,24 @@ class Row:
                 for e in self.entries
             ]
         return out
+
+
+# What a row holding a whole session's total (Goose, Hermes) says of itself: the tokens
+# are not that period's calls but a session's, on its last day (never split by day).
+SESSION_TOTAL = "session-total"
+
+
+def _granularity(a: Aggregate) -> dict:
+    """``{"granularity": "session-total"}`` for a row that sums any session-total
+    record, else nothing (a row only gains fields)."""
+    return {"granularity": SESSION_TOTAL} if a.session_total else {}
+
+
+def agent_name(source: str | None) -> str | None:
+    """The agent a ``source`` value is, as the registry names it (``local``: ``claude-code``);
+    None for a provider's imports."""
+    known = agents.of_source(source)
+    return known.name if known else None
 
 
 def local_day(iso: str | None, tz: str) -> str | None:
@@ -195,7 +230,8 @@ def build_report(
         queries.load_card(con, card, at=req.card_at)
         timing.mark("load-card")
         summary = queries.summarise(con, req.name, req.filters, by_model=req.breakdown,
-                                    by_project=req.by_project, week_start=req.week_start)
+                                    by_project=req.by_project, week_start=req.week_start,
+                                    by_agent=req.by_agent)
         requests = queries.entries(con, req.filters) if req.entries else []
         timing.mark("summarise")
         skipped = queries.skipped_lines(con)
@@ -212,6 +248,8 @@ def report_from_summary(req: ReportRequest, summary: queries.Summary, requests: 
         row.breakdown = sorted(subs, key=lambda r: -r.agg.cost_micro)
     for row, subs in zip(rows, _subs_by_key(rows, summary.projects), strict=True):
         row.projects = sorted(subs, key=lambda r: (-r.agg.cost_micro, r.key))
+    for row, subs in zip(rows, _subs_by_key(rows, summary.agents), strict=True):
+        row.agents = sorted(subs, key=lambda r: (-r.agg.cost_micro, r.key))
     for row, subs in zip(rows, _subs_by_key(rows, requests), strict=True):
         row.entries = subs  # oldest first, as the query gives them
     _sort(rows, req)

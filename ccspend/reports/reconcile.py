@@ -323,3 +323,66 @@ def totals(rows: list[Row]) -> dict:
             "local_tokens": sum(r.local.total for r in rows),
             "export_tokens": sum(r.export.total for r in rows),
             "flagged": sum(r.flag for r in rows)}  # fmt: skip
+
+
+# -- a log's stated cost against the card (``reconcile --agents``) ----------------------
+
+
+@dataclass
+class StatedRow:
+    """One agent's and model's calls billed as their log states ('as billed'): that cost,
+    and the card's price of the same tokens (None: the card does not know the model)."""
+
+    agent: str
+    model: str
+    requests: int
+    tokens: int
+    stated_usd: Decimal
+    card_usd: Decimal | None
+    unpriced_requests: int
+
+    @property
+    def diff_usd(self) -> Decimal | None:
+        """The card's price less the stated cost (None when the card cannot price it all)."""
+        return None if self.card_usd is None else self.card_usd - self.stated_usd
+
+    def to_json(self) -> dict:
+        diff = self.diff_usd
+        return {"agent": self.agent, "model": self.model, "requests": self.requests,
+                "total_tokens": self.tokens, "stated_usd": float(self.stated_usd),
+                "card_usd": None if self.card_usd is None else float(self.card_usd),
+                "diff_usd": None if diff is None else float(diff),
+                "diff_pct": None if diff is None else _pct(diff, self.stated_usd),
+                "unpriced_requests": self.unpriced_requests}  # fmt: skip
+
+
+def stated_vs_card(con: Connection, card: RateCard, since: date | None = None,
+                   until: date | None = None) -> list[StatedRow]:
+    """Per agent and model, what the logs stated against what the card asks for the same
+    tokens: the reports bill the stated cost; this shows how far the card is from it. A
+    model the card lacks (some of its calls unpriced) has no card total, never $0."""
+    from ccspend.sources import agents
+
+    out = []
+    for source, model, n, tokens, stated, card_micro, unpriced_n in \
+            store_reconcile.stated_and_card(con, card, since, until):  # fmt: skip
+        known = agents.of_source(source)
+        out.append(StatedRow(
+            agent=known.name if known else source, model=model, requests=n, tokens=tokens,
+            stated_usd=Decimal(stated).quantize(Decimal("0.000001")),
+            card_usd=None if unpriced_n or card_micro is None else card_micro / _MICRO,
+            unpriced_requests=unpriced_n))  # fmt: skip
+    return out
+
+
+def stated_totals(rows: list[StatedRow]) -> dict:
+    """The stated total, the card's total of the rows it can price, and their difference
+    over those rows only (a row the card cannot price is left out of both)."""
+    priced = [r for r in rows if r.card_usd is not None]
+    stated = sum((r.stated_usd for r in priced), Decimal(0))
+    at_card = sum((r.card_usd for r in priced), Decimal(0))
+    return {"stated_usd": float(sum((r.stated_usd for r in rows), Decimal(0))),
+            "priced_stated_usd": float(stated), "card_usd": float(at_card),
+            "diff_usd": float(at_card - stated), "diff_pct": _pct(at_card - stated, stated),
+            "requests": sum(r.requests for r in rows),
+            "unpriced_requests": sum(r.unpriced_requests for r in rows)}  # fmt: skip

@@ -60,6 +60,9 @@ _LINE_COLUMNS = (
 )
 # Claude Code's lines are 'local' (the JSON contract's name); every other agent's, its name.
 _SOURCE = "CASE WHEN f.source = 'claude-code' THEN 'local' ELSE f.source END"
+# Whether a counted row (its key ``{key}``) is a whole session's total, not a call (Goose,
+# Hermes: ``sources.agents.dbrecords.SESSION_TOTAL`` is the record's request id).
+SESSION_TOTAL = "coalesce(ends_with({key}, '|session-total'), false)"
 
 # The kept line of each response key among the candidate lines ``{where}``
 # selects (``r``: requests; a filter on keys and time), as counted rows.
@@ -118,7 +121,7 @@ SELECT s.k, sum(input_tokens)::BIGINT, sum(output_tokens)::BIGINT,
        list_sort(list_distinct(list(coalesce(model_name, model, '(unknown)')))),
        min(first_ts), max(last_ts),
        list_sort(list_distinct(list(coalesce(nullif(git_branch, ''), '(none)')))),
-       any_value(pc.project)
+       any_value(pc.project), bool_or(session_total), min(source)
 FROM s LEFT JOIN pc USING (k)
 GROUP BY s.k
 """
@@ -347,7 +350,8 @@ def refresh(con: duckdb.DuckDBPyConnection, price_counted: str, changed: list[st
                 "sum(cache_write_5m_tokens + compaction_cache_write_5m_tokens), "
                 "sum(cache_write_1h_tokens + compaction_cache_write_1h_tokens), "
                 "sum(cache_read_tokens + compaction_cache_read_tokens), sum(web_search_requests), "
-                "sum(cost_micro), sum(savings_micro), count(*), min(ts), max(ts) "
+                "sum(cost_micro), sum(savings_micro), count(*), min(ts), max(ts), "
+                f"{SESSION_TOTAL.format(key='ckey')} "
                 f"FROM counted WHERE {rows} AND {bucket} IN (SELECT bucket FROM rollup_dirty) "
                 "GROUP BY ALL", span)
             con.execute(sessions, span)  # and those they hold now

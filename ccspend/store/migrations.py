@@ -469,6 +469,23 @@ CREATE TABLE session_dirty (k VARCHAR NOT NULL);
 INSERT INTO session_dirty SELECT DISTINCT coalesce(session_id, '(unknown)') FROM rollup;
 """
 
+# Goose, Hermes (and Droid) log a session's totals only: one record per session, dated
+# at its last update (``rid = "session-total"``, so its counted key ends with
+# ``|session-total``). The reports label the rows such records fall in
+# (``granularity: "session-total"``) instead of passing them for that day's calls, so
+# the rollup keeps them apart (``session_total``: one more grouping column), and a
+# session's row says it too, with the agent it belongs to (``source``). The buckets
+# holding such records are summed again, and every session once, by the next refresh.
+M016_SESSION_TOTAL_RECORDS = """
+ALTER TABLE rollup ADD COLUMN IF NOT EXISTS session_total BOOLEAN DEFAULT false;
+ALTER TABLE session_totals ADD COLUMN IF NOT EXISTS session_total BOOLEAN DEFAULT false;
+ALTER TABLE session_totals ADD COLUMN IF NOT EXISTS source VARCHAR;
+INSERT INTO rollup_dirty
+SELECT DISTINCT make_timestamp(epoch_us(ts) // 900000000 * 900000000)::TIMESTAMPTZ
+FROM counted WHERE ends_with(ckey, '|session-total');
+INSERT INTO session_dirty SELECT DISTINCT coalesce(session_id, '(unknown)') FROM rollup;
+"""
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_rate_limit_readings", M002_RATE_LIMIT_READINGS),
@@ -482,4 +499,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m010_counted_rollup", M010_COUNTED_ROLLUP),
     ("m011_counted_stated_cost", M011_COUNTED_STATED_COST),
     ("m012_session_totals", M012_SESSION_TOTALS),
+    ("m016_session_total_records", M016_SESSION_TOTAL_RECORDS),
 ]

@@ -256,7 +256,7 @@ SELECT ts, session_id, model, model_name, cwd, git_branch, file_id, line_offset,
     cache_write_1h_tokens + k_w1 AS cache_write_1h_tokens,
     cache_read_tokens + k_r AS cache_read_tokens, web_search_requests,
     CASE WHEN f_source = 'claude-code' THEN 'local' ELSE f_source END AS source, 1 AS n_requests,
-    request_key,
+    request_key, {session_total} AS session_total,
     i IS NOT NULL OR stated_usd IS NOT NULL AS priced,
     CASE WHEN stated_usd IS NOT NULL THEN (stated_usd * 1000000)::DECIMAL(38,6)
          WHEN i IS NULL THEN NULL ELSE
@@ -318,8 +318,10 @@ def _neutral(sql: str) -> str:
         "{geo_neutral}", _sql_list(NEUTRAL["inference_geo"]))
 
 
-PRICED = _neutral(PRICED)
-PRICE_COUNTED = _neutral(PRICE_COUNTED)
+PRICED = _neutral(PRICED).replace("{session_total}",
+                                   maintain.SESSION_TOTAL.format(key="request_key"))
+PRICE_COUNTED = _neutral(PRICE_COUNTED).replace(
+    "{session_total}", maintain.SESSION_TOTAL.format(key="request_key"))
 
 
 # Export formats in order of preference when several hold the same provider's
@@ -481,7 +483,7 @@ _SUMS_SESSION = """
     strftime(min(ts), '%Y-%m-%dT%H:%M:%S.%gZ'), strftime(max(ts), '%Y-%m-%dT%H:%M:%S.%gZ'),
     list(DISTINCT coalesce(nullif(git_branch, ''), '(none)')
          ORDER BY coalesce(nullif(git_branch, ''), '(none)')),
-    mode(cwd)
+    mode(cwd), min(source)
 """
 _SUMS = f"{_SUMS_CORE},{_SUMS_SESSION}"
 # The same over rollup rows (``proj``: the session's project, ``summarise`` finds it).
@@ -490,7 +492,7 @@ _SUMS_SESSION_ROLLUP = """
     strftime(max(last_ts), '%Y-%m-%dT%H:%M:%S.%gZ'),
     list(DISTINCT coalesce(nullif(git_branch, ''), '(none)')
          ORDER BY coalesce(nullif(git_branch, ''), '(none)')),
-    any_value(proj)
+    any_value(proj), min(source)
 """
 
 
@@ -517,6 +519,11 @@ class Aggregate:
     branches: list[str]
     cwd: str | None
     sub_key: str | None = None
+    # the agent a session belongs to (its source: 'local', 'codex', 'gemini', ...; a
+    # session report's rows only), and whether any of the requests summed is a whole
+    # session's total (Goose, Hermes: ``maintain.SESSION_TOTAL``), not a call
+    agent: str | None = None
+    session_total: bool = False
 
 
 def _time_window(f: Filters) -> tuple[str, dict]:
@@ -576,6 +583,7 @@ class Summary:
     unpriced: list[tuple[str, int, int]]  # as ``unpriced``
     unknown_modifiers: list[tuple[str, int]] = field(default_factory=list)
     projects: list[Aggregate] = field(default_factory=list)  # per key and project
+    agents: list[Aggregate] = field(default_factory=list)  # per key and agent (source)
 
 
 # The rollup's rows in the columns of ``PRICED`` that a report reads, each the sum
@@ -584,7 +592,7 @@ ROLLUP_ROWS = """
 SELECT bucket AS ts, first_ts, last_ts, session_id, model, model_name, cwd, git_branch, source,
        priced, pricing_mode, modifier_unknown, input_tokens, output_tokens,
        cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, web_search_requests,
-       cost_micro, savings_micro, requests AS n_requests, requests AS n_rows
+       cost_micro, savings_micro, requests AS n_requests, requests AS n_rows, session_total
 FROM rollup
 """
 
@@ -625,10 +633,10 @@ def _rollup_selection(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, 
 
 def summarise(
     con: duckdb.DuckDBPyConnection, group: str, f: Filters, by_model: bool = False,
-    by_project: bool = False, week_start: int = 0,
+    by_project: bool = False, week_start: int = 0, by_agent: bool = False,
 ) -> Summary:  # fmt: skip
     """What ``select``, then ``aggregate`` (per key, per key and model, per key and
-    project, in total) and ``unpriced`` give, in one statement.
+    project, per key and agent, in total) and ``unpriced`` give, in one statement.
 
     One pass of GROUPING SETS over the selection, instead of a temp table written
     once and read four times (with the session-only aggregates left out of the
@@ -639,25 +647,27 @@ def summarise(
     rolled = _rollup_ready(con, f)
     sql, params = _rollup_selection(con, f) if rolled else _selection(con, f)
     whole = (rolled and group == "session" and not by_model and not by_project
-             and "imported_usage" not in sql and not _where(f)[0])
+             and not by_agent and "imported_usage" not in sql and not _where(f)[0])
     if whole:  # every session, as kept: a row each, not a group of all their rollup rows
         return _session_totals(con, sql, params)
     key = group_key(group, week_start)
     sub = SUB_KEY if by_model else "NULL"
     project = "coalesce(cwd, '(unknown)')" if by_project else "NULL"
+    agent = "source" if by_agent else "NULL"
     unpriced_model = "CASE WHEN NOT priced THEN coalesce(model, '(unknown)') END"
-    sets = "(k), (), (um), (mu)" + (", (k, sk)" if by_model else "") + (
-        ", (k, pk)" if by_project else "")
-    # which sub-row a row is (a column in no grouping set cannot be asked)
-    g_sub = "grouping(sk)" if by_model else "1"
-    g_project = "grouping(pk)" if by_project else "1"
-    sub_col = ("CASE WHEN grouping(sk) = 0 THEN sk ELSE pk END" if by_model and by_project
-               else "sk" if by_model else "pk" if by_project else "NULL")  # fmt: skip
+    # the sub-rows asked for: (column, whether asked); a column in no grouping set
+    # cannot be asked ``grouping`` of, so each one asked is named once
+    kinds = [(c, on) for c, on in (("sk", by_model), ("pk", by_project), ("ak", by_agent))]
+    sets = "(k), (), (um), (mu)" + "".join(f", (k, {c})" for c, on in kinds if on)
+    g_sub, g_project, g_agent = (f"grouping({c})" if on else "1" for c, on in kinds)
+    asked = [c for c, on in kinds if on]
+    sub_col = ("NULL" if not asked else asked[0] if len(asked) == 1 else
+               "CASE " + " ".join(f"WHEN grouping({c}) = 0 THEN {c}" for c in asked) + " END")
     extras = ((_SUMS_SESSION_ROLLUP if rolled else _SUMS_SESSION) if group == "session"
-              else "NULL, NULL, NULL, NULL")
+              else "NULL, NULL, NULL, NULL, NULL")
     rows = "sum(n_rows)::BIGINT" if rolled else "count(*)::BIGINT"
-    source = (f"(SELECT *, {key} AS k, {sub} AS sk, {project} AS pk, {unpriced_model} AS um, "
-              f"{_UNKNOWN_MODIFIER} AS mu FROM ({sql}) s)")
+    source = (f"(SELECT *, {key} AS k, {sub} AS sk, {project} AS pk, {agent} AS ak, "
+              f"{unpriced_model} AS um, {_UNKNOWN_MODIFIER} AS mu FROM ({sql}) s)")
     if rolled and group == "session":
         # A session's project is its most frequent cwd (``mode`` over its requests;
         # a tie: the greatest, as ``mode`` picks); rollup rows carry their weight.
@@ -666,7 +676,8 @@ def summarise(
                   "GROUP BY ALL) GROUP BY k) SELECT x.*, pc.proj FROM x LEFT JOIN pc USING (k))")
     sql = (
         f"SELECT grouping(k) AS gk, grouping(um) AS gu, grouping(mu) AS gm, {g_sub} AS gs, "
-        f"{g_project} AS gp, k, {sub_col} AS sub, {_SUMS_CORE}, {extras}, "
+        f"{g_project} AS gp, {g_agent} AS ga, coalesce(bool_or(session_total), false) AS st, "
+        f"k, {sub_col} AS sub, {_SUMS_CORE}, {extras}, "
         f"{rows}, um, mu "
         f"FROM {source} "
         f"GROUP BY GROUPING SETS ({sets}) ORDER BY k, sub"
@@ -676,11 +687,12 @@ def summarise(
     groups: list[Aggregate] = []
     subs: list[Aggregate] = []
     projects: list[Aggregate] = []
+    agents: list[Aggregate] = []
     total = None
     unpriced = []
     odd = []
     for r in con.execute(sql, _bind(sql, params)).fetchall():
-        gk, gu, gm, gs, gp, rest = r[0], r[1], r[2], r[3], r[4], r[5:-1]
+        gk, gu, gm, gs, gp, ga, st, rest = r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7:-1]
         if gm == 0:  # requests whose speed or region the card has no multiplier for
             if r[-1] is not None:
                 odd.append((r[-1], rest[-2]))
@@ -689,16 +701,20 @@ def summarise(
                 tokens = rest[2] + rest[3] + rest[4] + rest[5] + rest[6]
                 unpriced.append((rest[-1], tokens, rest[-2]))
         elif gk == 1:
-            total = _aggregate(rest) if rest[-2] else None
+            total = _aggregate(rest, st) if rest[-2] else None
+            if total is not None:
+                total.agent = None  # every session's: no one agent's
         elif gs == 0:
-            subs.append(_aggregate(rest))
+            subs.append(_aggregate(rest, st))
         elif gp == 0:
-            projects.append(_aggregate(rest))
+            projects.append(_aggregate(rest, st))
+        elif ga == 0:
+            agents.append(_aggregate(rest, st))
         else:
-            groups.append(_aggregate(rest))
+            groups.append(_aggregate(rest, st))
     unpriced.sort()
     odd.sort()
-    return Summary(groups, subs, total, unpriced, odd, projects)
+    return Summary(groups, subs, total, unpriced, odd, projects, agents)
 
 
 def _session_totals(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> Summary:
@@ -718,27 +734,28 @@ def _session_totals(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> S
                   cache_write_5m_tokens=w5, cache_write_1h_tokens=w1, cache_read_tokens=r,
                   web_search_requests=ws, cost_micro=Decimal(cost), savings_micro=Decimal(sav),
                   requests=n, models=lists(models), first_ts=first, last_ts=last,
-                  branches=lists(branches), cwd=project)
-        for k, i, o, w5, w1, r, ws, cost, sav, n, models, first, last, branches, project
-        in con.execute(
+                  branches=lists(branches), cwd=project, agent=agent, session_total=whole)
+        for k, i, o, w5, w1, r, ws, cost, sav, n, models, first, last, branches, project,
+            whole, agent in con.execute(
             "SELECT k, input_tokens, output_tokens, cache_write_5m_tokens, "
             "cache_write_1h_tokens, cache_read_tokens, web_search_requests, "
             "cost_micro::VARCHAR, savings_micro::VARCHAR, requests, to_json(models)::VARCHAR, "
             "strftime(first_ts, '%Y-%m-%dT%H:%M:%S.%gZ'), "
-            "strftime(last_ts, '%Y-%m-%dT%H:%M:%S.%gZ'), to_json(branches)::VARCHAR, project "
-            "FROM session_totals ORDER BY k").fetchall()
+            "strftime(last_ts, '%Y-%m-%dT%H:%M:%S.%gZ'), to_json(branches)::VARCHAR, project, "
+            "session_total, source FROM session_totals ORDER BY k").fetchall()
     ]  # fmt: skip
     unpriced_model = "CASE WHEN NOT priced THEN coalesce(model, '(unknown)') END"
     rest_sql = (
         f"SELECT grouping(um) AS gu, grouping(mu) AS gm, {_SUMS_CORE}, sum(n_rows)::BIGINT, "
-        f"um, mu FROM (SELECT *, {unpriced_model} AS um, {_UNKNOWN_MODIFIER} AS mu "
-        f"FROM ({sql}) s) GROUP BY GROUPING SETS ((), (um), (mu))"
+        f"um, mu, coalesce(bool_or(session_total), false) FROM (SELECT *, "
+        f"{unpriced_model} AS um, {_UNKNOWN_MODIFIER} AS mu FROM ({sql}) s) "
+        "GROUP BY GROUPING SETS ((), (um), (mu))"
     )
     total = None
     unpriced = []
     odd = []
     for r in con.execute(rest_sql, _bind(rest_sql, params)).fetchall():
-        gu, gm, sums, n_rows, um, mu = r[0], r[1], r[2:12], r[12], r[13], r[14]
+        gu, gm, sums, n_rows, um, mu, st = r[0], r[1], r[2:12], r[12], r[13], r[14], r[15]
         if gm == 0:
             if mu is not None:
                 odd.append((mu, n_rows))
@@ -747,7 +764,7 @@ def _session_totals(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> S
                 tokens = sums[0] + sums[1] + sums[2] + sums[3] + sums[4]
                 unpriced.append((um, tokens, n_rows))
         elif n_rows:
-            total = _aggregate((None, None, *sums, None, None, None, None))
+            total = _aggregate((None, None, *sums, None, None, None, None, None), st)
     unpriced.sort()
     odd.sort()
     return Summary(groups, [], total, unpriced, odd, [])
@@ -781,14 +798,14 @@ def unknown_modifiers(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
     return [(r[0], r[1]) for r in con.execute(sql).fetchall()]
 
 
-def _aggregate(r: tuple) -> Aggregate:
+def _aggregate(r: tuple, session_total: bool = False) -> Aggregate:
     """An ``Aggregate`` of a row of (key, sub key, ``_SUMS``...)."""
     return Aggregate(
         key=r[0], sub_key=r[1], input_tokens=r[2], output_tokens=r[3],
         cache_write_5m_tokens=r[4], cache_write_1h_tokens=r[5], cache_read_tokens=r[6],
         web_search_requests=r[7], cost_micro=r[8], savings_micro=r[9], requests=r[10],
         models=list(r[11] or []), first_ts=r[12], last_ts=r[13], branches=list(r[14] or []),
-        cwd=r[15],
+        cwd=r[15], agent=r[16], session_total=bool(session_total),
     )  # fmt: skip
 
 
@@ -920,6 +937,29 @@ def _priced_as(sql: str) -> str:
 
 
 PRICED_AS = _priced_as(PRICED)
+
+
+# ``PRICED`` with the cost a log states set aside: every request priced on the card, and
+# what its log stated beside it (``stated_usd``), so ``reconcile --agents`` shows both
+# for the calls billed 'as billed'. Edits of PRICED's own text, as ``PRICED_AS``: the
+# pricing rules are the same by construction.
+_CARD_EDITS = (
+    ("THEN d.logged_cost_usd END AS stated_usd,",
+     "THEN d.logged_cost_usd END AS stated_kept, NULL::DOUBLE AS stated_usd,"),
+    ("SELECT ts, session_id, model, model_name,",
+     "SELECT ts, session_id, model, model_name, stated_kept AS stated_usd,"),
+)
+
+
+def _card_priced(sql: str) -> str:
+    for old, new in _CARD_EDITS:
+        if sql.count(old) != 1:  # PRICED changed shape: fail loudly, never misprice
+            raise RuntimeError(f"queries.PRICED no longer has {old!r} once")
+        sql = sql.replace(old, new)
+    return sql
+
+
+CARD_PRICED = _card_priced(PRICED)
 
 
 def load_whatif_map(con: duckdb.DuckDBPyConnection, mapping: dict) -> None:

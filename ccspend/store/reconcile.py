@@ -67,3 +67,23 @@ def export_days(con: duckdb.DuckDBPyConnection, provider: str) -> tuple | None:
         {"provider": provider},
     ).fetchone()
     return None if row is None or row[0] is None else (row[0], row[1])
+
+
+def stated_and_card(con: duckdb.DuckDBPyConnection, card: RateCard, since=None,
+                    until=None) -> list[tuple]:
+    """The counted requests whose log states a cost, per (source, model as the card
+    names it, else as logged): (source, model, requests, total tokens, stated cost in
+    USD, the card's price of the same tokens in micro-dollars, requests the card cannot
+    price). ``since``/``until``: UTC days, inclusive."""
+    queries.load_card(con, card)
+    return con.execute(
+        "SELECT source, coalesce(model_name, model, '(unknown)'), count(*)::BIGINT, "
+        "sum(input_tokens + output_tokens + cache_write_5m_tokens + cache_write_1h_tokens "
+        "+ cache_read_tokens)::BIGINT, sum(stated_usd::DECIMAL(38,12))::DECIMAL(38,12), "
+        "sum(cost_micro)::DECIMAL(38,6), count(*) FILTER (WHERE NOT priced)::BIGINT "
+        f"FROM ({queries.CARD_PRICED.format(window='')}) q WHERE stated_usd IS NOT NULL "
+        "AND ($since IS NULL OR CAST(timezone('UTC', ts) AS DATE) >= $since) "
+        "AND ($until IS NULL OR CAST(timezone('UTC', ts) AS DATE) <= $until) "
+        "GROUP BY ALL ORDER BY 1, 2",
+        {"since": since, "until": until},
+    ).fetchall()

@@ -183,6 +183,7 @@ def run_report(opts: ReportOptions, *, render, progress=None, walked: dict | Non
             request = reports.ReportRequest(
                 name, filters, breakdown or chart, order=order, week_start=week,
                 by_project=opts.instances, entries=opts.session_id is not None,
+                by_agent=opts.by_agent,
             )  # fmt: skip
             report = reports.build_report(store, prepared["card"], request, warnings)
             timing.mark("report")
@@ -234,6 +235,9 @@ def run_team_report(opts: ReportOptions, team: str | None, filters, week: int, o
             raise UsageError(f"{flag} is about this machine's logs: it does not go with --team")
     if filters.source in ("anthropic", "openai", "openrouter"):
         raise UsageError("a team store holds agent logs only: --source local or an agent")
+    if opts.by_agent:
+        raise UsageError("--by-agent reads this machine's store: it does not go with --team "
+                         "yet (ccspend source --team gives a row per agent)")
     store = team_reports.parse_team(team)
     request = reports.ReportRequest(opts.name, filters, opts.breakdown or opts.chart,
                                     order=order, week_start=week, by_project=opts.instances)
@@ -317,8 +321,8 @@ def answer_shape(opts: ReportOptions, tz: str, days: tuple | None = None) -> tup
     # a team store's report is never cached (``serve_options`` declines it), but its
     # options still change the answer; the config may name a team store ([team] url)
     return (opts.order, opts.compact, opts.color, opts.no_color, opts.instances, opts.session_id,
-            last, week, tuple(str(v) for v in opts.logs), opts.team, opts.user, opts.machine,
-            answer_cache.config_state())  # fmt: skip
+            opts.by_agent, last, week, tuple(str(v) for v in opts.logs), opts.team, opts.user,
+            opts.machine, answer_cache.config_state())  # fmt: skip
 
 
 def _prepare(prepared: dict) -> None:

@@ -102,6 +102,11 @@ AGENTS: tuple = (
 
 # Names the store gives Claude Code's own lines: files.source and the counted rows' source.
 CLAUDE_SOURCES = ("claude-code", "local")
+# Claude Code itself, as the reports name it beside the registry's agents (``ccspend
+# source``'s rows); not in ``AGENTS``: its logs have their own ingest (``ingest.claude``).
+CLAUDE_CODE = Agent("claude-code", "Claude Code", "ccspend.sources.claude_code", "files",
+                    "exact per API call (a streamed response's last line, resumed copies "
+                    "and subagent copies counted once)")
 
 
 def names() -> tuple[str, ...]:
@@ -115,6 +120,14 @@ def by_name(name: str):
         if agent.name == name:
             return agent
     return None
+
+
+def of_source(source: str | None):
+    """The agent whose rows a report's ``source`` is (``local``: Claude Code), or None
+    (a provider's imports, or no source)."""
+    if source in CLAUDE_SOURCES:
+        return CLAUDE_CODE
+    return by_name(source) if source else None
 
 
 def installed(agent, env: Mapping[str, str], home: str) -> bool:

@@ -1,6 +1,6 @@
 """GitHub Copilot CLI's ``session-store.db`` (``$COPILOT_HOME``, else ``~/.copilot``).
 
-Known only from tokscale's reader (docs/agents-sqlite.md): table
+Known only from tokscale's reader (docs/agents.md): table
 ``assistant_usage_events``, one row per model call, appended with an
 autoincrement id, and ``sessions`` (cwd, branch).
 

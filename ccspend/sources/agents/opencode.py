@@ -3,7 +3,7 @@
 ``$XDG_DATA_HOME/opencode/opencode.db`` (``opencode-<channel>.db`` for channel
 builds); ``OPENCODE_DATA_DIR`` (comma-separated, ccusage's variable) replaces the
 default folders. Tables ``message`` and ``part`` hold one JSON document each
-(``data``); ``session.parent_id`` marks subagent sessions. docs/agents-sqlite.md
+(``data``); ``session.parent_id`` marks subagent sessions. docs/agents.md
 gives the sources of each rule below.
 
 - **Per step, not per message.** The processor adds each step's cost to its
