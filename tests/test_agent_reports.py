@@ -249,3 +249,11 @@ def test_readme_agent_table_has_every_agent_once():
         assert rows[0].startswith(f"| {agent.label} |"), rows[0]
         exact, coarse = (c.strip() for c in rows[0].split("|")[3:5])
         assert exact and coarse, rows[0]
+
+
+def test_droid_sessions_are_labelled_session_totals(sandbox, tmp_path):
+    home = tmp_path / "droid-home"
+    shutil.copytree(FIXTURES / "droid" / "home", home)
+    data = _json("session", "--json", "--source", "droid", "--logs",
+                 f"droid={home / '.factory' / 'sessions'}")
+    assert data["rows"] and all(r.get("granularity") == "session-total" for r in data["rows"])

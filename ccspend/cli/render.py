@@ -44,9 +44,10 @@ TITLES = {
 # (1.2M) only when every optional column is gone; the key and the cost never.
 REPORT_LADDER = ("Hit", "Total tokens", "Cache write", "Cache read", "Models", "Exactness",
                  "Project", "Last activity", COMPACT, "Output", "Input")  # fmt: skip
-# The mark of a line that holds a whole session's total (Goose, Hermes), and its footnote.
+# The mark of a line that holds a whole session's total (Goose, Hermes, Droid), and its
+# footnote.
 TOTAL_MARK = " *"
-TOTAL_NOTE = ("* holds session totals (Goose, Hermes): a session's tokens on its last day, "
+TOTAL_NOTE = ("* holds session totals (Goose, Hermes, Droid): a session's tokens on one day, "
               "never split by day")
 # A key's narrowest: a session id's first 8 characters and "…", a path's last folders.
 _KEY_MIN = {"daily": 10, "weekly": 10, "monthly": 7, "session": 9, "model": 16,

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import msgspec
 
+from ccspend.sources.agents.dbrecords import SESSION_TOTAL
 from ccspend.sources.agents.filecommon import (
     LogFile,
     env_list,
@@ -128,5 +129,7 @@ def read(path: str, file_id: int) -> tuple[list[dict], int]:
     model_raw = settings.get("model")
     model = (normalise_model(model_raw) if model_raw.__class__ is str and model_raw.strip()
              else _sidecar_model(path))  # fmt: skip
-    return [record(ENTRYPOINT, ts, sid, f"droid:{sid}", model, inp=inp, out=out, cw=cw, cr=cr,
-                   f=file_id, o=0)], 0  # fmt: skip
+    rec = record(ENTRYPOINT, ts, sid, f"droid:{sid}", model, inp=inp, out=out, cw=cw, cr=cr,
+                 f=file_id, o=0)
+    rec["rid"] = SESSION_TOTAL  # the reports label it a session's total, never a day's
+    return [rec], 0
