@@ -262,7 +262,7 @@ def summarise(store: TeamStore, group: str, f: Filters, by_model: bool = False,
     if group not in KEYS:
         raise ValueError(f"unknown report {group}")
     rows = _fetch(store, lambda have: summary_sql(store, group, f, by_model, by_project,
-                                                  week_start, user, machine, have))
+                                                  week_start, user, machine, have), grouped=True)
     duplicates = 0
     grouped = []
     for r in rows:
@@ -298,11 +298,11 @@ def minute_spend(store: TeamStore, f: Filters, user: str | None = None,
     return [(m.timestamp(), float(c)) for m, c in rows]
 
 
-def _fetch(store: TeamStore, statement) -> list[tuple]:
+def _fetch(store: TeamStore, statement, grouped: bool = False) -> list[tuple]:
     """Run ``statement(have)`` (the SQL and parameters, given the optional columns the
-    store has: ``OPTIONAL``) on the store."""
+    store has: ``OPTIONAL``) on the store; ``grouped``: a report's few grouped rows."""
     if store.kind == POSTGRES:
-        return _fetch_postgres(store, statement)
+        return _fetch_postgres(store, statement, grouped)
     with _duckdb(store) as con:
         if con is None:  # a folder with no file yet: no rows
             return []
@@ -385,7 +385,16 @@ def _attach(con, path: Path) -> None:
             delay = min(delay * 2, 0.25)
 
 
-def _fetch_postgres(store: TeamStore, statement) -> list[tuple]:
+# A report's grouping, for this transaction only: PostgreSQL cannot estimate how few
+# groups the report's keys make (it takes one per distinct ts), so it would sort the
+# whole window for a GroupAggregate; hashed, with the scan shared by parallel workers,
+# and no JIT compilation (a fixed 100-200 ms for a statement that runs once), the
+# month of a 25 M-row table is summed about twice as fast.
+_GROUPED = ("SET LOCAL jit = off", "SET LOCAL enable_sort = off",
+            "SET LOCAL parallel_setup_cost = 0", "SET LOCAL parallel_tuple_cost = 0")
+
+
+def _fetch_postgres(store: TeamStore, statement, grouped: bool = False) -> list[tuple]:
     """One read-only transaction (a role granted SELECT on the table is enough)."""
     from ccspend.store.postgres import connect_params, scrub
 
@@ -396,6 +405,8 @@ def _fetch_postgres(store: TeamStore, statement) -> list[tuple]:
             with conn.cursor() as cur:
                 cur.execute(f"SELECT * FROM {store.table} LIMIT 0")
                 have = OPTIONAL & {d.name.lower() for d in cur.description}
+                for setting in _GROUPED if grouped and "counted" in have else ():
+                    cur.execute(setting)
                 if "counted" not in have:
                     # a table no export has upgraded yet: the dedup's window sort in
                     # memory, not in temp files, for this transaction only
