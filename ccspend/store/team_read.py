@@ -22,11 +22,14 @@ Why it is shaped this way:
 - Deduplication across machines: a request key names one response wherever it
   was logged (the message id and request id the API gave it), so a response
   exported by two machines (a synced ``~/.claude``) is counted once, under the
-  machine that exported it first (``exported_at``, then the machine's name), and
-  the number of rows dropped is reported. Copies of a response carry its
-  timestamp and its text fields, so the dedup runs inside the report's window
-  and content filters; the ``--user``/``--machine`` filters apply after it (a
-  copy never counts for the machine that exported it second).
+  machine that exported it first (``exported_at``, then the machine's name, then
+  the user's), and the number of rows dropped is reported. It is decided where it
+  is cheap, so that a report only sums: over PostgreSQL by the exports (the
+  ``counted`` column, ``store.postgres``); over a folder or a DuckDB file here,
+  ranking only the keys whose hash occurs twice in the window (copies carry the
+  response's time and text fields, so the window and content filters hold every
+  copy). The ``--user``/``--machine`` filters apply after it (a copy never counts
+  for the machine that exported it second).
 """
 
 from __future__ import annotations
@@ -188,7 +191,9 @@ def _deduped(store: TeamStore, f: Filters, user: str | None, machine: str | None
                 "d AS (SELECT *, row_number() OVER (PARTITION BY request_key COLLATE \"C\" "
                 f"ORDER BY {FIRST_ORDER}) > 1 AS dup, {mine_sql.format(w='')} AS mine "
                 "FROM w) "), params
-    return (f"WITH w AS (SELECT {cols} FROM {rel}{where}), "
+    # w is read again rather than materialised: a third faster (only the key's
+    # column is read for ``twice``, and ``late`` reads only the few candidates)
+    return (f"WITH w AS NOT MATERIALIZED (SELECT {cols} FROM {rel}{where}), "
             "twice AS (SELECT hash(request_key) AS h FROM w GROUP BY 1 HAVING count(*) > 1), "
             "late AS (SELECT user_name, machine, request_key FROM (SELECT user_name, machine, "
             f"request_key, row_number() OVER (PARTITION BY request_key ORDER BY {FIRST_ORDER}) "
