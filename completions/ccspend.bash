@@ -6,7 +6,7 @@ _ccspend() {
     cmd=""
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${COMP_WORDS[i]}" in
-            blocks|branch|breakeven|budget|cap|completions|config|daily|export|import|model|monthly|project|rates|reconcile|report|route|run|runs|session|source|sql|statusline|watch|weekly|whatif) cmd="${COMP_WORDS[i]}"; break ;;
+            blocks|branch|breakeven|budget|cap|completions|config|daily|export|import|machine|model|monthly|project|rates|reconcile|report|route|run|runs|session|source|sql|statusline|user|watch|weekly|whatif) cmd="${COMP_WORDS[i]}"; break ;;
         esac
     done
     case "$prev" in
@@ -15,32 +15,34 @@ _ccspend() {
         --provider) COMPREPLY=($(compgen -W "anthropic openai openrouter" -- "$cur")); return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "blocks branch breakeven budget cap completions config daily export import model monthly project rates reconcile report route run runs session source sql statusline watch weekly whatif --since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --source --instances -i --version --help" -- "$cur")) ;;
-        blocks) COMPREPLY=($(compgen -W "--active --recent --limit --since -s --until -u --last --timezone -z --project --branch --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --no-ingest --help" -- "$cur")) ;;
-        branch) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --chart --source --help" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "blocks branch breakeven budget cap completions config daily export import machine model monthly project rates reconcile report route run runs session source sql statusline user watch weekly whatif --since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --source --team --user --machine --instances -i --version --help" -- "$cur")) ;;
+        blocks) COMPREPLY=($(compgen -W "--active --recent --limit --since -s --until -u --last --timezone -z --project --branch --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --no-ingest --team --user --machine --help" -- "$cur")) ;;
+        branch) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --chart --source --team --user --machine --help" -- "$cur")) ;;
         breakeven) COMPREPLY=($(compgen -W "--model --vs --hours-per-day --timezone -z --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
-        budget) COMPREPLY=($(compgen -W "check alerts set unset --timezone -z --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
+        budget) COMPREPLY=($(compgen -W "check alerts set unset --timezone -z --json --db --claude-dir --no-ingest --team --help" -- "$cur")) ;;
         cap) COMPREPLY=($(compgen -W "install uninstall override --json --db --help" -- "$cur")) ;;
         completions) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
         config) COMPREPLY=($(compgen -W "path --help" -- "$cur")) ;;
-        daily) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --chart --source --instances -i --help" -- "$cur")) ;;
+        daily) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --chart --source --team --user --machine --instances -i --help" -- "$cur")) ;;
         export) COMPREPLY=($(compgen -W "--format --since --until --out --to --table --user --machine --json --source --db --claude-dir --no-ingest --help" -- "$cur")) ;;
         import) COMPREPLY=($(compgen -W "--format --same-as-local --json --db --help" -- "$cur")) ;;
-        model) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --chart --source --help" -- "$cur")) ;;
-        monthly) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --chart --source --instances -i --help" -- "$cur")) ;;
-        project) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --chart --source --help" -- "$cur")) ;;
+        machine) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --chart --source --team --user --machine --help" -- "$cur")) ;;
+        model) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --chart --source --team --user --machine --help" -- "$cur")) ;;
+        monthly) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --chart --source --team --user --machine --instances -i --help" -- "$cur")) ;;
+        project) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --chart --source --team --user --machine --help" -- "$cur")) ;;
         rates) COMPREPLY=($(compgen -W "update --at --json --help" -- "$cur")) ;;
         reconcile) COMPREPLY=($(compgen -W "--since --until --provider --threshold --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
-        report) COMPREPLY=($(compgen -W "--html --since -s --until -u --timezone -z --project --db --claude-dir --demo --no-ingest --source --help" -- "$cur")) ;;
+        report) COMPREPLY=($(compgen -W "--html --since -s --until -u --timezone -z --project --db --claude-dir --demo --no-ingest --source --team --user --machine --help" -- "$cur")) ;;
         route) COMPREPLY=($(compgen -W "policy review --stakes --type --context-tokens --task-file --explain --estimate --json --help" -- "$cur")) ;;
         run) COMPREPLY=($(compgen -W "--cap --cap-tokens --task --warn --grace --force --prompt-file --max-requests-per-minute --max-usd-per-hour --route --json --db --claude-dir --help" -- "$cur")) ;;
         runs) COMPREPLY=($(compgen -W "--task --json --db --help" -- "$cur")) ;;
-        session) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --chart --source --id -i --help" -- "$cur")) ;;
-        source) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --chart --source --help" -- "$cur")) ;;
+        session) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --chart --source --team --user --machine --id -i --help" -- "$cur")) ;;
+        source) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --chart --source --team --user --machine --help" -- "$cur")) ;;
         sql) COMPREPLY=($(compgen -W "--json --csv --limit --db --claude-dir --no-ingest --help" -- "$cur")) ;;
         statusline) COMPREPLY=($(compgen -W "--install --uninstall --shell --refresh --help" -- "$cur")) ;;
+        user) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --chart --source --team --user --machine --help" -- "$cur")) ;;
         watch) COMPREPLY=($(compgen -W "--timezone -z --limit --db --claude-dir --help" -- "$cur")) ;;
-        weekly) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --chart --source --instances -i --start-of-week -w --help" -- "$cur")) ;;
+        weekly) COMPREPLY=($(compgen -W "--since -s --until -u --last --timezone -z --project --branch --breakdown -b --json -j --order -o --compact --color --no-color --offline -O --db --claude-dir --demo --no-ingest --chart --source --team --user --machine --instances -i --start-of-week -w --help" -- "$cur")) ;;
         whatif) COMPREPLY=($(compgen -W "--model --route --card --task --since --until -u --timezone -z --project --json --db --claude-dir --no-ingest --help" -- "$cur")) ;;
     esac
 }
