@@ -67,6 +67,8 @@ def rows_sql(user: int, days: int, per_day: int, start: str = "2025-12-01") -> s
         (hash(i, 2) % 90000)::BIGINT AS cache_read_tokens,
         (hash(i, 3) % 4000)::BIGINT AS output_tokens, 0::BIGINT AS web_search_requests,
         CAST((hash(i) % 5000) * (CASE i % 3 {price} END) AS DECIMAL(38, 12)) AS cost_usd,
+        CAST((hash(i, 2) % 90000) * (CASE i % 3 {price} END) * 0.9 AS DECIMAL(38, 12))
+            AS savings_usd,
         'bench' AS card_version,
         TIMESTAMPTZ '{start} 00:00:00+00' + to_seconds((i // {per_day}) * 86400 + 90000)
             AS exported_at
@@ -183,9 +185,10 @@ def main() -> None:
         for label, where in stores:
             for what, extra in (("monthly, one month", month), ("monthly, whole year", [])):
                 t = best_of(["monthly", "--team", where, "--json", *extra], env)
-                print(f"{label:15} {what:20} {t:6.2f} s")
+                print(f"{label:15} {what:20} {t:6.2f} s   (load {os.getloadavg()[0]:.1f})")
         for label, t in export_per_million(folder, pg_url).items():
             print(f"export 1,000,000 rows: {label:16} {t:6.2f} s")
+        print("load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     finally:
         if server is not None:
             pg_server.stop(server)

@@ -98,7 +98,9 @@ def test_first_export_creates_the_table_and_matches_the_reports(pg, history):
     cols = [r[0] for r in pg.query(
         f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}' "
         "ORDER BY ordinal_position")]
-    assert cols == list(team_export.NAMES)
+    assert cols == [*team_export.NAMES, "counted"]  # counted: PostgreSQL's dedup decision
+    indexes = pg.query(f"SELECT indexdef FROM pg_indexes WHERE tablename = '{table}'")
+    assert {i.split(" USING ")[1] for (i,) in indexes} >= {"btree (ts)", "hash (request_key)"}
     rows = pg.query(f"SELECT request_key, ts::text, source, provider, model_name, cost_usd, "
                     f"project, branch, card_version FROM {table} ORDER BY ts")
     assert [r[0] for r in rows] == ["a|a", "b|b", "c|c"]

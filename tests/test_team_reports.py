@@ -14,6 +14,7 @@ import os
 import random
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,7 @@ def assert_same(got: dict, want: dict) -> None:
     assert [r["key"] for r in got["rows"]] == [r["key"] for r in want["rows"]]
     for g, w in zip(got["rows"], want["rows"], strict=True):
         assert abs(g["cost_usd"] - w["cost_usd"]) < 1e-6, g["key"]
+        assert abs(g["cache_savings_usd"] - w["cache_savings_usd"]) < 1e-6, g["key"]
         for field in ("requests", "input_tokens", "output_tokens", "cache_write_tokens",
                       "cache_read_tokens", "total_tokens", "models"):
             assert g[field] == w[field], (g["key"], field)
@@ -109,7 +111,7 @@ def check_store(target: str, halves: dict) -> None:
     """Every report the team store answers equals the single store's truth."""
     for name, args in (("daily", ()), ("daily", ("-z", "Pacific/Auckland")), ("weekly", ()),
                        ("monthly", ()), ("session", ()), ("model", ()), ("project", ()),
-                       ("branch", ()), ("daily", ("--since", "2026-09-05", "--until",
+                       ("branch", ()), ("source", ()), ("daily", ("--since", "2026-09-05", "--until",
                                                   "2026-09-12", "-z", "America/New_York")),
                        ("daily", ("--project", "/home/ann/proj1")),
                        ("daily", ("--branch", "feature"))):  # fmt: skip
@@ -327,3 +329,135 @@ def test_chart_and_html_over_a_team_store(halves, sandbox):
     assert r.returncode == 0, r.stderr
     blocks = json.loads(r.stdout)
     assert blocks["totals"]["requests"] == truth(halves, "daily")["totals"]["requests"]
+
+
+# -- the dedup decided where rows come in -----------------------------------------------------
+
+K1, K2, K3 = "msg_1|req_1", "msg_2|req_2", "msg_3|req_3"
+
+
+def _stage(tmp: Path, rows: list[tuple], fmt: str) -> Path:
+    """A staged export (the team table's columns) of (machine, request key, exported at,
+    output tokens) rows, in the file format the store takes."""
+    import duckdb
+
+    from ccspend.store.team_table import NAMES
+
+    out = tmp / f"stage-{random.random()}.{fmt}"
+    values = ", ".join(
+        f"('ann', '{m}', '{k}', TIMESTAMPTZ '2026-09-03 10:00:00+00', 'claude-code', 'anthropic', "
+        f"'claude-haiku-4-5', 'claude-haiku-4-5', '/p', 'main', 's1', 1000, 0, 0, 0, {out_tok}, 0, "
+        f"CAST({out_tok} * 0.000005 AS DECIMAL(38, 12)), CAST(0.25 AS DECIMAL(38, 12)), 'card', "
+        f"TIMESTAMPTZ '2026-10-01 {at}:00+00')" for m, k, at, out_tok in rows)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"CREATE TABLE s ({', '.join(NAMES)}) AS SELECT * FROM (VALUES {values})")
+    opts = "FORMAT csv, HEADER" if fmt == "csv" else "FORMAT parquet"
+    con.execute(f"COPY s TO '{out}' ({opts})")
+    con.close()
+    return out
+
+
+# Each step exports (machine, key, exported at, output tokens) rows; after it, the machine
+# each response counts under. "early" exports its copy of K1 after the others but with an
+# earlier exported_at (a clock behind, an upload held back): it becomes K1's first copy.
+# desktop's K2 changes (exported_at moves after laptop's): laptop's copy counts. "aaa" ties
+# laptop's K3 on exported_at: the machine name decides.
+STEPS = [
+    ([("desktop", K1, "10:00", 10), ("desktop", K2, "10:00", 10)],
+     {K1: "desktop", K2: "desktop"}),
+    ([("laptop", K1, "11:00", 10), ("laptop", K2, "11:00", 10), ("laptop", K3, "11:00", 10)],
+     {K1: "desktop", K2: "desktop", K3: "laptop"}),
+    ([("early", K1, "09:00", 10)], {K1: "early", K2: "desktop", K3: "laptop"}),
+    ([("desktop", K1, "12:00", 10), ("desktop", K2, "12:00", 99)],
+     {K1: "early", K2: "laptop", K3: "laptop"}),
+    ([("aaa", K3, "11:00", 10)], {K1: "early", K2: "laptop", K3: "aaa"}),
+]
+
+
+def _machines(store, **kw) -> tuple[dict, int]:
+    from ccspend.store import team_read
+    from ccspend.store.queries import Filters
+
+    got = team_read.summarise(store, "machine", Filters(), **kw)
+    return {a.key: a.requests for a in got.summary.groups}, got.duplicates
+
+
+def _expect(first: dict) -> dict:
+    out: dict = {}
+    for m in first.values():
+        out[m] = out.get(m, 0) + 1
+    return out
+
+
+def test_postgres_decides_copies_at_export_as_a_read_would(pg, tmp_path, monkeypatch):
+    """``counted`` is decided by each export, in its transaction; a report only sums.
+    After every step, the flags equal the documented rule and the report equals the
+    one that decides by sorting at read time (a table without the flags)."""
+    from ccspend.store import postgres, team_read
+    from ccspend.store.team_read import TeamStore
+
+    store = TeamStore(team_read.POSTGRES, "pg", url=pg.url())
+    rows_seen = 0
+    for rows, first in STEPS:
+        postgres.append(pg.url(), "pg", "ccspend_usage", _stage(tmp_path, rows, "csv"))
+        rows_seen = pg.query("SELECT count(*) FROM ccspend_usage")[0][0]
+        counted = dict(pg.query("SELECT request_key, machine FROM ccspend_usage WHERE counted"))
+        assert counted == first
+        want = (_expect(first), rows_seen - len(first))
+        assert _machines(store) == want
+        # the same rows decided at read time (the statement for a table without flags)
+        with monkeypatch.context() as m:
+            m.setattr(team_read, "OPTIONAL", frozenset({"savings_usd"}))
+            assert _machines(store) == want
+    assert rows_seen == 7  # desktop 2, laptop 3, early 1, aaa 1: a change adds no row
+    # desktop's K2 changed: one row, updated in place, its savings kept
+    assert pg.query(f"SELECT output_tokens, savings_usd FROM ccspend_usage "
+                    f"WHERE machine = 'desktop' AND request_key = '{K2}'") == [(99, Decimal("0.25"))]
+
+
+def test_a_table_from_before_the_flags_is_decided_by_its_next_export(pg, tmp_path):
+    """An older ccspend's table (no ``counted``, no ``savings_usd``): read by sorting
+    until an export adds the columns and decides every copy already there."""
+    from ccspend.store import postgres, team_read
+    from ccspend.store.team_read import TeamStore
+    from ccspend.store.team_table import COLUMNS, KEY
+
+    cols = ", ".join(f"{c} {t}" for c, t in COLUMNS if c != "savings_usd")
+    pg.execute(f"CREATE TABLE ccspend_usage ({cols}, PRIMARY KEY ({', '.join(KEY)}))")
+    names = ", ".join(c for c, _ in COLUMNS if c != "savings_usd")
+    for m, at in (("laptop", "11:00"), ("desktop", "10:00")):  # an older ccspend's rows
+        pg.execute(f"INSERT INTO ccspend_usage ({names}) VALUES ('ann', '{m}', '{K1}', "
+                   "'2026-09-03 10:00+00', 'claude-code', NULL, 'm', NULL, '/p', 'main', 's', "
+                   f"1, 0, 0, 0, 1, 0, NULL, 'card', '2026-10-01 {at}+00')")  # fmt: skip
+    store = TeamStore(team_read.POSTGRES, "pg", url=pg.url())
+    assert _machines(store) == ({"desktop": 1}, 1)  # decided at read time
+    postgres.append(pg.url(), "pg", "ccspend_usage",
+                    _stage(tmp_path, [("bob-pc", K3, "12:00", 5)], "csv"))  # fmt: skip
+    assert dict(pg.query("SELECT machine, counted FROM ccspend_usage WHERE request_key = "
+                         f"'{K1}'")) == {"desktop": True, "laptop": False}  # fmt: skip
+    assert _machines(store) == ({"desktop": 1, "bob-pc": 1}, 1)
+    got = team_read.summarise(store, "daily", team_read.Filters())
+    assert got.summary.total.savings_micro == Decimal("0.25") * 1_000_000  # old rows: NULL
+
+
+def test_folder_decides_copies_at_read_by_the_same_rule(sandbox, tmp_path):
+    """The folder's read-time dedup (only keys whose hash occurs twice are ranked) gives
+    the same answer as PostgreSQL's flags, step by step."""
+    from ccspend.store import team_folder, team_read
+    from ccspend.store.team_read import TeamStore
+
+    folder = sandbox / "shared"
+    store = TeamStore(team_read.PARQUET, str(folder), path=folder)
+    rows_seen = 0
+    for rows, first in STEPS:
+        by_machine: dict = {}
+        for row in rows:
+            by_machine.setdefault(row[0], []).append(row)
+        for machine, mine in by_machine.items():
+            new, _ = team_folder.append(folder, _stage(tmp_path, mine, "parquet"), "ann",
+                                        machine)  # fmt: skip
+            rows_seen += new
+        assert _machines(store) == (_expect(first), rows_seen - len(first))
+        assert _machines(store, machine="laptop")[0] == {
+            m: n for m, n in _expect(first).items() if m == "laptop"}

@@ -10,6 +10,15 @@ Exporters of one table take turns (a transaction-level advisory lock on its
 name) until they commit: two first exports at once both saw no table, and the
 loser's CREATE collided in the catalog. Should a CREATE still collide with
 another's, the whole transaction is tried once more: the second try sees the table.
+
+Duplicates across machines are decided here, once, so that a report only sums
+(``store.team_read``): the table carries ``counted``, true on the copy of a
+response that counts (the one exported first: ``exported_at``, then machine,
+then user, names in byte order) and false on its other copies. Exports take
+turns on the advisory lock, so each one, in its transaction, re-decides the
+request keys it inserted or changed that another machine also holds: the
+few synced copies, found through a hash index on ``request_key``. The month
+window of a report reads through the btree index on ``ts``.
 """
 
 from __future__ import annotations
@@ -19,14 +28,22 @@ from urllib.parse import urlsplit
 
 from ccspend.core.errors import CcspendError, UsageError
 from ccspend.store.team_table import (
+    ADDED,
     NAMES,
     STAGE,
     check_columns,
-    count_sql,
     create_sql,
     probe_sql,
+    stage_sql,
     upsert_sql,
 )
+
+# PostgreSQL's own column: the dedup's decision (see the module's docstring). A table made
+# by an older ccspend gets it (and the decisions for its rows) from its next export.
+COUNTED = (("counted", "BOOLEAN NOT NULL DEFAULT true"),)
+TOUCHED = "ccspend_touched"  # the keys an export inserted or changed
+# the first of a response's copies: one order for the export's decision and a report's
+FIRST_ORDER = 'exported_at, machine COLLATE "C", user_name COLLATE "C"'
 
 
 def append(url: str, shown: str, table: str, stage: Path) -> tuple[int, int]:
@@ -70,20 +87,88 @@ def _append(cur, table: str, stage: Path) -> tuple[int, int]:
     # once both saw no table, and the loser's CREATE collided in the catalog.
     cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ccspend export {table}",))
     cur.execute("SELECT to_regclass(%s)", (table,))
-    if cur.fetchone()[0] is None:  # only its creator may index it; a user granted rights on
-        cur.execute(create_sql(table))  # a DBA's table only writes rows
-        cur.execute(f"CREATE INDEX {table.split('.')[-1]}_ts ON {table} (ts)")
+    if cur.fetchone()[0] is None:
+        cur.execute(create_sql(table, COUNTED))
     cur.execute(probe_sql(table))
     check_columns(table, [d.name for d in cur.description])
-    cur.execute(f"CREATE TEMP TABLE {STAGE} (LIKE {table}) ON COMMIT DROP")
+    names = _upgrade(cur, table)
+    cur.execute(stage_sql(STAGE))
     with cur.copy(f"COPY {STAGE} ({', '.join(NAMES)}) FROM STDIN (FORMAT csv, HEADER)") \
             as copy, open(stage, "rb") as fh:
         while chunk := fh.read(1 << 20):
             copy.write(chunk)
-    cur.execute(count_sql(table, STAGE))
+    # one statement: the upsert, and what it did (xmax = 0: a row it inserted)
+    cur.execute(f"CREATE TEMP TABLE {TOUCHED} (user_name TEXT, machine TEXT, request_key TEXT, "
+                "inserted BOOLEAN) ON COMMIT DROP")  # fmt: skip
+    returning = " RETURNING t.user_name, t.machine, t.request_key, t.xmax = 0"
+    cur.execute(f"WITH up AS ({upsert_sql(table, STAGE, names, returning)}) "
+                f"INSERT INTO {TOUCHED} SELECT * FROM up")  # fmt: skip
+    cur.execute(f"SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
+                f"FROM {TOUCHED}")  # fmt: skip
     new, updated = cur.fetchone()
-    cur.execute(upsert_sql(table, STAGE))
+    if "counted" in names_of(cur, table):
+        decide(cur, table, f"SELECT DISTINCT k.request_key FROM {TOUCHED} k JOIN {table} c "
+               "ON c.request_key = k.request_key "
+               "AND (c.user_name <> k.user_name OR c.machine <> k.machine)")  # fmt: skip
     return new, updated
+
+
+def names_of(cur, table: str) -> list[str]:
+    cur.execute(probe_sql(table))
+    return [d.name.lower() for d in cur.description]
+
+
+def _index_name(table: str, suffix: str) -> tuple[str, str]:
+    """(the index's name to create, its name qualified by the table's schema)."""
+    base = f"{table.split('.')[-1]}_{suffix}"
+    return base, (f"{table.split('.')[0]}.{base}" if "." in table else base)
+
+
+def _upgrade(cur, table: str) -> tuple[str, ...]:
+    """Bring a table made by an older ccspend up to date: the columns added since
+    (``savings_usd``, ``counted``: the copies decided once, for all its rows) and the
+    indexes (``ts`` for a report's window, ``request_key`` for the dedup). Each step
+    only if missing, and only if this role may (the table's owner): a role that may only
+    write rows exports without them, and reports fall back to deciding at read time.
+    The columns to write come back."""
+    have = names_of(cur, table)
+    steps = [(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {c} {t}", c)
+             for c, t in ADDED.items() if c not in have]
+    if "counted" not in have:
+        steps.append((f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS counted "
+                      f"{COUNTED[0][1]}", "counted"))  # fmt: skip
+    for suffix, how in (("ts", "(ts)"), ("request_key", "USING hash (request_key)")):
+        name, qualified = _index_name(table, suffix)
+        cur.execute("SELECT to_regclass(%s)", (qualified,))
+        if cur.fetchone()[0] is None:
+            steps.append((f"CREATE INDEX IF NOT EXISTS {name} ON {table} {how}", None))
+    for sql, column in steps:
+        cur.execute("SAVEPOINT ccspend_upgrade")
+        try:
+            cur.execute(sql)
+        except Exception as exc:  # noqa: BLE001 - psycopg's errors, imported lazily
+            if type(exc).__name__ != "InsufficientPrivilege":
+                raise
+            cur.execute("ROLLBACK TO SAVEPOINT ccspend_upgrade")
+            continue
+        cur.execute("RELEASE SAVEPOINT ccspend_upgrade")
+        if column == "counted":  # every row was counted by default: decide the copies
+            decide(cur, table, f"SELECT request_key FROM {table} GROUP BY 1 HAVING count(*) > 1")
+    have = names_of(cur, table)
+    return tuple(c for c in NAMES if c in have)
+
+
+def decide(cur, table: str, keys_sql: str) -> None:
+    """Re-decide which copy counts for the request keys ``keys_sql`` selects: the first
+    exported (``FIRST_ORDER``); only rows whose decision changes are written."""
+    cur.execute(f"CREATE TEMP TABLE ccspend_copied ON COMMIT DROP AS {keys_sql}")
+    cur.execute(f"""UPDATE {table} t SET counted = x.first FROM (
+        SELECT user_name, machine, request_key,
+               row_number() OVER (PARTITION BY request_key ORDER BY {FIRST_ORDER}) = 1 AS first
+        FROM {table} WHERE request_key IN (SELECT request_key FROM ccspend_copied)) x
+        WHERE t.user_name = x.user_name AND t.machine = x.machine
+          AND t.request_key = x.request_key AND t.counted IS DISTINCT FROM x.first""")
+    cur.execute("DROP TABLE ccspend_copied")
 
 
 def _url_password(url: str) -> str | None:

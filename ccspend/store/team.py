@@ -20,6 +20,7 @@ from ccspend.core.errors import CcspendError, StoreBusy
 from ccspend.store import LOCK_TIMEOUT_ENV, is_lock_error, lock_timeout
 from ccspend.store.engine import duckdb
 from ccspend.store.team_table import (
+    ADDED,
     STAGE,
     check_columns,
     count_sql,
@@ -67,10 +68,15 @@ def append(path: Path, table: str, stage: Path) -> tuple[int, int]:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
         con.execute(create_sql(table))
         cur = con.execute(probe_sql(table))
-        check_columns(table, [d[0] for d in cur.description])
+        have = check_columns(table, [d[0] for d in cur.description])
+        for column, kind in ADDED.items():  # a table made by an older ccspend
+            if column not in have:
+                con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
+        cur = con.execute(probe_sql(table))
+        names = check_columns(table, [d[0] for d in cur.description])
         con.execute(f"CREATE TEMP TABLE {STAGE} AS SELECT * FROM {parquet_source(stage)}")
         new, updated = con.execute(count_sql(table, STAGE)).fetchone()
-        con.execute(upsert_sql(table, STAGE))
+        con.execute(upsert_sql(table, STAGE, names))
         con.execute("COMMIT")
     return new, updated
 

@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 from ccspend.core.errors import CcspendError
 from ccspend.store.engine import duckdb
-from ccspend.store.team_table import KEY, NAMES, VALUES, count_sql
+from ccspend.store.team_table import ADDED, KEY, NAMES, VALUES, count_sql
 
 MONTH_DIR = "month={}"
 
@@ -95,8 +95,12 @@ def _merge_month(con, month_dir: Path, name: str, month: str) -> tuple[int, int]
     con.execute(f"CREATE OR REPLACE TEMP TABLE stage_month AS SELECT {cols} FROM staged "
                 "WHERE month = $m", {"m": month})  # fmt: skip
     if target.exists():
-        con.execute(f"CREATE OR REPLACE TEMP TABLE old AS SELECT {cols} "
-                    f"FROM read_parquet({_sql_path(target)})")  # fmt: skip
+        old = _sql_path(target)
+        have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({old})").fetchall()}
+        # a file written before a column was added: NULL there (filled in by this merge)
+        picked = ", ".join(c if c in have else f"CAST(NULL AS {ADDED[c]}) AS {c}" for c in NAMES)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE old AS SELECT {picked} "
+                    f"FROM read_parquet({old})")  # fmt: skip
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE old AS SELECT {cols} FROM stage_month LIMIT 0")
     new, updated = con.execute(count_sql("old", "stage_month")).fetchone()

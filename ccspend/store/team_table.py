@@ -18,6 +18,8 @@ from ccspend.core.errors import CcspendError
 from ccspend.sources.agents import names as agent_names
 from ccspend.store.export import COST_USD
 
+SAVINGS_USD = COST_USD.replace("cost_micro", "savings_micro")
+
 DEFAULT_TABLE = "ccspend_usage"
 KEY = ("user_name", "machine", "request_key")
 
@@ -41,11 +43,19 @@ COLUMNS = (
     ("output_tokens", "BIGINT NOT NULL"),
     ("web_search_requests", "BIGINT NOT NULL"),
     ("cost_usd", "NUMERIC(38, 12)"),  # NULL: the model is not on the card (never 0)
+    # what cache reads and writes saved against the input rate; NULL: unpriced, or
+    # exported by a ccspend before this column (added by ALTER TABLE to older tables)
+    ("savings_usd", "NUMERIC(38, 12)"),
     ("card_version", "TEXT NOT NULL"),
     ("exported_at", "TIMESTAMPTZ NOT NULL"),
 )
 NAMES = tuple(c for c, _ in COLUMNS)
-VALUES = tuple(c for c in NAMES if c not in KEY and c != "exported_at")  # a change updates
+# Derived from the columns that are compared (tokens, card): filled in where NULL (a row
+# exported before the column existed) without counting as a change of the row, so its
+# exported_at, and with it which machine exported a response first, stays as it was.
+DERIVED = ("savings_usd",)
+ADDED = {"savings_usd": "NUMERIC(38, 12)"}  # columns an older table gets by ALTER TABLE
+VALUES = tuple(c for c in NAMES if c not in KEY and c != "exported_at" and c not in DERIVED)
 
 # Only agent logs go out: selected.source -> the table's source.
 AGENTS = {"local": "claude-code", **{name: name for name in agent_names()}}
@@ -73,6 +83,7 @@ def stage_rows(con, out: Path, fmt: str, providers: dict[str, str], user: str, m
                s.cwd AS project, s.git_branch AS branch, s.session_id, s.input_tokens,
                s.cache_write_5m_tokens, s.cache_write_1h_tokens, s.cache_read_tokens,
                s.output_tokens, s.web_search_requests, {COST_USD} AS cost_usd,
+               {SAVINGS_USD} AS savings_usd,
                $card AS card_version, $now::TIMESTAMPTZ AS exported_at
         FROM selected s LEFT JOIN team_providers p ON p.name = s.model_name
         WHERE s.source IN ({", ".join(f"'{k}'" for k in AGENTS)})""",
@@ -84,10 +95,17 @@ def stage_rows(con, out: Path, fmt: str, providers: dict[str, str], user: str, m
     return con.execute("SELECT count(*) FROM team_rows").fetchone()[0]
 
 
-def create_sql(table: str) -> str:
-    cols = ",\n    ".join(f"{c} {t}" for c, t in COLUMNS)
+def create_sql(table: str, extra: tuple[tuple[str, str], ...] = ()) -> str:
+    """The table; ``extra``: an engine's own columns after the documented ones."""
+    cols = ",\n    ".join(f"{c} {t}" for c, t in (*COLUMNS, *extra))
     key = ", ".join(KEY)
     return f"CREATE TABLE IF NOT EXISTS {table} (\n    {cols},\n    PRIMARY KEY ({key})\n)"
+
+
+def stage_sql(stage: str) -> str:
+    """A temp table for the staged rows: every column, no constraint (the table checks)."""
+    cols = ", ".join(f"{c} {t.replace(' NOT NULL', '')}" for c, t in COLUMNS)
+    return f"CREATE TEMP TABLE {stage} ({cols}) ON COMMIT DROP"
 
 
 def probe_sql(table: str) -> str:
@@ -99,24 +117,38 @@ def _changed(new: str) -> str:
     return " OR ".join(f"t.{c} IS DISTINCT FROM {new}.{c}" for c in VALUES)
 
 
+def _filled(new: str, names=NAMES) -> str:
+    """A derived column the row lacks (exported before it existed) and now has."""
+    return " OR ".join(f"(t.{c} IS NULL AND {new}.{c} IS NOT NULL)" for c in DERIVED
+                       if c in names) or "false"
+
+
 def count_sql(table: str, stage: str) -> str:
     """(new rows, rows that will change): counted before the upsert, in its transaction."""
     on = " AND ".join(f"t.{c} = s.{c}" for c in KEY)
     return (f"SELECT count(*) FILTER (WHERE t.request_key IS NULL), "
-            f"count(*) FILTER (WHERE t.request_key IS NOT NULL AND ({_changed('s')})) "
-            f"FROM {stage} s LEFT JOIN {table} t ON {on}")  # fmt: skip
+            f"count(*) FILTER (WHERE t.request_key IS NOT NULL AND ({_changed('s')} "
+            f"OR {_filled('s')})) FROM {stage} s LEFT JOIN {table} t ON {on}")  # fmt: skip
 
 
-def upsert_sql(table: str, stage: str) -> str:
-    cols = ", ".join(NAMES)
-    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*VALUES, "exported_at"))
+def upsert_sql(table: str, stage: str, names=NAMES, returning: str = "") -> str:
+    """Insert the staged rows; a changed row takes the new values and ``exported_at``; a
+    row that only lacked a derived column gets it and keeps its ``exported_at``.
+    ``names``: the columns the table has (an older one may lack ``ADDED``)."""
+    cols = ", ".join(names)
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*VALUES, *(d for d in DERIVED if d in names)))
+    when = f"CASE WHEN {_changed('EXCLUDED')} THEN EXCLUDED.exported_at ELSE t.exported_at END"
     return (f"INSERT INTO {table} AS t ({cols}) SELECT {cols} FROM {stage} "
-            f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {sets} WHERE {_changed('EXCLUDED')}")
+            f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {sets}, exported_at = {when} "
+            f"WHERE {_changed('EXCLUDED')} OR {_filled('EXCLUDED', names)}{returning}")
 
 
-def check_columns(table: str, names: list[str]) -> None:
-    """Refuse a table of that name that is not ccspend's (before anything is written)."""
-    missing = [c for c in NAMES if c not in {n.lower() for n in names}]
+def check_columns(table: str, names: list[str]) -> tuple[str, ...]:
+    """Refuse a table of that name that is not ccspend's (before anything is written);
+    the columns to write (an older table may lack those added since: ``ADDED``)."""
+    have = {n.lower() for n in names}
+    missing = [c for c in NAMES if c not in have and c not in ADDED]
     if missing:
         raise CcspendError(f"table {table} exists without ccspend's columns "
                            f"({', '.join(missing)})", hint="name another one with --table")
+    return tuple(c for c in NAMES if c in have)
