@@ -30,12 +30,11 @@ import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-import msgspec
-
 from ccspend.sources.agents.filecommon import (
     LogFile,
     env_list,
     files_below,
+    json_document,
     record,
     tokens,
     when_us,
@@ -88,13 +87,8 @@ def _message_usage(usage: dict) -> tuple[int, int, int, int] | None:
 def read(path: str, file_id: int) -> tuple[list[dict], int]:
     """The calls of one thread, each once, and how many records are bad (a thread that is
     not JSON, being rewritten, counts as one bad record)."""
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    try:
-        thread = msgspec.json.decode(raw)
-    except (msgspec.DecodeError, RecursionError):
-        return [], 1
-    if thread.__class__ is not dict:
+    thread = json_document(path, dict)
+    if thread is None:
         return [], 1
     tid = _str(thread.get("id")) or os.path.basename(path)[: -len(".json")]
     messages = thread.get("messages")

@@ -24,12 +24,11 @@ import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-import msgspec
-
 from ccspend.sources.agents.filecommon import (
     LogFile,
     env_list,
     files_below,
+    json_document,
     record,
     tokens,
     when_us,
@@ -119,13 +118,8 @@ def _run_state_usage(metadata: dict) -> tuple[object, str | None]:
 def read(path: str, file_id: int) -> tuple[list[dict], int]:
     """The calls of one chat, and how many records are bad (a chat that is not a JSON
     array, being rewritten, counts as one)."""
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    try:
-        messages = msgspec.json.decode(raw)
-    except (msgspec.DecodeError, RecursionError):
-        return [], 1
-    if messages.__class__ is not list:
+    messages = json_document(path, list)
+    if messages is None:
         return [], 1
     parts = os.path.normpath(path).split(os.sep)
     chat = parts[-2] if len(parts) >= 2 else "unknown"

@@ -34,13 +34,12 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-import msgspec
-
 from ccspend.sources.agents.dbrecords import SESSION_TOTAL
 from ccspend.sources.agents.filecommon import (
     LogFile,
     env_list,
     files_below,
+    json_document,
     record,
     tokens,
     when_us,
@@ -99,13 +98,8 @@ def _sidecar_model(settings_path: str) -> str | None:
 def read(path: str, file_id: int) -> tuple[list[dict], int]:
     """The session's one record (its totals), and 1 bad record when the file is not a
     settings object or its counts are implausible."""
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    try:
-        settings = msgspec.json.decode(raw)
-    except (msgspec.DecodeError, RecursionError):
-        return [], 1
-    if settings.__class__ is not dict:
+    settings = json_document(path, dict)
+    if settings is None:
         return [], 1
     usage = settings.get("tokenUsage")
     if usage.__class__ is not dict:

@@ -93,6 +93,19 @@ def record(ent: str, ts: int, sid: str | None, mid: str, model: str | None, *, i
     }  # fmt: skip
 
 
+def json_document(path: str, kind: type):
+    """The JSON document a whole file holds, if it is a ``kind`` (dict or list), else None:
+    not JSON (being rewritten, or garbage) or another shape. Amp's threads, Codebuff's
+    chats and Droid's settings are such files; the caller counts a None as one bad record."""
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    try:
+        doc = msgspec.json.decode(raw)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    return doc if doc.__class__ is kind else None
+
+
 def jsonl_objects(path: str, wanted: tuple[bytes, ...] = ()) -> tuple[list[tuple[int, dict]], int]:
     """The JSON objects of a JSONL file with each line's byte offset, and how many lines
     are bad (not JSON, not an object). A last line without its newline is being written:
