@@ -332,3 +332,17 @@ def test_dash_h_after_run_s_double_dash_is_the_agent_s(sandbox):
     r = run_cli("run", "--cap", "1", "--", sys.executable, "-c", "import sys; print(sys.argv)",
                 "-h")
     assert "'-h'" in r.stdout, (r.stdout, r.stderr)
+
+
+def test_an_unpriced_model_reads_unpriced_in_the_model_table_never_zero(projects):
+    from tests.logs import assistant, write
+
+    write(projects / "p" / "s.jsonl", [assistant(msg="a", model="claude-unknown-9"),
+                                       assistant(msg="b", model="claude-haiku-4-5")])
+    from tests.conftest import run_cli
+
+    out = run_cli("model").stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("claude-unknown-9"))
+    assert line.rstrip().endswith("unpriced") and "$0.00" not in line
+    assert "$" in next(ln for ln in out.splitlines() if ln.startswith("haiku")
+                       or ln.startswith("claude-haiku"))

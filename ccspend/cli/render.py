@@ -64,6 +64,9 @@ def tokens(n: int, compact: bool) -> str:
     return str(n)
 
 
+UNPRICED = "unpriced"
+
+
 def money(x: float) -> str:
     return f"${x:,.2f}"
 
@@ -114,6 +117,8 @@ def report_table(report: Report, width: int) -> FittedTable:
             extra.append(("", ""))
             exact.append("")
     lines.append(("Total", data["totals"], "", "bold"))
+    # a model the card does not know costs nothing that is known: "unpriced", never $0.00
+    unpriced = {m for m, _, _ in report.unpriced} if report.name == "model" else set()
     extra.append(("", ""))
     exact.append("")
 
@@ -138,8 +143,9 @@ def report_table(report: Report, width: int) -> FittedTable:
         numbers("Total tokens", "total_tokens"),
         Col("Hit", [f"{n['cache_hit_rate'] * 100:.0f}%" for _, n, _, _ in lines],
             justify="right"),
-        Col("Cost", [money(n["cost_usd"]) for _, n, _, _ in lines], justify="right",
-            style="bold"),
+        Col("Cost", [UNPRICED if n.get("model") is None and label.strip() in unpriced
+                     and not n["cost_usd"] else money(n["cost_usd"])
+                     for label, n, _, _ in lines], justify="right", style="bold"),
     ]  # fmt: skip
     if session:
         cols.append(Col("Last activity", [d for _, d in extra]))
