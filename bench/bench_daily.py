@@ -190,6 +190,21 @@ def summarise(name: str, runs: list[dict]) -> dict:
             "median_rss_mb": statistics.median(rss)}
 
 
+def live_line(i: int, sid: str) -> str:
+    """The ``i``-th line a live session writes (a new response, timestamped now): what
+    the after-a-new-line figures append before each timed report."""
+    return json.dumps({
+        "type": "assistant", "sessionId": sid, "cwd": "/home/dev/live", "gitBranch": "main",
+        "uuid": f"u{i}", "requestId": f"req_live_{i}",
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        "message": {"id": f"msg_live_{i}", "model": "claude-sonnet-4-5-20250929",
+                    "role": "assistant", "type": "message",
+                    "content": [{"type": "text", "text": "ok"}],
+                    "usage": {"input_tokens": 12, "output_tokens": 340,
+                              "cache_creation_input_tokens": 0,
+                              "cache_read_input_tokens": 20_000}}}) + "\n"
+
+
 def after_new_lines(ccspend: list[str], corpus: Path, tmp: Path, runs: int) -> list[dict]:
     """``daily`` right after a session wrote one more line, ``runs`` times.
 
@@ -207,17 +222,8 @@ def after_new_lines(ccspend: list[str], corpus: Path, tmp: Path, runs: int) -> l
                       "--claude-dir", str(corpus), "--claude-dir", str(live)]
 
     def append(i: int) -> None:
-        line = {"type": "assistant", "sessionId": log.stem, "cwd": "/home/dev/live",
-                "gitBranch": "main", "uuid": f"u{i}", "requestId": f"req_live_{i}",
-                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-                "message": {"id": f"msg_live_{i}", "model": "claude-sonnet-4-5-20250929",
-                            "role": "assistant", "type": "message",
-                            "content": [{"type": "text", "text": "ok"}],
-                            "usage": {"input_tokens": 12, "output_tokens": 340,
-                                      "cache_creation_input_tokens": 0,
-                                      "cache_read_input_tokens": 20_000}}}
         with open(log, "a") as fh:
-            fh.write(json.dumps(line) + "\n")
+            fh.write(live_line(i, log.stem))
 
     append(0)
     measure(argv, env, home)  # the first, cold run: not what this row measures

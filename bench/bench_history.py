@@ -54,6 +54,7 @@ from pathlib import Path
 
 from _venv import VenvError, ensure_venv, sandbox_env
 from bench_daily import RunError, install_ccusage
+from bench_daily import live_line as line
 
 HERE = Path(__file__).resolve().parent
 WORK = Path("/tmp/ccspend-bench/history")
@@ -152,19 +153,6 @@ def build(python: str, history: Path, recent: Path, sizes: list[int], tmp: Path)
                            check=True, stdout=subprocess.DEVNULL, cwd=tmp)
         dbs[n] = target
     return dbs
-
-
-def line(i: int, sid: str) -> str:
-    return json.dumps({
-        "type": "assistant", "sessionId": sid, "cwd": "/home/dev/live", "gitBranch": "main",
-        "uuid": f"u{i}", "requestId": f"req_live_{i}",
-        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-        "message": {"id": f"msg_live_{i}", "model": "claude-sonnet-4-5-20250929",
-                    "role": "assistant", "type": "message",
-                    "content": [{"type": "text", "text": "ok"}],
-                    "usage": {"input_tokens": 12, "output_tokens": 340,
-                              "cache_creation_input_tokens": 0,
-                              "cache_read_input_tokens": 20_000}}}) + "\n"
 
 
 def run(argv: list[str], env: dict) -> tuple[float, dict, bytes]:

@@ -18,6 +18,8 @@ from pathlib import Path
 import msgspec
 
 from ccspend.sources import logfiles
+from ccspend.sources.agents.record import env_paths
+from ccspend.sources.agents.record import record as agent_record
 from ccspend.sources.claude_record import BAD, count, micros, request_time
 from ccspend.sources.logfiles import LogFile
 
@@ -26,11 +28,8 @@ __all__ = ["BAD", "LogFile", "env_list", "files_below", "jsonl_objects", "record
 
 
 def env_list(env: Mapping[str, str], name: str) -> list[Path] | None:
-    """The folders a comma-separated override names (ccusage's convention), None when unset."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    return [Path(os.path.expanduser(p.strip())) for p in raw.split(",") if p.strip()]
+    """The folders an override names (``agents.record.env_paths``), None when unset."""
+    return [Path(p) for p in env_paths(env, name)] or None
 
 
 def files_below(roots: Iterable[Path], suffix: str, keep) -> Iterator[LogFile]:
@@ -81,16 +80,15 @@ def record(ent: str, ts: int, sid: str | None, mid: str, model: str | None, *, i
            out: int = 0, cw: int = 0, cr: int = 0, cwd: str | None = None,
            cu: float | None = None, ver: str | None = None, aid: str | None = None,
            f: int = 0, o: int = 0) -> dict:
-    """One usage record in the store's shape. ``inp`` is uncached input, ``cw`` cache
+    """One usage record in the store's shape (``agents.record.record``, the one builder),
+    placed at file index ``f`` and offset ``o``. ``inp`` is uncached input, ``cw`` cache
     writes (billed at the 5-minute rate: no agent here tells the two apart), ``cu`` a
     cost the log states in USD."""
-    return {
-        "ts": ts, "sid": sid, "mid": mid, "rid": None, "model": model,
-        "in": inp, "out": out, "c5": cw, "c1": 0, "cr": cr, "ws": 0,
-        "cwd": cwd, "br": None, "ver": ver, "ent": ent, "sc": False, "aid": aid,
-        "err": False, "cu": cu, "sp": None, "geo": None,
-        "ki": 0, "ko": 0, "k5": 0, "k1": 0, "kr": 0, "f": f, "o": o,
-    }  # fmt: skip
+    rec = agent_record(ts=ts, sid=sid, mid=mid, model=model, inp=inp, out=out,
+                       cache_read=cr, cache_write=cw, cwd=cwd, version=ver, entrypoint=ent,
+                       agent_id=aid, cost=cu)
+    rec["f"], rec["o"] = f, o
+    return rec
 
 
 def json_document(path: str, kind: type):

@@ -41,6 +41,7 @@ from pathlib import Path
 import msgspec
 
 from ccspend.sources import logfiles
+from ccspend.sources.agents.filecommon import jsonl_objects
 from ccspend.sources.agents.record import env_paths, record
 from ccspend.sources.claude_record import BAD, count, parse_timestamp_us
 from ccspend.sources.logfiles import LogFile
@@ -181,35 +182,24 @@ def _message_record(session: _Session, msg: dict, cwd: str | None) -> dict | Non
 def read(path: str, file_id: int) -> tuple[list[dict], int]:
     """The usage records of one recording (one per message id: its last copy), and how
     many bad lines it has."""
-    with open(path, "rb") as fh:
-        buf = fh.read()
     session = _Session(path)
     cwd = project_of(path)
     if path.endswith(".json"):
-        return _read_document(buf, session, cwd, file_id)
+        with open(path, "rb") as fh:
+            return _read_document(fh.read(), session, cwd, file_id)
     last: dict[str, tuple[int, dict]] = {}  # message id -> (offset, its last line)
-    skipped = 0
-    pos = 0
-    size = len(buf)
-    while pos < size:
-        nl = buf.find(b"\n", pos)
-        end = size if nl < 0 else nl
-        line = buf[pos:end].strip()
-        if line:
-            obj = _decode(line)
-            if obj is None:
-                skipped += 0 if nl < 0 else 1  # an unfinished last line is not bad (yet)
-            elif "id" not in obj and "sessionId" in obj:  # the metadata line
-                session.meta(obj)
-            elif "$set" in obj or "$rewindTo" in obj:
-                pass  # metadata, a checkpoint's copies, or a rewind: never new usage
+    objs, skipped = jsonl_objects(path)
+    for pos, obj in objs:
+        if "id" not in obj and "sessionId" in obj:  # the metadata line
+            session.meta(obj)
+        elif "$set" in obj or "$rewindTo" in obj:
+            pass  # metadata, a checkpoint's copies, or a rewind: never new usage
+        else:
+            mid = obj.get("id")
+            if mid.__class__ is str and mid:
+                last[mid] = (pos, obj)
             else:
-                mid = obj.get("id")
-                if mid.__class__ is str and mid:
-                    last[mid] = (pos, obj)
-                else:
-                    skipped += 1
-        pos = end + 1
+                skipped += 1
     records: list[dict] = []
     for offset, msg in sorted(last.values(), key=lambda item: item[0]):
         rec = _message_record(session, msg, cwd)
@@ -220,14 +210,6 @@ def read(path: str, file_id: int) -> tuple[list[dict], int]:
             rec["o"] = offset
             records.append(rec)
     return records, skipped
-
-
-def _decode(line: bytes) -> dict | None:
-    try:
-        obj = msgspec.json.decode(line)
-    except (msgspec.DecodeError, RecursionError):
-        return None
-    return obj if obj.__class__ is dict else None
 
 
 def _read_document(buf: bytes, session: _Session, cwd: str | None,

@@ -26,9 +26,8 @@ import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-import msgspec
-
 from ccspend.sources import logfiles
+from ccspend.sources.agents.filecommon import jsonl_objects
 from ccspend.sources.agents.record import env_paths, record
 from ccspend.sources.claude_record import BAD, count
 from ccspend.sources.logfiles import LogFile
@@ -113,30 +112,15 @@ def _usage(payload: object) -> tuple[int, int, int, int] | None | bool:
 
 
 def read(path: str, file_id: int) -> tuple[list[dict], int]:
-    with open(path, "rb") as fh:
-        buf = fh.read()
     share = _share(path)
     session_dir = os.path.dirname(path)
     sid = os.path.basename(session_dir)
     cwd = work_dir_of(share, os.path.basename(os.path.dirname(session_dir)))
     model = model_of(share)
     records: list[dict] = []
-    skipped = 0
-    pos = 0
-    while pos < len(buf):
-        nl = buf.find(b"\n", pos)
-        end = len(buf) if nl < 0 else nl
-        line = buf[pos:end].strip()
-        here = pos
-        pos = end + 1
-        if not line:
-            continue
-        try:
-            obj = msgspec.json.decode(line)
-        except (msgspec.DecodeError, RecursionError):
-            skipped += 0 if nl < 0 else 1
-            continue
-        msg = obj.get("message") if obj.__class__ is dict else None
+    objs, skipped = jsonl_objects(path)
+    for here, obj in objs:
+        msg = obj.get("message")
         if msg.__class__ is not dict:
             continue  # the metadata line
         kind, payload, sub = msg.get("type"), msg.get("payload"), None

@@ -24,9 +24,8 @@ import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-import msgspec
-
 from ccspend.sources import logfiles
+from ccspend.sources.agents.filecommon import jsonl_objects
 from ccspend.sources.agents.record import env_paths, record
 from ccspend.sources.claude_record import BAD, count, parse_timestamp_us
 from ccspend.sources.logfiles import LogFile
@@ -80,28 +79,12 @@ def split(usage: dict, thoughts_rule: str = THOUGHTS) -> tuple[int, int, int] | 
 
 
 def read(path: str, file_id: int) -> tuple[list[dict], int]:
-    with open(path, "rb") as fh:
-        buf = fh.read()
     last: dict[str, tuple[int, dict]] = {}
-    skipped = 0
-    pos = 0
-    while pos < len(buf):
-        nl = buf.find(b"\n", pos)
-        end = len(buf) if nl < 0 else nl
-        line = buf[pos:end].strip()
-        if line and b'"assistant"' in line:
-            try:
-                obj = msgspec.json.decode(line)
-            except (msgspec.DecodeError, RecursionError):
-                obj = None
-            if obj.__class__ is not dict:
-                skipped += 0 if nl < 0 else 1
-            elif obj.get("type") == "assistant" and obj.get("usageMetadata").__class__ is dict:
-                key = obj.get("uuid")
-                last[key if key.__class__ is str and key else f"@{pos}"] = (pos, obj)
-        elif line and not (line.startswith(b"{") and line.endswith(b"}")) and nl >= 0:
-            skipped += 1
-        pos = end + 1
+    objs, skipped = jsonl_objects(path, (b'"assistant"',))  # only those lines are decoded
+    for pos, obj in objs:
+        if obj.get("type") == "assistant" and obj.get("usageMetadata").__class__ is dict:
+            key = obj.get("uuid")
+            last[key if key.__class__ is str and key else f"@{pos}"] = (pos, obj)
     records = []
     for offset, obj in sorted(last.values(), key=lambda x: x[0]):
         used = split(obj["usageMetadata"])
