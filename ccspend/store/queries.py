@@ -165,6 +165,11 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
 _LAST_LOADED: tuple | None = None
 
 
+def loaded_card() -> tuple | None:
+    """What names the card ``load_card`` last loaded (a new object at each load)."""
+    return _LAST_LOADED
+
+
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple],
             casts: tuple[str, ...]) -> None:  # fmt: skip
     """``rows`` into the temp table ``table``, a column a parameter (``unnest``: one
@@ -616,7 +621,8 @@ def _rollup_ready(con: duckdb.DuckDBPyConnection, f: Filters) -> bool:
         return False
     if con.execute("SELECT card_at FROM card_meta").fetchone()[0] is not None:
         return False
-    return maintain.up_to_date(con, PRICE_COUNTED)  # read-only and stale: PRICED, exact
+    # read-only and stale: PRICED, exact
+    return maintain.up_to_date(con, PRICE_COUNTED, loaded_card())
 
 
 def _rollup_selection(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, dict]:
