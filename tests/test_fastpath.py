@@ -155,3 +155,49 @@ def test_the_warm_path_imports_no_pathlib_json_or_zoneinfo(sandbox, projects):
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.strip().splitlines()[-1] == "[]", r.stderr
+
+
+def test_a_report_leaves_its_commits_in_the_log_and_the_next_run_reads_them(sandbox, projects):
+    """The console entry ends in ``os._exit`` with the database open (no checkpoint after
+    a new line): the write-ahead log holds the run's commits, the repeat is still the
+    cached answer, and the next run, after a new line, replays the log and counts both."""
+    f = write(projects / "p" / "s.jsonl", [assistant(msg="a", out=10)])
+    first = run_cli("daily", "--json")
+    db = sandbox / "data" / "ccspend.duckdb"
+    wal = db.with_name(db.name + ".wal")
+    assert first.returncode == 0 and wal.exists() and wal.stat().st_size > 0
+    marks = sandbox / "marks"
+    again = run_cli("daily", "--json", env={"CCSPEND_TIMING": str(marks)})
+    assert again.stdout == first.stdout and "cached\t" in marks.read_text()
+    append(f, [assistant(msg="b", out=20)])
+    third = json.loads(run_cli("daily", "--json").stdout)["totals"]
+    assert (third["requests"], third["output_tokens"]) == (2, 30)
+    from ccspend.store import Store
+
+    with Store(db).connect() as con:  # another process's open replays the log too
+        assert con.execute("SELECT count(*) FROM counted").fetchone()[0] == 2
+
+
+def test_settle_checkpoints_a_store_left_open_once_its_log_is_large(tmp_path, monkeypatch):
+    """Every open replays the whole log, so a store left open at exit is checkpointed
+    by the run that finds its log past ``SETTLE_WAL_BYTES``."""
+    import ccspend.store as store_module
+    from ccspend.store import Store
+
+    store = Store(tmp_path / "db.duckdb")
+    wal = tmp_path / "db.duckdb.wal"
+    with store.connect(write=True):
+        pass
+    try:
+        with store.keep_open(close=False):
+            with store.connect(write=True) as con:
+                con.execute("INSERT INTO models_seen VALUES ('m')")
+            store.settle()
+            assert wal.exists() and 0 < wal.stat().st_size < store_module.SETTLE_WAL_BYTES
+            monkeypatch.setattr(store_module, "SETTLE_WAL_BYTES", 0)
+            store.settle()
+            assert not wal.exists() or wal.stat().st_size == 0
+    finally:
+        for con in store_module._LEFT_OPEN:
+            store_module._release(con)
+        store_module._LEFT_OPEN.clear()

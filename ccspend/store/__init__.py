@@ -97,6 +97,12 @@ def is_lock_error(exc: Exception) -> bool:
 # logs) fits one group that the commit then compresses alone: 0.25 s against
 # 0.02 s. Small groups cost the queries nothing at this size.
 ROW_GROUP_SIZE = 16384
+# A database left open at exit (``Store.keep_open(close=False)``) is checkpointed
+# once its write-ahead log is past this size: each run's few commits append some
+# kilobytes, and every open replays the whole log.
+SETTLE_WAL_BYTES = 1 << 20
+# The connections left open for the process's exit (a reference keeps them open).
+_LEFT_OPEN: list = []
 
 
 # The read-write databases this process has open, by real path: [the in-memory
@@ -106,6 +112,10 @@ ROW_GROUP_SIZE = 16384
 # cursor on the same one; the file is closed, and checkpointed, with the last.
 _ATTACHED: dict[str, list] = {}
 _HANDED: dict[int, str] = {}  # id of a connection handed out -> its key in _ATTACHED
+# The attached databases whose migrations this process has found applied: while
+# attached read-write the file is this process's alone, so the check (two queries,
+# some 4 ms) is made once per attach, not at every connect.
+_CURRENT_SCHEMA: set[str] = set()
 _ATTACHED_LOCK = threading.Lock()
 
 
@@ -188,6 +198,7 @@ def _forget(con: duckdb.DuckDBPyConnection) -> None:
         held[1] -= 1
         if held[1] == 0:
             del _ATTACHED[key]
+            _CURRENT_SCHEMA.discard(key)
             held[0].close()
 
 
@@ -225,17 +236,29 @@ class Store:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path).expanduser()
         self._keeping = False
+        self._closing = True
         self._kept: duckdb.DuckDBPyConnection | None = None
 
     def settle(self) -> None:
-        """Write a database kept open (``keep_open``) to its file now.
+        """Write a database kept open (``keep_open``) to its file now, if it will be closed.
 
         Its connection's close would otherwise checkpoint it after the report,
-        changing the file the report's cached answer is fingerprinted with.
+        changing the file the report's cached answer is fingerprinted with. A
+        database left open for the process's exit (``keep_open(close=False)``)
+        is not closed at all: its commits stay in the write-ahead log, which the
+        answer's fingerprint covers and the next open replays, and the checkpoint
+        (some 25 ms after a new line) is left to the run whose log has grown past
+        ``SETTLE_WAL_BYTES``, so that replaying it stays cheap.
         """
         if self._kept is not None:
             from ccspend.store.engine import duckdb
 
+            if not self._closing:
+                try:
+                    if os.path.getsize(str(self.path) + ".wal") <= SETTLE_WAL_BYTES:
+                        return
+                except OSError:  # no log: nothing to write
+                    return
             try:
                 self._kept.execute("CHECKPOINT")
             except duckdb.Error as exc:
@@ -254,7 +277,7 @@ class Store:
 
         with self.connect() as con:  # the kept writer, when the ingest wrote
             queries.load_card(con, card)
-            if maintain.up_to_date(con, queries.PRICE_COUNTED):
+            if maintain.up_to_date(con, queries.PRICE_COUNTED, queries.loaded_card()):
                 return
         try:  # pending, and that connection was read-only: a writer, if one can be had
             with self.connect(write=True) as con:
@@ -266,22 +289,28 @@ class Store:
     # -- opening ---------------------------------------------------------
 
     @contextlib.contextmanager
-    def keep_open(self) -> Iterator[None]:
+    def keep_open(self, close: bool = True) -> Iterator[None]:
         """Within this block, the database stays open from its first write on.
 
         A report that has just ingested reads what it wrote: without this, the
         write's connection closes (a checkpoint) and the report opens the file
         again (reading it back). Nothing is opened here: a cold ingest still
         creates the database while its parse workers run.
+
+        ``close=False``: the process ends (``os._exit``) right after the block,
+        so the database is left open, never checkpointed by a close; see ``settle``.
         """
-        self._keeping = True
+        self._keeping, self._closing = True, close
         try:
             yield
         finally:
             self._keeping = False
             kept, self._kept = self._kept, None
             if kept is not None:
-                _release(kept)
+                if close:
+                    _release(kept)
+                else:
+                    _LEFT_OPEN.append(kept)
 
     def _open(self, write: bool) -> duckdb.DuckDBPyConnection:
         from ccspend.store.engine import duckdb
@@ -373,7 +402,10 @@ class Store:
                 pass
         con = self._open(write)
         try:
-            pending = self._pending_migrations(con)
+            attached = _HANDED.get(id(con))  # this process's read-write attach of the file
+            pending = [] if attached in _CURRENT_SCHEMA else self._pending_migrations(con)
+            if not pending and attached is not None:
+                _CURRENT_SCHEMA.add(attached)
             if pending:
                 if not write:
                     _release(con)

@@ -65,7 +65,7 @@ def main() -> None:
             import gc
 
             gc.disable()
-            _exit(report_run.main(opts, walked))
+            _exit(report_run.main(opts, walked, exits=True))
     from ccspend.cli import main as cli_main
 
     cli_main()

@@ -35,17 +35,20 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def main(opts: ReportOptions, walked: dict | None = None) -> int:
+def main(opts: ReportOptions, walked: dict | None = None, exits: bool = False) -> int:
     """Run the report ``parse`` read from the command line; the exit code.
 
     Errors end as the CLI ends them (``ccspend.cli.main``): one line on stderr
     and the exit code of the README, never a traceback. ``walked``: the log
     walks the answer cache's check made (``serve_options``), for the ingest.
+    ``exits``: the process ends in ``os._exit`` right after, so the database is
+    left open rather than closed (``Store.keep_open``).
     """
     from ccspend.cli.exits import say
 
     try:
-        run_report(opts, render=renderer(opts), progress=_progress, walked=walked)
+        run_report(opts, render=renderer(opts), progress=_progress, walked=walked,
+                   leave_open=exits)
         sys.stdout.flush()
         return 0
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one line, as the CLI's
@@ -90,14 +93,16 @@ def _progress():
     return progress_callback()
 
 
-def run_report(opts: ReportOptions, *, render, progress=None, walked: dict | None = None) -> None:
+def run_report(opts: ReportOptions, *, render, progress=None, walked: dict | None = None,
+               leave_open: bool = False) -> None:
     """Bring the store up to date, build the report, print it, and cache the answer.
 
     ``render(report, window, roots, ingested, dated)`` returns the text for
     stdout and stderr (``render_json``, or the CLI's tables), or ``None`` when
     it printed the report itself (a chart: not cached). ``progress`` makes the
     ingest's progress callback and its closer (``ingest_logs``); ``walked``, the
-    log walks just made by the cache check, saves the ingest walking them again.
+    log walks just made by the cache check, saves the ingest walking them again;
+    ``leave_open``: the process exits right after, leaving the database open.
     """
     import shutil
     import tempfile
@@ -147,7 +152,7 @@ def run_report(opts: ReportOptions, *, render, progress=None, walked: dict | Non
 
         store = Store(db or paths.default_db_path())
         # Kept open from the ingest's write to the report's read: no close and reopen.
-        with store.keep_open():
+        with store.keep_open(close=not leave_open):
             prepared: dict = {}
             ingested, warnings = ingest_logs(
                 store, roots, opts.no_ingest, progress=progress,
