@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccspend.cli import jsonout
 from ccspend.cli.jsonout import dumps
-
-
-@pytest.fixture(autouse=True)
-def _always_msgspec(monkeypatch):
-    """Every test here writes through msgspec, whatever the size of its data (small
-    data goes to the standard library itself, which needs no test)."""
-    monkeypatch.setattr(jsonout, "SMALL_ROWS", -1)
 
 _scalars = (st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
             | st.floats(allow_nan=False, allow_infinity=False)
@@ -50,19 +41,3 @@ def test_the_numbers_and_texts_that_differ_between_the_encoders():
 def test_a_lone_surrogate_is_written_as_the_standard_library_writes_it():
     data = {"path": "/tmp/bad-\udcff-name"}
     assert dumps(data) == json.dumps(data, indent=2)
-
-
-def test_small_reports_skip_msgspec_and_large_ones_use_it(monkeypatch):
-    """A report of a few rows is written without importing msgspec (its import costs
-    more than the standard library takes); a large one goes through it."""
-    monkeypatch.setattr(jsonout, "SMALL_ROWS", 3)
-    used = []
-
-    def spy(text: bytes) -> bytes:
-        used.append(len(text))
-        return text
-
-    monkeypatch.setattr(jsonout, "_python_numbers", spy)
-    small, large = {"rows": [{"a": 1}] * 3}, {"rows": [{"a": 1}] * 4}
-    assert dumps(small) == json.dumps(small, indent=2) and not used
-    assert dumps(large) == json.dumps(large, indent=2) and used

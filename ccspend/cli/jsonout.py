@@ -26,10 +26,7 @@ import codecs
 import json
 import re
 
-# Up to this many rows (summed over the top-level lists) the standard library writes
-# the text itself: some 40 us a row, against msgspec's import (some 15 ms) that a
-# report after a new line (a month of days, a few dozen sessions) would pay first.
-SMALL_ROWS = 300
+import msgspec
 
 # Where a number msgspec and repr() may write differently can end: an exponent
 # (msgspec writes ``1e16``, ``1e-7``), or four zeros after the point (below 1e-4).
@@ -45,10 +42,6 @@ _NUMBER_LINE = re.compile(rb' *(?:"(?:[^"\\\n]|\\.)*": )?(-?[0-9][-+0-9.eE]*),?$
 
 def dumps(data: object) -> str:
     """``json.dumps(data, indent=2)``, byte for byte."""
-    if _rows(data) <= SMALL_ROWS:
-        return json.dumps(data, indent=2)
-    import msgspec
-
     try:
         raw = msgspec.json.encode(data)
     except (msgspec.EncodeError, TypeError, OverflowError, UnicodeEncodeError):
@@ -58,13 +51,6 @@ def dumps(data: object) -> str:
         return text.decode("ascii").replace("\x7f", "\\u007f")
     return (text.decode("utf-8").replace("\x7f", "\\u007f")
             .encode("ascii", "ccspend-json-escape").decode("ascii"))
-
-
-def _rows(data: object) -> int:
-    """How many rows ``data``'s top-level lists hold (a report's rows, blocks, sessions)."""
-    if not isinstance(data, dict):
-        return SMALL_ROWS + 1 if isinstance(data, list) and len(data) > SMALL_ROWS else 0
-    return sum(len(v) for v in data.values() if isinstance(v, list))
 
 
 def _python_numbers(text: bytes) -> bytes:
