@@ -325,6 +325,57 @@ _PRICED_KEEP = ("p.file_id, p.line_offset, p.model, p.model_name, p.priced, p.co
                 "p.savings_micro, p.pricing_mode, p.modifier_unknown")
 
 
+# Up to this many unpriced rows are priced in Python (``pricing.counted``); more go to
+# the pricing query, whose fixed cost (some 30 ms) is then spread over them.
+FEW = 64
+_FEW_COLUMNS = ("file_id, line_offset, epoch_us(ts), model, source, logged_cost_usd, speed, "
+                "inference_geo, input_tokens, output_tokens, cache_write_5m_tokens, "
+                "cache_write_1h_tokens, cache_read_tokens, web_search_requests, "
+                "compaction_input_tokens, compaction_output_tokens, "
+                "compaction_cache_write_5m_tokens, compaction_cache_write_1h_tokens, "
+                "compaction_cache_read_tokens")
+
+
+def _price_few(con: duckdb.DuckDBPyConnection, rows: str, span: dict,
+               now: dict[str, str]) -> bool:  # fmt: skip
+    """``repriced`` made in Python for the unpriced rows of ``rows``, when they are few and
+    all of the common case (``pricing.counted``); whether it was. Else the caller runs
+    the pricing query, which prices every case."""
+    from ccspend.pricing import counted as rule
+
+    todo = con.execute(f"SELECT {_FEW_COLUMNS} FROM counted WHERE card IS NULL AND {rows} "
+                       f"LIMIT {FEW + 1}", span).fetchall()  # fmt: skip
+    if len(todo) > FEW or not all(rule.common(r[4], r[5], r[6], r[7], r[8:]) for r in todo):
+        return False
+    spans: dict = {}
+    for raw, name, lo, hi in con.execute(
+            "SELECT raw, name, epoch_us(valid_from), epoch_us(valid_to) FROM model_map"
+            ).fetchall():  # fmt: skip
+        spans.setdefault(raw, []).append((name, lo, hi))
+    periods: dict = {}
+    for row in con.execute(
+            "SELECT name, epoch_us(valid_from), epoch_us(valid_to), i, o, w5, w1, r, "
+            "lc_threshold, li, lo, lw5, lw1, lr, ws FROM card_prices").fetchall():  # fmt: skip
+        periods.setdefault(row[0], []).append(row[1:])
+    cols: list[list] = [[] for _ in range(8)]
+    for r in todo:
+        name, priced, cost, savings = rule.price(r[3], r[2], r[8:], spans, periods)
+        for col, value in zip(cols, (r[0], r[1], r[3], name, priced,
+                                     None if cost is None else format(cost, "f"),
+                                     None if savings is None else format(savings, "f"),
+                                     now.get(r[3] or "")), strict=True):  # fmt: skip
+            col.append(value)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE repriced AS SELECT unnest($1::BIGINT[]) AS file_id, "
+        "unnest($2::BIGINT[]) AS line_offset, unnest($3::VARCHAR[]) AS model, "
+        "unnest($4::VARCHAR[]) AS model_name, unnest($5::BOOLEAN[]) AS priced, "
+        "unnest($6::VARCHAR[])::DECIMAL(38,6) AS cost_micro, "
+        "unnest($7::VARCHAR[])::DECIMAL(38,6) AS savings_micro, "
+        "NULL::VARCHAR AS pricing_mode, NULL::VARCHAR AS modifier_unknown, "
+        "unnest($8::VARCHAR[]) AS fp", cols)
+    return True
+
+
 def refresh(con: duckdb.DuckDBPyConnection, price_counted: str, changed: list[str],
             now: dict[str, str] | None = None) -> None:
     """Price what is not priced, reprice the rows of ``changed`` models, and sum the
@@ -354,12 +405,14 @@ def refresh(con: duckdb.DuckDBPyConnection, price_counted: str, changed: list[st
             span = {"lo": lo, "hi": hi}
             rows = f"ts >= $lo AND ts < $hi::TIMESTAMPTZ + {QUARTER}"
             in_counted = (f"counted.ts >= $lo AND counted.ts < $hi::TIMESTAMPTZ + {QUARTER}")
-            con.execute("CREATE OR REPLACE TEMP TABLE card_fp AS SELECT unnest($1::VARCHAR[]) "
-                        "AS model, unnest($2::VARCHAR[]) AS fp", [list(now), list(now.values())])
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE repriced AS SELECT {_PRICED_KEEP}, c.fp FROM ("
-                + price_counted.format(where=f"card IS NULL AND {rows}")
-                + ") p LEFT JOIN card_fp c ON c.model = coalesce(p.model, '')", span)
+            if not _price_few(con, rows, span, now):
+                con.execute("CREATE OR REPLACE TEMP TABLE card_fp AS SELECT "
+                            "unnest($1::VARCHAR[]) AS model, unnest($2::VARCHAR[]) AS fp",
+                            [list(now), list(now.values())])  # fmt: skip
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE repriced AS SELECT {_PRICED_KEEP}, c.fp FROM ("
+                    + price_counted.format(where=f"card IS NULL AND {rows}")
+                    + ") p LEFT JOIN card_fp c ON c.model = coalesce(p.model, '')", span)
             con.execute(
                 "UPDATE counted SET card = coalesce(x.fp, ''), model_name = x.model_name, "
                 "priced = x.priced, cost_micro = x.cost_micro, savings_micro = x.savings_micro, "
