@@ -236,7 +236,7 @@ def _insert_marking(con: duckdb.DuckDBPyConnection, select: str, params: dict) -
 # -- pricing and the rollup, with the card loaded ----------------------------------
 
 
-def _fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+def fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Each stored log model's price fingerprint, from the card ``queries.load_card``
     put in the temp tables: its model map spans, and the price periods and
     multipliers of the card models they name. ``""`` stands for a NULL model."""
@@ -262,7 +262,7 @@ def _fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 def stale(con: duckdb.DuckDBPyConnection) -> tuple[list[str], bool]:
     """What ``refresh`` has to do with the card loaded: the models whose prices
     changed since their rows were priced, and whether any bucket is dirty."""
-    return _stale(con, _fingerprints(con))
+    return _stale(con, fingerprints(con))
 
 
 # The (connection, card load) ``up_to_date`` last found current, until this process
@@ -284,7 +284,8 @@ def up_to_date(con: duckdb.DuckDBPyConnection, price_counted: str, loaded=None) 
             and _CURRENT[1] is loaded:  # fmt: skip
         return True
     _CURRENT = None
-    now = _fingerprints(con)
+    # the store's card tables come with their fingerprints; temporary ones are read
+    now = loaded[3] if loaded is not None and loaded[3] is not None else fingerprints(con)
     changed, dirty = _stale(con, now)
     if not (changed or dirty):
         current = True
@@ -386,7 +387,7 @@ def refresh(con: duckdb.DuckDBPyConnection, price_counted: str, changed: list[st
     rows it adds), so the work is bounded by the dirty buckets' time range,
     which DuckDB's zone maps prune the tables to.
     """
-    now = _fingerprints(con) if now is None else now
+    now = fingerprints(con) if now is None else now
     con.execute("BEGIN TRANSACTION")
     try:
         if changed:

@@ -486,6 +486,26 @@ FROM counted WHERE ends_with(ckey, '|session-total');
 INSERT INTO session_dirty SELECT DISTINCT coalesce(session_id, '(unknown)') FROM rollup;
 """
 
+# The rate card's tables, kept in the store (``queries.load_card``): a report after a
+# new line used to make them as temporary tables (eight statements) and read them back
+# for the models' price fingerprints (five more), some 25 ms per run for a card that
+# changes a few times a year. ``card_tables`` says what they hold (a digest of their
+# rows) and the fingerprints read from them. A connection that cannot write, or prices
+# by another card or day (``whatif --card``), shadows them with temporary tables.
+M015_CARD_TABLES = """
+CREATE TABLE model_map (raw VARCHAR, name VARCHAR, valid_from TIMESTAMPTZ,
+                        valid_to TIMESTAMPTZ);
+CREATE TABLE card_prices (name VARCHAR, valid_from TIMESTAMPTZ, valid_to TIMESTAMPTZ,
+    i DECIMAL(18,6), o DECIMAL(18,6), w5 DECIMAL(18,6), w1 DECIMAL(18,6), r DECIMAL(18,6),
+    lc_threshold BIGINT, li DECIMAL(18,6), lo DECIMAL(18,6), lw5 DECIMAL(18,6),
+    lw1 DECIMAL(18,6), lr DECIMAL(18,6), ws DECIMAL(18,6));
+CREATE TABLE card_modifiers (name VARCHAR, field VARCHAR, value VARCHAR,
+    valid_from TIMESTAMPTZ, valid_to TIMESTAMPTZ, factor DECIMAL(18,6));
+CREATE TABLE card_meta (card_at DATE);
+INSERT INTO card_meta VALUES (NULL);
+CREATE TABLE card_tables (digest VARCHAR, fingerprints VARCHAR);
+"""
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_rate_limit_readings", M002_RATE_LIMIT_READINGS),
@@ -499,5 +519,6 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m010_counted_rollup", M010_COUNTED_ROLLUP),
     ("m011_counted_stated_cost", M011_COUNTED_STATED_COST),
     ("m012_session_totals", M012_SESSION_TOTALS),
+    ("m015_card_tables", M015_CARD_TABLES),
     ("m016_session_total_records", M016_SESSION_TOTAL_RECORDS),
 ]

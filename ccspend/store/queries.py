@@ -14,6 +14,7 @@ session that started first over a resumed copy of it.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -72,7 +73,7 @@ class Filters:
 
 
 def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = None) -> None:
-    """Put the rate card in temporary tables for the pricing join.
+    """Put the rate card in the tables the pricing joins read.
 
     ``model_map``: a log's model id -> the card's model, over a span of time (an
     exact id for all time; a Claude Code alias, ``opus``, names the newest model of
@@ -81,9 +82,13 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
     the days they were offered. With ``at``, every request is priced by the card as
     it stood on that date (``whatif --card``); otherwise by what was in force at its
     own time.
+
+    The store keeps the tables of its card (migration m015), rewritten only when
+    their rows change (a new card, a new model seen), with the models' price
+    fingerprints (``maintain``); a connection that cannot write them, or prices on
+    another day, makes temporary ones of the same names, which shadow them.
     """
     global _LAST_LOADED
-    from ccspend.pricing.index import alias_timeline
 
     # The models stored, as the ingest noted them: a scan of every request would
     # cost what the history costs.
@@ -93,13 +98,21 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
     if last and last[0] is con and last[1] is card and last[2] == (at, frozenset(models)):
         return  # this connection has this card, for these models, loaded already
     _LAST_LOADED = None
-    con.execute("CREATE OR REPLACE TEMP TABLE card_meta AS SELECT $at::DATE AS card_at", {"at": at})
-    con.execute("CREATE OR REPLACE TEMP TABLE model_map (raw VARCHAR, name VARCHAR, "
-                "valid_from TIMESTAMPTZ, valid_to TIMESTAMPTZ)")  # fmt: skip
+    mapping, rows, mods = _card_rows(card, models, at)
+    fingerprints = None
+    if at is None and maintain.writable(con):
+        fingerprints = _kept_card(con, models, mapping, rows, mods)
+    if fingerprints is None:
+        _temp_card(con, mapping, rows, mods, at)
+    _LAST_LOADED = (con, card, (at, frozenset(models)), fingerprints)
+
+
+def _card_rows(card: RateCard, models: list, at: date | None) -> tuple[list, list, list]:
+    """The rows of ``model_map``, ``card_prices`` and ``card_modifiers`` (see ``load_card``)."""
+    from ccspend.pricing.index import alias_timeline
+
     mapping: list[tuple[str, str, str, str]] = []
-    for raw in models:
-        if raw is None:
-            continue
+    for raw in sorted(m for m in models if m is not None):
         name = card.resolve(raw)
         if name is not None:
             mapping.append((raw, name, EPOCH_START, END_OF_TIME))
@@ -109,7 +122,6 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
             end = spans[i + 1][0] if i + 1 < len(spans) else None
             mapping.append((raw, name, _instant(start) if i else EPOCH_START,
                             _instant(end) if end else END_OF_TIME))  # fmt: skip
-    _insert(con, "model_map", mapping, ("", "", "::TIMESTAMPTZ", "::TIMESTAMPTZ"))
     rows = []
     mods = []
     for m in card.models.values():
@@ -144,24 +156,80 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
                 continue
             mods.append((m.name, usage_field, value, _instant(first),
                          _instant(end) if end else END_OF_TIME, factor))  # fmt: skip
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE card_prices (name VARCHAR, valid_from TIMESTAMPTZ, "
-        "valid_to TIMESTAMPTZ, i DECIMAL(18,6), o DECIMAL(18,6), w5 DECIMAL(18,6), "
-        "w1 DECIMAL(18,6), r DECIMAL(18,6), lc_threshold BIGINT, li DECIMAL(18,6), "
-        "lo DECIMAL(18,6), lw5 DECIMAL(18,6), lw1 DECIMAL(18,6), lr DECIMAL(18,6), "
-        "ws DECIMAL(18,6))"
-    )
-    _insert(con, "card_prices", rows, ("", "::TIMESTAMPTZ", "::TIMESTAMPTZ") + ("",) * 12)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE card_modifiers (name VARCHAR, field VARCHAR, "
-        "value VARCHAR, valid_from TIMESTAMPTZ, valid_to TIMESTAMPTZ, factor DECIMAL(18,6))"
-    )
-    _insert(con, "card_modifiers", mods, ("", "", "", "::TIMESTAMPTZ", "::TIMESTAMPTZ", ""))
-    _LAST_LOADED = (con, card, (at, frozenset(models)))
+    return mapping, rows, mods
 
 
-# The last (connection, card, (at, models)) ``load_card`` loaded: a report reading on
-# the connection the refresh just loaded the same card on skips loading it again.
+_CARD_COLUMNS = {
+    "model_map": "(raw VARCHAR, name VARCHAR, valid_from TIMESTAMPTZ, valid_to TIMESTAMPTZ)",
+    "card_prices": "(name VARCHAR, valid_from TIMESTAMPTZ, valid_to TIMESTAMPTZ, "
+                   "i DECIMAL(18,6), o DECIMAL(18,6), w5 DECIMAL(18,6), w1 DECIMAL(18,6), "
+                   "r DECIMAL(18,6), lc_threshold BIGINT, li DECIMAL(18,6), lo DECIMAL(18,6), "
+                   "lw5 DECIMAL(18,6), lw1 DECIMAL(18,6), lr DECIMAL(18,6), ws DECIMAL(18,6))",
+    "card_modifiers": "(name VARCHAR, field VARCHAR, value VARCHAR, valid_from TIMESTAMPTZ, "
+                      "valid_to TIMESTAMPTZ, factor DECIMAL(18,6))",
+}  # fmt: skip
+_CARD_CASTS = {
+    "model_map": ("", "", "::TIMESTAMPTZ", "::TIMESTAMPTZ"),
+    "card_prices": ("", "::TIMESTAMPTZ", "::TIMESTAMPTZ") + ("",) * 12,
+    "card_modifiers": ("", "", "", "::TIMESTAMPTZ", "::TIMESTAMPTZ", ""),
+}
+# The connections (ids) that hold temporary card tables, which shadow the store's.
+_SHADOWED: set[int] = set()
+
+
+def _temp_card(con: duckdb.DuckDBPyConnection, mapping: list, rows: list, mods: list,
+               at: date | None) -> None:  # fmt: skip
+    con.execute("CREATE OR REPLACE TEMP TABLE card_meta AS SELECT $at::DATE AS card_at", {"at": at})
+    for table, values in (("model_map", mapping), ("card_prices", rows),
+                          ("card_modifiers", mods)):  # fmt: skip
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} {_CARD_COLUMNS[table]}")
+        _insert(con, table, values, _CARD_CASTS[table])
+    _SHADOWED.add(id(con))
+
+
+def _kept_card(con: duckdb.DuckDBPyConnection, models: list, mapping: list, rows: list,
+               mods: list) -> dict[str, str] | None:  # fmt: skip
+    """The store's own card tables, made to hold these rows if they do not; the price
+    fingerprints of ``models`` (``maintain.fingerprints``), kept beside them. None: a
+    database without them (not migrated by ``Store``: a bare connection's)."""
+    import hashlib
+    import json
+
+    from ccspend.store.engine import duckdb
+
+    if id(con) in _SHADOWED:  # this connection priced by another card before
+        for table in ("card_meta", *_CARD_COLUMNS):
+            con.execute(f"DROP TABLE IF EXISTS temp.main.{table}")
+        _SHADOWED.discard(id(con))
+    seen = sorted(models, key=lambda m: (m is not None, m or ""))
+    digest = hashlib.blake2b(repr((seen, mapping, rows, mods)).encode(),
+                             digest_size=16).hexdigest()  # fmt: skip
+    try:
+        kept = con.execute("SELECT digest, fingerprints FROM card_tables").fetchone()
+    except duckdb.CatalogException:
+        return None
+    if kept is not None and kept[0] == digest:
+        return json.loads(kept[1])
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table, values in (("model_map", mapping), ("card_prices", rows),
+                              ("card_modifiers", mods)):  # fmt: skip
+            con.execute(f"DELETE FROM main.{table}")
+            _insert(con, f"main.{table}", values, _CARD_CASTS[table])
+        fingerprints = maintain.fingerprints(con)
+        con.execute("DELETE FROM card_tables")
+        con.execute("INSERT INTO card_tables VALUES (?, ?)", [digest, json.dumps(fingerprints)])
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):  # the error in flight is the one to tell
+            con.execute("ROLLBACK")
+        raise
+    return fingerprints
+
+
+# The last (connection, card, (at, models), fingerprints) ``load_card`` loaded: a report
+# reading on the connection the refresh just loaded the same card on skips loading it
+# again. The fingerprints: the store's, kept with its card tables (None: temporary ones).
 _LAST_LOADED: tuple | None = None
 
 
