@@ -550,7 +550,10 @@ class Store:
             current = (self._file_states(con, updates[0].source, [up.path for up in updates])
                        if updates else {})
             accepted: list[FileUpdate] = []
-            next_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchone()[0]
+            # a new id is needed for a new file or a retired one (an append needs none)
+            next_id = (con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchone()[0]
+                       if any(current.get(up.path) is None or up.retire for up in updates)
+                       else None)  # fmt: skip
             for up in updates:
                 now_state = current.get(up.path)
                 if now_state != up.expected:
@@ -582,25 +585,29 @@ class Store:
                 inserted = con.execute(_INSERT[shape], [records]).fetchone()[0]
             for file_id, old_id in retired:
                 _prune_retired(con, file_id, old_id)
-            con.execute(
-                "INSERT INTO files (file_id, path, source, dev, ino, size, mtime_ns, read_offset, "
-                "head_hash, agent_id, agent_type, skipped_lines, first_ts, last_ts, ingested_at) "
-                "SELECT file_id, path, source, dev, ino, size, mtime_ns, read_offset, head_hash, "
-                "agent_id, agent_type, skipped_lines, first_ts, last_ts, now() "
-                "FROM batch_files WHERE is_new"
-            )
-            con.execute(
-                "UPDATE files SET dev = b.dev, ino = b.ino, size = b.size, mtime_ns = b.mtime_ns, "
-                "read_offset = b.read_offset, head_hash = b.head_hash, agent_id = b.agent_id, "
-                "agent_type = coalesce(b.agent_type, files.agent_type), "
-                "skipped_lines = b.skipped_lines, ingested_at = now(), "
-                "first_ts = CASE WHEN b.from_start THEN b.first_ts ELSE files.first_ts END, "
-                "last_ts = CASE WHEN b.from_start THEN b.last_ts "
-                "ELSE greatest(files.last_ts, b.last_ts) END "
-                "FROM batch_files b WHERE files.file_id = b.file_id AND NOT b.is_new"
-            )
+            if any(up.expected is None for up in accepted):
+                con.execute(
+                    "INSERT INTO files (file_id, path, source, dev, ino, size, mtime_ns, "
+                    "read_offset, head_hash, agent_id, agent_type, skipped_lines, first_ts, "
+                    "last_ts, ingested_at) SELECT file_id, path, source, dev, ino, size, "
+                    "mtime_ns, read_offset, head_hash, agent_id, agent_type, skipped_lines, "
+                    "first_ts, last_ts, now() FROM batch_files WHERE is_new"
+                )
+            if any(up.expected is not None for up in accepted):
+                con.execute(
+                    "UPDATE files SET dev = b.dev, ino = b.ino, size = b.size, "
+                    "mtime_ns = b.mtime_ns, read_offset = b.read_offset, "
+                    "head_hash = b.head_hash, agent_id = b.agent_id, "
+                    "agent_type = coalesce(b.agent_type, files.agent_type), "
+                    "skipped_lines = b.skipped_lines, ingested_at = now(), "
+                    "first_ts = CASE WHEN b.from_start THEN b.first_ts ELSE files.first_ts END, "
+                    "last_ts = CASE WHEN b.from_start THEN b.last_ts "
+                    "ELSE greatest(files.last_ts, b.last_ts) END "
+                    "FROM batch_files b WHERE files.file_id = b.file_id AND NOT b.is_new"
+                )
             # Only retired files that kept rows (the others are gone with _prune_retired)
-            maintain.after_batch(con, [old for _, old in retired])
+            maintain.after_batch(con, [old for _, old in retired],
+                                 [up.file_id for up in accepted])
             con.execute("COMMIT")
             return inserted
         except Exception:

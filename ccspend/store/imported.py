@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ccspend.imports import Format, formats
 from ccspend.imports.records import FLAT_FIELDS, UsageRow, content_key
-from ccspend.store import csv_bulk
+from ccspend.store import csv_bulk, maintain
 from ccspend.store.engine import duckdb
 
 COST_SCALE = 12  # DECIMAL(38,12): a cost with more places would be rounded, so refused
@@ -101,6 +101,7 @@ def write_rows(con: duckdb.DuckDBPyConnection, rows: list[UsageRow],
     ``files`` holds each row's file name (same length as ``rows``). A key that
     appears twice in the batch keeps its last row, like a later import would.
     """
+    maintain.forget_current()  # the imported models join the card's tables
     batch: dict[str, tuple] = {}
     for row, file in zip(rows, files, strict=True):
         batch[row.key] = (
@@ -309,6 +310,7 @@ def write_staged(con: duckdb.DuckDBPyConnection, staged: list[StagedFile],
     the same call, is already there and takes this file's values; within a file
     the last row of a key counts. Numbered rows get their occurrence keys here.
     """
+    maintain.forget_current()  # the imported models join the card's tables
     results = []
     bulk = next((sf.bulk for sf in staged if sf.bulk is not None), None)
     saved = _bounded(con) if bulk is not None else {}

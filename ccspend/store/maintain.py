@@ -187,17 +187,20 @@ def before_batch(con: duckdb.DuckDBPyConnection, replaced: list[int]) -> None:
         con.execute(f"DELETE FROM counted WHERE {where}")
 
 
-def after_batch(con: duckdb.DuckDBPyConnection, retired: list[int]) -> None:
+def after_batch(con: duckdb.DuckDBPyConnection, retired: list[int],
+                ids: list[int] | None = None) -> None:
     """Bring ``counted`` up to date with the batch just written (``batch_files``,
     with each file's ``start``: its rows from there on are new) and the retired
-    files' ids (their rows without a response key count again, under the new id)."""
+    files' ids (their rows without a response key count again, under the new id);
+    ``ids``: those of the batch's files."""
     forget_current()
     if not con.execute("SELECT EXISTS (FROM counted)").fetchone()[0]:
         # A first ingest (or nothing counted yet): every row is new, and the plain
         # recompute is the cheapest way to the same rows (no key lookups, no copy).
         rebuild(con)
         return
-    ids = [r[0] for r in con.execute("SELECT file_id FROM batch_files").fetchall()]
+    if ids is None:  # the batch's file ids, when the caller did not say them
+        ids = [r[0] for r in con.execute("SELECT file_id FROM batch_files").fetchall()]
     new = (f"{_of_files(ids)} AND EXISTS (SELECT 1 FROM batch_files b "
            "WHERE b.file_id = r.file_id AND r.line_offset >= b.start)")
     # The batch's new lines, found once: the keys, models and key-less lines below
@@ -299,8 +302,14 @@ def up_to_date(con: duckdb.DuckDBPyConnection, price_counted: str, loaded=None) 
     return current
 
 
+def is_current(con: duckdb.DuckDBPyConnection, loaded) -> bool:
+    """Whether ``up_to_date`` found ``con`` current with the card load ``loaded`` and
+    nothing has been written since (no batch, no import: ``forget_current``)."""
+    return _CURRENT is not None and _CURRENT[0] is con and _CURRENT[1] is loaded
+
+
 def forget_current() -> None:
-    """A batch is being written: the next ``up_to_date`` checks again."""
+    """A batch or an import is being written: the next ``up_to_date`` checks again."""
     global _CURRENT
     _CURRENT = None
 

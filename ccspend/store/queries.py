@@ -90,11 +90,13 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
     """
     global _LAST_LOADED
 
+    last = _LAST_LOADED
+    if last and last[1] is card and last[2][0] == at and maintain.is_current(con, last):
+        return  # loaded on this connection, which nothing has written since
     # The models stored, as the ingest noted them: a scan of every request would
     # cost what the history costs.
     models = [r[0] for r in con.execute(
         "SELECT model FROM models_seen UNION SELECT model FROM imported_usage").fetchall()]
-    last = _LAST_LOADED
     if last and last[0] is con and last[1] is card and last[2] == (at, frozenset(models)):
         return  # this connection has this card, for these models, loaded already
     _LAST_LOADED = None
