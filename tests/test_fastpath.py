@@ -201,3 +201,23 @@ def test_settle_checkpoints_a_store_left_open_once_its_log_is_large(tmp_path, mo
         for con in store_module._LEFT_OPEN:
             store_module._release(con)
         store_module._LEFT_OPEN.clear()
+
+
+def test_sessions_summed_after_other_reports_are_right_in_the_session_report(sandbox, projects,
+                                                                           tmp_path):
+    """A report other than ``session`` leaves the new lines' sessions to sum again
+    (``session_dirty``); the session report sums them first, and equals a report from a
+    database that saw every line at once."""
+    f = write(projects / "p" / "s.jsonl", [assistant(msg="a", out=10)])
+    assert run_cli("daily", "--json").returncode == 0
+    append(f, [assistant(msg="b", out=20)])
+    write(projects / "q" / "t.jsonl", [assistant(msg="c", out=5, session="other-session")])
+    assert run_cli("daily", "--json").returncode == 0
+    from ccspend.store import Store
+
+    with Store(sandbox / "data" / "ccspend.duckdb").connect() as con:
+        assert con.execute("SELECT count(*) FROM session_dirty").fetchone()[0] > 0
+    kept = json.loads(run_cli("session", "--json").stdout)
+    fresh = json.loads(run_cli("session", "--json", "--db", str(tmp_path / "fresh.duckdb")).stdout)
+    assert kept["rows"] == fresh["rows"] and kept["totals"] == fresh["totals"]
+    assert sorted(r["output_tokens"] for r in kept["rows"]) == [5, 30]

@@ -264,7 +264,7 @@ class Store:
             except duckdb.Error as exc:
                 raise self._translate(exc) from None
 
-    def refresh(self, card) -> None:
+    def refresh(self, card, sessions: bool = True) -> None:
         """Price the rows the ingest added and sum the rollup's buckets they changed,
         by ``card`` (``store.maintain``), if anything is pending.
 
@@ -272,17 +272,19 @@ class Store:
         then belongs to the state its cached answer is fingerprinted with, and
         the report itself only reads. Pending work is left to the next writer
         when the database cannot be written (the report then prices as before).
+        ``sessions``: ``session_totals`` too (only the session report reads it).
         """
         from ccspend.store import queries
 
         with self.connect() as con:  # the kept writer, when the ingest wrote
             queries.load_card(con, card)
-            if maintain.up_to_date(con, queries.PRICE_COUNTED, queries.loaded_card()):
+            if maintain.up_to_date(con, queries.PRICE_COUNTED, queries.loaded_card(),
+                                   sessions):  # fmt: skip
                 return
         try:  # pending, and that connection was read-only: a writer, if one can be had
             with self.connect(write=True) as con:
                 queries.load_card(con, card)
-                maintain.up_to_date(con, queries.PRICE_COUNTED)
+                maintain.up_to_date(con, queries.PRICE_COUNTED, sessions=sessions)
         except CcspendError:  # StoreBusy included: a read-only file, or held
             return  # the report prices from the lines
 

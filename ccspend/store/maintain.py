@@ -276,30 +276,51 @@ def stale(con: duckdb.DuckDBPyConnection) -> tuple[list[str], bool]:
 _CURRENT: tuple | None = None
 
 
-def up_to_date(con: duckdb.DuckDBPyConnection, price_counted: str, loaded=None) -> bool:
+def up_to_date(con: duckdb.DuckDBPyConnection, price_counted: str, loaded=None,
+               sessions: bool = True) -> bool:  # fmt: skip
     """Bring the counted rows and the rollup up to date with the card loaded, if anything
     is pending and ``con`` may write; whether they are now current. The one check every
     caller makes (the report after its ingest, and ``summarise`` before it reads the
     rollup), with the card's fingerprints computed once. ``loaded``: what names the
-    card load (``queries.load_card``'s), so that a second ask answers from memory."""
+    card load (``queries.load_card``'s), so that a second ask answers from memory.
+    ``sessions``: ``session_totals`` too (False: only a session report reads it, and
+    summing a new line's session again costs the others some 20 ms for nothing)."""
     global _CURRENT
     if loaded is not None and _CURRENT is not None and _CURRENT[0] is con \
-            and _CURRENT[1] is loaded:  # fmt: skip
+            and _CURRENT[1] is loaded and _CURRENT[2] >= sessions:  # fmt: skip
         return True
     _CURRENT = None
     # the store's card tables come with their fingerprints; temporary ones are read
     now = loaded[3] if loaded is not None and loaded[3] is not None else fingerprints(con)
-    changed, dirty = _stale(con, now)
+    changed, dirty = _stale(con, now, sessions)
     if not (changed or dirty):
         current = True
     elif not writable(con):
         return False
     else:
-        refresh(con, price_counted, changed, now)
+        refresh(con, price_counted, changed, now, sessions)
         current = True
     if loaded is not None and writable(con):
-        _CURRENT = (con, loaded)
+        _CURRENT = (con, loaded, sessions)
     return current
+
+
+def sessions_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``session_totals`` is current (summed again first for the sessions
+    ``session_dirty`` names, when ``con`` may write), with the rollup current already."""
+    if not con.execute("SELECT EXISTS (FROM session_dirty)").fetchone()[0]:
+        return True
+    if not writable(con):
+        return False
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _sum_sessions(con)
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):  # the error in flight is the one to tell
+            con.execute("ROLLBACK")
+        raise
+    return True
 
 
 def is_current(con: duckdb.DuckDBPyConnection, loaded) -> bool:
@@ -314,11 +335,13 @@ def forget_current() -> None:
     _CURRENT = None
 
 
-def _stale(con: duckdb.DuckDBPyConnection, now: dict[str, str]) -> tuple[list[str], bool]:
+def _stale(con: duckdb.DuckDBPyConnection, now: dict[str, str],
+           sessions: bool = True) -> tuple[list[str], bool]:  # fmt: skip
     was = dict(con.execute("SELECT model, fp FROM card_state").fetchall())
     changed = sorted(m for m, fp in now.items() if was.get(m) != fp)
-    dirty = con.execute("SELECT EXISTS (FROM rollup_dirty) OR EXISTS (FROM session_dirty)"
-                        ).fetchone()[0]
+    dirty = con.execute("SELECT EXISTS (FROM rollup_dirty)"
+                        + (" OR EXISTS (FROM session_dirty)" if sessions else "")
+                        ).fetchone()[0]  # fmt: skip
     return changed, bool(dirty)
 
 
@@ -386,11 +409,20 @@ def _price_few(con: duckdb.DuckDBPyConnection, rows: str, span: dict,
     return True
 
 
+def _sum_sessions(con: duckdb.DuckDBPyConnection) -> None:
+    """``session_totals`` summed again for the sessions of ``session_dirty`` (in the
+    caller's transaction)."""
+    con.execute("DELETE FROM session_totals WHERE k IN (SELECT k FROM session_dirty)")
+    con.execute(f"INSERT INTO session_totals {SESSION_TOTALS}")
+    con.execute("DELETE FROM session_dirty")
+
+
 def refresh(con: duckdb.DuckDBPyConnection, price_counted: str, changed: list[str],
-            now: dict[str, str] | None = None) -> None:
+            now: dict[str, str] | None = None, sessions: bool = True) -> None:
     """Price what is not priced, reprice the rows of ``changed`` models, and sum the
     dirty buckets again, in one transaction. ``price_counted`` is ``queries.PRICE_COUNTED``;
-    ``now``: the card's fingerprints, when the caller has them.
+    ``now``: the card's fingerprints, when the caller has them; ``sessions``: sum
+    ``session_totals`` too (else its dirty sessions wait for ``sessions_current``).
 
     Unpriced rows are always in dirty buckets (an ingest marks the buckets of the
     rows it adds), so the work is bounded by the dirty buckets' time range,
@@ -431,10 +463,10 @@ def refresh(con: duckdb.DuckDBPyConnection, price_counted: str, changed: list[st
                 "AND counted.line_offset = x.line_offset AND counted.card IS NULL "
                 f"AND {in_counted}", span)
             bucket = BUCKET.format(ts="ts")
-            sessions = ("INSERT INTO session_dirty SELECT DISTINCT coalesce(session_id, "
+            note_sessions = ("INSERT INTO session_dirty SELECT DISTINCT coalesce(session_id, "
                         "'(unknown)') FROM rollup WHERE bucket >= $lo AND bucket <= $hi "
                         "AND bucket IN (SELECT bucket FROM rollup_dirty)")
-            con.execute(sessions, span)  # the sessions the buckets held
+            con.execute(note_sessions, span)  # the sessions the buckets held
             con.execute("DELETE FROM rollup WHERE bucket >= $lo AND bucket <= $hi "
                         "AND bucket IN (SELECT bucket FROM rollup_dirty)", span)
             con.execute(
@@ -449,12 +481,10 @@ def refresh(con: duckdb.DuckDBPyConnection, price_counted: str, changed: list[st
                 f"{SESSION_TOTAL.format(key='ckey')} "
                 f"FROM counted WHERE {rows} AND {bucket} IN (SELECT bucket FROM rollup_dirty) "
                 "GROUP BY ALL", span)
-            con.execute(sessions, span)  # and those they hold now
+            con.execute(note_sessions, span)  # and those they hold now
             con.execute("DELETE FROM rollup_dirty")
-        if con.execute("SELECT EXISTS (FROM session_dirty)").fetchone()[0]:
-            con.execute("DELETE FROM session_totals WHERE k IN (SELECT k FROM session_dirty)")
-            con.execute(f"INSERT INTO session_totals {SESSION_TOTALS}")
-            con.execute("DELETE FROM session_dirty")
+        if sessions and con.execute("SELECT EXISTS (FROM session_dirty)").fetchone()[0]:
+            _sum_sessions(con)
         con.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(Exception):  # the error in flight is the one to tell

@@ -692,7 +692,8 @@ def _rollup_ready(con: duckdb.DuckDBPyConnection, f: Filters) -> bool:
     if con.execute("SELECT card_at FROM card_meta").fetchone()[0] is not None:
         return False
     # read-only and stale: PRICED, exact
-    return maintain.up_to_date(con, PRICE_COUNTED, loaded_card())
+    # (``session_totals``: asked for by the one report that reads it, ``summarise``)
+    return maintain.up_to_date(con, PRICE_COUNTED, loaded_card(), sessions=False)
 
 
 def _rollup_selection(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, dict]:
@@ -724,7 +725,8 @@ def summarise(
     sql, params = _rollup_selection(con, f) if rolled else _selection(con, f)
     whole = (rolled and group == "session" and not by_model and not by_project
              and not by_agent and "imported_usage" not in sql and not _where(f)[0])
-    if whole:  # every session, as kept: a row each, not a group of all their rollup rows
+    if whole and maintain.sessions_current(con):
+        # every session, as kept: a row each, not a group of all their rollup rows
         return _session_totals(con, sql, params)
     key = group_key(group, week_start)
     sub = SUB_KEY if by_model else "NULL"

@@ -170,7 +170,8 @@ def run_report(opts: ReportOptions, *, render, progress=None, walked: dict | Non
                 _prepare(prepared)
             if "error" in prepared:  # raised after the ingest, as before the overlap
                 raise prepared["error"]
-            store.refresh(prepared["card"])  # price and sum what the ingest added
+            # price and sum what the ingest added (the sessions' totals for their report)
+            store.refresh(prepared["card"], sessions=name == "session")
             timing.mark("refresh")
             store.settle()  # the file as the next run will find it, before its fingerprint
             timing.mark("settle")
