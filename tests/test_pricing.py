@@ -248,9 +248,8 @@ def test_a_fresh_home_loads_the_shipped_card_without_pydantic(sandbox, tmp_path)
             "print(len(c.models), 'pydantic' in sys.modules)")
     env = {**os.environ, "CCSPEND_CARD_CACHE": str(tmp_path / "none" / "card.pickle")}
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    shipped = card_mod._build(None, card_mod.resources.files("ccspend.pricing")
-                              .joinpath(card_mod.SHIPPED).read_text("utf-8"))  # fmt: skip
+    shipped = card_mod._build(None, card_mod._data(card_mod.SHIPPED).read_text("utf-8"))
     assert r.stdout.split() == [str(len(shipped.models)), "False"], r.stderr
-    text = card_mod.resources.files("ccspend.pricing").joinpath(card_mod.SHIPPED).read_text()
+    text = card_mod._data(card_mod.SHIPPED).read_text()
     assert card_mod._compiled(text) == shipped
     assert card_mod._compiled(text + "\n# edited\n") is None  # stale: built again instead

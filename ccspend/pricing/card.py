@@ -14,11 +14,9 @@ adds or replaces price periods of shipped ones.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -225,6 +223,8 @@ def _modifier(m: ModifierIn) -> Modifier:
 
 def _read(text: str, origin: str) -> CardIn:
     # pydantic and the schema load only when a card file is read, not from the cache
+    import tomllib
+
     from pydantic import ValidationError
 
     from ccspend.pricing.card_schema import CardIn
@@ -280,7 +280,7 @@ def load_card(overrides: Path | None = None, shipped_text: str | None = None,
         return _build(overrides, shipped_text, updates)
     from ccspend.pricing import card_cache
 
-    shipped = resources.files("ccspend.pricing").joinpath(SHIPPED)
+    shipped = _data(SHIPPED)
     here = Path(__file__).parent  # the code the card is built with is part of its key
     key = card_cache.key([Path(str(shipped)), here / "card.py", here / "card_schema.py",
                           here / "names.py", overrides, updates])
@@ -293,6 +293,12 @@ def load_card(overrides: Path | None = None, shipped_text: str | None = None,
             card = _build(overrides, text, updates)
         card_cache.put(key, card)
     return card
+
+
+def _data(name: str) -> Path:
+    """A data file shipped in this package (a plain path: ``importlib.resources`` costs
+    a report some milliseconds of imports, and ccspend is never installed zipped)."""
+    return Path(__file__).parent / name
 
 
 def compile_shipped(shipped_text: str) -> bytes:
@@ -308,7 +314,7 @@ def _compiled(shipped_text: str) -> RateCard | None:
     import msgspec
 
     try:
-        raw = resources.files("ccspend.pricing").joinpath(COMPILED).read_bytes()
+        raw = _data(COMPILED).read_bytes()
         doc = msgspec.json.decode(raw, type=_Compiled)
         fresh = doc.source_blake2b == _digest(shipped_text)
     except (OSError, msgspec.DecodeError):
@@ -392,7 +398,7 @@ def _update_versions(layer: CardIn) -> list[CardVersion]:
 
 
 if __name__ == "__main__":  # python -m ccspend.pricing.card: rebuild COMPILED
-    _shipped = resources.files("ccspend.pricing").joinpath(SHIPPED)
-    Path(str(resources.files("ccspend.pricing").joinpath(COMPILED))).write_bytes(
+    _shipped = _data(SHIPPED)
+    _data(COMPILED).write_bytes(
         compile_shipped(_shipped.read_text("utf-8"))
     )
