@@ -34,6 +34,7 @@ from ccspend.store.team_table import (
     STAGE,
     check_columns,
     create_sql,
+    drop_unchanged_sql,
     probe_sql,
     rollup_create_sql,
     rollup_select,
@@ -105,14 +106,23 @@ def _append(cur, table: str, stage: Path) -> tuple[int, int]:
             as copy, open(stage, "rb") as fh:
         while chunk := fh.read(1 << 20):
             copy.write(chunk)
+    # an export is one machine's rows: those it already holds as they are leave the
+    # stage first (one join with that machine's rows), so a re-export of a whole
+    # history upserts, notes and decides only what is new or changed
+    cur.execute(f"SELECT DISTINCT user_name, machine FROM {STAGE} LIMIT 2")
+    who = cur.fetchall()
+    if len(who) == 1:
+        cur.execute(f"ANALYZE {STAGE}")
+        cur.execute(drop_unchanged_sql(table, STAGE, names), {"u": who[0][0], "m": who[0][1]})
     rollup = has_rollup(cur, table)
     if rollup:
         # a row whose time moves leaves its old bucket: noted before the upsert moves it
+        one = "t.user_name = %(u)s AND t.machine = %(m)s AND " if len(who) == 1 else ""
         cur.execute(f"CREATE TEMP TABLE {DIRTY} ON COMMIT DROP AS "
                     f"SELECT t.user_name, t.machine, {_bucket('t.ts')} AS bucket "
-                    f"FROM {STAGE} s JOIN {table} t ON t.user_name = s.user_name "
+                    f"FROM {STAGE} s JOIN {table} t ON {one}t.user_name = s.user_name "
                     "AND t.machine = s.machine AND t.request_key = s.request_key "
-                    "WHERE t.ts <> s.ts")  # fmt: skip
+                    "WHERE t.ts <> s.ts", {"u": who[0][0], "m": who[0][1]} if one else None)
     # one statement: the upsert, and what it did (xmax = 0: a row it inserted)
     cur.execute(f"CREATE TEMP TABLE {TOUCHED} (user_name TEXT, machine TEXT, request_key TEXT, "
                 "inserted BOOLEAN, ts TIMESTAMPTZ) ON COMMIT DROP")  # fmt: skip

@@ -131,6 +131,17 @@ def count_sql(table: str, stage: str) -> str:
             f"OR {_filled('s')})) FROM {stage} s LEFT JOIN {table} t ON {on}")  # fmt: skip
 
 
+def drop_unchanged_sql(table: str, stage: str, names=NAMES) -> str:
+    """Delete from ``stage`` the rows ``table`` already holds as they are (the upsert
+    would skip them), for the user and machine ``%(u)s``/``%(m)s`` (PostgreSQL's
+    markers): only that machine's rows are read, through the primary key's prefix.
+    A re-export of a whole history then upserts only what is new or changed."""
+    return (f"DELETE FROM {stage} s USING {table} t WHERE t.user_name = %(u)s "
+            f"AND t.machine = %(m)s AND s.user_name = %(u)s AND s.machine = %(m)s "
+            f"AND t.request_key = s.request_key "
+            f"AND NOT ({_changed('s')} OR {_filled('s', names)})")  # fmt: skip
+
+
 def upsert_sql(table: str, stage: str, names=NAMES, returning: str = "") -> str:
     """Insert the staged rows; a changed row takes the new values and ``exported_at``; a
     row that only lacked a derived column gets it and keeps its ``exported_at``.
