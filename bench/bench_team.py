@@ -50,8 +50,9 @@ PER_SESSION = 40  # requests per session: a session has one machine, project and
 def rows_sql(users: int, first_day: int, days: int, per_day: int, user0: int = 0) -> str:
     """Users ``user0``.. ``user0 + users - 1``'s rows of days ``first_day``.. (from START),
     in the team table's columns (deterministic: the same request is the same row in
-    every call). A session (``PER_SESSION`` requests) has one machine, project and
-    branch, as real sessions do; its requests mix three models (one not on the card:
+    every call). A session (``PER_SESSION`` consecutive requests, spread evenly over the
+    day) has one machine, project and branch, as real sessions do; its requests mix three
+    models (one not on the card:
     NULL cost). user00 alternates machines request by request, so its two machines'
     files share every session, as a synced ``~/.claude`` does: a folder reads them row by
     row and deduplicates."""
@@ -70,7 +71,7 @@ def rows_sql(users: int, first_day: int, days: int, per_day: int, user0: int = 0
             AS machine,
         'msg_' || u || '_' || i || '|req_' || u || '_' || i AS request_key,
         TIMESTAMPTZ '{START} 00:00:00+00' + to_seconds((i // {per_day}) * 86400
-            + hash(i, u) % 86400) AS ts,
+            + (i % {per_day}) * {86400 // per_day} + hash(i, u) % {86400 // per_day}) AS ts,
         'claude-code' AS source, 'anthropic' AS provider,
         CASE i % 3 {cases} END AS model, CASE i % 3 {names} END AS model_name,
         '/home/user' || lpad(u::VARCHAR, 2, '0') || '/proj' || (s % 5) AS project,

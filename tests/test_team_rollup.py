@@ -169,7 +169,8 @@ def test_folder_copies_in_files_with_a_rollup_count_once(halves, sandbox, monkey
     rolled, rows, _ = _both(store, "machine", Filters(), monkeypatch)
     assert rolled.summary == rows.summary
     assert rolled.duplicates == 120 and rolled.summary.total.requests == 120
-    assert {a.key: a.requests for a in rolled.summary.groups} == {"laptop": 120}
+    # under whichever of the two exported first (they ran at once)
+    assert [a.requests for a in rolled.summary.groups] == [120]
 
 
 def test_folder_file_without_a_current_rollup_is_read_row_by_row(halves, sandbox, monkeypatch):  # noqa: F811
