@@ -2,15 +2,17 @@
 """Team reports at team scale (issue #18): 50 users x a year, in PostgreSQL and a Parquet folder.
 
     nice -n 10 python bench/bench_team.py [--users 50] [--days 365] [--per-day 1370]
-                                          [--pg-url URL] [--keep DIR]
+                                          [--pg-url URL] [--keep DIR] [--reuse] [--no-export]
 
 1. Generates the team table's rows in DuckDB (users x days x requests per day:
-   about 25 million at the defaults), user by user, with three models (one not
-   on the card: NULL cost), projects, branches and sessions.
-2. Writes them as ``ccspend export --to DIR/`` lays a folder out
-   (``month=YYYY-MM/<user>@<machine>.parquet``, sorted by time) and COPYs them into
-   PostgreSQL: a throwaway server (tests/pg_server.py) unless --pg-url is given. The
-   table and its ``ts`` index are made by a real ``ccspend export`` of the first rows.
+   about 25 million at the defaults), month by month for all users at once, with
+   sessions of 40 consecutive requests (one machine, project and branch), three
+   models (one not on the card: NULL cost); user00's two machines share sessions.
+2. Writes each month as ``ccspend export --to DIR/`` lays a folder out, with the
+   export's own writer (``team_folder.write_files``: the month files and their rollup
+   files), and COPYs the rows into PostgreSQL in bulk: a throwaway server
+   (tests/pg_server.py) unless --pg-url is given. The table is made by a real export;
+   its secondary indexes and rollup are made again by a last real export after the load.
 3. Times, as a user runs them (a child process, the best of three), ``ccspend monthly
    --team …`` over the last month (a team lead's monthly report: what the budget and
    the month-to-date show) and over the whole year, on each store.
