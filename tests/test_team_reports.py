@@ -30,7 +30,8 @@ pg_module = pg_server.pg  # the throwaway server, one for this module's tests
 @pytest.fixture
 def pg(pg_module):
     """The server with no team table yet: each test exports into its own."""
-    pg_module.execute("DROP TABLE IF EXISTS ccspend_usage; DROP ROLE IF EXISTS reader")
+    pg_module.execute("DROP TABLE IF EXISTS ccspend_usage, ccspend_usage_rollup; "
+                      "DROP ROLE IF EXISTS reader")
     return pg_module
 
 MODELS = ("claude-sonnet-4-5-20250929", "claude-haiku-4-5", "claude-opus-4-1-20250805",
@@ -143,8 +144,9 @@ def test_folder_written_by_processes_at_once_equals_the_truth(halves, sandbox):
     # three exporters at once: two people, and ann's synced ~/.claude on a second machine
     export_all(f"{folder}/", halves, (("ann", "laptop"), ("bob", "desktop"), ("ann", "zz-sync")))
     names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.parquet"))
-    assert names == ["month=2026-09/ann@laptop.parquet", "month=2026-09/ann@zz-sync.parquet",
-                     "month=2026-09/bob@desktop.parquet"]
+    files = ["ann@laptop.parquet", "ann@zz-sync.parquet", "bob@desktop.parquet"]
+    assert names == [f"month=2026-09/{f}" for f in files] + [
+        f"month=2026-09/rollup/{f}" for f in files]  # each file's rollup beside it
     got = team(str(folder), "daily")
     assert_same(got, truth(halves))
     assert got["team"]["duplicates_dropped"] == 120  # ann's copies, counted once

@@ -29,11 +29,16 @@ from urllib.parse import urlsplit
 from ccspend.core.errors import CcspendError, UsageError
 from ccspend.store.team_table import (
     ADDED,
+    BUCKET_PG,
     NAMES,
     STAGE,
     check_columns,
     create_sql,
+    drop_unchanged_sql,
     probe_sql,
+    rollup_create_sql,
+    rollup_select,
+    rollup_table,
     stage_sql,
     upsert_sql,
 )
@@ -41,7 +46,9 @@ from ccspend.store.team_table import (
 # PostgreSQL's own column: the dedup's decision (see the module's docstring). A table made
 # by an older ccspend gets it (and the decisions for its rows) from its next export.
 COUNTED = (("counted", "BOOLEAN NOT NULL DEFAULT true"),)
+COUNTED_DIM = (("counted", "BOOLEAN NOT NULL"),)  # the rollup's: counted and dropped copies apart
 TOUCHED = "ccspend_touched"  # the keys an export inserted or changed
+DIRTY = "ccspend_dirty"  # the rollup's (user, machine, bucket) an export changed
 # the first of a response's copies: one order for the export's decision and a report's
 FIRST_ORDER = 'exported_at, machine COLLATE "C", user_name COLLATE "C"'
 
@@ -88,6 +95,8 @@ def _append(cur, table: str, stage: Path) -> tuple[int, int]:
     cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ccspend export {table}",))
     cur.execute("SELECT to_regclass(%s)", (table,))
     if cur.fetchone()[0] is None:
+        # a rollup left by a dropped table sums rows that are gone: the new table's is built
+        cur.execute(f"DROP TABLE IF EXISTS {rollup_table(table)}")
         cur.execute(create_sql(table, COUNTED))
     cur.execute(probe_sql(table))
     check_columns(table, [d.name for d in cur.description])
@@ -97,10 +106,27 @@ def _append(cur, table: str, stage: Path) -> tuple[int, int]:
             as copy, open(stage, "rb") as fh:
         while chunk := fh.read(1 << 20):
             copy.write(chunk)
+    # an export is one machine's rows: those it already holds as they are leave the
+    # stage first (one join with that machine's rows), so a re-export of a whole
+    # history upserts, notes and decides only what is new or changed
+    cur.execute(f"SELECT DISTINCT user_name, machine FROM {STAGE} LIMIT 2")
+    who = cur.fetchall()
+    if len(who) == 1:
+        cur.execute(f"ANALYZE {STAGE}")
+        cur.execute(drop_unchanged_sql(table, STAGE, names), {"u": who[0][0], "m": who[0][1]})
+    rollup = has_rollup(cur, table)
+    if rollup:
+        # a row whose time moves leaves its old bucket: noted before the upsert moves it
+        one = "t.user_name = %(u)s AND t.machine = %(m)s AND " if len(who) == 1 else ""
+        cur.execute(f"CREATE TEMP TABLE {DIRTY} ON COMMIT DROP AS "
+                    f"SELECT t.user_name, t.machine, {_bucket('t.ts')} AS bucket "
+                    f"FROM {STAGE} s JOIN {table} t ON {one}t.user_name = s.user_name "
+                    "AND t.machine = s.machine AND t.request_key = s.request_key "
+                    "WHERE t.ts <> s.ts", {"u": who[0][0], "m": who[0][1]} if one else None)
     # one statement: the upsert, and what it did (xmax = 0: a row it inserted)
     cur.execute(f"CREATE TEMP TABLE {TOUCHED} (user_name TEXT, machine TEXT, request_key TEXT, "
-                "inserted BOOLEAN) ON COMMIT DROP")  # fmt: skip
-    returning = " RETURNING t.user_name, t.machine, t.request_key, t.xmax = 0"
+                "inserted BOOLEAN, ts TIMESTAMPTZ) ON COMMIT DROP")  # fmt: skip
+    returning = " RETURNING t.user_name, t.machine, t.request_key, t.xmax = 0, t.ts"
     cur.execute(f"WITH up AS ({upsert_sql(table, STAGE, names, returning)}) "
                 f"INSERT INTO {TOUCHED} SELECT * FROM up")  # fmt: skip
     cur.execute(f"SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
@@ -109,8 +135,67 @@ def _append(cur, table: str, stage: Path) -> tuple[int, int]:
     if "counted" in names_of(cur, table):
         decide(cur, table, f"SELECT DISTINCT k.request_key FROM {TOUCHED} k JOIN {table} c "
                "ON c.request_key = k.request_key "
-               "AND (c.user_name <> k.user_name OR c.machine <> k.machine)")  # fmt: skip
+               "AND (c.user_name <> k.user_name OR c.machine <> k.machine)",
+               rollup)  # fmt: skip
+    if rollup:
+        cur.execute(f"INSERT INTO {DIRTY} SELECT user_name, machine, {_bucket('ts')} "
+                    f"FROM {TOUCHED}")  # fmt: skip
+        refresh_rollup(cur, table)
     return new, updated
+
+
+def _bucket(ts: str) -> str:
+    return BUCKET_PG.replace("ts,", f"{ts},")
+
+
+def has_rollup(cur, table: str) -> bool:
+    """Whether ``table`` has its rollup (made by an export of a ccspend that keeps one)."""
+    cur.execute("SELECT to_regclass(%s)", (rollup_table(table),))
+    return cur.fetchone()[0] is not None
+
+
+def _rollup_of(table: str, where: str = "") -> str:
+    return rollup_select(table, BUCKET_PG, where, extra=("counted",))
+
+
+def build_rollup(cur, table: str) -> None:
+    """Create ``table``'s rollup and sum every row into it (the first export of a
+    ccspend that keeps one, or the benchmark after its bulk load)."""
+    rollup = rollup_table(table)
+    cur.execute(rollup_create_sql(rollup, COUNTED_DIM))
+    for suffix, cols in (("bucket", "(bucket)"), ("who", "(user_name, machine, bucket)")):
+        name, _ = _index_name(rollup, suffix)
+        cur.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {rollup} {cols}")
+    cur.execute(f"TRUNCATE {rollup}")
+    cur.execute(f"INSERT INTO {rollup} {_rollup_of(table)}")
+
+
+def refresh_rollup(cur, table: str) -> None:
+    """Sum again the rollup's (user, machine, bucket) cells listed in ``DIRTY``: their
+    rows leave the rollup and the table's rows of those cells come back in, summed.
+
+    Only the touched cells are read: per user and machine (an export is one machine's,
+    plus the few machines whose copies' ``counted`` flipped), the rows between its first
+    and last touched bucket, through the ``ts`` index or the primary key's prefix.
+    """
+    rollup = rollup_table(table)
+    cur.execute(f"CREATE TEMP TABLE ccspend_cells ON COMMIT DROP AS "
+                f"SELECT DISTINCT user_name, machine, bucket FROM {DIRTY}")  # fmt: skip
+    cur.execute("ANALYZE ccspend_cells")
+    cur.execute(f"DELETE FROM {rollup} r USING ccspend_cells c WHERE r.user_name = c.user_name "
+                "AND r.machine = c.machine AND r.bucket = c.bucket")  # fmt: skip
+    cur.execute("SELECT user_name, machine, min(bucket), max(bucket) FROM ccspend_cells "
+                "GROUP BY 1, 2")  # fmt: skip
+    for user, machine, first, last in cur.fetchall():
+        # a hash join of the machine's rows in that span with its cells (an IN (subquery)
+        # can be planned as a subplan run per row: minutes for a fresh million)
+        cells = (f"{table} JOIN (SELECT bucket AS cell FROM ccspend_cells WHERE user_name = "
+                 f"%(u)s AND machine = %(m)s) c ON c.cell = {BUCKET_PG}")  # fmt: skip
+        where = ("user_name = %(u)s AND machine = %(m)s AND ts >= %(first)s "
+                 "AND ts < %(last)s + INTERVAL '15 minutes'")
+        cur.execute(f"INSERT INTO {rollup} {_rollup_of(cells, where)}",
+                    {"u": user, "m": machine, "first": first, "last": last})
+    cur.execute(f"DROP TABLE ccspend_cells, {DIRTY}")
 
 
 def names_of(cur, table: str) -> list[str]:
@@ -154,20 +239,37 @@ def _upgrade(cur, table: str) -> tuple[str, ...]:
         cur.execute("RELEASE SAVEPOINT ccspend_upgrade")
         if column == "counted":  # every row was counted by default: decide the copies
             decide(cur, table, f"SELECT request_key FROM {table} GROUP BY 1 HAVING count(*) > 1")
+    fresh = "counted" not in have  # a table of an older ccspend: any rollup beside it is not its
     have = names_of(cur, table)
+    if {"counted", "savings_usd"} <= set(have) and (fresh or not has_rollup(cur, table)):
+        cur.execute("SAVEPOINT ccspend_upgrade")
+        try:
+            build_rollup(cur, table)
+        except Exception as exc:  # noqa: BLE001 - psycopg's errors, imported lazily
+            if type(exc).__name__ != "InsufficientPrivilege":
+                raise
+            cur.execute("ROLLBACK TO SAVEPOINT ccspend_upgrade")  # reports read the rows
+        else:
+            cur.execute("RELEASE SAVEPOINT ccspend_upgrade")
     return tuple(c for c in NAMES if c in have)
 
 
-def decide(cur, table: str, keys_sql: str) -> None:
+def decide(cur, table: str, keys_sql: str, rollup: bool = False) -> None:
     """Re-decide which copy counts for the request keys ``keys_sql`` selects: the first
-    exported (``FIRST_ORDER``); only rows whose decision changes are written."""
+    exported (``FIRST_ORDER``); only rows whose decision changes are written, and with
+    ``rollup`` their cells noted in ``DIRTY`` (a copy that stops counting moves from the
+    rollup's counted rows to its dropped ones)."""
     cur.execute(f"CREATE TEMP TABLE ccspend_copied ON COMMIT DROP AS {keys_sql}")
-    cur.execute(f"""UPDATE {table} t SET counted = x.first FROM (
+    update = f"""UPDATE {table} t SET counted = x.first FROM (
         SELECT user_name, machine, request_key,
                row_number() OVER (PARTITION BY request_key ORDER BY {FIRST_ORDER}) = 1 AS first
         FROM {table} WHERE request_key IN (SELECT request_key FROM ccspend_copied)) x
         WHERE t.user_name = x.user_name AND t.machine = x.machine
-          AND t.request_key = x.request_key AND t.counted IS DISTINCT FROM x.first""")
+          AND t.request_key = x.request_key AND t.counted IS DISTINCT FROM x.first"""
+    if rollup:
+        update = (f"WITH f AS ({update} RETURNING t.user_name, t.machine, {_bucket('t.ts')}) "
+                  f"INSERT INTO {DIRTY} SELECT * FROM f")  # fmt: skip
+    cur.execute(update)
     cur.execute("DROP TABLE ccspend_copied")
 
 

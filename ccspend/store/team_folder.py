@@ -31,7 +31,16 @@ from urllib.parse import quote
 
 from ccspend.core.errors import CcspendError
 from ccspend.store.engine import duckdb
-from ccspend.store.team_table import ADDED, KEY, NAMES, VALUES, count_sql
+from ccspend.store.team_table import (
+    ADDED,
+    FOLDER_ROLLUP_DIR,
+    FOLDER_TOKEN,
+    KEY,
+    NAMES,
+    VALUES,
+    count_sql,
+    folder_rollup_sql,
+)
 
 MONTH_DIR = "month={}"
 
@@ -105,6 +114,8 @@ def _merge_month(con, month_dir: Path, name: str, month: str) -> tuple[int, int]
         con.execute(f"CREATE OR REPLACE TEMP TABLE old AS SELECT {cols} FROM stage_month LIMIT 0")
     new, updated = con.execute(count_sql("old", "stage_month")).fetchone()
     if not new and not updated:
+        if target.exists() and not rollup_current(con, month_dir, name):
+            write_files(con, "old", month_dir, name)  # a file from before the rollup
         return 0, 0  # nothing changed: the file stays as it is
     on = " AND ".join(f"o.{c} = s.{c}" for c in KEY)
     same = " AND ".join(f"o.{c} IS NOT DISTINCT FROM s.{c}" for c in VALUES)
@@ -114,17 +125,53 @@ def _merge_month(con, month_dir: Path, name: str, month: str) -> tuple[int, int]
     merged = (f"SELECT {s_cols}, {keep_time} FROM stage_month s LEFT JOIN old o ON {on} "
               f"UNION ALL SELECT {cols} FROM old o WHERE NOT EXISTS "
               f"(SELECT 1 FROM stage_month s WHERE {on})")  # fmt: skip
-    month_dir.mkdir(parents=True, exist_ok=True)
-    tmp = month_dir / f".{name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    try:
-        con.execute(f"COPY (SELECT {cols} FROM ({merged}) ORDER BY ts, request_key) "
-                    f"TO {_sql_path(tmp)} (FORMAT parquet, COMPRESSION zstd)")  # fmt: skip
-        _fsync(tmp)
-        os.replace(tmp, target)
-        _fsync(month_dir)
-    finally:
-        tmp.unlink(missing_ok=True)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE merged AS {merged}")
+    write_files(con, "merged", month_dir, name)
     return new, updated
+
+
+def rollup_path(month_dir: Path, name: str) -> Path:
+    """The rollup file of the month file ``name``."""
+    return month_dir / FOLDER_ROLLUP_DIR / name
+
+
+def rollup_current(con, month_dir: Path, name: str) -> bool:
+    """Whether the month file has a rollup summed from this version of it."""
+    side = rollup_path(month_dir, name)
+    if not side.exists():
+        return False
+    got = con.execute(f"SELECT decode(value) FROM parquet_kv_metadata($f) "
+                      f"WHERE decode(key) = '{FOLDER_TOKEN}'",
+                      {"f": [str(month_dir / name), str(side)]}).fetchall()  # fmt: skip
+    return len(got) == 2 and got[0] == got[1]
+
+
+def write_files(con, relation: str, month_dir: Path, name: str) -> None:
+    """Write ``relation`` (on ``con``: one machine's rows of one month, in the table's
+    columns) as the month file ``name`` and its rollup, each atomically (a temp name in
+    the same folder, fsynced, renamed, the folder fsynced), sharing a new token.
+
+    The rollup goes first: a reader that sees the new rollup beside the old file (or
+    a sync tool that delivers one before the other) finds the tokens differ and reads
+    that file's rows; it never sums a rollup that is not its file's."""
+    cols = ", ".join(NAMES)
+    token = secrets.token_hex(8)
+    kv = f"KV_METADATA {{{FOLDER_TOKEN}: '{token}'}}"
+    side_dir = month_dir / FOLDER_ROLLUP_DIR
+    side_dir.mkdir(parents=True, exist_ok=True)
+    for sql, where, folder in (
+        (folder_rollup_sql(relation), side_dir / name, side_dir),
+        (f"SELECT {cols} FROM {relation} ORDER BY ts, request_key", month_dir / name, month_dir),
+    ):
+        tmp = folder / f".{name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            con.execute(f"COPY ({sql}) TO {_sql_path(tmp)} "
+                        f"(FORMAT parquet, COMPRESSION zstd, {kv})")  # fmt: skip
+            _fsync(tmp)
+            os.replace(tmp, where)
+            _fsync(folder)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def _fsync(path: Path) -> None:

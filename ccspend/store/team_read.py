@@ -49,13 +49,23 @@ from zoneinfo import ZoneInfo
 from ccspend.core.errors import CcspendError, StoreBusy
 from ccspend.store import LOCK_TIMEOUT_ENV, is_lock_error, lock_timeout
 from ccspend.store.queries import Aggregate, Filters, Summary
-from ccspend.store.team_table import DEFAULT_TABLE
+from ccspend.store.team_table import (
+    BUCKET_SECONDS,
+    DEFAULT_TABLE,
+    FOLDER_ROLLUP_DIR,
+    FOLDER_TOKEN,
+    ROLLUP_DIMS,
+    ROLLUP_MONEY,
+    ROLLUP_TOKENS,
+    rollup_table,
+)
 
 POSTGRES, DUCKDB, PARQUET = "postgres", "duckdb", "parquet"
 # Which copy of a response counts: the first exported, then by machine, then user (names
 # in byte order, as store.postgres decides it at export).
 FIRST_ORDER = 'exported_at, machine COLLATE "C", user_name COLLATE "C"'
 OPTIONAL = frozenset({"counted", "savings_usd"})  # columns an older store may lack
+ROLLUP = "rollup"  # in a PostgreSQL store's ``have``: its rollup table is there and readable
 # The team table's ``source`` for the local reports' ``--source`` values.
 SOURCES = {"local": "claude-code", "codex": "codex"}
 _SOURCE_NAMES = {v: k for k, v in SOURCES.items()}
@@ -73,6 +83,18 @@ class TeamStore:
     url: str | None = None
     path: Path | None = None
     table: str = DEFAULT_TABLE
+
+
+@dataclass(frozen=True)
+class FolderPlan:
+    """Which files of a folder a report reads how: ``rollups``, the rollup files of month
+    files that are summed by them and share no session with another machine's file (no
+    copy of a response can be in them); ``rows``, the month files read row by row (the
+    rest: a file without a current rollup, and the files that share a session, whose
+    copies the read-time dedup decides)."""
+
+    rollups: tuple[str, ...]
+    rows: tuple[str, ...]
 
 
 @dataclass
@@ -123,16 +145,17 @@ def _window(f: Filters) -> tuple[datetime | None, datetime | None]:
     return start, end
 
 
-def _content_where(f: Filters, kind: str) -> tuple[list[str], dict]:
-    """What every copy of a response shares: its time, project, branch, source, session."""
+def _content_where(f: Filters, kind: str, ts: str = "ts") -> tuple[list[str], dict]:
+    """What every copy of a response shares: its time, project, branch, source, session.
+    ``ts``: the column holding the time (the rollup's ``bucket``)."""
     clauses: list[str] = []
     params: dict = {}
     start, end = _window(f)
     if start is not None:
-        clauses.append("ts >= $start")
+        clauses.append(f"{ts} >= $start")
         params["start"] = start
     if end is not None:
-        clauses.append("ts < $end")
+        clauses.append(f"{ts} < $end")
         params["end"] = end
     if kind == PARQUET:  # the month partitions (UTC months) that can hold the window
         if start is not None:
@@ -159,7 +182,7 @@ def _content_where(f: Filters, kind: str) -> tuple[list[str], dict]:
 
 
 def _deduped(store: TeamStore, f: Filters, user: str | None, machine: str | None,
-             have: frozenset[str]) -> tuple[str, dict]:
+             have: frozenset[str], files: tuple[str, ...] | None = None) -> tuple[str, dict]:
     """The statement's head: ``d``, the window's rows with ``dup`` (a copy of a response
     that counts under another machine) and ``mine`` (``--user``/``--machine``).
 
@@ -182,7 +205,7 @@ def _deduped(store: TeamStore, f: Filters, user: str | None, machine: str | None
     mine_sql = " AND ".join(mine) or "true"
     savings = "savings_usd" if "savings_usd" in have else "CAST(NULL AS NUMERIC(38, 12))"
     cols = f"{_COLUMNS}, {savings} AS savings_usd"
-    rel = _relation(store)
+    rel = _relation(store, files)
     if store.kind == POSTGRES and "counted" in have:
         return (f"WITH d AS (SELECT {cols}, NOT counted AS dup, {mine_sql.format(w='')} AS mine "
                 f"FROM {rel}{where}) "), params  # fmt: skip
@@ -204,10 +227,49 @@ def _deduped(store: TeamStore, f: Filters, user: str | None, machine: str | None
             "AND w.machine = l.machine) "), params  # fmt: skip
 
 
-def _relation(store: TeamStore) -> str:
+def rollup_answers(group: str, f: Filters) -> bool:
+    """Whether a rollup (15-minute UTC buckets, no session) answers the report exactly:
+    not a session report or filter, and a window of whole buckets (local days in any
+    zone in use are; an instant ``--since`` of a git ref may not be)."""
+    if group == "session" or f.session is not None:
+        return False
+    return all(x is None or (x.timestamp() % BUCKET_SECONDS == 0) for x in _window(f))
+
+
+_ROLLED = ", ".join((*ROLLUP_DIMS, *ROLLUP_TOKENS, *ROLLUP_MONEY, "requests"))
+
+
+def _mine(user: str | None, machine: str | None, params: dict, w: str = "") -> str:
+    mine = []
+    if user is not None:
+        mine.append(f"{w}user_name = $user")
+        params["user"] = user
+    if machine is not None:
+        mine.append(f"{w}machine = $machine")
+        params["machine"] = machine
+    return " AND ".join(mine) or "true"
+
+
+def _rolled(rel: str, kind: str, f: Filters, user: str | None, machine: str | None,
+            dup: str) -> tuple[str, dict]:
+    """The rollup's rows in the window as ``d``'s rows (``ts``: the bucket; ``requests``:
+    how many rows each sums). ``dup``: which of them are dropped copies."""
+    clauses, params = _content_where(f, kind, ts="bucket")
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    mine = _mine(user, machine, params)
+    return (f"SELECT bucket AS ts, {_ROLLED}, {dup} AS dup, {mine} AS mine "
+            f"FROM {rel}{where}"), params
+
+
+def _relation(store: TeamStore, files: tuple[str, ...] | None = None) -> str:
+    """The rows' relation; ``files``: only these files of a folder."""
     if store.kind == PARQUET:
-        pattern = str(Path(store.path) / FOLDER_GLOB).replace("'", "''")
-        return (f"read_parquet('{pattern}', hive_partitioning = true, "
+        if files is None:
+            pattern = str(Path(store.path) / FOLDER_GLOB).replace("'", "''")
+            files_sql = f"'{pattern}'"
+        else:
+            files_sql = "[" + ", ".join("'{}'".format(p.replace("'", "''")) for p in files) + "]"
+        return (f"read_parquet({files_sql}, hive_partitioning = true, "
                 "hive_types = {'month': VARCHAR}, union_by_name = true)")
     if store.kind == DUCKDB:
         return f"team.{store.table}"
@@ -216,11 +278,39 @@ def _relation(store: TeamStore) -> str:
 
 def summary_sql(store: TeamStore, group: str, f: Filters, by_model: bool, by_project: bool,
                 week_start: int, user: str | None, machine: str | None,
-                have: frozenset[str] = OPTIONAL) -> tuple[str, dict]:
+                have: frozenset[str] = OPTIONAL, plan: FolderPlan | None = None
+                ) -> tuple[str, dict]:  # fmt: skip
     """The grouped rows, in one scan of the window: ``dup`` false, the counted rows of
-    ``--user``/``--machine``; ``dup`` true, the dropped copies (all of them)."""
-    head, params = _deduped(store, f, user, machine, have)
+    ``--user``/``--machine``; ``dup`` true, the dropped copies (all of them).
+
+    Read from the rollup where it answers (``rollup_answers``): PostgreSQL's rollup table
+    (``ROLLUP`` in ``have``), a folder's rollup files (``plan``, with the files that need
+    their rows read row by row beside them); otherwise from the rows."""
+    count = "count(*)"
+    if store.kind == POSTGRES and ROLLUP in have and "counted" in have \
+            and rollup_answers(group, f):
+        body, params = _rolled(rollup_table(store.table), POSTGRES, f, user, machine,
+                               "NOT counted")  # fmt: skip
+        head = f"WITH d AS ({body}) "
+        count = "sum(requests)"
+    elif plan is not None and plan.rollups:
+        body, params = _rolled(_relation(store, plan.rollups) + " r", PARQUET, f, user,
+                               machine, "false")  # fmt: skip
+        body = body.replace(" WHERE ", " WHERE session_hash IS NULL AND ", 1) \
+            if " WHERE " in body else body + " WHERE session_hash IS NULL"
+        if plan.rows:
+            head, more = _deduped(store, f, user, machine, have, plan.rows)
+            params.update(more)
+            head = head[:-1] + (", d2 AS (SELECT *, 1 AS requests "
+                                f"FROM d UNION ALL BY NAME {body}) ")
+        else:
+            head = f"WITH d2 AS ({body}) "
+        count = "sum(requests)"
+    else:
+        head, params = _deduped(store, f, user, machine, have,
+                                plan.rows if plan is not None else None)
     params.update(tz=f.tz, week_start=week_start)
+    source = "d2" if "d2 AS" in head else "d"
     session = group == "session"
     project = "coalesce(project, '(unknown)')" if (by_project or session) else "NULL"
     branch = "coalesce(nullif(branch, ''), '(none)')" if session else "NULL"
@@ -229,7 +319,7 @@ def summary_sql(store: TeamStore, group: str, f: Filters, by_model: bool, by_pro
     sql = (head + f"SELECT dup, {KEYS[group]} AS k, coalesce(model_name, model, '(unknown)') "
            f"AS lbl, coalesce(model, '(unknown)') AS raw, cost_usd IS NOT NULL AS priced, "
            f"{project} AS pk, {branch} AS br, {sums}, sum(cost_usd), sum(savings_usd), "
-           f"count(*), {times} FROM d WHERE dup OR mine GROUP BY 1, 2, 3, 4, 5, 6, 7")
+           f"{count}, {times} FROM {source} WHERE dup OR mine GROUP BY 1, 2, 3, 4, 5, 6, 7")
     return _dialect(sql, store.kind), params
 
 
@@ -266,8 +356,9 @@ def summarise(store: TeamStore, group: str, f: Filters, by_model: bool = False,
     them from the local one."""
     if group not in KEYS:
         raise ValueError(f"unknown report {group}")
-    rows = _fetch(store, lambda have: summary_sql(store, group, f, by_model, by_project,
-                                                  week_start, user, machine, have), grouped=True)
+    rows = _fetch(store, lambda have, plan=None: summary_sql(
+        store, group, f, by_model, by_project, week_start, user, machine, have, plan),
+        grouped=True, plan=f if rollup_answers(group, f) else None)  # fmt: skip
     duplicates = 0
     grouped = []
     for r in rows:
@@ -303,9 +394,12 @@ def minute_spend(store: TeamStore, f: Filters, user: str | None = None,
     return [(m.timestamp(), float(c)) for m, c in rows]
 
 
-def _fetch(store: TeamStore, statement, grouped: bool = False) -> list[tuple]:
+def _fetch(store: TeamStore, statement, grouped: bool = False,
+           plan: Filters | None = None) -> list[tuple]:
     """Run ``statement(have)`` (the SQL and parameters, given the optional columns the
-    store has: ``OPTIONAL``) on the store; ``grouped``: a report's few grouped rows."""
+    store has: ``OPTIONAL``) on the store; ``grouped``: a report's few grouped rows;
+    ``plan``: the report's filters, when it may read a folder's rollup files
+    (``statement(have, folder_plan)``)."""
     if store.kind == POSTGRES:
         return _fetch_postgres(store, statement, grouped)
     with _duckdb(store) as con:
@@ -317,18 +411,65 @@ def _fetch(store: TeamStore, statement, grouped: bool = False) -> list[tuple]:
                 have = OPTIONAL & {d[0].lower() for d in cur.description}
                 sql, params = statement(have)
                 return con.execute(sql, _bind(sql, params)).fetchall()
-            sql, params = statement(OPTIONAL)
+            folder = folder_plan(con, Path(store.path), plan) if plan else None
+            if folder is not None and not folder.rollups and not folder.rows:
+                return []
+            sql, params = statement(OPTIONAL, folder) if plan else statement(OPTIONAL)
             try:
                 return con.execute(sql, _bind(sql, params)).fetchall()
             except Exception as exc:  # noqa: BLE001 - duckdb.Error, imported lazily
                 if "savings_usd" not in str(exc):
                     raise
             # no file of the folder has the column yet (all written by an older ccspend)
-            sql, params = statement(OPTIONAL - {"savings_usd"})
+            have = OPTIONAL - {"savings_usd"}
+            sql, params = statement(have, folder) if plan else statement(have)
             return con.execute(sql, _bind(sql, params)).fetchall()
         except Exception as exc:  # noqa: BLE001 - duckdb.Error, imported lazily
             raise CcspendError(f"cannot read the team store {store.shown}: {_first_line(exc)}",
                                hint=_hint(exc)) from None  # fmt: skip
+
+
+def folder_plan(con, folder: Path, f: Filters) -> FolderPlan:
+    """Which month files a report reads through their rollup files, and which row by row.
+
+    A month file is summed by its rollup when the rollup carries the same token (it was
+    written from this version of the file) and no session of it occurs in another
+    machine's file of the same month: copies of a response share its session (and time,
+    so its month), so such a file holds no copy and its sums are exact. The others are
+    read row by row with the read-time dedup: a synced person's machines, a file from
+    an older ccspend, a file whose rollup has not arrived yet. Only the files' footers
+    and the rollups' session rows are read to decide.
+    """
+    start, end = _window(f)
+    first = start.strftime("%Y-%m") if start is not None else ""
+    last = (end - timedelta(microseconds=1)).strftime("%Y-%m") if end is not None else "~"
+    raw = sorted(p for p in glob.glob(str(folder / FOLDER_GLOB))
+                 if first <= Path(p).parent.name.removeprefix("month=") <= last)
+    sides = {}
+    for path in raw:
+        side = Path(path).parent / FOLDER_ROLLUP_DIR / Path(path).name
+        if side.exists():
+            sides[path] = str(side)
+    tokens = dict(con.execute(
+        "SELECT file_name, decode(value) FROM parquet_kv_metadata($f) "
+        f"WHERE decode(key) = '{FOLDER_TOKEN}'", {"f": raw + list(sides.values())}).fetchall()
+    ) if sides else {}  # fmt: skip
+    summed = {p: s for p, s in sides.items() if p in tokens and tokens.get(s) == tokens[p]}
+    shared: set[str] = set()
+    if summed:
+        shared = {r[0] for r in con.execute(
+            "SELECT filename FROM (SELECT filename, count(*) OVER (PARTITION BY "
+            "parse_dirpath(parse_dirpath(filename)), session_hash) AS n "
+            "FROM read_parquet($f, filename = true) WHERE session_hash IS NOT NULL) "
+            "WHERE n > 1", {"f": list(summed.values())}).fetchall()}  # fmt: skip
+        # a file without a current rollup may share any session: its month is read row by
+        # row, so a copy in it is ranked against every other file of the month
+        unknown = {str(Path(p).parent) for p in raw if p not in summed}
+        shared |= {s for p, s in summed.items() if str(Path(p).parent) in unknown}
+    by_side = {s: p for p, s in summed.items()}
+    rollups = tuple(s for s in summed.values() if s not in shared)
+    rows = tuple(sorted(set(raw) - {by_side[s] for s in rollups}))
+    return FolderPlan(rollups, rows)
 
 
 def _bind(sql: str, params: dict) -> dict:
@@ -410,6 +551,11 @@ def _fetch_postgres(store: TeamStore, statement, grouped: bool = False) -> list[
             with conn.cursor() as cur:
                 cur.execute(f"SELECT * FROM {store.table} LIMIT 0")
                 have = OPTIONAL & {d.name.lower() for d in cur.description}
+                cur.execute("SELECT CASE WHEN c IS NULL THEN false ELSE "
+                            "has_table_privilege(c, 'SELECT') END FROM to_regclass(%s) c",
+                            (rollup_table(store.table),))  # fmt: skip
+                if cur.fetchone()[0]:
+                    have = have | {ROLLUP}
                 for setting in _GROUPED if grouped and "counted" in have else ():
                     cur.execute(setting)
                 if "counted" not in have:

@@ -131,6 +131,17 @@ def count_sql(table: str, stage: str) -> str:
             f"OR {_filled('s')})) FROM {stage} s LEFT JOIN {table} t ON {on}")  # fmt: skip
 
 
+def drop_unchanged_sql(table: str, stage: str, names=NAMES) -> str:
+    """Delete from ``stage`` the rows ``table`` already holds as they are (the upsert
+    would skip them), for the user and machine ``%(u)s``/``%(m)s`` (PostgreSQL's
+    markers): only that machine's rows are read, through the primary key's prefix.
+    A re-export of a whole history then upserts only what is new or changed."""
+    return (f"DELETE FROM {stage} s USING {table} t WHERE t.user_name = %(u)s "
+            f"AND t.machine = %(m)s AND s.user_name = %(u)s AND s.machine = %(m)s "
+            f"AND t.request_key = s.request_key "
+            f"AND NOT ({_changed('s')} OR {_filled('s', names)})")  # fmt: skip
+
+
 def upsert_sql(table: str, stage: str, names=NAMES, returning: str = "") -> str:
     """Insert the staged rows; a changed row takes the new values and ``exported_at``; a
     row that only lacked a derived column gets it and keeps its ``exported_at``.
@@ -152,3 +163,80 @@ def check_columns(table: str, names: list[str]) -> tuple[str, ...]:
         raise CcspendError(f"table {table} exists without ccspend's columns "
                            f"({', '.join(missing)})", hint="name another one with --table")
     return tuple(c for c in NAMES if c in have)
+
+
+# -- the rollup: what a grouped report reads instead of every row -----------------------------
+#
+# Sums of the rows per 15-minute UTC bucket and every column a grouped report groups or
+# filters by (user, machine, source, model, project, branch; the session is not one: a
+# session report reads the rows). Every time zone in use is a whole number of quarter
+# hours from UTC, so a bucket lies in one local day in any zone, and a day, week or month
+# in any zone is a whole number of buckets: reports from the rollup are exact. Tokens are
+# exact integer sums; money stays NUMERIC/DECIMAL; ``priced`` splits an unpriced model's
+# rows (their cost sum is NULL, never 0) from the priced ones.
+
+BUCKET_SECONDS = 900
+ROLLUP_SUFFIX = "_rollup"
+ROLLUP_DIMS = ("user_name", "machine", "source", "model", "model_name", "project", "branch")
+ROLLUP_TOKENS = ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
+                 "cache_read_tokens", "output_tokens", "web_search_requests")
+ROLLUP_MONEY = ("cost_usd", "savings_usd")
+_TYPES = dict(COLUMNS)
+ROLLUP_COLUMNS = (
+    ("bucket", "TIMESTAMPTZ NOT NULL"),
+    *((c, _TYPES[c]) for c in ROLLUP_DIMS),
+    ("priced", "BOOLEAN NOT NULL"),
+    *((c, "BIGINT NOT NULL") for c in ROLLUP_TOKENS),
+    *((c, "NUMERIC(38, 12)") for c in ROLLUP_MONEY),
+    ("requests", "BIGINT NOT NULL"),
+)
+# The bucket of ``ts`` in each engine (both align to whole quarter hours of UTC).
+BUCKET_PG = "date_bin('15 minutes', ts, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+BUCKET_DUCKDB = "time_bucket(INTERVAL '15 minutes', ts)"
+
+
+def rollup_table(table: str) -> str:
+    """The rollup of the team table ``table`` (PostgreSQL; same schema)."""
+    return table + ROLLUP_SUFFIX
+
+
+def rollup_create_sql(rollup: str, extra: tuple[tuple[str, str], ...] = ()) -> str:
+    """The rollup table; ``extra``: an engine's own dimensions (PostgreSQL's ``counted``),
+    after the others."""
+    n = 1 + len(ROLLUP_DIMS)
+    cols = ",\n    ".join(f"{c} {t}" for c, t in (*ROLLUP_COLUMNS[:n], *extra,
+                                                  *ROLLUP_COLUMNS[n:]))
+    return f"CREATE TABLE IF NOT EXISTS {rollup} (\n    {cols}\n)"
+
+
+def rollup_select(relation: str, bucket: str, where: str = "", extra: tuple[str, ...] = (),
+                  money: str = "NUMERIC(38, 12)") -> str:
+    """The rollup's rows of ``relation``'s rows (``where`` filters them): grouped by
+    ``bucket`` (the engine's ``BUCKET_*``), the dimensions and ``extra`` (columns of the
+    relation, e.g. ``counted``), in ``ROLLUP_COLUMNS``' order with ``extra`` before the
+    sums. ``money``: the engine's exact type for the money sums."""
+    dims = ", ".join((*ROLLUP_DIMS, *extra))
+    tokens = ", ".join(f"CAST(sum({c}) AS BIGINT) AS {c}" for c in ROLLUP_TOKENS)
+    cash = ", ".join(f"CAST(sum({c}) AS {money}) AS {c}" for c in ROLLUP_MONEY)
+    n = len(ROLLUP_DIMS) + len(extra) + 2
+    return (f"SELECT {bucket} AS bucket, {dims}, cost_usd IS NOT NULL AS priced, {tokens}, "
+            f"{cash}, count(*) AS requests FROM {relation}"
+            f"{' WHERE ' + where if where else ''} "
+            f"GROUP BY {', '.join(str(i) for i in range(1, n + 1))}")
+
+
+# A folder's rollup: beside each ``month=M/<user>@<machine>.parquet``, its sums in
+# ``month=M/rollup/<user>@<machine>.parquet`` (not under the readers' ``month=*/*.parquet``),
+# and a row per session the file holds (its hash; the sums NULL), by which a reader finds
+# the files that may share a response with another machine's. Both files carry the same
+# random token in their Parquet key-value metadata: a rollup counts only for the file
+# version it was summed from (a reader that sees one without the other reads the rows).
+FOLDER_ROLLUP_DIR = "rollup"
+FOLDER_TOKEN = "ccspend_rollup"
+
+
+def folder_rollup_sql(relation: str) -> str:
+    """A folder rollup file's rows from ``relation`` (one machine's file of one month)."""
+    sums = rollup_select(relation, BUCKET_DUCKDB, money="DECIMAL(38, 12)")
+    return (f"SELECT *, CAST(NULL AS UBIGINT) AS session_hash FROM ({sums}) "
+            f"UNION ALL BY NAME SELECT DISTINCT hash(session_id) AS session_hash FROM {relation}")
