@@ -155,3 +155,53 @@ def test_the_warm_path_imports_no_pathlib_json_or_zoneinfo(sandbox, projects):
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.strip().splitlines()[-1] == "[]", r.stderr
+
+
+def test_a_cache_check_that_misses_never_reads_the_answer(sandbox, monkeypatch):
+    """A session report over a long history is megabytes (7 MB at 200 periods): the check
+    after a new log line, which misses, reads the entry's key and state, not its answer;
+    a hit reads it all."""
+    import builtins
+
+    from ccspend.reports import answer_cache
+
+    db = str(sandbox / "data" / "ccspend.duckdb")
+    answer_cache.save(db, "key", "state then", "x" * 5_000_000, "warned\n")
+    read = []
+
+    class Counting:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def close(self):
+            self.fh.close()
+
+        def read(self, n=-1):
+            data = self.fh.read(n)
+            read.append(len(data))
+            return data
+
+        def readline(self, n=-1):
+            data = self.fh.readline(n)
+            read.append(len(data))
+            return data
+
+    monkeypatch.setattr(answer_cache, "open", lambda *a, **k: Counting(builtins.open(*a, **k)),
+                        raising=False)
+    monkeypatch.setattr(answer_cache, "request_key", lambda **kw: "key")
+    ask = dict(name="session", timezone="UTC", since=None, until=None, project=None,
+               branch=None, breakdown=False, json_out=True, db=db, claude_dirs=[],
+               terminal=())
+    monkeypatch.setattr(answer_cache, "fingerprint", lambda files, db: "state now")
+    assert answer_cache.cached_answer(**ask) is None
+    assert 0 < sum(read) < 1000
+    read.clear()
+    monkeypatch.setattr(answer_cache, "fingerprint", lambda files, db: "state then")
+    assert answer_cache.cached_answer(**ask) == ("x" * 5_000_000, "warned\n")
+    assert sum(read) > 5_000_000
