@@ -192,8 +192,9 @@ def test_a_cache_check_that_misses_never_reads_the_answer(sandbox, monkeypatch):
             read.append(len(data))
             return data
 
-    monkeypatch.setattr(answer_cache, "open", lambda *a, **k: Counting(builtins.open(*a, **k)),
-                        raising=False)
+    monkeypatch.setattr(answer_cache, "open",
+                        lambda *a, **k: Counting(builtins.open(*a, **k)),  # noqa: SIM115
+                        raising=False)  # fmt: skip
     monkeypatch.setattr(answer_cache, "request_key", lambda **kw: "key")
     ask = dict(name="session", timezone="UTC", since=None, until=None, project=None,
                branch=None, breakdown=False, json_out=True, db=db, claude_dirs=[],

@@ -54,16 +54,13 @@ def dumps(data: object) -> str:
 
 
 def dumps_with_rows(data: dict, rows: str) -> str:
-    """``dumps(data)`` with the items of its top-level ``"rows"`` list given as JSON text
-    (``Report.rows_json``: written by the store, as ``json.dumps(indent=2)`` writes
-    them, but for the escapes of non-ASCII characters and DEL, put in here)."""
+    """``dumps(data)`` with the items of its top-level ``"rows"`` list given as JSON text,
+    as ``json.dumps(indent=2)`` writes them (``Report.rows_json``: written by the store,
+    ``store.queries.session_rows_json``)."""
     text = dumps({**data, "rows": []})
     head, found, tail = text.partition('\n  "rows": [],\n')
     if not found or not rows:  # never for a report: "rows" is followed by "totals"
         return dumps({**data, "rows": json.loads(f"[{rows}]")})
-    rows = rows.replace("\x7f", "\\u007f")
-    if not rows.isascii():
-        rows = rows.encode("ascii", "ccspend-json-escape").decode("ascii")
     return f'{head}\n  "rows": [\n{rows}\n  ],\n{tail}'
 
 

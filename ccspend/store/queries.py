@@ -802,8 +802,8 @@ def _session_totals(con: duckdb.DuckDBPyConnection, sql: str, params: dict,
 # indent=2)`` writes ``reports.build.Row.to_json``'s dicts (the contract: keys, order,
 # values): integers as DuckDB writes them, floats as Python's ``repr`` (DuckDB's
 # shortest round-trip form is the same; tests/test_session_json.py holds them to it),
-# strings by ``to_json`` (its non-ASCII characters and DEL are escaped, as
-# ``ensure_ascii`` does, by the caller over the whole text: ``cli.jsonout``).
+# strings by ``to_json``, their non-ASCII characters and DEL escaped as ``ensure_ascii``
+# escapes them (``_json_string``).
 
 # the indents of ``json.dumps(indent=2)``: a row of "rows", its fields, a list's items
 _ROW, _FIELD, _ITEM = " " * 4, " " * 6, " " * 8
@@ -812,20 +812,34 @@ _SHORT_ESCAPES = {8: "\\b", 9: "\\t", 10: "\\n", 12: "\\f", 13: "\\r"}
 
 
 def _json_string(x: str, exact: bool) -> str:
-    """SQL for the string column ``x`` as ``json.dumps`` writes it (None: ``null``).
+    """SQL for the string column ``x`` as ``json.dumps`` writes it (None: ``null``), in
+    ASCII as ``ensure_ascii`` writes it.
 
     ``to_json`` writes the escapes of control characters in capitals (``\\u001B``,
     where Python writes ``\\u001b``); ``exact`` escapes one character at a time
     instead, backslashes first (each replacement then adds nothing to be replaced):
     slower, for the rare text that has a control character (a terminal escape in a
-    branch name)."""
-    if not exact:
-        return f"coalesce(to_json({x})::VARCHAR, 'null')"
-    chain = f"replace(replace({x}, '\\', '\\\\'), '\"', '\\\"')"
-    for code in range(32):
-        escape = _SHORT_ESCAPES.get(code, f"\\u{code:04x}")
-        chain = f"replace({chain}, chr({code}), '{escape}')"
-    return f"coalesce('\"' || {chain} || '\"', 'null')"
+    branch name). Then, in a string that is not plain ASCII (its bytes outnumber its
+    characters, or it holds DEL), each character from DEL up is written ``\\u00e9``,
+    above U+FFFF as a surrogate pair: done here, on the few such strings, the text
+    reaches Python as ASCII, which it handles many times faster than the same
+    megabytes with one accent in them."""
+    if exact:
+        chain = f"replace(replace({x}, '\\', '\\\\'), '\"', '\\\"')"
+        for code in range(32):
+            escape = _SHORT_ESCAPES.get(code, f"\\u{code:04x}")
+            chain = f"replace({chain}, chr({code}), '{escape}')"
+        text = f"'\"' || {chain} || '\"'"
+    else:
+        text = f"to_json({x})::VARCHAR"
+    ascii_ = (f"array_to_string(list_transform(string_split({text}, ''), lambda c: "
+              "CASE WHEN unicode(c) < 127 THEN c "
+              "WHEN unicode(c) < 65536 THEN printf('\\u%04x', unicode(c)) "
+              "ELSE printf('\\u%04x\\u%04x', 55296 + ((unicode(c) - 65536) >> 10), "
+              "56320 + ((unicode(c) - 65536) & 1023)) END), '')")
+    return (f"CASE WHEN {x} IS NULL THEN 'null' "
+            f"WHEN strlen({x}) = length({x}) AND NOT contains({x}, chr(127)) THEN {text} "
+            f"ELSE {ascii_} END")
 
 
 def _json_list(x: str, exact: bool) -> str:
@@ -882,6 +896,8 @@ def _session_fields(exact: bool, agents: int) -> tuple[tuple[str, str], ...]:
     )
 
 
+# An escape ``to_json`` writes with a capital (``\u001B``), where Python's is small.
+_CAPITAL_ESCAPE = re.compile(r"\\u00[01][A-F]")
 # Where the text is Python's only within bounds (else the rows are built in Python):
 # below 2**53 a double holds a count exactly, so ``cache_hit_rate``'s division is the
 # one Python does; a cost below 10**21 micro-dollars has at most 27 digits, which
@@ -911,9 +927,9 @@ def session_rows_json(con: duckdb.DuckDBPyConnection, tz: str, descending: bool 
         params[f"agent_{i}"] = json.dumps(known.name if known else None)
     text = _session_rows_json(con, tz, descending, params, len(sources), exact=False)
     # ``to_json``'s escapes of control characters differ from Python's in case: where
-    # the text has any escape of that form (or a string that reads like one), the
+    # the text has an escape with a capital (or a string that reads like one), the
     # rows are written again escaping one character at a time
-    if text is not None and "\\u00" in text:
+    if text is not None and _CAPITAL_ESCAPE.search(text):
         text = _session_rows_json(con, tz, descending, params, len(sources), exact=True)
     return text
 
