@@ -54,6 +54,9 @@ class Row:
     agents: list[Row] = field(default_factory=list)
 
     def to_json(self, name: str, tz: str = "UTC") -> dict:
+        """The row of the JSON contract. A session report of every session, printed as
+        JSON, writes the same bytes in SQL (``queries.session_rows_json``): a field
+        changed here changes there (tests/test_session_json.py compares the two)."""
         a = self.agg
         out = {"key": self.key, **_numbers(a), "models": a.models, **_granularity(a)}
         if name == "session":
