@@ -12,6 +12,7 @@ version:
                                      [--rss-calls 5] [--pause 0.3 1.5] [--seed 1]
                                      [--ccspend CMD] [--shim CMD | --no-shim]
                                      [--ccusage BIN] [--skip-uncached] [--json-out FILE]
+                                     [--history-db DB]
     python bench/bench_statusline.py --scales 1 10 [--live-calls 30] ...
 
 Two regimes, both run every time:
