@@ -3,7 +3,7 @@
 
 Why this exists: Claude Code runs the status-line command whenever the
 conversation updates, so ccspend claims that ``ccspend statusline`` answers in
-well under 60 ms, in little memory, however large the history behind it, and
+at most 40 ms (issue #17), in little memory, however large the history behind it, and
 no slower than ccusage's own status line. This script measures that on one
 machine in one run, with the anchor installed fresh from npm at a pinned
 version:
@@ -12,6 +12,7 @@ version:
                                      [--rss-calls 5] [--pause 0.3 1.5] [--seed 1]
                                      [--ccspend CMD] [--shim CMD | --no-shim]
                                      [--ccusage BIN] [--skip-uncached] [--json-out FILE]
+                                     [--history-db DB]
     python bench/bench_statusline.py --scales 1 10 [--live-calls 30] ...
 
 Two regimes, both run every time:
@@ -65,7 +66,7 @@ Steps:
    bench_daily.py measures it), the largest peak RSS, the 1-minute load
    average after the series, the line each tool printed (first and last
    call), the floor ``python -c pass`` of the venv's interpreter, and the
-   verdicts: ccspend median < 60 ms (both regimes), ccspend live median <=
+   verdicts: ccspend median <= 40 ms (both regimes), ccspend live median <=
    ccusage live median, ccspend peak RSS < 60 MB. A missed target prints
    MISSED; the exit code is still 0 (2 if a tool could not run).
 
@@ -114,7 +115,7 @@ import bench_daily  # noqa: E402
 from _venv import VenvError, ensure_venv  # noqa: E402
 from bench_daily import RunError, load_average, verdict  # noqa: E402
 
-TARGET_MEDIAN_MS = 60.0  # ccspend statusline median wall time, below
+TARGET_MEDIAN_MS = 40.0  # ccspend statusline median wall time, at most (issue #17, item 4)
 TARGET_RSS_MB = 60.0  # ccspend statusline peak RSS, below
 
 
@@ -848,6 +849,11 @@ def main(argv: list[str] | None = None) -> int:
         "interleaved with this one and the bare interpreter, without the background refresh",
     )  # fmt: skip
     ap.add_argument("--no-ccusage", action="store_true", help="with --scales: leave ccusage out")
+    ap.add_argument(
+        "--history-db", type=Path, metavar="DB",
+        help="start ccspend's database as a copy of this one (say bench_history.py's h200: "
+        "200 periods of history kept only in the store), then ingest the corpus into it",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     live_calls = args.calls if args.live_calls is None else args.live_calls
     if args.calls < 1 or live_calls < 1:
@@ -916,6 +922,10 @@ def main(argv: list[str] | None = None) -> int:
             # ccspend: the database holds the history, the summary is written.
             home_sp = tmp / "home-ccspend"
             env_sp = tool_env(claude_dir, home_sp)
+            if args.history_db:  # the history a user's store keeps after the logs are gone
+                shutil.copyfile(args.history_db, env_sp["CCSPEND_DB"])
+                notes.append(f"database started from {args.history_db} "
+                             f"({args.history_db.stat().st_size / 1e6:.1f} MB)")
             print("ccspend daily (fills the database) ...", flush=True)
             setup = bench_daily.measure(ccspend + ["daily"], env_sp, home_sp)
             print(f"  {setup['seconds']:.2f}s")
@@ -1062,8 +1072,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for tag, r in (("back to back", b2b), ("live session", live_sp)):
         print(
-            f"ccspend median, {tag:<23}{r['median_ms']:8.1f} ms  (target < "
-            f"{TARGET_MEDIAN_MS:g})  {verdict(r['median_ms'] < TARGET_MEDIAN_MS)}"
+            f"ccspend median, {tag:<23}{r['median_ms']:8.1f} ms  (target <= "
+            f"{TARGET_MEDIAN_MS:g})  {verdict(r['median_ms'] <= TARGET_MEDIAN_MS)}"
         )
     print(
         f"ccspend / ccusage median, live session {ratio:8.3f}     (target <= 1)  "
@@ -1108,8 +1118,8 @@ def main(argv: list[str] | None = None) -> int:
             "session_truth_usd": truth,
             "notes": notes,
             "targets": {
-                "median_ok_back_to_back": b2b["median_ms"] < TARGET_MEDIAN_MS,
-                "median_ok_live": live_sp["median_ms"] < TARGET_MEDIAN_MS,
+                "median_ok_back_to_back": b2b["median_ms"] <= TARGET_MEDIAN_MS,
+                "median_ok_live": live_sp["median_ms"] <= TARGET_MEDIAN_MS,
                 "vs_ccusage_ok_live": ratio <= 1,
                 "rss_ok": rss < TARGET_RSS_MB,
             },

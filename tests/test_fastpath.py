@@ -221,3 +221,54 @@ def test_sessions_summed_after_other_reports_are_right_in_the_session_report(san
     fresh = json.loads(run_cli("session", "--json", "--db", str(tmp_path / "fresh.duckdb")).stdout)
     assert kept["rows"] == fresh["rows"] and kept["totals"] == fresh["totals"]
     assert sorted(r["output_tokens"] for r in kept["rows"]) == [5, 30]
+
+
+def test_a_cache_check_that_misses_never_reads_the_answer(sandbox, monkeypatch):
+    """A session report over a long history is megabytes (7 MB at 200 periods): the check
+    after a new log line, which misses, reads the entry's key and state, not its answer;
+    a hit reads it all."""
+    import builtins
+
+    from ccspend.reports import answer_cache
+
+    db = str(sandbox / "data" / "ccspend.duckdb")
+    answer_cache.save(db, "key", "state then", "x" * 5_000_000, "warned\n")
+    read = []
+
+    class Counting:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def close(self):
+            self.fh.close()
+
+        def read(self, n=-1):
+            data = self.fh.read(n)
+            read.append(len(data))
+            return data
+
+        def readline(self, n=-1):
+            data = self.fh.readline(n)
+            read.append(len(data))
+            return data
+
+    monkeypatch.setattr(answer_cache, "open",
+                        lambda *a, **k: Counting(builtins.open(*a, **k)),  # noqa: SIM115
+                        raising=False)  # fmt: skip
+    monkeypatch.setattr(answer_cache, "request_key", lambda **kw: "key")
+    ask = dict(name="session", timezone="UTC", since=None, until=None, project=None,
+               branch=None, breakdown=False, json_out=True, db=db, claude_dirs=[],
+               terminal=())
+    monkeypatch.setattr(answer_cache, "fingerprint", lambda files, db: "state now")
+    assert answer_cache.cached_answer(**ask) is None
+    assert 0 < sum(read) < 1000
+    read.clear()
+    monkeypatch.setattr(answer_cache, "fingerprint", lambda files, db: "state then")
+    assert answer_cache.cached_answer(**ask) == ("x" * 5_000_000, "warned\n")
+    assert sum(read) > 5_000_000

@@ -137,3 +137,37 @@ def test_a_reading_is_recorded_once_while_it_holds(sandbox):
     record_readings(obj, folder, 1006.0)
     record_readings(obj, folder, 1100.0)  # unchanged, but a minute later: kept for the rate
     assert len((folder / "readings.jsonl").read_text().splitlines()) == 3
+
+
+def test_a_call_imports_no_pathlib_subprocess_or_datetime(sandbox, projects):
+    """A call, even one that starts the background refresh, imports none of the modules
+    that cost the status line milliseconds on every keystroke (pathlib 5 ms; subprocess,
+    datetime, contextlib). Run with ``-S`` on the checkout: a venv's ``.pth`` files (an
+    editable install's finder) import pathlib first, and would hide it."""
+    from tests.conftest import REPO
+
+    t = write(projects / "p" / "s.jsonl", [assistant(session="s")])
+    assert cli("statusline", "--refresh").returncode == 0  # setup: the summary
+    payload = {"session_id": "s", "transcript_path": str(t), "model": {"display_name": "Opus"}}
+    assert status(payload).returncode == 0  # the price index and the session's state, kept
+    summary = sandbox / "data" / "ccspend.duckdb.cache" / "statusline" / "summary.json"
+    data = json.loads(summary.read_text())
+    summary.write_text(json.dumps({**data, "written_at": 0}))  # stale: a refresh is due
+    env = {k: v for k, v in os.environ.items() if k != "CCSPEND_NO_BACKGROUND"}
+    code = (f"import sys; sys.path.insert(0, {str(REPO)!r}); import io; before = set(sys.modules)\n"
+            "from ccspend.cli.fast.statusline import run\n"
+            f"out = io.StringIO(); run(io.StringIO({json.dumps(payload)!r}), out)\n"
+            "print(out.getvalue().strip())\n"
+            "print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] in "
+            "('pathlib', 'subprocess', 'datetime', 'contextlib', 'zoneinfo')))")
+    r = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                       env=env, timeout=30)
+    lines = r.stdout.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("Opus │ session $"), r.stderr
+    assert lines[1] == "[]"
+    deadline = time.time() + 20  # and the refresh it started ran: a new summary
+    while time.time() < deadline and json.loads(summary.read_text())["written_at"] == 0:
+        time.sleep(0.05)
+    assert json.loads(summary.read_text())["written_at"] > 0
+    while time.time() < deadline and (summary.parent / "refresh.lock").exists():
+        time.sleep(0.02)

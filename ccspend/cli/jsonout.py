@@ -53,6 +53,17 @@ def dumps(data: object) -> str:
             .encode("ascii", "ccspend-json-escape").decode("ascii"))
 
 
+def dumps_with_rows(data: dict, rows: str) -> str:
+    """``dumps(data)`` with the items of its top-level ``"rows"`` list given as JSON text,
+    as ``json.dumps(indent=2)`` writes them (``Report.rows_json``: written by the store,
+    ``store.queries.session_rows_json``)."""
+    text = dumps({**data, "rows": []})
+    head, found, tail = text.partition('\n  "rows": [],\n')
+    if not found or not rows:  # never for a report: "rows" is followed by "totals"
+        return dumps({**data, "rows": json.loads(f"[{rows}]")})
+    return f'{head}\n  "rows": [\n{rows}\n  ],\n{tail}'
+
+
 def _python_numbers(text: bytes) -> bytes:
     """``text`` with each number that is the value of its line written as ``repr``."""
     parts = []

@@ -16,9 +16,20 @@ import re
 
 # C0 controls and DEL, C1 controls, the bidi marks, embeddings, overrides and isolates,
 # the line and paragraph separators, and lone surrogates (which cannot even be encoded)
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+_UNSAFE_CLASS = "\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff"
+# compiled on first use (``_pattern``): the two cost the status line 1.5 ms a call to
+# compile at import, and its text (a model's name) is most often plain ASCII
+_PATTERNS: dict[bool, re.Pattern] = {}
+
+
+def _pattern(newline: bool) -> re.Pattern:
+    """The characters to escape (``newline``: all but the newline)."""
+    pattern = _PATTERNS.get(newline)
+    if pattern is None:
+        unsafe = _UNSAFE_CLASS.replace("\x00-\x1f", "\x00-\x09\x0b-\x1f") if newline \
+            else _UNSAFE_CLASS  # fmt: skip
+        pattern = _PATTERNS[newline] = re.compile(f"[{unsafe}]")
+    return pattern
 
 
 def _escape(m: re.Match) -> str:
@@ -30,15 +41,14 @@ def inert(text: object) -> str:
     """``text`` (made a string) with every control, bidi and separator character shown as
     an escape, so printing it moves no cursor, sets no title and writes no clipboard."""
     s = text if isinstance(text, str) else str(text)
-    return _UNSAFE.sub(_escape, s) if _UNSAFE.search(s) else s
-
-
-_UNSAFE_BUT_NEWLINE = re.compile(
-    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+    if s.isascii() and s.isprintable():  # no control, no DEL: nothing to escape
+        return s
+    unsafe = _pattern(False)
+    return unsafe.sub(_escape, s) if unsafe.search(s) else s
 
 
 def inert_lines(text: str) -> str:
     """``inert``, but newlines stay (a multi-line message of ccspend's own); ``text``
     itself when there is nothing to escape."""
-    return _UNSAFE_BUT_NEWLINE.sub(_escape, text) if _UNSAFE_BUT_NEWLINE.search(text) else text
+    unsafe = _pattern(True)
+    return unsafe.sub(_escape, text) if unsafe.search(text) else text

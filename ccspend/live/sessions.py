@@ -14,11 +14,9 @@ database and with the standard library only:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
-from pathlib import Path
 
 from ccspend.core import paths
 from ccspend.core.files import append_private, private_folder, write_atomic, write_cache
@@ -32,10 +30,22 @@ from ccspend.live.lines import (  # noqa: F401 - the readers of appended lines, 
 REFRESH_EVERY = 5.0  # seconds between background refreshes of the summary
 REFRESH_STALE = 60.0  # a refresh lock older than this is from a process that died
 
+# pathlib is imported only where a ``Path`` is asked for (``state_dir``): the status
+# line, which runs on every keystroke, works on strings (the import costs it 5 ms).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
 
 def state_dir(db: Path | None = None) -> Path:
-    db = db or paths.default_db_path()
-    return Path(str(db) + ".cache") / "statusline"
+    from pathlib import Path
+
+    return Path(state_folder(None if db is None else str(db)))
+
+
+def state_folder(db: str | None = None) -> str:
+    """``state_dir`` as a string, without pathlib (the status line's)."""
+    return os.path.join((db or paths.default_db_str()) + ".cache", "statusline")
 
 
 def field_at(obj: object, *keys: str):
@@ -53,12 +63,14 @@ def session_files(transcript: str) -> list[str]:
     """The transcript and its subagents' (``<session>/subagents/agent-*.jsonl``): their
     spend is the session's spend."""
     files = [transcript]
-    sub = Path(transcript[: -len(".jsonl")] if transcript.endswith(".jsonl") else transcript)
-    with contextlib.suppress(OSError):
+    sub = os.path.join(paths.norm(transcript.removesuffix(".jsonl")), "subagents")
+    try:  # noqa: SIM105 - contextlib is an import the status line need not pay for
         files += sorted(
-            str(p) for p in (sub / "subagents").iterdir()
-            if p.name.startswith("agent-") and p.name.endswith(".jsonl")
+            os.path.join(sub, n) for n in os.listdir(sub)
+            if n.startswith("agent-") and n.endswith(".jsonl")
         )  # fmt: skip
+    except OSError:
+        pass
     return files
 
 
@@ -69,7 +81,7 @@ def session_id_of(transcript: str, session_id: object) -> str:
     return os.path.basename(transcript).removesuffix(".jsonl")
 
 
-def session_cost(transcript: str, session_id: object, folder: Path, prices: dict,
+def session_cost(transcript: str, session_id: object, folder: str | Path, prices: dict,
                  prices_id: object) -> float:  # fmt: skip
     """This session's cost as the session report counts it: every response whose counted
     line carries this session's id, subagents included (``live.project_state``: per call,
@@ -99,55 +111,68 @@ def project_costs(project: str, folder: Path, prices: dict, prices_id: object) -
 # -- the summary, refreshed in the background ------------------------------------
 
 
-def read_summary(folder: Path) -> dict | None:
+def read_summary(folder: str | Path) -> dict | None:
     try:
-        return json.loads((folder / "summary.json").read_text())
+        with open(os.path.join(folder, "summary.json"), encoding="utf-8") as fh:
+            return json.loads(fh.read())
     except (OSError, ValueError):
         return None
 
 
-def maybe_refresh(folder: Path, summary: dict | None, now: float) -> None:
+def maybe_refresh(folder: str | Path, summary: dict | None, now: float) -> None:
     """Start ``ccspend statusline --refresh`` in the background if the summary is stale."""
     if summary is not None and now - summary.get("written_at", 0) < REFRESH_EVERY:
         return
     if os.environ.get("CCSPEND_NO_BACKGROUND"):  # tests that refresh by hand
         return
-    lock = folder / "refresh.lock"
+    lock = os.path.join(folder, "refresh.lock")
     try:
         private_folder(folder)
         try:
-            if now - lock.stat().st_mtime < REFRESH_STALE:
+            if now - os.stat(lock).st_mtime < REFRESH_STALE:
                 return  # one is running
         except FileNotFoundError:
             pass
         write_atomic(lock, str(now))
-        import subprocess  # only when a refresh is due: its import costs milliseconds
-
-        subprocess.Popen(
-            [sys.executable, "-m", "ccspend", "statusline", "--refresh"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            # at a low priority: the refresh (a second or so of CPU on a big history)
-            # must not slow the status line calls and the agent it runs beside
-            preexec_fn=_lower_priority,
-        )
+        _spawn_refresh()
     except OSError:
         pass
 
 
-def _lower_priority() -> None:
-    import contextlib  # in the child only: the status line itself never imports it
+REFRESH_ARGS = ("statusline", "--refresh")
 
-    with contextlib.suppress(OSError):
+
+def _spawn_refresh() -> None:
+    """``ccspend statusline --refresh``, detached (its own session, no stdin or output),
+    never waited for; it lowers its own priority first (``lower_priority``).
+
+    ``os.posix_spawn``: no ``subprocess`` import and no fork of this process (the
+    status line's budget is a few milliseconds; ``subprocess`` with a ``preexec_fn``
+    cost it both whenever a refresh was due)."""
+    argv = [sys.executable, "-m", "ccspend", *REFRESH_ARGS]
+    if not hasattr(os, "posix_spawn"):  # Windows
+        import subprocess
+
+        subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)  # fmt: skip
+        return
+    null = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+    os.posix_spawn(sys.executable, argv, os.environ, file_actions=null, setsid=True)
+
+
+def lower_priority() -> None:
+    """The background refresh, at a low priority: a second or so of CPU on a big history
+    must not slow the status line calls and the agent it runs beside."""
+    try:  # noqa: SIM105 - contextlib is an import the status line need not pay for
         os.nice(10)
+    except OSError:
+        pass
 
 
 READING_EVERY = 60.0  # an unchanged reading is recorded again at most this often
 
 
-def record_readings(obj: dict, folder: Path, now: float) -> None:
+def record_readings(obj: dict, folder: str | Path, now: float) -> None:
     """Append the official window readings; the refresh moves them into the database.
 
     The status line runs several times a second, so a reading is kept only when
@@ -163,9 +188,10 @@ def record_readings(obj: dict, folder: Path, now: float) -> None:
             current[window] = [float(used), reset_s]
     if not current:
         return
-    last_file = folder / "last-readings.json"
+    last_file = os.path.join(folder, "last-readings.json")
     try:
-        last = json.loads(last_file.read_text())
+        with open(last_file, encoding="utf-8") as fh:
+            last = json.loads(fh.read())
     except (OSError, ValueError):
         last = {}
     lines = []
@@ -176,9 +202,11 @@ def record_readings(obj: dict, folder: Path, now: float) -> None:
         last[window] = [value, now]
         lines.append(json.dumps([int(now * 1e6), field_at(obj, "session_id"), window, *value]))
     if lines:
-        with contextlib.suppress(OSError):
-            append_private(folder / "readings.jsonl", "\n".join(lines) + "\n")
+        try:  # noqa: SIM105 - contextlib is an import the status line need not pay for
+            append_private(os.path.join(folder, "readings.jsonl"), "\n".join(lines) + "\n")
             write_cache(last_file, json.dumps(last))  # only once the readings are kept
+        except OSError:
+            pass
 
 
 def pace(used_pct: float, resets_at: float, window_s: float, now: float) -> float:

@@ -11,7 +11,7 @@ it is right the moment any of them changes.
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
 
 from ccspend.core.files import write_cache
 
@@ -24,29 +24,35 @@ def today_prices() -> dict:
 
 def today_price_index() -> tuple[str, dict]:
     """Today's price index and its id (a checksum of its content, the same while the
-    prices are: what a cache of costs priced with it is keyed on)."""
-    from datetime import UTC, datetime
+    prices are: what a cache of costs priced with it is keyed on).
+
+    The status line asks on every call: paths are strings and the day comes from
+    ``time`` (pathlib and datetime cost it milliseconds to import); datetime and the
+    card only when the cache no longer holds."""
+    import time
 
     from ccspend.core import paths
 
-    here = Path(__file__).parent
-    key = [datetime.now(UTC).date().isoformat()]
-    for f in (here / "data" / "rates.toml", paths.rate_overrides_path(),
-              paths.rate_updates_path(), here / "index.py", here / "card.py",
-              here / "names.py"):  # fmt: skip
+    here = os.path.dirname(os.path.abspath(__file__))
+    key = [time.strftime("%Y-%m-%d", time.gmtime())]  # today, UTC
+    for f in (os.path.join(here, "data", "rates.toml"), paths.rate_overrides_str(),
+              paths.rate_updates_str(), os.path.join(here, "index.py"),
+              os.path.join(here, "card.py"), os.path.join(here, "names.py")):  # fmt: skip
         try:
-            st = f.stat()
-            key.append([str(f), st.st_size, st.st_mtime_ns])
+            st = os.stat(f)
+            key.append([f, st.st_size, st.st_mtime_ns])
         except OSError:
-            key.append([str(f), None])
-    cache = Path(f"{paths.default_db_path()}.cache") / "prices.json"
+            key.append([f, None])
+    cache = os.path.join(f"{paths.default_db_str()}.cache", "prices.json")
     try:
-        data = json.loads(cache.read_text())
+        with open(cache, encoding="utf-8") as fh:
+            data = json.loads(fh.read())
         if data["key"] == key:
             return data["id"], data["prices"]
     except (OSError, ValueError, KeyError, TypeError):
         pass
     import zlib
+    from datetime import UTC, datetime
 
     from ccspend.pricing import load_card
     from ccspend.pricing.index import price_index

@@ -117,24 +117,47 @@ def save(db, key: str, state: str, stdout: str, stderr: str) -> None:
 
 def load(db: str, key: str) -> list[bytes] | None:
     """The cached (key, state, stdout, stderr) for ``key``, or None."""
+    entry = _open(db, key)
+    if entry is None:
+        return None
+    fh, state, sizes = entry
+    with fh:
+        return _rest(fh, key, state, sizes)
+
+
+def _open(db: str, key: str):
+    """The entry for ``key``, open and read up to its answer: (the file, the state it
+    holds, the sizes of stdout and stderr), or None (no entry, another key's, or not an
+    entry). The answer is read only once the state matches (``_rest``): a session report
+    over a long history is megabytes, and a miss would read them for nothing."""
     try:
-        with open(os.path.join(_cache_dir(db), _entry_name(key)), "rb") as fh:
-            data = fh.read()
+        fh = open(os.path.join(_cache_dir(db), _entry_name(key)), "rb")  # noqa: SIM115
     except OSError:
         return None
-    nl = data.find(b"\n")
-    head = data[:nl].split(b" ")
-    if nl < 0 or b" ".join(head[:2]) != _MAGIC or len(head) != 6:
-        return None
-    parts = []
-    pos = nl + 1
-    for n in head[2:]:
-        if not n.isdigit():
+    try:
+        head = fh.readline(200).rstrip(b"\n").split(b" ")
+        if b" ".join(head[:2]) != _MAGIC or len(head) != 6 or not all(
+                n.isdigit() for n in head[2:]):  # fmt: skip
+            fh.close()
             return None
-        end = pos + int(n)
-        parts.append(data[pos:end])
-        pos = end
-    return parts if pos == len(data) else None  # a torn or foreign file: not an answer
+        sizes = [int(n) for n in head[2:]]
+        if fh.read(sizes[0]) != key.encode("utf-8", "surrogateescape"):
+            fh.close()
+            return None
+        state = fh.read(sizes[1])
+    except OSError:
+        fh.close()
+        return None
+    return fh, state, sizes
+
+
+def _rest(fh, key: str, state: bytes, sizes: list[int]) -> list[bytes] | None:
+    """The whole entry, its answer read now; None if the file is torn or longer."""
+    out, err = fh.read(sizes[2]), fh.read(sizes[3])
+    if len(state) != sizes[1] or len(out) != sizes[2] or len(err) != sizes[3] or fh.read(1):
+        return None  # a torn or foreign file: not an answer
+    return [key.encode("utf-8", "surrogateescape"), state, out, err]
+
 
 def log_files(roots: list[str], db: str | None = None, suffix=".jsonl",
               unreadable: dict | None = None) -> list:
@@ -244,9 +267,18 @@ def cached_answer(
         breakdown=breakdown, json_out=json_out, db=db, roots=roots, terminal=terminal,
         shape=shape(tz) if shape is not None else (),
     )  # fmt: skip
-    cached = load(db, key)
-    if cached is None or cached[0] != key.encode("utf-8", "surrogateescape"):
+    entry = _open(db, key)
+    if entry is None:
         return None
+    fh, cached_state, sizes = entry
+    with fh:
+        return _answer(fh, key, cached_state, sizes, db, roots, logs, walked)
+
+
+def _answer(fh, key: str, cached_state: bytes, sizes: list[int], db: str, roots: list[str],
+            logs, walked: dict | None) -> tuple[str, str] | None:  # fmt: skip
+    """``cached_answer``'s answer from the open entry ``fh``, if the state it was made
+    from is the state now."""
     # The other agents' logs are ingested beside Claude Code's (ccspend.ingest.logs)
     from ccspend.sources import agents
 
@@ -257,7 +289,10 @@ def cached_answer(
     if walked is not None:
         walked[tuple(roots)] = (claude, unreadable)
     state = fingerprint(claude + others, db)
-    if cached[1] != state.encode("utf-8", "surrogateescape"):
+    if cached_state != state.encode("utf-8", "surrogateescape"):
+        return None
+    cached = _rest(fh, key, cached_state, sizes)
+    if cached is None:
         return None
     return (cached[2].decode("utf-8", "surrogateescape"),
             cached[3].decode("utf-8", "surrogateescape"))  # fmt: skip

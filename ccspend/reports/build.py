@@ -39,6 +39,9 @@ class ReportRequest:
     by_project: bool = False  # per-project sub-rows (``--instances``)
     by_agent: bool = False  # per-agent sub-rows (``--by-agent``)
     entries: bool = False  # each request as a sub-row of its session (``session --id``)
+    # the report is printed as JSON only: rows the store can write as JSON text come as
+    # text (``Report.rows_json``), never as thousands of objects and dicts
+    json_only: bool = False
 
 
 @dataclass
@@ -51,6 +54,9 @@ class Row:
     agents: list[Row] = field(default_factory=list)
 
     def to_json(self, name: str, tz: str = "UTC") -> dict:
+        """The row of the JSON contract. A session report of every session, printed as
+        JSON, writes the same bytes in SQL (``queries.session_rows_json``): a field
+        changed here changes there (tests/test_session_json.py compares the two)."""
         a = self.agg
         out = {"key": self.key, **_numbers(a), "models": a.models, **_granularity(a)}
         if name == "session":
@@ -95,7 +101,7 @@ class Row:
 
 # What a row holding a whole session's total (Goose, Hermes) says of itself: the tokens
 # are not that period's calls but a session's, on its last day (never split by day).
-SESSION_TOTAL = "session-total"
+SESSION_TOTAL = queries.SESSION_TOTAL_GRANULARITY
 
 
 def _granularity(a: Aggregate) -> dict:
@@ -161,20 +167,33 @@ class Report:
     # a team store's report: where it was read, the --user/--machine asked for, and
     # the duplicate rows dropped (a top-level "team" key of the JSON; absent locally)
     team: dict | None = None
+    # the rows as the JSON text of the "rows" list's items (``queries.session_rows_json``),
+    # when the store wrote them so (``rows`` is then empty): see ``to_json``
+    rows_json: str | None = None
 
     @property
     def cost_usd(self) -> Decimal:
         return self.totals.cost_micro / _MICRO
 
-    def to_json(self) -> dict:
+    def to_json(self, rows: bool = True) -> dict:
+        """The documented JSON; ``rows`` False: with ``"rows": []`` (the caller writes
+        ``rows_json`` in their place: ``cli.jsonout.dumps_with_rows``)."""
         f = self.filters
         totals = _numbers(self.totals)
+        if not rows:
+            row_list = []
+        elif self.rows_json is not None:
+            import json
+
+            row_list = json.loads(f"[{self.rows_json}]")
+        else:
+            row_list = [r.to_json(self.name, f.tz) for r in self.rows]
         return {
             "report": self.name,
             "timezone": f.tz,
             "since": f.since.isoformat() if f.since else None,
             "until": f.until.isoformat() if f.until else None,
-            "rows": [r.to_json(self.name, f.tz) for r in self.rows],
+            "rows": row_list,
             "totals": totals,
             "unpriced": [{"model": m, "tokens": t, "requests": n} for m, t, n in self.unpriced],
             "warnings": list(self.warnings),
@@ -232,7 +251,8 @@ def build_report(
         timing.mark("load-card")
         summary = queries.summarise(con, req.name, req.filters, by_model=req.breakdown,
                                     by_project=req.by_project, week_start=req.week_start,
-                                    by_agent=req.by_agent)
+                                    by_agent=req.by_agent, json_only=req.json_only,
+                                    descending=req.order == "desc")
         requests = queries.entries(con, req.filters) if req.entries else []
         timing.mark("summarise")
         skipped = queries.skipped_lines(con)
@@ -280,6 +300,7 @@ def report_from_summary(req: ReportRequest, summary: queries.Summary, requests: 
         totals=summary.total or empty_total(),
         unpriced=unpriced,
         warnings=out_warnings,
+        rows_json=summary.rows_json,
     )
 
 

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 EPOCH_START = "1970-01-01 00:00:00+00"
 END_OF_TIME = "9999-12-31 00:00:00+00"
+# What a report row that sums any whole session's total (Goose, Hermes) says of its
+# numbers (``reports.build``'s ``granularity``; the session rows' JSON text writes it too).
+SESSION_TOTAL_GRANULARITY = "session-total"
 
 GROUP_KEYS = {
     "daily": "strftime(timezone($tz, ts), '%Y-%m-%d')",
@@ -659,6 +662,9 @@ class Summary:
     unknown_modifiers: list[tuple[str, int]] = field(default_factory=list)
     projects: list[Aggregate] = field(default_factory=list)  # per key and project
     agents: list[Aggregate] = field(default_factory=list)  # per key and agent (source)
+    # the rows as their JSON text instead of ``groups``, when asked and written in SQL
+    # (``session_rows_json``: the session report of every session)
+    rows_json: str | None = None
 
 
 # The rollup's rows in the columns of ``PRICED`` that a report reads, each the sum
@@ -711,6 +717,7 @@ def _rollup_selection(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, 
 def summarise(
     con: duckdb.DuckDBPyConnection, group: str, f: Filters, by_model: bool = False,
     by_project: bool = False, week_start: int = 0, by_agent: bool = False,
+    json_only: bool = False, descending: bool = False,
 ) -> Summary:  # fmt: skip
     """What ``select``, then ``aggregate`` (per key, per key and model, per key and
     project, per key and agent, in total) and ``unpriced`` give, in one statement.
@@ -720,6 +727,10 @@ def summarise(
     other reports, 0.087 s -> 0.052 s for ``daily`` on the 1 GiB benchmark).
     The selection is the rollup's rows when it answers the report exactly
     (``_rollup_ready``): then the cost is what the report shows, not the history.
+
+    ``json_only``: the rows will be printed as JSON only; the session report of every
+    session then gives them as text (``Summary.rows_json``, newest first when
+    ``descending``), never as thousands of ``Aggregate``s.
     """
     rolled = _rollup_ready(con, f)
     sql, params = _rollup_selection(con, f) if rolled else _selection(con, f)
@@ -727,7 +738,7 @@ def summarise(
              and not by_agent and "imported_usage" not in sql and not _where(f)[0])
     if whole and maintain.sessions_current(con):
         # every session, as kept: a row each, not a group of all their rollup rows
-        return _session_totals(con, sql, params)
+        return _session_totals(con, sql, params, json_only, descending)
     key = group_key(group, week_start)
     sub = SUB_KEY if by_model else "NULL"
     project = "coalesce(cwd, '(unknown)')" if by_project else "NULL"
@@ -795,10 +806,12 @@ def summarise(
     return Summary(groups, subs, total, unpriced, odd, projects, agents)
 
 
-def _session_totals(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> Summary:
+def _session_totals(con: duckdb.DuckDBPyConnection, sql: str, params: dict,
+                    json_rows: bool = False, descending: bool = False) -> Summary:
     """``summarise``'s answer for the ``session`` report of every session: each session's
-    row from ``session_totals`` (``maintain.refresh`` keeps it), the total, unpriced
-    models and unknown multipliers from the rollup rows ``sql`` selects."""
+    row from ``session_totals`` (``maintain.refresh`` keeps it; with ``json_rows``, the
+    rows' JSON text, ``session_rows_json``), the total, unpriced models and unknown
+    multipliers from the rollup rows ``sql`` selects."""
     # Decimals, lists and instants cross to Python as text: DuckDB's own conversion of
     # them took 0.1 s of the 0.12 s 8,838 sessions cost (text, then Decimal and
     # msgspec: 0.02 s). The values are the same.
@@ -807,7 +820,8 @@ def _session_totals(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> S
     import msgspec
 
     lists = msgspec.json.Decoder(list[str]).decode
-    groups = [
+    text = session_rows_json(con, params["tz"], descending) if json_rows else None
+    groups = [] if text is not None else [
         Aggregate(key=k, sub_key=None, input_tokens=i, output_tokens=o,
                   cache_write_5m_tokens=w5, cache_write_1h_tokens=w1, cache_read_tokens=r,
                   web_search_requests=ws, cost_micro=Decimal(cost), savings_micro=Decimal(sav),
@@ -822,30 +836,205 @@ def _session_totals(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> S
             "strftime(last_ts, '%Y-%m-%dT%H:%M:%S.%gZ'), to_json(branches)::VARCHAR, project, "
             "session_total, source FROM session_totals ORDER BY k").fetchall()
     ]  # fmt: skip
+    # The total is the sum of the sessions' sums (each rollup row is one session's): a
+    # row per session, not every rollup row of the history (35 ms of the report at 200
+    # periods of history). The unpriced models and the unknown multipliers are the
+    # few rollup rows that say so.
+    sums = con.execute(
+        "SELECT sum(input_tokens)::BIGINT, sum(output_tokens)::BIGINT, "
+        "sum(cache_write_5m_tokens)::BIGINT, sum(cache_write_1h_tokens)::BIGINT, "
+        "sum(cache_read_tokens)::BIGINT, sum(web_search_requests)::BIGINT, "
+        "coalesce(sum(cost_micro), 0)::DECIMAL(38,6), "
+        "coalesce(sum(savings_micro), 0)::DECIMAL(38,6), coalesce(sum(requests), 0)::BIGINT, "
+        "list_sort(list_distinct(flatten(list(models)))), coalesce(bool_or(session_total), false) "
+        "FROM session_totals").fetchone()  # fmt: skip
+    total = (_aggregate((None, None, *sums[:10], None, None, None, None, None), sums[10])
+             if sums[8] else None)  # fmt: skip
     unpriced_model = "CASE WHEN NOT priced THEN coalesce(model, '(unknown)') END"
     rest_sql = (
-        f"SELECT grouping(um) AS gu, grouping(mu) AS gm, {_SUMS_CORE}, sum(n_rows)::BIGINT, "
-        f"um, mu, coalesce(bool_or(session_total), false) FROM (SELECT *, "
-        f"{unpriced_model} AS um, {_UNKNOWN_MODIFIER} AS mu FROM ({sql}) s) "
-        "GROUP BY GROUPING SETS ((), (um), (mu))"
+        f"SELECT grouping(um) AS gu, {_SUMS_CORE}, sum(n_rows)::BIGINT, um, mu FROM "
+        f"(SELECT *, {unpriced_model} AS um, {_UNKNOWN_MODIFIER} AS mu FROM ({sql}) s "
+        "WHERE NOT priced OR modifier_unknown IS NOT NULL) GROUP BY GROUPING SETS ((um), (mu))"
     )
-    total = None
     unpriced = []
     odd = []
     for r in con.execute(rest_sql, _bind(rest_sql, params)).fetchall():
-        gu, gm, sums, n_rows, um, mu, st = r[0], r[1], r[2:12], r[12], r[13], r[14], r[15]
-        if gm == 0:
+        gu, sums, n_rows, um, mu = r[0], r[1:11], r[11], r[12], r[13]
+        if gu == 1:
             if mu is not None:
                 odd.append((mu, n_rows))
-        elif gu == 0:
-            if um is not None:
-                tokens = sums[0] + sums[1] + sums[2] + sums[3] + sums[4]
-                unpriced.append((um, tokens, n_rows))
-        elif n_rows:
-            total = _aggregate((None, None, *sums, None, None, None, None, None), st)
+        elif um is not None:
+            tokens = sums[0] + sums[1] + sums[2] + sums[3] + sums[4]
+            unpriced.append((um, tokens, n_rows))
     unpriced.sort()
     odd.sort()
-    return Summary(groups, [], total, unpriced, odd, [])
+    return Summary(groups, [], total, unpriced, odd, [], rows_json=text)
+
+
+# -- the session report's rows as JSON text ------------------------------------------
+#
+# A session report of every session over a long history has thousands of rows (8,837
+# at 200 periods of history, 7 MB of JSON): making a dict of each in Python, then
+# encoding and indenting them, cost 0.3 s of a 1 s report. ``session_rows_json``
+# writes them in SQL instead, byte for byte as ``json.dumps(report.to_json(),
+# indent=2)`` writes ``reports.build.Row.to_json``'s dicts (the contract: keys, order,
+# values): integers as DuckDB writes them, floats as Python's ``repr`` (DuckDB's
+# shortest round-trip form is the same; tests/test_session_json.py holds them to it),
+# strings by ``to_json``, their non-ASCII characters and DEL escaped as ``ensure_ascii``
+# escapes them (``_json_string``).
+
+# the indents of ``json.dumps(indent=2)``: a row of "rows", its fields, a list's items
+_ROW, _FIELD, _ITEM = " " * 4, " " * 6, " " * 8
+# the control characters ``json.dumps`` writes by name; the others as \u00xx
+_SHORT_ESCAPES = {8: "\\b", 9: "\\t", 10: "\\n", 12: "\\f", 13: "\\r"}
+
+
+def _json_string(x: str, exact: bool) -> str:
+    """SQL for the string column ``x`` as ``json.dumps`` writes it (None: ``null``), in
+    ASCII as ``ensure_ascii`` writes it.
+
+    ``to_json`` writes the escapes of control characters in capitals (``\\u001B``,
+    where Python writes ``\\u001b``); ``exact`` escapes one character at a time
+    instead, backslashes first (each replacement then adds nothing to be replaced):
+    slower, for the rare text that has a control character (a terminal escape in a
+    branch name). Then, in a string that is not plain ASCII (its bytes outnumber its
+    characters, or it holds DEL), each character from DEL up is written ``\\u00e9``,
+    above U+FFFF as a surrogate pair: done here, on the few such strings, the text
+    reaches Python as ASCII, which it handles many times faster than the same
+    megabytes with one accent in them."""
+    if exact:
+        chain = f"replace(replace({x}, '\\', '\\\\'), '\"', '\\\"')"
+        for code in range(32):
+            escape = _SHORT_ESCAPES.get(code, f"\\u{code:04x}")
+            chain = f"replace({chain}, chr({code}), '{escape}')"
+        text = f"'\"' || {chain} || '\"'"
+    else:
+        text = f"to_json({x})::VARCHAR"
+    ascii_ = (f"array_to_string(list_transform(string_split({text}, ''), lambda c: "
+              "CASE WHEN unicode(c) < 127 THEN c "
+              "WHEN unicode(c) < 65536 THEN printf('\\u%04x', unicode(c)) "
+              "ELSE printf('\\u%04x\\u%04x', 55296 + ((unicode(c) - 65536) >> 10), "
+              "56320 + ((unicode(c) - 65536) & 1023)) END), '')")
+    return (f"CASE WHEN {x} IS NULL THEN 'null' "
+            f"WHEN strlen({x}) = length({x}) AND NOT contains({x}, chr(127)) THEN {text} "
+            f"ELSE {ascii_} END")
+
+
+def _json_list(x: str, exact: bool) -> str:
+    """SQL for the list column ``x`` (of strings) as ``json.dumps(indent=2)`` writes it in
+    a row's field: ``[]``, or an item a line."""
+    item = _json_string("s", exact)
+    return (f"CASE WHEN len({x}) = 0 THEN '[]' ELSE concat('[\n{_ITEM}', array_to_string("
+            f"list_transform({x}, lambda s: {item}), ',\n{_ITEM}'), '\n{_FIELD}]') END")
+
+
+def _json_plain(x: str) -> str:
+    """SQL for a string column that needs no escape (an instant, a day) as JSON."""
+    return f"coalesce('\"' || {x} || '\"', 'null')"
+
+
+def _json_float_of_micro(x: str) -> str:
+    """SQL for a DECIMAL micro-dollar column ``x`` as ``repr(float(x / 10**6))``: the text
+    of the decimal, moved six places by an exponent, read as a double (correctly
+    rounded, as Python's ``float`` of a ``Decimal`` is), then written shortest."""
+    return f"(({x})::VARCHAR || 'e-6')::DOUBLE::VARCHAR"
+
+
+def _session_fields(exact: bool, agents: int) -> tuple[tuple[str, str], ...]:
+    """A session row's fields, in ``Row.to_json``'s order (``reports.build._numbers``
+    first), as SQL for their JSON text; ``agents``: how many ``$source_<i>`` and
+    ``$agent_<i>`` parameters name the agents (their names already JSON)."""
+    agent = "CASE source " + " ".join(f"WHEN $source_{i} THEN $agent_{i}"
+                                      for i in range(agents)) + " ELSE 'null' END"
+    return (
+        ("key", _json_string("k", exact)),
+        ("input_tokens", "input_tokens::VARCHAR"),
+        ("output_tokens", "output_tokens::VARCHAR"),
+        ("cache_write_tokens",
+         "(cache_write_5m_tokens::HUGEINT + cache_write_1h_tokens)::VARCHAR"),
+        ("cache_read_tokens", "cache_read_tokens::VARCHAR"),
+        ("total_tokens", "(all_input + output_tokens)::VARCHAR"),
+        ("cost_usd", _json_float_of_micro("cost_micro")),
+        ("cache_write_5m_tokens", "cache_write_5m_tokens::VARCHAR"),
+        ("cache_write_1h_tokens", "cache_write_1h_tokens::VARCHAR"),
+        ("web_search_requests", "web_search_requests::VARCHAR"),
+        ("requests", "requests::VARCHAR"),
+        ("cache_hit_rate", "CASE WHEN all_input = 0 THEN '0.0' "
+                           "ELSE (cache_read_tokens::DOUBLE / all_input::DOUBLE)::VARCHAR END"),
+        ("cache_savings_usd", _json_float_of_micro("savings_micro")),
+        ("models", _json_list("models", exact)),
+        ("project", _json_string("project", exact)),
+        ("branches", _json_list("branches", exact)),
+        ("first_activity", _json_plain("first")),
+        ("last_activity", _json_plain("last")),
+        ("last_activity_date", _json_plain(
+            "CASE WHEN $tz = 'UTC' THEN left(last, 10) "
+            "ELSE strftime(timezone($tz, last_ts), '%Y-%m-%d') END")),
+        ("agent", agent if agents else "'null'"),
+    )
+
+
+# An escape ``to_json`` writes with a capital (``\u001B``), where Python's is small.
+_CAPITAL_ESCAPE = re.compile(r"\\u00[01][A-F]")
+# Where the text is Python's only within bounds (else the rows are built in Python):
+# below 2**53 a double holds a count exactly, so ``cache_hit_rate``'s division is the
+# one Python does; a cost below 10**21 micro-dollars has at most 27 digits, which
+# ``Decimal``'s 28 divide exactly. (Integers are written exactly at any size.)
+_EXACT_INT = 2**53
+_EXACT_MICRO = 10**21
+
+
+def session_rows_json(con: duckdb.DuckDBPyConnection, tz: str, descending: bool = False
+                      ) -> str | None:  # fmt: skip
+    """The rows of the ``session`` report of every session (``session_totals``), as the
+    text ``json.dumps(indent=2)`` writes inside the report's ``"rows": [...]`` (rows
+    oldest last activity first, as ``reports.build`` sorts them; ``descending``: newest
+    first), before its ASCII escapes; None when there is no session, or a number is
+    too large for the text to be exactly Python's (then the rows are built as before).
+    """
+    import json
+
+    from ccspend.sources import agents
+
+    sources = [r[0] for r in con.execute(
+        "SELECT DISTINCT source FROM session_totals WHERE source IS NOT NULL").fetchall()]
+    params: dict = {"tz": tz}
+    for i, s in enumerate(sources):
+        known = agents.of_source(s)
+        params[f"source_{i}"] = s
+        params[f"agent_{i}"] = json.dumps(known.name if known else None)
+    text = _session_rows_json(con, tz, descending, params, len(sources), exact=False)
+    # ``to_json``'s escapes of control characters differ from Python's in case: where
+    # the text has an escape with a capital (or a string that reads like one), the
+    # rows are written again escaping one character at a time
+    if text is not None and _CAPITAL_ESCAPE.search(text):
+        text = _session_rows_json(con, tz, descending, params, len(sources), exact=True)
+    return text
+
+
+def _session_rows_json(con: duckdb.DuckDBPyConnection, tz: str, descending: bool,
+                       params: dict, agents: int, exact: bool) -> str | None:  # fmt: skip
+    parts = [f"'{_ROW}{{'"]
+    for name, value in _session_fields(exact, agents):
+        if name == "project":
+            parts.append(f"CASE WHEN session_total THEN ',\n{_FIELD}\"granularity\": "
+                         f"\"{SESSION_TOTAL_GRANULARITY}\"' ELSE '' END")
+        parts += (f"'{',' if len(parts) > 1 else ''}\n{_FIELD}\"{name}\": '", value)
+    parts.append(f"'\n{_ROW}}}'")
+    order = " DESC" if descending else ""
+    # one concat of every part: a chain of ``||`` copies the row once per part
+    sql = (
+        f"SELECT string_agg(concat({', '.join(parts)}), ',\n' "
+        f"ORDER BY coalesce(last, ''){order}, k{order}), count(*), bool_and("
+        f"abs(all_input) < {_EXACT_INT} AND abs(cache_read_tokens) < {_EXACT_INT} "
+        f"AND abs(cost_micro) < {_EXACT_MICRO} AND abs(savings_micro) < {_EXACT_MICRO}) "
+        "FROM (SELECT *, input_tokens::HUGEINT + cache_write_5m_tokens + cache_write_1h_tokens "
+        "+ cache_read_tokens AS all_input, "
+        "strftime(first_ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS first, "
+        "strftime(last_ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS last FROM session_totals)"
+    )
+    text, count, exact_numbers = con.execute(sql, _bind(sql, params)).fetchone()
+    return text if count and exact_numbers else None
 
 
 def entries(con: duckdb.DuckDBPyConnection, f: Filters) -> list[Aggregate]:

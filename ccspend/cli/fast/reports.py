@@ -189,7 +189,7 @@ def run_report(opts: ReportOptions, *, render, progress=None, walked: dict | Non
             request = reports.ReportRequest(
                 name, filters, breakdown or chart, order=order, week_start=week,
                 by_project=opts.instances, entries=opts.session_id is not None,
-                by_agent=opts.by_agent,
+                by_agent=opts.by_agent, json_only=json_out,
             )  # fmt: skip
             report = reports.build_report(store, prepared["card"], request, warnings)
             timing.mark("report")
@@ -349,14 +349,15 @@ def _prepare(prepared: dict) -> None:
 
 def render_json(report, window, roots, ingested, dated: bool) -> tuple[str, str]:
     """The JSON report for stdout, and for stderr the hint when no log was found."""
-    from ccspend.cli.jsonout import dumps
+    from ccspend.cli.jsonout import dumps, dumps_with_rows
 
-    data = report.to_json()
+    data = report.to_json(rows=report.rows_json is None)
     if window is not None:  # --since BRANCH: the ref, and the commit its work is counted from
         data["since"] = window.branch
         data["since_ref"] = {"ref": window.branch, "base": window.base,
                              "commit": window.merge_base, "at": window.since.isoformat()}
-    return dumps(data) + "\n", nothing_found(report, window, roots, ingested, dated)
+    text = dumps(data) if report.rows_json is None else dumps_with_rows(data, report.rows_json)
+    return text + "\n", nothing_found(report, window, roots, ingested, dated)
 
 
 def render_table(report, window, roots, ingested, dated: bool, colour: bool | None = None,

@@ -34,7 +34,7 @@ from ccspend.live.sessions import (
     read_summary,
     record_readings,
     session_cost,
-    state_dir,
+    state_folder,
 )
 from ccspend.pricing.today import today_price_index
 
@@ -126,7 +126,7 @@ def run(stdin=None, stdout=None, now: float | None = None) -> int:
 
             stdout.write(probe_reply() + "\n")  # does the installed command run? nothing else
             return 0
-        folder = state_dir()
+        folder = state_folder()
         summary = read_summary(folder)
         record_readings(obj, folder, now)
         maybe_refresh(folder, summary, now)
@@ -154,8 +154,9 @@ def refresh_summary() -> int:
     as every command's do (one line, its exit code); the lock is always released.
     """
     from ccspend.cli.exits import say
-    from ccspend.live.sessions import state_dir
+    from ccspend.live.sessions import lower_priority, state_dir
 
+    lower_priority()  # started in the background by the status line, beside the agent
     folder = state_dir()
     try:
         from ccspend.core import paths
@@ -176,7 +177,7 @@ def refresh_summary() -> int:
 def shell_line(now: float | None = None) -> str:
     """For a shell prompt: today's cost and the block, from the summary (no stdin)."""
     now = time.time() if now is None else now
-    folder = state_dir()
+    folder = state_folder()
     summary = read_summary(folder)
     maybe_refresh(folder, summary, now)
     if not summary:
