@@ -312,15 +312,23 @@ def sessions_current(con: duckdb.DuckDBPyConnection) -> bool:
         return True
     if not writable(con):
         return False
+    with transaction(con):
+        _sum_sessions(con)
+    return True
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection):
+    """One transaction around the block: committed, or rolled back on any error (the
+    error in flight is the one raised, never the rollback's)."""
     con.execute("BEGIN TRANSACTION")
     try:
-        _sum_sessions(con)
+        yield
         con.execute("COMMIT")
     except BaseException:
-        with contextlib.suppress(Exception):  # the error in flight is the one to tell
+        with contextlib.suppress(Exception):
             con.execute("ROLLBACK")
         raise
-    return True
 
 
 def is_current(con: duckdb.DuckDBPyConnection, loaded) -> bool:
@@ -429,8 +437,7 @@ def refresh(con: duckdb.DuckDBPyConnection, price_counted: str, changed: list[st
     which DuckDB's zone maps prune the tables to.
     """
     now = fingerprints(con) if now is None else now
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         if changed:
             models = list(changed)
             which = "coalesce(model, '') IN (SELECT unnest($models::VARCHAR[]))"
@@ -485,8 +492,3 @@ def refresh(con: duckdb.DuckDBPyConnection, price_counted: str, changed: list[st
             con.execute("DELETE FROM rollup_dirty")
         if sessions and con.execute("SELECT EXISTS (FROM session_dirty)").fetchone()[0]:
             _sum_sessions(con)
-        con.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(Exception):  # the error in flight is the one to tell
-            con.execute("ROLLBACK")
-        raise

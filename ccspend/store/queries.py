@@ -14,7 +14,6 @@ session that started first over a resumed copy of it.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -215,8 +214,7 @@ def _kept_card(con: duckdb.DuckDBPyConnection, models: list, mapping: list, rows
         return None
     if kept is not None and kept[0] == digest:
         return json.loads(kept[1])
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with maintain.transaction(con):
         for table, values in (("model_map", mapping), ("card_prices", rows),
                               ("card_modifiers", mods)):  # fmt: skip
             con.execute(f"DELETE FROM main.{table}")
@@ -224,11 +222,6 @@ def _kept_card(con: duckdb.DuckDBPyConnection, models: list, mapping: list, rows
         fingerprints = maintain.fingerprints(con)
         con.execute("DELETE FROM card_tables")
         con.execute("INSERT INTO card_tables VALUES (?, ?)", [digest, json.dumps(fingerprints)])
-        con.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(Exception):  # the error in flight is the one to tell
-            con.execute("ROLLBACK")
-        raise
     return fingerprints
 
 
