@@ -115,16 +115,6 @@ def save(db, key: str, state: str, stdout: str, stderr: str) -> None:
     write_cache(os.path.join(folder, name), header + b"".join(parts))
 
 
-def load(db: str, key: str) -> list[bytes] | None:
-    """The cached (key, state, stdout, stderr) for ``key``, or None."""
-    entry = _open(db, key)
-    if entry is None:
-        return None
-    fh, state, sizes = entry
-    with fh:
-        return _rest(fh, key, state, sizes)
-
-
 def _open(db: str, key: str):
     """The entry for ``key``, open and read up to its answer: (the file, the state it
     holds, the sizes of stdout and stderr), or None (no entry, another key's, or not an
