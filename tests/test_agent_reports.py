@@ -17,6 +17,7 @@ from ccspend.ingest.agent_files import ingest_agent_files
 from ccspend.sources import agents
 from ccspend.store import queries
 from tests.conftest import REPO, run_cli
+from tests.stated_agent import AGENT, StatedReader
 
 FIXTURES = REPO / "fixtures" / "agents"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -159,42 +160,15 @@ def test_by_agent_is_refused_over_a_team_store(sandbox, tmp_path):
 
 # -- a log's stated cost against the card (``reconcile --agents``) ----------------------
 
-TS = 1_788_256_949_771_000  # 2026-09-01
-
-
-class _Stated:
-    """A file agent whose log states a cost for two calls and none for a third."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def discover(self, roots):
-        from ccspend.sources.logfiles import LogFile
-
-        st = self.path.stat()
-        yield LogFile(str(self.path), st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
-
-    def read(self, path, file_id):
-        from ccspend.sources.agents.record import record
-
-        rows = [
-            record(ts=TS, sid="s", mid="s:1", model="gemini-2.5-flash", inp=1_000_000, out=0,
-                   entrypoint="x", cost=0.5),
-            record(ts=TS + 1, sid="s", mid="s:2", model="no-such-model", inp=10, out=10,
-                   entrypoint="x", cost=0.25),
-            record(ts=TS + 2, sid="s", mid="s:3", model="gemini-2.5-flash", inp=5, out=0,
-                   entrypoint="x"),
-        ]
-        for i, r in enumerate(rows):
-            r["f"], r["o"] = file_id, i
-        return rows, 0
+# two calls with a stated cost (one of a model the card does not know), one without
+STATED = [("gemini-2.5-flash", 1_000_000, 0, 0.5), ("no-such-model", 10, 10, 0.25),
+          ("gemini-2.5-flash", 5, 0, None)]  # fmt: skip
 
 
 def test_reconcile_agents_shows_the_stated_cost_beside_the_card(sandbox, store, card, tmp_path):
     log = tmp_path / "log.jsonl"
     log.write_text("a\nb\nc\n")
-    ingest_agent_files(store, agents.Agent("fakeagent", "Fake", "x", "files", "test"),
-                       _Stated(log), [tmp_path])  # fmt: skip
+    ingest_agent_files(store, AGENT, StatedReader(log, STATED), [tmp_path])
     r = run_cli("reconcile", "--agents", "--no-ingest", "--json")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
