@@ -1188,15 +1188,16 @@ _AS_EDITS = (
 )  # fmt: skip
 
 
-def _priced_as(sql: str) -> str:
-    for old, new in _AS_EDITS:
+def _edited(sql: str, edits: tuple[tuple[str, str], ...]) -> str:
+    """``PRICED``'s text with each edit made once (its variants share its rules)."""
+    for old, new in edits:
         if sql.count(old) != 1:  # PRICED changed shape: fail loudly, never misprice
             raise RuntimeError(f"queries.PRICED no longer has {old!r} once")
         sql = sql.replace(old, new)
     return sql
 
 
-PRICED_AS = _priced_as(PRICED)
+PRICED_AS = _edited(PRICED, _AS_EDITS)
 
 
 # ``PRICED`` with the cost a log states set aside: every request priced on the card, and
@@ -1211,15 +1212,7 @@ _CARD_EDITS = (
 )
 
 
-def _card_priced(sql: str) -> str:
-    for old, new in _CARD_EDITS:
-        if sql.count(old) != 1:  # PRICED changed shape: fail loudly, never misprice
-            raise RuntimeError(f"queries.PRICED no longer has {old!r} once")
-        sql = sql.replace(old, new)
-    return sql
-
-
-CARD_PRICED = _card_priced(PRICED)
+CARD_PRICED = _edited(PRICED, _CARD_EDITS)
 
 
 def load_whatif_map(con: duckdb.DuckDBPyConnection, mapping: dict) -> None:
