@@ -200,16 +200,8 @@ def read(path: str, file_id: int) -> tuple[list[dict], int]:
                 last[mid] = (pos, obj)
             else:
                 skipped += 1
-    records: list[dict] = []
-    for offset, msg in sorted(last.values(), key=lambda item: item[0]):
-        rec = _message_record(session, msg, cwd)
-        if rec is False:
-            skipped += 1
-        elif rec is not None:
-            rec["f"] = file_id
-            rec["o"] = offset
-            records.append(rec)
-    return records, skipped
+    records, bad = _records(session, last, cwd, file_id)
+    return records, skipped + bad
 
 
 def _read_document(buf: bytes, session: _Session, cwd: str | None,
@@ -231,13 +223,23 @@ def _read_document(buf: bytes, session: _Session, cwd: str | None,
             last[mid] = (index, msg)
         else:
             skipped += 1
+    # a document's offset: the message's place in it, unique within the file
+    records, bad = _records(session, last, cwd, file_id)
+    return records, skipped + bad
+
+
+def _records(session: _Session, last: dict[str, tuple[int, dict]], cwd: str | None,
+             file_id: int) -> tuple[list[dict], int]:  # fmt: skip
+    """The records of each message id's last version (``last``: id -> (offset, message)),
+    in the file's order; and how many could not be read."""
     records: list[dict] = []
-    for index, msg in sorted(last.values(), key=lambda item: item[0]):
+    bad = 0
+    for offset, msg in sorted(last.values(), key=lambda item: item[0]):
         rec = _message_record(session, msg, cwd)
         if rec is False:
-            skipped += 1
+            bad += 1
         elif rec is not None:
             rec["f"] = file_id
-            rec["o"] = index  # the message's place in the document: unique within the file
+            rec["o"] = offset
             records.append(rec)
-    return records, skipped
+    return records, bad
