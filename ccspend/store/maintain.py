@@ -293,16 +293,14 @@ def up_to_date(con: duckdb.DuckDBPyConnection, price_counted: str, loaded=None,
     # the store's card tables come with their fingerprints; temporary ones are read
     now = loaded[3] if loaded is not None and loaded[3] is not None else fingerprints(con)
     changed, dirty = _stale(con, now, sessions)
-    if not (changed or dirty):
-        current = True
-    elif not writable(con):
+    may_write = writable(con)
+    if (changed or dirty) and not may_write:
         return False
-    else:
+    if changed or dirty:
         refresh(con, price_counted, changed, now, sessions)
-        current = True
-    if loaded is not None and writable(con):
+    if loaded is not None and may_write:
         _CURRENT = (con, loaded, sessions)
-    return current
+    return True
 
 
 def sessions_current(con: duckdb.DuckDBPyConnection) -> bool:
