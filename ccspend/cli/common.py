@@ -125,7 +125,8 @@ def team_store(team: str | None, local_only: dict):
     """The team store the command reads (``--team``, ``$CCSPEND_TEAM``, the config's
     ``[team] url``), or None for the local one; a local-only option given with one
     (``local_only``: its spelling to its value) is a one-line usage error."""
-    from ccspend.reports.team import parse_team, team_location
+    from ccspend.core.config import team_location
+    from ccspend.reports.team import parse_team
 
     where = team_location(team)
     if where is None:

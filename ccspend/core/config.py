@@ -38,7 +38,6 @@ before the agent starts, where every millisecond of import shows.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,6 +120,8 @@ def _read(path: Path) -> dict:
     except (OSError, UnicodeDecodeError) as exc:
         raise CcspendError(f"{path}: cannot read the config ({exc})") from None
     _make_private(path)
+    import tomllib  # here: a machine without a config file never pays its import
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -248,6 +249,21 @@ def start_of_week(path: Path | None = None) -> str | None:
     if value is not None and not isinstance(value, str):
         raise CcspendError(f"{path}: reports.start_of_week is a day's name, e.g. \"sunday\"")
     return value
+
+
+TEAM_ENV = "CCSPEND_TEAM"
+
+
+def team_location(given: str | None) -> str | None:
+    """The team store asked for: ``--team``, else ``$CCSPEND_TEAM``, else the config's
+    ``[team] url``; None for the local store. Here, not with the team reports: every
+    local report asks, and importing those (the team store's readers) cost it 5 ms."""
+    if given is not None:
+        return given
+    env = os.environ.get(TEAM_ENV)
+    if env:
+        return env
+    return team_url()
 
 
 def team_url(path: Path | None = None) -> str | None:

@@ -17,7 +17,6 @@ waiting for long. Large cold ingests are spread over the machine's cores.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import shutil
 import signal
@@ -31,6 +30,7 @@ from pathlib import Path
 import msgspec
 
 from ccspend.core import timing
+from ccspend.core.digest import blake2b
 from ccspend.core.errors import CcspendError
 from ccspend.sources.claude_code import (
     LogFile,
@@ -98,7 +98,7 @@ def _head_hash(path: str, length: int, head: bytes | None = None) -> str | None:
             return None
     if len(head) < length:
         return None
-    return f"{length}:{hashlib.blake2b(head[:length], digest_size=8).hexdigest()}"
+    return f"{length}:{blake2b(head[:length], digest_size=8).hexdigest()}"
 
 
 def plan(files: list[LogFile], states: dict[str, FileState]) -> list[_Task]:

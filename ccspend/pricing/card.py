@@ -331,9 +331,9 @@ class _Compiled:
 def _digest(text: str) -> str:
     """What a compiled card was made from: the TOML, and the code that builds the
     card and its id index from it (a change to either makes the compiled card stale)."""
-    import hashlib
+    from ccspend.core.digest import blake2b
 
-    h = hashlib.blake2b(text.encode(), digest_size=16)
+    h = blake2b(text.encode(), digest_size=16)
     here = Path(__file__).parent
     for name in ("card.py", "card_schema.py", "names.py"):
         h.update((here / name).read_bytes())

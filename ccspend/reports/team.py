@@ -8,7 +8,7 @@ the function the local reports use, so tables, ``--json``, ``--chart`` and
 local log is read and no local database is opened for a team report.
 
 The store is named by ``--team``, else ``$CCSPEND_TEAM``, else ``[team] url`` in
-the config file (``team_location``).
+the config file (``core.config.team_location``).
 """
 
 from __future__ import annotations
@@ -23,22 +23,8 @@ from ccspend.store import team_read
 from ccspend.store.queries import Filters
 from ccspend.store.team_read import TeamStore
 
-TEAM_ENV = "CCSPEND_TEAM"
 _SCHEMES = ("postgres://", "postgresql://")
 _TAKES = "--team takes postgresql://…, a .duckdb file or a Parquet folder"
-
-
-def team_location(given: str | None) -> str | None:
-    """The team store asked for: ``--team``, else ``$CCSPEND_TEAM``, else the config's
-    ``[team] url``; None for the local store."""
-    if given is not None:
-        return given
-    env = os.environ.get(TEAM_ENV)
-    if env:
-        return env
-    from ccspend.core import config
-
-    return config.team_url()
 
 
 def parse_team(text: str) -> TeamStore:

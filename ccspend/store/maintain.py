@@ -37,8 +37,9 @@ result, and what the tests compare the maintained tables with.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from typing import TYPE_CHECKING
+
+from ccspend.core.digest import blake2b
 
 if TYPE_CHECKING:
     import duckdb
@@ -258,7 +259,7 @@ def fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     out = {}
     for (model,) in con.execute("SELECT DISTINCT coalesce(model, '') FROM models_seen").fetchall():
         parts = [(s, prices.get(s[0], [])) for s in spans.get(model, [])]
-        out[model] = hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
+        out[model] = blake2b(repr(parts).encode(), digest_size=12).hexdigest()
     return out
 
 

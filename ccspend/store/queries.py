@@ -197,9 +197,9 @@ def _kept_card(con: duckdb.DuckDBPyConnection, models: list, mapping: list, rows
     """The store's own card tables, made to hold these rows if they do not; the price
     fingerprints of ``models`` (``maintain.fingerprints``), kept beside them. None: a
     database without them (not migrated by ``Store``: a bare connection's)."""
-    import hashlib
     import json
 
+    from ccspend.core.digest import blake2b
     from ccspend.store.engine import duckdb
 
     if id(con) in _SHADOWED:  # this connection priced by another card before
@@ -207,7 +207,7 @@ def _kept_card(con: duckdb.DuckDBPyConnection, models: list, mapping: list, rows
             con.execute(f"DROP TABLE IF EXISTS temp.main.{table}")
         _SHADOWED.discard(id(con))
     seen = sorted(models, key=lambda m: (m is not None, m or ""))
-    digest = hashlib.blake2b(repr((seen, mapping, rows, mods)).encode(),
+    digest = blake2b(repr((seen, mapping, rows, mods)).encode(),
                              digest_size=16).hexdigest()  # fmt: skip
     try:
         kept = con.execute("SELECT digest, fingerprints FROM card_tables").fetchone()

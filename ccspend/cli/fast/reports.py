@@ -130,7 +130,7 @@ def run_report(opts: ReportOptions, *, render, progress=None, walked: dict | Non
     # before the config is read: its state as read; --last's days as the filters have them
     shape = answer_shape(opts, tz, (filters.since, filters.until))
     week = week_start(opts.start_of_week) if name == "weekly" else 0
-    from ccspend.reports.team import team_location
+    from ccspend.core.config import team_location
 
     team = team_location(opts.team)
     if team is not None or name in TEAM_REPORTS or opts.user is not None \
@@ -227,6 +227,7 @@ def run_team_report(opts: ReportOptions, team: str | None, filters, week: int, o
                     window, render) -> None:
     """``run_report`` over a team store (``reports.team``): no ingest and no local
     database; the same rows, renderers and JSON contract, never cached."""
+    from ccspend.core import config
     from ccspend.core.errors import UsageError
     from ccspend.reports import build as reports
     from ccspend.reports import team as team_reports
@@ -235,7 +236,7 @@ def run_team_report(opts: ReportOptions, team: str | None, filters, week: int, o
         what = (f"ccspend {opts.name}" if opts.name in TEAM_REPORTS
                 else "--user" if opts.user is not None else "--machine")  # fmt: skip
         raise UsageError(f"{what} reads a team store: give --team URL (or set "
-                         f"{team_reports.TEAM_ENV})")  # fmt: skip
+                         f"{config.TEAM_ENV})")  # fmt: skip
     for dest, flag in _LOCAL_ONLY:
         if getattr(opts, dest):
             raise UsageError(f"{flag} is about this machine's logs: it does not go with --team")
@@ -499,7 +500,7 @@ def serve_options(opts: ReportOptions, walked: dict | None = None) -> bool:
     if os.environ.get("CCSPEND_NO_CACHE"):
         return False
     # a team store's report reads the team's rows, never this machine's cached answer
-    # ($CCSPEND_TEAM is ``reports.team.TEAM_ENV``; the config's [team] url is in the key)
+    # ($CCSPEND_TEAM is ``core.config.TEAM_ENV``; the config's [team] url is in the key)
     if os.environ.get("CCSPEND_TEAM") or opts.team is not None or opts.user is not None \
             or opts.machine is not None or opts.name in TEAM_REPORTS:  # fmt: skip
         return False
