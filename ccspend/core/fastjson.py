@@ -4,9 +4,9 @@
 imports ``enum``: on this project's 2-core machine some 10 ms of a status-line call,
 more than the call's own work. The parser itself is C (``_json.make_scanner``, the
 scanner ``json`` uses too); only the Python modules around it are skipped. So a
-value parses to what ``json.loads`` returns, and whatever is not plain JSON text (a
-leading BOM in a ``str``, UTF-16 or UTF-32 bytes, no value, trailing data, no C
-scanner on this interpreter) is handed to ``json.loads`` itself, which raises its
+value parses to what ``json.loads`` returns, and whatever is not plain JSON text
+(UTF-16 or UTF-32 bytes, no value, a BOM in a ``str``, trailing data, no C scanner
+on this interpreter) is handed to ``json.loads`` itself, which raises its
 usual error or parses it. Writing JSON stays with ``json``: the fast paths write
 rarely, and import it then.
 """
@@ -47,9 +47,7 @@ def loads(data: str | bytes | bytearray):
     if _scan is None:
         return _slow(data)
     if data.__class__ is str:
-        if data.startswith("\ufeff"):
-            return _slow(data)  # json refuses it, with its own message
-        text = data
+        text = data  # a leading BOM is no value: json's error, below
     elif isinstance(data, (bytes, bytearray)):
         if data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]  # json reads UTF-8 with a BOM as utf-8-sig
