@@ -8,6 +8,13 @@ about four times as much that way as in a plain venv. A user gets
 benchmarks build exactly that, once per version of the source tree, and time
 ``DIR/bin/ccspend``.
 
+With a current pip (``PIP``): the console script pip writes is part of every
+call, and pip before 25.0 (3.11's bundled 23.2) writes one that imports ``re``
+for a suffix only Windows has, some 10 ms of a status-line call on a loaded 2-core
+machine; pip 25 and later, uv and pipx (whose shared pip is kept current) write one
+without. If pip cannot be upgraded (offline), the bundled one is used and
+``wrapper_imports_re`` says so.
+
     from _venv import ensure_venv
     venv = ensure_venv()            # Path of a venv holding this checkout
     argv = [str(venv / "bin" / "ccspend"), "daily"]
@@ -40,6 +47,7 @@ VENVS = Path(os.environ.get("CCSPEND_BENCH_VENVS", "/tmp/ccspend-bench/venvs"))
 # The interpreter a user would have: the real one, not a pyenv shim.
 BASE_PYTHON = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
 _TOP_FILES = ("pyproject.toml", "README.md", "LICENSE")
+PIP = "pip>=25"  # its console scripts import no ``re`` (pypa/pip#13166)
 
 
 class VenvError(Exception):
@@ -59,7 +67,7 @@ def _package_files(root: Path) -> list[Path]:
 def source_hash(root: Path = ROOT) -> str:
     """A hash of everything the package is built from (paths and contents)."""
     h = hashlib.blake2b(digest_size=8)
-    h.update(str(BASE_PYTHON).encode())
+    h.update(str(BASE_PYTHON).encode() + PIP.encode())
     for path in _package_files(root):
         h.update(str(path.relative_to(root)).encode() + b"\0")
         h.update(path.read_bytes())
@@ -98,6 +106,12 @@ def ensure_venv(root: Path = ROOT, quiet: bool = False) -> Path:
             building = Path(str(venv) + f".building-{os.getpid()}")
             shutil.rmtree(building, ignore_errors=True)
             _run([str(BASE_PYTHON), "-m", "venv", str(building)])
+            try:
+                _run([str(building / "bin" / "python"), "-m", "pip", "install",
+                      "--disable-pip-version-check", "--quiet", "--upgrade", PIP])
+            except VenvError:
+                if not quiet:
+                    print("  (could not upgrade pip: its console script imports re)")
             _run([str(building / "bin" / "python"), "-m", "pip", "install",
                   "--disable-pip-version-check", "--quiet", str(src)])
             # The scripts' shebangs name the building folder: rewrite them.
@@ -110,6 +124,14 @@ def ensure_venv(root: Path = ROOT, quiet: bool = False) -> Path:
             print(f"  built in {time.perf_counter() - t0:.1f}s")
         _prune(keep=venv)
     return venv
+
+
+def wrapper_imports_re(venv: Path) -> bool:
+    """Whether the venv's ``ccspend`` console script imports ``re`` (a pip before 25)."""
+    try:
+        return b"import re" in (venv / "bin" / "ccspend").read_bytes()
+    except OSError:
+        return False
 
 
 def _prune(keep: Path, newest: int = 6, idle_s: float = 1800) -> None:

@@ -112,7 +112,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_daily  # noqa: E402
-from _venv import VenvError, ensure_venv  # noqa: E402
+from _venv import VenvError, ensure_venv, wrapper_imports_re  # noqa: E402
 from bench_daily import RunError, load_average, verdict  # noqa: E402
 
 TARGET_MEDIAN_MS = 40.0  # ccspend statusline median wall time, at most (issue #17, item 4)
@@ -892,6 +892,8 @@ def main(argv: list[str] | None = None) -> int:
                 ccspend = [str(venv / "bin" / "ccspend")]
                 floor_python = str(venv / "bin" / "python")
                 label = "ccspend (venv)"
+                if wrapper_imports_re(venv):  # pip < 25's console script: ~10 ms more a call
+                    notes.append("the venv's console script imports re (pip < 25 wrote it)")
             print(f"ccspend: {shlex.join(ccspend)}")
 
             original = largest_transcript(corpus)
@@ -995,8 +997,10 @@ def main(argv: list[str] | None = None) -> int:
             name = f"{label} statusline [live]"
             print(f"live session: {name} 1+{live_calls} ...", flush=True)
             live = LiveSession(transcript, template, args.seed)
+            # as a user's: its background refresh runs (the sandbox's env turns it off)
+            env_live = {k: v for k, v in env_sp.items() if k != "CCSPEND_NO_BACKGROUND"}
             res = ccspend_series(
-                name, ccspend + ["statusline"], env_sp, home_sp, stdin_path, live_calls,
+                name, ccspend + ["statusline"], env_live, home_sp, stdin_path, live_calls,
                 args, tbin, notes, live, pauses,
             )  # fmt: skip
             record(name, res)

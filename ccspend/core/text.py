@@ -6,26 +6,31 @@ title, an OSC 52 clipboard write), a C1 control (``\\x9b`` is a one-byte CSI),
 a newline that forges a line of output, or a bidi override that shows text in
 another order than it is. ``inert`` shows each such character as an escape
 (``\\x1b``, ``\\u202e``) and keeps every other character, ordinary Unicode
-included. A pure function on the standard library's ``re`` only: the status
-line calls it on every keystroke.
+included. A pure function on the standard library's ``re`` only, imported when a
+text is not plain printable ASCII: the status line calls it on every keystroke, and
+``re`` (with ``enum``) costs it some 10 ms to import.
 """
 
 from __future__ import annotations
 
-import re
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
 
 # C0 controls and DEL, C1 controls, the bidi marks, embeddings, overrides and isolates,
 # the line and paragraph separators, and lone surrogates (which cannot even be encoded)
 _UNSAFE_CLASS = "\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff"
 # compiled on first use (``_pattern``): the two cost the status line 1.5 ms a call to
 # compile at import, and its text (a model's name) is most often plain ASCII
-_PATTERNS: dict[bool, re.Pattern] = {}
+_PATTERNS: dict = {}
 
 
 def _pattern(newline: bool) -> re.Pattern:
     """The characters to escape (``newline``: all but the newline)."""
     pattern = _PATTERNS.get(newline)
     if pattern is None:
+        import re
+
         unsafe = _UNSAFE_CLASS.replace("\x00-\x1f", "\x00-\x09\x0b-\x1f") if newline \
             else _UNSAFE_CLASS  # fmt: skip
         pattern = _PATTERNS[newline] = re.compile(f"[{unsafe}]")

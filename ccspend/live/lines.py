@@ -7,7 +7,7 @@ import (the ingest's scanner is imported only for a large first read).
 
 from __future__ import annotations
 
-import json
+from ccspend.core.fastjson import loads
 
 
 def response_row(r: dict) -> list:
@@ -41,7 +41,7 @@ def first_timestamp(data: bytes) -> int | None:
         if b'"timestamp"' not in line:
             continue
         try:
-            obj = json.loads(line)
+            obj = loads(line)
         except (ValueError, RecursionError):
             continue
         if isinstance(obj, dict):
@@ -59,7 +59,8 @@ SMALL_READ = 1 << 20  # below this, the standard library's json is quicker than 
 def scan_appended(data: bytes, base: int) -> tuple[list[dict], int]:
     """Usage records of the complete lines of ``data`` (read from offset ``base``), and
     the offset after the last complete line. A session's new lines since the last call
-    are few: they are parsed with ``json``; a large first read uses the ingest's scanner."""
+    are few: they are parsed with ``json``'s C scanner (``core.fastjson``); a large first
+    read uses the ingest's scanner."""
     if len(data) > SMALL_READ:
         from ccspend.sources.claude_code import scan
 
@@ -76,7 +77,7 @@ def scan_appended(data: bytes, base: int) -> tuple[list[dict], int]:
         line = data[pos:nl]
         if b'"usage"' in line:
             try:
-                rec = extract(json.loads(line.strip().removeprefix(b"\xef\xbb\xbf")))
+                rec = extract(loads(line.strip().removeprefix(b"\xef\xbb\xbf")))
             except (ValueError, RecursionError):
                 rec = None
             if rec:

@@ -14,11 +14,11 @@ database and with the standard library only:
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
 from ccspend.core import paths
+from ccspend.core.fastjson import loads
 from ccspend.core.files import append_private, private_folder, write_atomic, write_cache
 from ccspend.live.lines import (  # noqa: F401 - the readers of appended lines, used from here
     first_timestamp,
@@ -114,7 +114,7 @@ def project_costs(project: str, folder: Path, prices: dict, prices_id: object) -
 def read_summary(folder: str | Path) -> dict | None:
     try:
         with open(os.path.join(folder, "summary.json"), encoding="utf-8") as fh:
-            return json.loads(fh.read())
+            return loads(fh.read())
     except (OSError, ValueError):
         return None
 
@@ -191,7 +191,7 @@ def record_readings(obj: dict, folder: str | Path, now: float) -> None:
     last_file = os.path.join(folder, "last-readings.json")
     try:
         with open(last_file, encoding="utf-8") as fh:
-            last = json.loads(fh.read())
+            last = loads(fh.read())
     except (OSError, ValueError):
         last = {}
     lines = []
@@ -200,8 +200,11 @@ def record_readings(obj: dict, folder: str | Path, now: float) -> None:
         if seen and seen[0] == value and now - seen[1] < READING_EVERY:
             continue
         last[window] = [value, now]
-        lines.append(json.dumps([int(now * 1e6), field_at(obj, "session_id"), window, *value]))
+        lines.append([int(now * 1e6), field_at(obj, "session_id"), window, *value])
     if lines:
+        import json  # a reading to keep: at most once a minute while it holds (fastjson)
+
+        lines = [json.dumps(line) for line in lines]
         try:  # noqa: SIM105 - contextlib is an import the status line need not pay for
             append_private(os.path.join(folder, "readings.jsonl"), "\n".join(lines) + "\n")
             write_cache(last_file, json.dumps(last))  # only once the readings are kept

@@ -1,18 +1,44 @@
 """Model ids as logs write them, reduced to the names a rate card uses.
 
 Standard library only: the status line maps model ids without loading the card.
+It prices a new response on most calls (through ``pricing.index``), and importing
+``re`` (and ``enum`` with it) and compiling six patterns would cost such a call some
+10 ms. So an id of plain characters (lower-case ASCII letters, digits and hyphens:
+``claude-sonnet-4-5-20250929``, the usual shape in a log) is normalised with string
+operations, which do what the patterns do to such an id; any other id goes through
+the patterns, compiled on first use (``_patterns``). ``tests/test_statusline_imports.py``
+holds both ways equal to the patterns on random ids.
 """
 
 from __future__ import annotations
 
-import re
+_COMPILED: list = []
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
-_PREFIX = re.compile(r"^(?:[a-z]{2,6}\.)?anthropic\.")
-_BRACKET = re.compile(r"\[[^\]]*\]$")
-_BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
-_DATE_SUFFIX = re.compile(r"-(?:\d{8}|latest)$")
-_ISO_DATE_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")
-_VERSION_DOT = re.compile(r"(?<=\d)\.(?=\d)")
+
+def _patterns() -> list:
+    """prefix, bracket, Bedrock version, date suffix, ISO date suffix, version dot."""
+    if not _COMPILED:
+        import re
+
+        _COMPILED.extend(re.compile(p) for p in (
+            r"^(?:[a-z]{2,6}\.)?anthropic\.", r"\[[^\]]*\]$", r"-v\d+(?::\d+)?$",
+            r"-(?:\d{8}|latest)$", r"-\d{4}-\d{2}-\d{2}$", r"(?<=\d)\.(?=\d)"))  # fmt: skip
+    return _COMPILED
+
+
+def _plain_normalised(s: str) -> str:
+    """``normalise_model`` of a plain id (``_PLAIN`` characters only): no prefix, ``@``,
+    bracket, colon or dot can be there, so only the Bedrock version (``-v1``) and then
+    the date (``-20250929``, ``-latest``) can end it."""
+    cut = s.rfind("-v")
+    if cut >= 0 and s[cut + 2:].isdigit():  # ASCII here: isdigit is [0-9]
+        s = s[:cut]
+    if s.endswith("-latest"):
+        return s[:-7]
+    if len(s) >= 9 and s[-9] == "-" and s[-8:].isdigit():
+        return s[:-9]
+    return s
 
 
 def normalise_model(model_id: str) -> str:
@@ -24,20 +50,28 @@ def normalise_model(model_id: str) -> str:
     hyphens everywhere else; other families, ``gpt-4.1``, keep their dots).
     """
     s = model_id.strip().lower()
+    if set(s) <= _PLAIN:
+        return _plain_normalised(s)
     if " " in s:  # a display name, as the Console's CSVs write it: "Claude Sonnet 4.6"
         s = "-".join(s.split())
     if "/" in s:
         s = s.rsplit("/", 1)[1]
-    s = _PREFIX.sub("", s)
+    prefix, bracket, bedrock_version, date_suffix, _iso, version_dot = _patterns()
+    s = prefix.sub("", s)
     s = s.split("@", 1)[0]
-    s = _BRACKET.sub("", s)
-    s = _BEDROCK_VERSION.sub("", s)
-    s = _DATE_SUFFIX.sub("", s)
+    s = bracket.sub("", s)
+    s = bedrock_version.sub("", s)
+    s = date_suffix.sub("", s)
     if s.startswith("claude-"):
-        s = _VERSION_DOT.sub("-", s)
+        s = version_dot.sub("-", s)
     return s
 
 
 def strip_iso_date(name: str) -> str:
     """``gpt-4o-2024-08-06`` -> ``gpt-4o``: OpenAI's dated snapshots."""
-    return _ISO_DATE_SUFFIX.sub("", name)
+    if set(name) <= _PLAIN:
+        if (len(name) >= 11 and name[-11] == name[-6] == name[-3] == "-"
+                and (name[-10:-6] + name[-5:-3] + name[-2:]).isdigit()):  # fmt: skip
+            return name[:-11]
+        return name
+    return _patterns()[4].sub("", name)

@@ -10,9 +10,9 @@ it is right the moment any of them changes.
 
 from __future__ import annotations
 
-import json
 import os
 
+from ccspend.core.fastjson import loads
 from ccspend.core.files import write_cache
 
 
@@ -27,8 +27,9 @@ def today_price_index() -> tuple[str, dict]:
     prices are: what a cache of costs priced with it is keyed on).
 
     The status line asks on every call: paths are strings and the day comes from
-    ``time`` (pathlib and datetime cost it milliseconds to import); datetime and the
-    card only when the cache no longer holds."""
+    ``time`` (pathlib and datetime cost it milliseconds to import), the cache is read
+    without ``json`` (``core.fastjson``); json, datetime and the card only when the
+    cache no longer holds."""
     import time
 
     from ccspend.core import paths
@@ -46,11 +47,12 @@ def today_price_index() -> tuple[str, dict]:
     cache = os.path.join(f"{paths.default_db_str()}.cache", "prices.json")
     try:
         with open(cache, encoding="utf-8") as fh:
-            data = json.loads(fh.read())
+            data = loads(fh.read())
         if data["key"] == key:
             return data["id"], data["prices"]
     except (OSError, ValueError, KeyError, TypeError):
         pass
+    import json  # the cache is made again: read above without it (core.fastjson)
     import zlib
     from datetime import UTC, datetime
 

@@ -21,11 +21,11 @@ line must never break the status bar.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 
+from ccspend.core.fastjson import loads
 from ccspend.core.text import inert
 from ccspend.live.sessions import (
     field_at,
@@ -52,7 +52,7 @@ def read_input(stream) -> dict | None:
     except (OSError, ValueError):
         return None
     try:
-        obj = json.loads(data) if data and data.strip() else None
+        obj = loads(data) if data and data.strip() else None
     except ValueError:
         return None
     return obj if isinstance(obj, dict) else None
