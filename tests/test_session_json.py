@@ -41,6 +41,13 @@ _session = st.tuples(
 )
 
 
+@pytest.fixture(autouse=True)
+def _rows_in_sql_from_one_session(monkeypatch):
+    """The text is written in SQL from the first session here (a report of fewer than
+    ``SQL_ROWS_MIN`` builds its rows in Python, which these tests compare it with)."""
+    monkeypatch.setattr(queries, "SQL_ROWS_MIN", 1)
+
+
 def _put(store, sessions: list[tuple]) -> None:
     """``sessions`` as the rows of ``session_totals`` (a session's first activity an
     hour before its last)."""
@@ -127,3 +134,17 @@ def test_a_table_is_still_drawn_from_rows(store, card):
     req = build.ReportRequest("session", queries.Filters())
     report = build.build_report(store, card, req, [])
     assert report.rows_json is None and [r.key for r in report.rows] == ["s"]
+
+
+def test_a_few_sessions_are_rows_built_in_python(store, card, monkeypatch):
+    """Below ``SQL_ROWS_MIN`` sessions the text's query, dearer than the rows, is not run;
+    at it, the rows come as text; the bytes are the same either way."""
+    monkeypatch.setattr(queries, "SQL_ROWS_MIN", 3)
+    rows = [(f"s{i}", 1, 1, 1, 1, 1, 0, Decimal(1), Decimal(1), 1, ["m"], None, [], None,
+             False, "local") for i in range(3)]
+    _put(store, rows[:2])
+    python, fast, as_text = _both(store, card, "UTC", None)
+    assert not as_text and fast == python
+    _put(store, rows)
+    python, fast, as_text = _both(store, card, "UTC", None)
+    assert as_text and fast == python

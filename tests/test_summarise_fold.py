@@ -140,3 +140,14 @@ def test_a_row_that_sums_a_session_total_says_so(filled):
         assert s.total.session_total
         seen += [st for _, st in want]
     assert any(seen) and not all(seen)
+
+
+def test_the_session_report_of_every_session_folds_the_same(filled):
+    """The session report of every session reads ``session_totals`` and folds its unpriced
+    models and unknown multipliers from one plain grouping of the rollup's rows."""
+    con = filled
+    s = queries.summarise(con, "session", queries.Filters())
+    queries.select(con, queries.Filters())
+    assert s.unpriced == queries.unpriced(con) and s.unpriced
+    assert s.unknown_modifiers == queries.unknown_modifiers(con) and s.unknown_modifiers
+    assert [a.key for a in s.groups] == [f"S{i}" for i in range(6)]
