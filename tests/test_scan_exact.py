@@ -184,7 +184,7 @@ def stored(line: cc.Line) -> dict:
     """The record of a ``Line`` as the ingest writes it for the store: the compaction
     steps as the five sums the scanner set (not recomputed from the steps, which the
     store never reads), the time in UTC."""
-    assert line.message.usage.iterations == [] and line.timestamp is None
+    assert not line.message.usage.iterations and line.timestamp is None
     assert line.ts.utcoffset().total_seconds() == 0
     rec = cc.record_of(line)
     return {**rec, "ki": line.ki, "ko": line.ko, "k5": line.k5, "k1": line.k1, "kr": line.kr}

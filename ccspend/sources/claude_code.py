@@ -77,18 +77,21 @@ def best_per_response(lines: list[Line]) -> list[Line]:
     work. Lines without a message id, and error or synthetic lines, are kept.
     """
     out: list[Line] = []
-    best: dict[str, int] = {}
+    best: dict[tuple[str, str], int] = {}
+    append = out.append
     for line in lines:
         msg = line.message
         mid = msg.id
         if mid is None or line.isApiErrorMessage is True or msg.model == "<synthetic>":
-            out.append(line)
+            append(line)
             continue
-        key = f"{mid}|{line.requestId or ''}"
+        # A pair, not the store's joined text: building it costs less, and two lines
+        # equal here have equal keys there (so no line the store counts is left out).
+        key = (mid, line.requestId or "")
         at = best.get(key)
         if at is None:
             best[key] = len(out)
-            out.append(line)
+            append(line)
             continue
         kept = out[at]
         if (-msg.usage.output_tokens, line.isSidechain is True, line.o) < (
@@ -228,7 +231,7 @@ def _lines(buf, view: memoryview, limit: int, base: int, file_id: int, out: Scan
             u = msg.usage
             if u.iterations:
                 line.ki, line.ko, line.k5, line.k1, line.kr = _compaction(u.iterations)
-                u.iterations = []
+                u.iterations = ()
             elif line.ki or line.ko or line.k5 or line.k1 or line.kr:  # the log's keys: not ours
                 line.ki = line.ko = line.k5 = line.k1 = line.kr = 0
             append(line)
@@ -364,7 +367,9 @@ class _Usage(msgspec.Struct, gc=False, omit_defaults=True):
     server_tool_use: _ServerTools | None = None
     speed: str | None = None  # "standard" or "fast" (fast mode: a premium per model)
     inference_geo: str | None = None  # "us": US-only inference, a premium on newer models
-    iterations: list[_Step] = []  # compaction inside the request (claude_record.compaction)
+    # compaction inside the request (claude_record.compaction); a tuple: an empty list
+    # default is a new list per decoded line, which the collector then tracks
+    iterations: tuple[_Step, ...] = ()
 
 
 class _Message(msgspec.Struct, gc=False, omit_defaults=True):
@@ -441,7 +446,7 @@ def _accept(line: Line, offset: int, file_id: int) -> Line | None | bool:
     u = msg.usage
     if u.iterations:
         line.ki, line.ko, line.k5, line.k1, line.kr = _compaction(u.iterations)
-        u.iterations = []
+        u.iterations = ()
     elif line.ki or line.ko or line.k5 or line.k1 or line.kr:  # the log's own keys: not ours
         line.ki = line.ko = line.k5 = line.k1 = line.kr = 0
     return line
