@@ -260,3 +260,42 @@ def test_parse_jobs_are_about_eight_per_worker_within_bounds():
     assert _batch_bytes(8 << 20, 2) == 4 << 20  # small ingests: no tiny jobs
     assert _batch_bytes(1 << 40, 4) == BATCH_BYTES
     assert _batch_bytes(40 << 20, 1) == BATCH_BYTES  # one worker: no balance to keep
+
+
+def test_a_cold_ingest_parsing_while_it_walks_matches_a_planned_one(sandbox, projects,
+                                                                    monkeypatch):
+    """A store that does not exist yet: the parse workers start on the first files the
+    walk finds (``ingest.claude._Early``). Same rows, counts and warnings as an ingest
+    planned after the walk, one process; and jobs were sent before the walk ended."""
+    import ccspend.ingest.claude as ing
+
+    for i in range(12):
+        write(projects / f"p{i % 4}" / f"s{i}.jsonl",
+              [user("x" * 3000), *[assistant(msg=f"m{i}-{j}", out=j) for j in range(30)],
+               b"not json"])  # fmt: skip
+    (projects / "p0" / "empty.jsonl").write_bytes(b"")
+    (projects / "p1" / "s\udcff.jsonl".encode("utf-8", "surrogateescape").decode(
+        "utf-8", "surrogateescape")).write_bytes(b"")  # a name the store cannot hold
+    sent_at: list[int] = []  # files found when each job was sent
+    real_send = ing._Early._send
+
+    def send(self, job):
+        sent_at.append(len(self.tasks))
+        real_send(self, job)
+
+    monkeypatch.setattr(ing._Early, "_send", send)
+    monkeypatch.setattr(ing, "PARALLEL_MIN_BYTES", 20_000)
+    monkeypatch.setattr(ing, "BATCH_BYTES", 100_000)  # jobs of some 5 files, and a rest
+    early = ingest_claude(Store(sandbox / "early.duckdb"), [projects])
+    planned = ingest_claude(Store(sandbox / "planned.duckdb"), [projects], workers=1)
+    assert sent_at and sent_at[0] < len(early.files)  # the parse began before the walk ended
+    assert (early.files, early.files_seen, early.records, early.skipped, early.unreadable) == (
+        planned.files, planned.files_seen, planned.records, planned.skipped, planned.unreadable)
+    assert early.records == 360 and len(early.skipped) == 12 and len(early.unreadable) == 1
+    q = ("SELECT f.path, f.read_offset, r.message_id, r.output_tokens, r.line_offset "
+         "FROM requests r JOIN files f USING (file_id) ORDER BY ALL")
+    with Store(sandbox / "early.duckdb").connect() as ca, \
+            Store(sandbox / "planned.duckdb").connect() as cb:  # fmt: skip
+        rows = ca.execute(q).fetchall()
+        assert rows == cb.execute(q).fetchall()
+        assert len(rows) == 360 and len({r[0] for r in rows}) == 12
