@@ -42,7 +42,7 @@ from ccspend.sources.claude_code import (
     scan,
     subagent_type,
 )
-from ccspend.sources.logfiles import each_storable, log_files_of
+from ccspend.sources.logfiles import log_files_of, storable
 from ccspend.store import FileState, FileUpdate, Store
 
 SOURCE = "claude-code"
@@ -374,78 +374,6 @@ def _batches(tasks: list[_Task], batch_bytes: int) -> Iterator[list[_Task]]:
         yield batch
 
 
-def _start_pool(workers: int):
-    import multiprocessing  # here: a small ingest (one new line) never needs it
-
-    ctx = multiprocessing.get_context("fork")
-    return ctx.Pool(workers, initializer=_quiet_worker, initargs=(os.getpid(),))
-
-
-class _Early:
-    """A cold ingest's parse jobs, handed to the workers while the walk goes on.
-
-    A store that does not exist yet has no file states to plan from: every file
-    found is read whole, from offset 0 (``plan`` of no states). So the files go
-    to the parse workers in jobs as the walk finds them, and the workers start
-    on the first ones while this process still lists folders (a 1 GiB history's
-    1,165 folders take some 60 ms, with the second core idle). The pool starts
-    once the files found pass ``PARALLEL_MIN_BYTES`` (or at once, when told how
-    many workers); if the walk ends before, nothing was started and the ingest
-    goes on as planned from ``tasks``. Jobs grow with what has been found (half
-    of it per worker, at most ``BATCH_BYTES``); the rest is cut by
-    ``_batch_bytes`` once the total is known, so the last jobs stay small.
-    """
-
-    def __init__(self, workers: int | None, tmpdir: str) -> None:
-        self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
-        self.threshold = 0 if workers is not None else PARALLEL_MIN_BYTES
-        self.tmpdir = tmpdir
-        self.pool = None
-        self.tasks: list[_Task] = []  # every file, as ``plan`` makes them for a fresh store
-        self.sent: list = []  # the jobs' results to come, in order
-        self.batch: list[_Task] = []
-        self.size = 0  # bytes in ``batch``
-        self.seen = 0  # bytes in ``tasks``
-
-    def add(self, log: LogFile) -> None:
-        task = _Task(log, 0, False, None, len(self.tasks))
-        self.tasks.append(task)
-        self.batch.append(task)
-        self.size += log.size
-        self.seen += log.size
-        if self.pool is None:
-            if self.workers < 2 or self.seen < self.threshold:
-                return
-            self.pool = _start_pool(self.workers)
-        target = min(BATCH_BYTES, max(4 << 20, self.seen // self.workers))
-        if self.size >= target:
-            *full, last = _batches(self.batch, target)
-            if sum(t.log.size for t in last) >= target:
-                full.append(last)
-                last = []
-            for job in full:
-                self._send(job)
-            self.batch = last
-            self.size = sum(t.log.size for t in last)
-
-    def _send(self, job: list[_Task]) -> None:
-        self.sent.append(self.pool.apply_async(_read_batch, ((job, self.tmpdir),)))
-
-    def finish(self, total_bytes: int) -> Iterator[tuple[str, list, int]]:
-        """The results of every job, in order, once the rest is sent."""
-        for job in _batches(self.batch, _batch_bytes(total_bytes, self.workers)):
-            self._send(job)
-        self.batch = []
-        return (r.get() for r in self.sent)
-
-    def abandon(self) -> None:
-        """The walk failed, or found nothing to read: stop the workers, drop their files."""
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
-
-
 class Writer:
     """Writes batches, holding the database only briefly at a time."""
 
@@ -497,40 +425,25 @@ def ingest_claude(
     """
     t0 = time.monotonic()
     report = IngestReport(roots=list(roots))
-    # A database that does not exist yet knows no file: plan without creating it,
-    # so the parse workers start at once and the schema is made while they run.
-    fresh = not store.path.exists()
-    early = None
-    misnamed: dict[str, str] = {}
     if walked is None:
         folders: dict[str, str] = {}  # project folders that could not be listed
         found = discover(roots, folders)
-        if fresh and workers != 1:  # every file is read whole: parse while walking
-            early = _Early(workers, temp_folder("ccspend-ingest-"))
     else:
         folders = dict(walked[1])
         found = log_files_of(walked[0])
-    try:
-        files = []
-        for log in each_storable(found, misnamed):
-            files.append(log)
-            if early is not None:
-                early.add(log)
-    except BaseException:
-        if early is not None:
-            early.abandon()
-        raise
+    files, misnamed = storable(found)
     report.unreadable.update(folders)
     report.unreadable.update(misnamed)
     report.files = files
     report.files_seen = len(files)
     timing.mark("list-logs")
+    # A database that does not exist yet knows no file: plan without creating it,
+    # so the parse workers start at once and the schema is made while they run.
+    fresh = not store.path.exists()
     states = {} if fresh else store.file_states(SOURCE, [f.path for f in files])
-    tasks = early.tasks if early is not None else plan(files, states)
+    tasks = plan(files, states)
     timing.mark("open-store-and-plan")
     if not tasks:
-        if early is not None:
-            early.abandon()
         if while_parsing is not None:
             while_parsing()
         report.seconds = time.monotonic() - t0
@@ -538,22 +451,21 @@ def ingest_claude(
     total_bytes = sum(t.log.size - t.start for t in tasks)
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if total_bytes >= PARALLEL_MIN_BYTES else 1
-    tmpdir = early.tmpdir if early is not None else temp_folder("ccspend-ingest-")
+    tmpdir = temp_folder("ccspend-ingest-")
     writer = Writer(store)
     done_bytes = 0
     done_files = 0
-    pool = None
     try:
-        if early is not None and early.pool is not None:
-            pool = early.pool
-            results = early.finish(total_bytes)
+        jobs = [(b, tmpdir) for b in _batches(tasks, _batch_bytes(total_bytes, workers))]
+        if workers > 1 and len(jobs) > 1:
+            import multiprocessing  # here: a small ingest (one new line) never needs it
+
+            ctx = multiprocessing.get_context("fork")
+            pool = ctx.Pool(workers, initializer=_quiet_worker, initargs=(os.getpid(),))
+            results = pool.imap(_read_batch, jobs)
         else:
-            jobs = [(b, tmpdir) for b in _batches(tasks, _batch_bytes(total_bytes, workers))]
-            if workers > 1 and len(jobs) > 1:
-                pool = _start_pool(workers)
-                results = pool.imap(_read_batch, jobs)
-            else:
-                results = map(_read_batch, jobs)
+            pool = None
+            results = map(_read_batch, jobs)
         pending: list[FileUpdate] = []
         pending_paths: list[str] = []
         pending_bytes = 0

@@ -50,21 +50,7 @@ def stat_logs(
     learned: dict | None = None,
     unreadable: dict | None = None,
 ) -> list[Stat]:
-    """``(path, size, mtime_ns, dev, ino)`` of every regular ``*suffix`` file below ``roots``
-    (``walk_logs``, as a list)."""
-    return list(walk_logs(roots, suffix, known, learned, unreadable))
-
-
-def walk_logs(
-    roots: Iterable[str | os.PathLike],
-    suffix: str = ".jsonl",
-    known: dict | None = None,
-    learned: dict | None = None,
-    unreadable: dict | None = None,
-) -> Iterator[Stat]:
-    """``(path, size, mtime_ns, dev, ino)`` of every regular ``*suffix`` file below ``roots``,
-    each as soon as its folder is listed (a cold ingest parses the first files while
-    the walk goes on).
+    """``(path, size, mtime_ns, dev, ino)`` of every regular ``*suffix`` file below ``roots``.
 
     Folders are entered without following symbolic links (a link to a folder
     is not a log; a link loop cannot trap the walk); a file reached twice
@@ -77,6 +63,8 @@ def walk_logs(
     reading a folder that has not changed since. ``learned``: a dict this
     walk fills with the listings a later walk may trust.
     """
+    out: list[Stat] = []
+    add = out.append
     seen: set[tuple[int, int]] = set()
     scandir = os.scandir
     stat = os.stat
@@ -108,7 +96,7 @@ def walk_logs(
                         key = (st.st_dev, st.st_ino)
                         if key not in seen:
                             seen.add(key)
-                            yield (path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
+                            add((path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino))
                     for name in hint[2]:
                         push(prefix + name)
                     if learned is not None:
@@ -124,8 +112,6 @@ def walk_logs(
                 continue
             files: list[str] = []
             subs: list[str] = []
-            found: list[Stat] = []  # handed on once the folder is closed
-            add = found.append
             with entries:
                 for entry in entries:
                     try:
@@ -148,7 +134,7 @@ def walk_logs(
                     add((entry.path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino))
             if learned is not None and fst.st_ctime_ns <= oldest:
                 learned[folder] = (ident, tuple(files), tuple(subs))
-            yield from found
+    return out
 
 
 def complete_end(path: str, size: int) -> int:
@@ -178,7 +164,7 @@ def discover(roots: Iterable[str | os.PathLike],
              unreadable: dict | None = None) -> Iterator[LogFile]:
     """Every ``*.jsonl`` below the given ``projects`` folders (subagent files included);
     the folders that could not be listed go to ``unreadable`` (``stat_logs``)."""
-    return log_files_of(walk_logs(roots, unreadable=unreadable))
+    return log_files_of(stat_logs(roots, unreadable=unreadable))
 
 
 def log_files_of(rows: Iterable[Stat]) -> Iterator[LogFile]:
@@ -198,12 +184,8 @@ def storable(files: Iterable[LogFile]) -> tuple[list[LogFile], dict[str, str]]:
     name (Claude Code never makes such a name, but a copied or restored folder
     can). Such a file is reported, never a reason for the whole ingest to fail.
     """
+    ok: list[LogFile] = []
     bad: dict[str, str] = {}
-    return list(each_storable(files, bad)), bad
-
-
-def each_storable(files: Iterable[LogFile], bad: dict[str, str]) -> Iterator[LogFile]:
-    """``storable``, one file at a time: the others go to ``bad``."""
     for f in files:
         try:
             f.path.encode("utf-8")
@@ -211,4 +193,5 @@ def each_storable(files: Iterable[LogFile], bad: dict[str, str]) -> Iterator[Log
             shown = f.path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
             bad[shown] = "its name is not UTF-8"
             continue
-        yield f
+        ok.append(f)
+    return ok, bad
