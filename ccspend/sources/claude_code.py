@@ -25,12 +25,14 @@ store's job, at query time, because it spans files.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
 
 from ccspend.sources.claude_record import (  # noqa: F401 - re-exported
+    AHEAD,
+    EARLIEST,
     EPOCH,
     MAX_TOKENS,
     MICRO,
@@ -75,18 +77,21 @@ def best_per_response(lines: list[Line]) -> list[Line]:
     work. Lines without a message id, and error or synthetic lines, are kept.
     """
     out: list[Line] = []
-    best: dict[str, int] = {}
+    best: dict[tuple[str, str], int] = {}
+    append = out.append
     for line in lines:
         msg = line.message
         mid = msg.id
         if mid is None or line.isApiErrorMessage is True or msg.model == "<synthetic>":
-            out.append(line)
+            append(line)
             continue
-        key = f"{mid}|{line.requestId or ''}"
+        # A pair, not the store's joined text: building it costs less, and two lines
+        # equal here have equal keys there (so no line the store counts is left out).
+        key = (mid, line.requestId or "")
         at = best.get(key)
         if at is None:
             best[key] = len(out)
-            out.append(line)
+            append(line)
             continue
         kept = out[at]
         if (-msg.usage.output_tokens, line.isSidechain is True, line.o) < (
@@ -116,18 +121,37 @@ def subagent_type(log: LogFile) -> str | None:
     return None
 
 
-def scan(buf: bytes | bytearray, base: int, file_id: int) -> ScanResult:
-    """Read the complete lines of ``buf``, a piece of a file starting at offset ``base``.
+def scan(buf, base: int, file_id: int, limit: int | None = None) -> ScanResult:
+    """Read the complete lines of ``buf[:limit]``, a piece of a file starting at offset ``base``.
 
     Offsets in records are absolute positions in the file, so a line is known by
-    (file, offset) across runs; ``end`` is where the next read starts.
+    (file, offset) across runs; ``end`` is where the next read starts. ``buf`` is
+    bytes, a bytearray or an ``mmap``; ``limit`` (default: all of it) lets the
+    ingest read into one buffer it reuses (``ingest.claude.ReadBuffer``).
     """
+    if limit is None:
+        limit = len(buf)
     out = ScanResult(end=base)
-    find = buf.find
-    limit = len(buf)
-    pos = 0
     if base == 0:
-        out.first_ts = _first_timestamp(buf)
+        out.first_ts = _first_timestamp(buf, limit)
+    view = memoryview(buf)  # a line handed to the decoder is a view: no copy
+    try:
+        out.end = base + _lines(buf, view, limit, base, file_id, out)
+    finally:
+        view.release()  # the caller may resize its buffer for the next read
+    return out
+
+
+def _lines(buf, view: memoryview, limit: int, base: int, file_id: int, out: ScanResult) -> int:
+    """The line loop of ``scan``; the offset (in ``buf``) just past the last complete line.
+
+    Written as one flat loop, with the decode and the checks of ``_accept``
+    inline: at some 90,000 usage lines per GiB of logs, each Python call and
+    attribute lookup per line is a measurable share of a cold ingest.
+    """
+    global _soon
+    find = buf.find
+    pos = 0
     # Where '"usage"' occurs, found for the whole buffer at once: a SIMD search
     # (stringzilla) runs about five times faster than a regex pass, which itself
     # beat bytes.find per line (the needle starts and ends with '"', JSON's
@@ -135,12 +159,16 @@ def scan(buf: bytes | bytearray, base: int, file_id: int) -> ScanResult:
     # compares offsets. Small buffers (a status line's appended bytes) keep to
     # find per line.
     if limit >= BULK_MIN_BYTES:
-        hits = _usage_offsets(buf)
+        hits = _usage_offsets(view, limit)
         hits.append(limit)
     else:
         hits = None
     h = 0
     hit = hits[0] if hits else 0
+    append = out.lines.append
+    decode = _LINE.decode
+    fromiso = datetime.fromisoformat
+    skipped = 0
     while pos < limit:
         nl = find(b"\n", pos, limit)
         if nl < 0:
@@ -148,43 +176,92 @@ def scan(buf: bytes | bytearray, base: int, file_id: int) -> ScanResult:
         end = nl
         if end > pos and buf[end - 1] == 13:  # \r
             end -= 1
-        if hits is not None:
-            while hit < pos:
-                h += 1
-                hit = hits[h]
-            usage = hit < end  # the needle holds no \r or \n: inside this line
-        else:
-            usage = None
         if end > pos and buf[pos] == 123 and buf[end - 1] == 125:  # { ... }
-            if usage or (usage is None and find(b'"usage"', pos, end) >= 0):
-                _take(buf[pos:end], base + pos, file_id, out)
+            if hits is not None:
+                while hit < pos:
+                    h += 1
+                    hit = hits[h]
+                usage = hit < end  # the needle holds no \r or \n: inside this line
+            else:
+                usage = find(b'"usage"', pos, end) >= 0
+            if not usage:
+                pos = nl + 1
+                continue
+            try:
+                line = decode(view[pos:end])
+            except msgspec.ValidationError:  # valid JSON, unexpected types: the tolerant path
+                line = _slow(view[pos:end], base + pos, file_id)
+                if line is False:
+                    skipped += 1
+                elif line is not None:
+                    append(line)
+                pos = nl + 1
+                continue
+            except (msgspec.DecodeError, RecursionError):
+                skipped += 1
+                pos = nl + 1
+                continue
+            # ``_accept``, inline
+            msg = line.message
+            if msg is None or line.type != "assistant" or msg.usage is None:
+                pos = nl + 1
+                continue  # no cost: not a record, not a bad line
+            # The timestamp: Claude Code writes UTC ('Z'), which fromisoformat reads
+            # at C speed; any other form, or a date past the bound this process has
+            # seen accepted, goes through ``request_time`` (the rule itself).
+            stamp = line.timestamp
+            try:
+                ts = fromiso(stamp)
+            except (TypeError, ValueError):
+                ts = None
+            if ts is not None and ts.tzinfo is UTC and EARLIEST <= ts <= _soon:
+                pass
+            else:
+                ts = request_time(stamp)
+                if ts is None:
+                    skipped += 1
+                    pos = nl + 1
+                    continue
+                if ts > _soon:
+                    _soon = ts  # request_time accepted it: so it would any date up to it
+            line.ts = ts
+            line.timestamp = None  # written once, as ``ts``
+            line.f = file_id
+            line.o = base + pos
+            u = msg.usage
+            if u.iterations:
+                line.ki, line.ko, line.k5, line.k1, line.kr = _compaction(u.iterations)
+                u.iterations = ()
+            elif line.ki or line.ko or line.k5 or line.k1 or line.kr:  # the log's keys: not ours
+                line.ki = line.ko = line.k5 = line.k1 = line.kr = 0
+            append(line)
         else:
-            _odd_line(buf[pos:end], base + pos, file_id, out)
+            _odd_line(bytes(view[pos:end]), base + pos, file_id, out)
         pos = nl + 1
-    out.end = base + pos
-    return out
+    out.skipped += skipped
+    return pos
 
 
 BULK_MIN_BYTES = 1 << 16
 
 
-def _usage_offsets(buf: bytes | bytearray) -> list[int]:
-    """Every offset of '"usage"' in ``buf``, in order."""
+def _usage_offsets(buf: memoryview, limit: int) -> list[int]:
+    """Every offset of '"usage"' in ``buf[:limit]``, in order."""
     from stringzilla import Str
 
     find = Str(buf).find
     out = []
-    at = find(_NEEDLE)
+    at = find(_NEEDLE, 0, limit)
     while at >= 0:
         out.append(at)
-        at = find(_NEEDLE, at + 7)
+        at = find(_NEEDLE, at + 7, limit)
     return out
 
 
 _NEEDLE = '"usage"'
 
 
-def _first_timestamp(buf: bytes | bytearray) -> int | None:
+def _first_timestamp(buf: bytes | bytearray, limit: int) -> int | None:
     """The timestamp of a file's first timestamped line (among its first few).
 
     It tells which of two files holding the same response started first: the
@@ -192,7 +269,7 @@ def _first_timestamp(buf: bytes | bytearray) -> int | None:
     """
     pos = 0
     for _ in range(64):
-        nl = buf.find(b"\n", pos)
+        nl = buf.find(b"\n", pos, limit)
         if nl < 0:
             return None
         line = bytes(buf[pos:nl]).strip().removeprefix(BOM)
@@ -290,7 +367,9 @@ class _Usage(msgspec.Struct, gc=False, omit_defaults=True):
     server_tool_use: _ServerTools | None = None
     speed: str | None = None  # "standard" or "fast" (fast mode: a premium per model)
     inference_geo: str | None = None  # "us": US-only inference, a premium on newer models
-    iterations: list[_Step] = []  # compaction inside the request (claude_record.compaction)
+    # compaction inside the request (claude_record.compaction); a tuple: an empty list
+    # default is a new list per decoded line, which the collector then tracks
+    iterations: tuple[_Step, ...] = ()
 
 
 class _Message(msgspec.Struct, gc=False, omit_defaults=True):
@@ -339,6 +418,10 @@ class _Stamp(msgspec.Struct):
 
 
 _LINE = msgspec.json.Decoder(Line)
+# A date up to which ``request_time`` is known to accept a line: it accepts up to a
+# bound that only moves on (now + AHEAD, when a later line is seen), so any date
+# up to one it accepted, or up to now + AHEAD when this module was loaded.
+_soon = datetime.now(UTC) + AHEAD
 _STAMP = msgspec.json.Decoder(_Stamp)
 
 
@@ -363,7 +446,7 @@ def _accept(line: Line, offset: int, file_id: int) -> Line | None | bool:
     u = msg.usage
     if u.iterations:
         line.ki, line.ko, line.k5, line.k1, line.kr = _compaction(u.iterations)
-        u.iterations = []
+        u.iterations = ()
     elif line.ki or line.ko or line.k5 or line.k1 or line.kr:  # the log's own keys: not ours
         line.ki = line.ko = line.k5 = line.k1 = line.kr = 0
     return line

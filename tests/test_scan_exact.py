@@ -1,0 +1,265 @@
+"""The fast scanner against a plain reading of the same bytes: same records, same counts.
+
+The scanner (``claude_code.scan``) and the file reader around it
+(``ingest.claude._read_file``) are written for speed: a SIMD search for usage
+lines, a decode of memoryview slices, the timestamp's common form read inline,
+a reused page-aligned read buffer. Each is a place where a rule could drift. So
+random hostile buffers are read both ways, and the records, the bad-line counts,
+where the read stops and the first timestamp must agree with the reference below:
+``json.loads`` and ``claude_record.extract`` per line, with the line-shape rule
+written out plainly.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ccspend.ingest.claude as ic
+import ccspend.sources.claude_code as cc
+from ccspend.sources.claude_record import MAX_TOKENS, extract, parse_timestamp_us
+from ccspend.sources.logfiles import LogFile
+from tests.logs import assistant, user
+
+BOM = b"\xef\xbb\xbf"
+
+
+def _no_constants(name: str):
+    raise ValueError(name)  # NaN and Infinity are no JSON, for msgspec nor for the reference
+
+
+def _loads(raw: bytes):
+    return json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+
+
+def reference(buf: bytes, base: int, file_id: int) -> tuple[list[dict], int, int, int | None]:
+    """(records, bad lines, end offset, first timestamp) of ``buf``, read plainly.
+
+    A complete line, less one trailing ``\\r``, that begins with ``{`` and ends
+    with ``}`` is read only if it mentions ``"usage"``; any other line is
+    stripped of spaces and a BOM, and is a bad line unless it is then a JSON
+    object (read like the first kind if it mentions ``"usage"``). An
+    incomplete last line is left for the next read.
+    """
+    records: list[dict] = []
+    bad = 0
+    pos = 0
+
+    def verdict(raw: bytes, offset: int) -> None:
+        nonlocal bad
+        try:
+            rec = extract(_loads(raw))
+        except (ValueError, RecursionError):
+            bad += 1
+            return
+        if rec is False:
+            bad += 1
+        elif rec:
+            records.append({**rec, "f": file_id, "o": offset})
+
+    while (nl := buf.find(b"\n", pos)) >= 0:
+        line = buf[pos:nl]
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if line[:1] == b"{" and line[-1:] == b"}":
+            if b'"usage"' in line:
+                verdict(line, base + pos)
+        else:
+            s = line.strip()
+            if s.startswith(BOM):
+                s = s[len(BOM):].strip()
+            if not (s[:1] == b"{" and s[-1:] == b"}"):
+                bad += 1
+            elif b'"usage"' in s:
+                verdict(s, base + pos)
+            else:
+                try:
+                    _loads(s)
+                except (ValueError, RecursionError):
+                    bad += 1
+        pos = nl + 1
+    return records, bad, base + pos, _first_ts(buf) if base == 0 else None
+
+
+def _first_ts(buf: bytes) -> int | None:
+    """The first timestamp among the first 64 complete lines (strings only)."""
+    for line in buf.split(b"\n")[:-1][:64]:
+        try:
+            obj = _loads(line.strip().removeprefix(BOM))
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(obj, dict) and isinstance(obj.get("timestamp"), str):
+            ts = parse_timestamp_us(obj["timestamp"])
+            if ts is not None:
+                return ts
+    return None
+
+
+# -- hostile buffers -----------------------------------------------------------
+
+GOOD_STAMPS = st.sampled_from([
+    "2026-09-01T09:14:05.402Z", "2026-09-01T09:14:05Z", "2026-09-01T09:14:05",
+    "2026-09-01T11:14:05.402+02:00", "2026-08-31T23:14:05-08:00", "2023-01-01T00:00:00Z",
+])
+ODD_STAMPS = st.sampled_from([
+    "2026-09-01T09:14:05.402Z", "2026-09-01T09:14:05Z", "2026-09-01T09:14:05",
+    "2026-09-01T11:14:05.402+02:00", "2026-08-31T23:14:05-08:00", "2026-09-01t09:14:05z",
+    "2026-09-01T09:14:05.1234567Z", "2026-09-01T09:14:05.9999995Z", "2026-09-01",
+    "2026-09-01 09:14:05Z", "20260901T091405Z", "2022-12-31T23:59:59Z", "2023-01-01T00:00:00Z",
+    "2999-01-01T00:00:00Z", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00",
+    "not a time", "", 5, None, 1.5e9,
+])
+STAMPS = st.integers(0, 2).flatmap(lambda n: ODD_STAMPS if n == 0 else GOOD_STAMPS)
+ODD_COUNTS = st.one_of(
+    st.just(MAX_TOKENS), st.just(MAX_TOKENS + 1), st.integers(-3, -1), st.just(10**30),
+    st.sampled_from([1e3, 2.5, "7", None, True, [], {}]),
+)
+COUNTS = st.integers(0, 4).flatmap(lambda n: ODD_COUNTS if n == 0 else st.integers(0, 5000))
+
+
+@st.composite
+def assistant_lines(draw) -> bytes:
+    obj = assistant(
+        ts="x", msg=draw(st.sampled_from(["m1", "m2", "m3", None])),
+        req=draw(st.sampled_from(["r1", "r2", None])), inp=0, out=0,
+        sidechain=draw(st.booleans()), api_error=draw(st.integers(0, 9)) == 0,
+        model=draw(st.sampled_from(["claude-sonnet-4-5", "<synthetic>", "claude-opus-4-1"])),
+    )
+    stamp = draw(STAMPS)
+    if stamp is None and draw(st.booleans()):
+        del obj["timestamp"]
+    else:
+        obj["timestamp"] = stamp
+    usage = obj["message"]["usage"]
+    for key in ("input_tokens", "output_tokens", "cache_creation_input_tokens",
+                "cache_read_input_tokens"):
+        usage[key] = draw(COUNTS)
+    if draw(st.booleans()):
+        usage["cache_creation"] = {"ephemeral_5m_input_tokens": draw(COUNTS),
+                                   "ephemeral_1h_input_tokens": draw(COUNTS)}
+    if draw(st.integers(0, 3)) == 0:
+        usage["iterations"] = [{"type": draw(st.sampled_from(["compaction", "message"])),
+                                "input_tokens": draw(COUNTS), "output_tokens": draw(COUNTS)}]
+    if draw(st.integers(0, 5)) == 0:  # keys the scanner writes: the log's own are not ours
+        obj[draw(st.sampled_from(["ts", "f", "o", "ki", "kr"]))] = draw(COUNTS)
+    if draw(st.integers(0, 5)) == 0:
+        obj["message"]["content"][0]["text"] = "x" * draw(st.integers(0, 3000))
+    if draw(st.integers(0, 9)) == 0:
+        obj["costUSD"] = draw(st.sampled_from([0.25, 1, "1", None]))
+    return json.dumps(obj, separators=draw(st.sampled_from([(",", ":"), (", ", ": ")]))).encode()
+
+
+PIECES = st.one_of(
+    assistant_lines(),
+    assistant_lines().map(lambda b: b[: len(b) // 2]),  # truncated mid-line
+    assistant_lines().map(lambda b: BOM + b),
+    assistant_lines().map(lambda b: b"  " + b + b" "),
+    st.just(json.dumps(user("what is the usage of this?")).encode()),
+    st.just(json.dumps(user("the \"usage\" key")).encode()),
+    st.just(b'{"type":"user","message":{"content":"x"},"usage":{"input_tokens":5}}'),
+    st.just(b'{"type":"summary","summary":"usage"}'),
+    st.just(b'{"type":"assistant","timestamp":NaN,"message":{"usage":{}}}'),
+    st.just(b'{"not json but shaped"}'),
+    st.just(b'{"usage": \xff\xfe}'),
+    st.just(b'{"usage":' * 3000 + b"1" + b"}" * 3000),
+    st.sampled_from([b"", b"   ", b"garbage", b"[1, 2]", b"{", b"}", b"\xef\xbb\xbf", b"\r"]),
+    st.binary(max_size=40),
+)
+ENDS = st.sampled_from([b"\n", b"\n", b"\n", b"\r\n", b"\r\r\n"])
+
+
+@st.composite
+def buffers(draw) -> bytes:
+    lines = draw(st.lists(st.tuples(PIECES, ENDS), max_size=25))
+    data = b"".join(p + e for p, e in lines)
+    if draw(st.booleans()):
+        data += draw(PIECES)  # an incomplete last line
+    return data
+
+
+def stored(line: cc.Line) -> dict:
+    """The record of a ``Line`` as the ingest writes it for the store: the compaction
+    steps as the five sums the scanner set (not recomputed from the steps, which the
+    store never reads), the time in UTC."""
+    assert not line.message.usage.iterations and line.timestamp is None
+    assert line.ts.utcoffset().total_seconds() == 0
+    rec = cc.record_of(line)
+    return {**rec, "ki": line.ki, "ko": line.ko, "k5": line.k5, "k1": line.k1, "kr": line.kr}
+
+
+def _fast(data: bytes, base: int, bulk: bool, padded: bool):
+    saved = cc.BULK_MIN_BYTES
+    cc.BULK_MIN_BYTES = 0 if bulk else 1 << 40
+    try:
+        if padded:  # the ingest's way: a bigger reused buffer, read up to ``limit``
+            buf = bytearray(data + b'\n{"usage":1}\n' * 3)
+            r = cc.scan(buf, base, 3, len(data))
+        else:
+            r = cc.scan(data, base, 3)
+    finally:
+        cc.BULK_MIN_BYTES = saved
+    return [stored(line) for line in r.lines], r.skipped, r.end, r.first_ts
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(buffers(), st.sampled_from([0, 17]), st.booleans(), st.booleans())
+def test_scan_reads_what_a_plain_reading_reads(data, base, bulk, padded):
+    assert _fast(data, base, bulk, padded) == reference(data, base, 3)
+
+
+def _read_whole(path: str, size: int, chunk: int, monkeypatch) -> tuple[list[dict], int, int]:
+    """Records, bad lines and end offset of ``_read_file`` over a file, ``chunk`` bytes
+    at a time, every usage line kept (the deduplication is tested elsewhere)."""
+    import io
+
+    import msgspec
+
+    monkeypatch.setattr(ic, "CHUNK", chunk)
+    monkeypatch.setattr(ic, "best_per_response", lambda lines: lines)
+    task = ic._Task(LogFile(path, size, 0, 0, 0), 0, False, None)
+    sink = io.BytesIO()
+    buf = ic.ReadBuffer(chunk) if chunk % 2 else None  # the batch's buffer, or the file's own
+    update, _n, error, _nrec = ic._read_file(task, 3, sink, buf)
+    assert error is None
+    dec = msgspec.json.Decoder(cc.Line)
+    recs = [stored(line) for line in dec.decode_lines(sink.getvalue())]
+    return recs, update.skipped, update.end, update.first_ts_us
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow,
+                                                   HealthCheck.function_scoped_fixture])
+@given(data=buffers(), chunk=st.sampled_from([64, 257, 1024, 1 << 20]))
+def test_reading_a_file_in_pieces_reads_what_a_plain_reading_reads(data, chunk, tmp_path,
+                                                                    monkeypatch):
+    """Lines longer than the piece read, pieces ending mid-line, a reused buffer."""
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(data)
+    recs, bad, end, first = _read_whole(str(path), len(data), chunk, monkeypatch)
+    want, want_bad, want_end, want_first = reference(data, 0, 3)
+    assert (recs, bad, end) == (want, want_bad, want_end)
+    if chunk < len(data):
+        return  # the first timestamp is looked for in the first piece only
+    if want_first is not None:
+        assert first == want_first
+    else:  # no timestamp in the first lines: the earliest usage line's, if any
+        assert first == (min(r["ts"] for r in want) if want else None)
+
+
+@pytest.mark.parametrize("rule", ["shape", "timestamp", "bound"])
+def test_the_reference_would_catch_a_broken_rule(rule, monkeypatch):
+    """The comparison above can fail: with a rule broken on purpose, it does."""
+    data = b"".join(json.dumps(o).encode() + b"\n" for o in (
+        assistant(msg="a"), assistant(msg="b", ts="2026-09-01T09:14:05.402+02:00"),
+        assistant(msg="c", ts="2022-01-01T00:00:00Z")))
+    data += b"garbage\n"
+    assert _fast(data, 0, True, False) == reference(data, 0, 3)
+    if rule == "shape":
+        monkeypatch.setattr(cc, "_odd_line", lambda *a: None)  # bad lines go uncounted
+    elif rule == "timestamp":
+        monkeypatch.setattr(cc, "request_time", lambda v: cc.utc_timestamp(v[:19]))  # zone lost
+    else:
+        monkeypatch.setattr(cc, "EARLIEST", cc.EPOCH)  # the 2023 bound lost
+    assert _fast(data, 0, True, False) != reference(data, 0, 3)
