@@ -1121,19 +1121,21 @@ def _session_rows_json(con: duckdb.DuckDBPyConnection, tz: str, descending: bool
         parts += (f"'{',' if len(parts) > 1 else ''}\n{_FIELD}\"{name}\": '", value)
     parts.append(f"'\n{_ROW}}}'")
     order = " DESC" if descending else ""
-    # one concat of every part: a chain of ``||`` copies the row once per part
-    sql = (
-        f"SELECT string_agg(concat({', '.join(parts)}), ',\n' "
-        f"ORDER BY coalesce(last, ''){order}, k{order}), count(*), bool_and("
-        f"abs(all_input) < {_EXACT_INT} AND abs(cache_read_tokens) < {_EXACT_INT} "
-        f"AND abs(cost_micro) < {_EXACT_MICRO} AND abs(savings_micro) < {_EXACT_MICRO}) "
-        "FROM (SELECT *, input_tokens::HUGEINT + cache_write_5m_tokens + cache_write_1h_tokens "
-        "+ cache_read_tokens AS all_input, "
-        "strftime(first_ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS first, "
-        "strftime(last_ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS last FROM session_totals)"
-    )
-    text, count, exact_numbers = con.execute(sql, _bind(sql, params)).fetchone()
-    return text if count and exact_numbers else None
+    rows = ("FROM (SELECT *, input_tokens::HUGEINT + cache_write_5m_tokens "
+            "+ cache_write_1h_tokens + cache_read_tokens AS all_input, "
+            "strftime(first_ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS first, "
+            "strftime(last_ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS last FROM session_totals)")
+    count, exact_numbers = con.execute(
+        f"SELECT count(*), bool_and(abs(all_input) < {_EXACT_INT} "
+        f"AND abs(cache_read_tokens) < {_EXACT_INT} AND abs(cost_micro) < {_EXACT_MICRO} "
+        f"AND abs(savings_micro) < {_EXACT_MICRO}) {rows}").fetchone()  # fmt: skip
+    if not count or not exact_numbers:
+        return None
+    # one concat of every part (a chain of ``||`` copies the row once per part); the
+    # rows cross to Python in order and are joined there: an ordered ``string_agg`` of
+    # the 7 MB took 72-98 ms at 8,838 sessions, this 62-64 ms
+    sql = f"SELECT concat({', '.join(parts)}) {rows} ORDER BY coalesce(last, ''){order}, k{order}"
+    return ",\n".join([r[0] for r in con.execute(sql, _bind(sql, params)).fetchall()])
 
 
 def entries(con: duckdb.DuckDBPyConnection, f: Filters) -> list[Aggregate]:
