@@ -804,15 +804,10 @@ def summarise(
     return Summary(groups, subs, total, unpriced, odd, projects, agents)
 
 
-# What the flat grouping of ``_summarise_flat`` sums per group, in ``_aggregate``'s
-# order from its third column: the tokens, web searches, cost, savings, requests, and
-# the models (unsorted: the fold sorts their union).
-_FLAT_SUMS = """
-    sum(input_tokens)::BIGINT, sum(output_tokens)::BIGINT,
-    sum(cache_write_5m_tokens)::BIGINT, sum(cache_write_1h_tokens)::BIGINT,
-    sum(cache_read_tokens)::BIGINT, sum(web_search_requests)::BIGINT,
-    coalesce(sum(cost_micro), 0)::DECIMAL(38,6), coalesce(sum(savings_micro), 0)::DECIMAL(38,6),
-    coalesce(sum(n_requests), 0)::BIGINT, list(DISTINCT coalesce(model_name, model, '(unknown)'))"""
+# What the flat grouping of ``_summarise_flat`` sums per group: ``_SUMS_CORE`` with the
+# models unsorted (the fold sorts their union).
+_FLAT_SUMS = _SUMS_CORE.replace("\n         ORDER BY coalesce(model_name, model, '(unknown)'))",
+                                ")")
 _EXACT = DecimalContext(prec=60)  # sums of DECIMAL(38,6) values, never rounded
 
 
