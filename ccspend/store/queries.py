@@ -737,7 +737,6 @@ def summarise(
     sub = SUB_KEY if by_model else "NULL"
     project = "coalesce(cwd, '(unknown)')" if by_project else "NULL"
     agent = "source" if by_agent else "NULL"
-    unpriced_model = "CASE WHEN NOT priced THEN coalesce(model, '(unknown)') END"
     rows = "sum(n_rows)::BIGINT" if rolled else "count(*)::BIGINT"
     params["tz"] = f.tz
     params["week_start"] = week_start
@@ -756,7 +755,7 @@ def summarise(
     extras = ((_SUMS_SESSION_ROLLUP if rolled else _SUMS_SESSION) if group == "session"
               else "NULL, NULL, NULL, NULL, NULL")
     source = (f"(SELECT *, {key} AS k, {sub} AS sk, {project} AS pk, {agent} AS ak, "
-              f"{unpriced_model} AS um, {_UNKNOWN_MODIFIER} AS mu FROM ({sql}) s)")
+              f"{_UNPRICED_MODEL} AS um, {_UNKNOWN_MODIFIER} AS mu FROM ({sql}) s)")
     if rolled and group == "session":
         # A session's project is its most frequent cwd (``mode`` over its requests;
         # a tie: the greatest, as ``mode`` picks); rollup rows carry their weight.
@@ -830,8 +829,7 @@ def _summarise_flat(con: duckdb.DuckDBPyConnection, sql: str, params: dict, key:
     exprs = "".join(f", {e} AS {c}" for c, e in asked)
     flat = (f"SELECT k{cols}, um, mu, coalesce(bool_or(session_total), false), {_FLAT_SUMS}, "
             f"{rows} FROM (SELECT *, {key} AS k{exprs}, "
-            "CASE WHEN NOT priced THEN coalesce(model, '(unknown)') END AS um, "
-            f"{_UNKNOWN_MODIFIER} AS mu FROM ({sql}) s) GROUP BY ALL")
+            f"{_UNPRICED_MODEL} AS um, {_UNKNOWN_MODIFIER} AS mu FROM ({sql}) s) GROUP BY ALL")
     n = len(asked)
     total: list | None = None
     groups: dict = {}
@@ -845,11 +843,7 @@ def _summarise_flat(con: duckdb.DuckDBPyConnection, sql: str, params: dict, key:
         for i, out in enumerate(subs):
             at = (k, r[1 + i])
             out[at] = _fold(out.get(at), sums, st)
-        if um is not None:
-            was = unpriced.get(um, (0, 0))
-            unpriced[um] = (was[0] + sum(sums[0:5]), was[1] + sums[10])
-        if mu is not None:
-            odd[mu] = odd.get(mu, 0) + sums[10]
+        _note_warnings(unpriced, odd, um, mu, sum(sums[0:5]), sums[10])
     by_key = sorted(groups.items(), key=lambda kv: _nulls_last(kv[0]))
     parts = [[_folded(k, sub, acc) for (k, sub), acc in
               sorted(out.items(), key=lambda kv: (_nulls_last(kv[0][0]), _nulls_last(kv[0][1])))]
@@ -857,8 +851,23 @@ def _summarise_flat(con: duckdb.DuckDBPyConnection, sql: str, params: dict, key:
     named = dict(zip((c for c, _ in asked), parts, strict=True))
     whole = _folded(None, None, total) if total is not None and total[10] else None
     return Summary([_folded(k, None, acc) for k, acc in by_key], named.get("sk", []), whole,
-                   sorted((m, t, rows) for m, (t, rows) in unpriced.items()), sorted(odd.items()),
-                   named.get("pk", []), named.get("ak", []))
+                   *_warnings(unpriced, odd), named.get("pk", []), named.get("ak", []))
+
+
+def _note_warnings(unpriced: dict, odd: dict, um: str | None, mu: str | None, tokens: int,
+                   rows: int) -> None:  # fmt: skip
+    """Add a flat row's tokens and requests to its unpriced model (``um``) and its unknown
+    multiplier (``mu``), when it has them."""
+    if um is not None:
+        was = unpriced.get(um, (0, 0))
+        unpriced[um] = (was[0] + tokens, was[1] + rows)
+    if mu is not None:
+        odd[mu] = odd.get(mu, 0) + rows
+
+
+def _warnings(unpriced: dict, odd: dict) -> tuple[list, list]:
+    """``Summary.unpriced`` and ``Summary.unknown_modifiers`` of ``_note_warnings``' sums."""
+    return sorted((m, t, n) for m, (t, n) in unpriced.items()), sorted(odd.items())
 
 
 def _fold(acc: list | None, sums: tuple, session_total: bool) -> list:
@@ -934,24 +943,18 @@ def _session_totals(con: duckdb.DuckDBPyConnection, sql: str, params: dict,
         "FROM session_totals").fetchone()  # fmt: skip
     total = (_aggregate((None, None, *sums[:10], None, None, None, None, None), sums[10])
              if sums[8] else None)  # fmt: skip
-    unpriced_model = "CASE WHEN NOT priced THEN coalesce(model, '(unknown)') END"
     # one plain grouping, folded here (``_summarise_flat`` says why)
     rest_sql = (
         "SELECT um, mu, sum(input_tokens + output_tokens + cache_write_5m_tokens "
         "+ cache_write_1h_tokens + cache_read_tokens)::BIGINT, sum(n_rows)::BIGINT FROM "
-        f"(SELECT *, {unpriced_model} AS um, {_UNKNOWN_MODIFIER} AS mu FROM ({sql}) s "
+        f"(SELECT *, {_UNPRICED_MODEL} AS um, {_UNKNOWN_MODIFIER} AS mu FROM ({sql}) s "
         "WHERE NOT priced OR modifier_unknown IS NOT NULL) GROUP BY ALL"
     )
     unpriced: dict = {}
     odd: dict = {}
     for um, mu, tokens, n_rows in con.execute(rest_sql, _bind(rest_sql, params)).fetchall():
-        if um is not None:
-            was = unpriced.get(um, (0, 0))
-            unpriced[um] = (was[0] + tokens, was[1] + n_rows)
-        if mu is not None:
-            odd[mu] = odd.get(mu, 0) + n_rows
-    return Summary(groups, [], total, sorted((m, t, n) for m, (t, n) in unpriced.items()),
-                   sorted(odd.items()), [], rows_json=text)
+        _note_warnings(unpriced, odd, um, mu, tokens, n_rows)
+    return Summary(groups, [], total, *_warnings(unpriced, odd), [], rows_json=text)
 
 
 # -- the session report's rows as JSON text ------------------------------------------
@@ -1067,6 +1070,15 @@ _EXACT_INT = 2**53
 _EXACT_MICRO = 10**21
 
 
+# The sessions' rows with what their fields' SQL reads besides the columns.
+_SESSION_ROWS = ("FROM (SELECT *, input_tokens::HUGEINT + cache_write_5m_tokens "
+                 "+ cache_write_1h_tokens + cache_read_tokens AS all_input, "
+                 "strftime(first_ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS first, "
+                 "strftime(last_ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS last FROM session_totals)")
+# Whether a row's numbers are within the bounds above.
+_ROWS_EXACT = (f"abs(all_input) < {_EXACT_INT} AND abs(cache_read_tokens) < {_EXACT_INT} "
+               f"AND abs(cost_micro) < {_EXACT_MICRO} AND abs(savings_micro) < {_EXACT_MICRO}")
+
 # Below this many sessions the rows are built in Python: the text's query costs some 30 ms
 # to plan whatever the count (32 ms for 28 sessions after a new line), Python's rows
 # about 0.05 ms each; at 8,837 sessions the query saves 0.3 s.
@@ -1086,10 +1098,10 @@ def session_rows_json(con: duckdb.DuckDBPyConnection, tz: str, descending: bool 
 
     from ccspend.sources import agents
 
-    n, sources = con.execute(
-        "SELECT count(*), list(DISTINCT source) FILTER (WHERE source IS NOT NULL) "
-        "FROM session_totals").fetchone()  # fmt: skip
-    if n < SQL_ROWS_MIN:
+    n, sources, exact_numbers = con.execute(
+        "SELECT count(*), list(DISTINCT source) FILTER (WHERE source IS NOT NULL), "
+        f"bool_and({_ROWS_EXACT}) {_SESSION_ROWS}").fetchone()  # fmt: skip
+    if n < SQL_ROWS_MIN or not exact_numbers:
         return None
     sources = sources or []  # no session has a source: the list of none is NULL
     params: dict = {"tz": tz}
@@ -1107,7 +1119,7 @@ def session_rows_json(con: duckdb.DuckDBPyConnection, tz: str, descending: bool 
 
 
 def _session_rows_json(con: duckdb.DuckDBPyConnection, tz: str, descending: bool,
-                       params: dict, agents: int, exact: bool) -> str | None:  # fmt: skip
+                       params: dict, agents: int, exact: bool) -> str:  # fmt: skip
     parts = [f"'{_ROW}{{'"]
     for name, value in _session_fields(exact, agents):
         if name == "project":
@@ -1116,20 +1128,11 @@ def _session_rows_json(con: duckdb.DuckDBPyConnection, tz: str, descending: bool
         parts += (f"'{',' if len(parts) > 1 else ''}\n{_FIELD}\"{name}\": '", value)
     parts.append(f"'\n{_ROW}}}'")
     order = " DESC" if descending else ""
-    rows = ("FROM (SELECT *, input_tokens::HUGEINT + cache_write_5m_tokens "
-            "+ cache_write_1h_tokens + cache_read_tokens AS all_input, "
-            "strftime(first_ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS first, "
-            "strftime(last_ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS last FROM session_totals)")
-    count, exact_numbers = con.execute(
-        f"SELECT count(*), bool_and(abs(all_input) < {_EXACT_INT} "
-        f"AND abs(cache_read_tokens) < {_EXACT_INT} AND abs(cost_micro) < {_EXACT_MICRO} "
-        f"AND abs(savings_micro) < {_EXACT_MICRO}) {rows}").fetchone()  # fmt: skip
-    if not count or not exact_numbers:
-        return None
     # one concat of every part (a chain of ``||`` copies the row once per part); the
     # rows cross to Python in order and are joined there: an ordered ``string_agg`` of
     # the 7 MB took 72-98 ms at 8,838 sessions, this 62-64 ms
-    sql = f"SELECT concat({', '.join(parts)}) {rows} ORDER BY coalesce(last, ''){order}, k{order}"
+    sql = (f"SELECT concat({', '.join(parts)}) {_SESSION_ROWS} "
+           f"ORDER BY coalesce(last, ''){order}, k{order}")
     return ",\n".join([r[0] for r in con.execute(sql, _bind(sql, params)).fetchall()])
 
 
@@ -1149,6 +1152,8 @@ SUB_KEY = ("coalesce(model_name, model, '(unknown)') "
            "|| coalesce(' (' || pricing_mode || ')', '')")
 # A priced request whose speed or region the card has no multiplier for: priced at the
 # standard rate and named in a warning ("claude-sonnet-4-6: speed fast").
+# A request's model when the card has no price for it (NULL: priced).
+_UNPRICED_MODEL = "CASE WHEN NOT priced THEN coalesce(model, '(unknown)') END"
 _UNKNOWN_MODIFIER = ("CASE WHEN modifier_unknown IS NOT NULL THEN coalesce(model_name, model) "
                      "|| ': ' || modifier_unknown END")
 

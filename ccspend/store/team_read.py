@@ -151,12 +151,10 @@ def _content_where(f: Filters, kind: str, ts: str = "ts") -> tuple[list[str], di
     clauses: list[str] = []
     params: dict = {}
     start, end = _window(f)
-    if start is not None:
-        clauses.append(f"{ts} >= $start")
-        params["start"] = start
-    if end is not None:
-        clauses.append(f"{ts} < $end")
-        params["end"] = end
+    for op, name, value in ((">=", "start", start), ("<", "end", end)):
+        if value is not None:
+            clauses.append(f"{ts} {op} ${name}")
+            params[name] = value
     if kind == PARQUET:  # the month partitions (UTC months) that can hold the window
         if start is not None:
             clauses.append("month >= $m_first")
@@ -241,12 +239,10 @@ _ROLLED = ", ".join((*ROLLUP_DIMS, *ROLLUP_TOKENS, *ROLLUP_MONEY, "requests"))
 
 def _mine(user: str | None, machine: str | None, params: dict, w: str = "") -> str:
     mine = []
-    if user is not None:
-        mine.append(f"{w}user_name = $user")
-        params["user"] = user
-    if machine is not None:
-        mine.append(f"{w}machine = $machine")
-        params["machine"] = machine
+    for column, name, value in (("user_name", "user", user), ("machine", "machine", machine)):
+        if value is not None:
+            mine.append(f"{w}{column} = ${name}")
+            params[name] = value
     return " AND ".join(mine) or "true"
 
 
