@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccspend.cli.fast.reports import render_json
-from ccspend.reports import build
+from ccspend.cli.jsonout import text_of
+from ccspend.reports import build, session_rows
 from ccspend.store import queries
 
 ZONES = ("UTC", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe")
@@ -41,11 +42,15 @@ _session = st.tuples(
 )
 
 
-@pytest.fixture(autouse=True)
-def _rows_in_sql_from_one_session(monkeypatch):
-    """The text is written in SQL from the first session here (a report of fewer than
-    ``SQL_ROWS_MIN`` builds its rows in Python, which these tests compare it with)."""
+@pytest.fixture(autouse=True, params=["sql", "kept"])
+def mode(request, monkeypatch):
+    """The text is written from the first session here (a report of fewer than
+    ``SQL_ROWS_MIN`` builds its rows in Python, which these tests compare it with):
+    ``sql``, every row in SQL each time; ``kept``, rows kept between reports
+    (``reports.session_rows``), those that changed written again in Python."""
     monkeypatch.setattr(queries, "SQL_ROWS_MIN", 1)
+    monkeypatch.setattr(session_rows, "SQL_AFTER", -1 if request.param == "sql" else 10**9)
+    return request.param
 
 
 def _put(store, sessions: list[tuple]) -> None:
@@ -72,7 +77,7 @@ def _both(store, card, tz: str, order: str | None) -> tuple[str, str, bool]:
     python, fast = out
     assert python.rows_json is None
     return (json.dumps(python.to_json(), indent=2) + "\n",
-            render_json(fast, None, [], None, False)[0], fast.rows_json is not None)
+            text_of(render_json(fast, None, [], None, False)[0]), fast.rows_json is not None)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -115,15 +120,15 @@ def test_the_traps_each_at_once(store, card, tz):
     assert fast == python
 
 
-def test_counts_a_double_cannot_hold_fall_back_to_python(store, card):
+def test_counts_a_double_cannot_hold_fall_back_to_python(store, card, mode):
     """A count past 2**53 would make the hit rate's division another than Python's, and
-    a cost of 28 digits Python's ``Decimal`` rounds: such rows are built as before, and
-    the bytes are the same."""
+    a cost of 28 digits Python's ``Decimal`` rounds: such rows are not written in SQL,
+    and the bytes are the same."""
     for big in [("s", 2**60, 3, 5, 7, 2**60 + 1, 0, Decimal(1), Decimal(1), 1),
                 ("s", 1, 3, 5, 7, 9, 0, Decimal(10**21) + Decimal("0.000001"), Decimal(1), 1)]:
         _put(store, [(*big, ["m"], None, [], None, False, "local")])
         python, fast, as_text = _both(store, card, "UTC", None)
-        assert not as_text
+        assert as_text == (mode == "kept")
         assert fast == python
 
 

@@ -53,15 +53,23 @@ def dumps(data: object) -> str:
             .encode("ascii", "ccspend-json-escape").decode("ascii"))
 
 
-def dumps_with_rows(data: dict, rows: str) -> str:
-    """``dumps(data)`` with the items of its top-level ``"rows"`` list given as JSON text,
-    as ``json.dumps(indent=2)`` writes them (``Report.rows_json``: written by the store,
-    ``store.queries.session_rows_json``)."""
+def dumps_with_rows(data: dict, rows: list, end: str = "") -> list:
+    """``dumps(data) + end`` in pieces (``bytes``-like, ASCII, to be written one after
+    another), the items of its top-level ``"rows"`` list given as JSON text in pieces,
+    as ``json.dumps(indent=2)`` writes them (``Report.rows_json``: from
+    ``reports.session_rows``): the megabytes of rows are never copied here."""
     text = dumps({**data, "rows": []})
     head, found, tail = text.partition('\n  "rows": [],\n')
-    if not found or not rows:  # never for a report: "rows" is followed by "totals"
-        return dumps({**data, "rows": json.loads(f"[{rows}]")})
-    return f'{head}\n  "rows": [\n{rows}\n  ],\n{tail}'
+    if not found or not any(rows):  # never for a report: "rows" is followed by "totals"
+        listed = json.loads(b"".join([b"[", *rows, b"]"]))
+        return [(dumps({**data, "rows": listed}) + end).encode("ascii")]
+    return [f'{head}\n  "rows": [\n'.encode("ascii"), *rows,
+            f"\n  ],\n{tail}{end}".encode("ascii")]
+
+
+def text_of(out: str | list) -> str:
+    """A renderer's output as one string (``dumps_with_rows`` gives pieces)."""
+    return out if isinstance(out, str) else b"".join(out).decode("ascii")
 
 
 def _python_numbers(text: bytes) -> bytes:

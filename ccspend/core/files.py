@@ -21,9 +21,10 @@ PRIVATE_FILE = 0o600
 PRIVATE_FOLDER = 0o700
 
 
-def write_atomic(path, data: bytes | str, *, mode: int = PRIVATE_FILE,
+def write_atomic(path, data: bytes | str | list, *, mode: int = PRIVATE_FILE,
                  folder_mode: int = PRIVATE_FOLDER) -> None:  # fmt: skip
-    """Replace ``path`` with ``data`` (text is written as UTF-8) in one step.
+    """Replace ``path`` with ``data`` (text is written as UTF-8; a list, of ``bytes``-like
+    pieces, one after another) in one step.
 
     The folder is created if missing (with ``folder_mode``), the file with
     ``mode`` (both less the umask). On any failure the temporary file is
@@ -39,7 +40,8 @@ def write_atomic(path, data: bytes | str, *, mode: int = PRIVATE_FILE,
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for piece in data if isinstance(data, list) else (data,):
+                fh.write(piece)
         os.replace(tmp, path)
     except BaseException:
         try:  # noqa: SIM105 - contextlib is an import the status line need not pay for
@@ -63,7 +65,7 @@ def append_private(path, text: str) -> None:
         fh.write(text)
 
 
-def write_cache(path, data: bytes | str, *, mode: int = PRIVATE_FILE,
+def write_cache(path, data: bytes | str | list, *, mode: int = PRIVATE_FILE,
                 folder_mode: int = PRIVATE_FOLDER) -> bool:  # fmt: skip
     """``write_atomic`` for a file that can always be made again: a failure (a full
     disk, a read-only folder) is not an error. True if the file was written."""

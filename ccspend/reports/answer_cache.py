@@ -102,17 +102,21 @@ def _entry_name(key: str) -> str:
     return f"{zlib.crc32(key.encode()):08x}"
 
 
-def save(db, key: str, state: str, stdout: str, stderr: str) -> None:
+def save(db, key: str, state: str, stdout: str | list, stderr: str) -> None:
     """Remember an answer; a failure to write the cache is never an error.
 
     The entry is a header line of lengths, then the key, the state and the
-    answer, so that reading it back needs no JSON parser.
+    answer, so that reading it back needs no JSON parser. ``stdout`` is text, or
+    pieces of bytes (``cli.jsonout.dumps_with_rows``), written as they are.
     """
     folder = _cache_dir(str(db))
     name = _entry_name(key)
-    parts = [s.encode("utf-8", "surrogateescape") for s in (key, state, stdout, stderr)]
-    header = _MAGIC + b" " + b" ".join(str(len(p)).encode() for p in parts) + b"\n"
-    write_cache(os.path.join(folder, name), header + b"".join(parts))
+    out = ([stdout.encode("utf-8", "surrogateescape")] if isinstance(stdout, str)
+           else stdout)  # fmt: skip
+    key_b, state_b, err_b = (s.encode("utf-8", "surrogateescape") for s in (key, state, stderr))
+    sizes = (len(key_b), len(state_b), sum(len(p) for p in out), len(err_b))
+    header = _MAGIC + b" " + b" ".join(str(n).encode() for n in sizes) + b"\n"
+    write_cache(os.path.join(folder, name), [header, key_b, state_b, *out, err_b])
 
 
 def _open(db: str, key: str):

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ccspend.pricing.card import RateCard
+from ccspend.reports import session_rows
 from ccspend.sources import agents
 from ccspend.store import Store, queries
 from ccspend.store.queries import Aggregate, Filters
@@ -167,9 +168,10 @@ class Report:
     # a team store's report: where it was read, the --user/--machine asked for, and
     # the duplicate rows dropped (a top-level "team" key of the JSON; absent locally)
     team: dict | None = None
-    # the rows as the JSON text of the "rows" list's items (``queries.session_rows_json``),
-    # when the store wrote them so (``rows`` is then empty): see ``to_json``
-    rows_json: str | None = None
+    # the rows as the JSON text of the "rows" list's items, in pieces (``bytes``-like, to
+    # be written one after another: ``session_rows.rows_json``), when the report was
+    # asked for as JSON only and its rows came so (``rows`` is then empty): see ``to_json``
+    rows_json: list | None = None
 
     @property
     def cost_usd(self) -> Decimal:
@@ -185,7 +187,7 @@ class Report:
         elif self.rows_json is not None:
             import json
 
-            row_list = json.loads(f"[{self.rows_json}]")
+            row_list = json.loads(b"".join([b"[", *self.rows_json, b"]"]))
         else:
             row_list = [r.to_json(self.name, f.tz) for r in self.rows]
         return {
@@ -246,17 +248,32 @@ def build_report(
         raise ValueError(f"unknown report {req.name}")
     from ccspend.core import timing
 
+    # printed as JSON only: a session report of every session writes its rows as text
+    rows_json = (functools.partial(session_rows.rows_json, store.path, session_row_text)
+                 if req.json_only else None)  # fmt: skip
     with store.connect() as con:
         queries.load_card(con, card, at=req.card_at)
         timing.mark("load-card")
         summary = queries.summarise(con, req.name, req.filters, by_model=req.breakdown,
                                     by_project=req.by_project, week_start=req.week_start,
-                                    by_agent=req.by_agent, json_only=req.json_only,
+                                    by_agent=req.by_agent, rows_json=rows_json,
                                     descending=req.order == "desc")
         requests = queries.entries(con, req.filters) if req.entries else []
         timing.mark("summarise")
         skipped = queries.skipped_lines(con)
     return report_from_summary(req, summary, requests, skipped, warnings)
+
+
+def session_row_text(agg: Aggregate, tz: str) -> str:
+    """One session's row as ``json.dumps(indent=2)`` writes it among a report's rows."""
+    import json
+
+    text = json.dumps({"rows": [Row(agg.key, agg).to_json("session", tz)]}, indent=2)
+    return text[len(_ROWS_START):-len(_ROWS_END)]
+
+
+# what ``json.dumps(indent=2)`` writes around the rows of ``{"rows": [...]}``
+_ROWS_START, _ROWS_END = '{\n  "rows": [\n', "\n  ]\n}"
 
 
 def report_from_summary(req: ReportRequest, summary: queries.Summary, requests: list[Aggregate],

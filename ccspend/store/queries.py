@@ -25,9 +25,15 @@ from ccspend.pricing.index import NEUTRAL
 from ccspend.store import maintain
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import duckdb
 
     from ccspend.pricing.card import RateCard
+
+    # what gives the session report's rows as JSON text (``summarise``'s ``rows_json``):
+    # called with the connection, the report's zone and whether newest first
+    RowsText = Callable[[duckdb.DuckDBPyConnection, str, bool], list | None]
 
 EPOCH_START = "1970-01-01 00:00:00+00"
 END_OF_TIME = "9999-12-31 00:00:00+00"
@@ -656,9 +662,9 @@ class Summary:
     unknown_modifiers: list[tuple[str, int]] = field(default_factory=list)
     projects: list[Aggregate] = field(default_factory=list)  # per key and project
     agents: list[Aggregate] = field(default_factory=list)  # per key and agent (source)
-    # the rows as their JSON text instead of ``groups``, when asked and written in SQL
-    # (``session_rows_json``: the session report of every session)
-    rows_json: str | None = None
+    # the rows as their JSON text instead of ``groups``, in pieces, when asked and
+    # given (``summarise``'s ``rows_json``: the session report of every session)
+    rows_json: list | None = None
 
 
 # The rollup's rows in the columns of ``PRICED`` that a report reads, each the sum
@@ -711,7 +717,7 @@ def _rollup_selection(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, 
 def summarise(
     con: duckdb.DuckDBPyConnection, group: str, f: Filters, by_model: bool = False,
     by_project: bool = False, week_start: int = 0, by_agent: bool = False,
-    json_only: bool = False, descending: bool = False,
+    rows_json: RowsText | None = None, descending: bool = False,
 ) -> Summary:  # fmt: skip
     """What ``select``, then ``aggregate`` (per key, per key and model, per key and
     project, per key and agent, in total) and ``unpriced`` give, in one statement.
@@ -722,9 +728,9 @@ def summarise(
     The selection is the rollup's rows when it answers the report exactly
     (``_rollup_ready``): then the cost is what the report shows, not the history.
 
-    ``json_only``: the rows will be printed as JSON only; the session report of every
-    session then gives them as text (``Summary.rows_json``, newest first when
-    ``descending``), never as thousands of ``Aggregate``s.
+    ``rows_json``: given when the rows will be printed as JSON only; the session report
+    of every session then asks it for them as text (``Summary.rows_json``, newest first
+    when ``descending``), never as thousands of ``Aggregate``s (unless it gives None).
     """
     rolled = _rollup_ready(con, f)
     sql, params = _rollup_selection(con, f) if rolled else _selection(con, f)
@@ -732,7 +738,7 @@ def summarise(
              and not by_agent and "imported_usage" not in sql and not _where(f)[0])
     if whole and maintain.sessions_current(con):
         # every session, as kept: a row each, not a group of all their rollup rows
-        return _session_totals(con, sql, params, json_only, descending)
+        return _session_totals(con, sql, params, rows_json, descending)
     key = group_key(group, week_start)
     sub = SUB_KEY if by_model else "NULL"
     project = "coalesce(cwd, '(unknown)')" if by_project else "NULL"
@@ -900,35 +906,13 @@ def _nulls_last(value: str | None) -> tuple[bool, str]:
 
 
 def _session_totals(con: duckdb.DuckDBPyConnection, sql: str, params: dict,
-                    json_rows: bool = False, descending: bool = False) -> Summary:
+                    rows_json: RowsText | None = None, descending: bool = False) -> Summary:
     """``summarise``'s answer for the ``session`` report of every session: each session's
-    row from ``session_totals`` (``maintain.refresh`` keeps it; with ``json_rows``, the
-    rows' JSON text, ``session_rows_json``), the total, unpriced models and unknown
+    row from ``session_totals`` (``maintain.refresh`` keeps it; with ``rows_json``, the
+    rows' JSON text, when it gives one), the total, unpriced models and unknown
     multipliers from the rollup rows ``sql`` selects."""
-    # Decimals, lists and instants cross to Python as text: DuckDB's own conversion of
-    # them took 0.1 s of the 0.12 s 8,838 sessions cost (text, then Decimal and
-    # msgspec: 0.02 s). The values are the same.
-    from decimal import Decimal
-
-    import msgspec
-
-    lists = msgspec.json.Decoder(list[str]).decode
-    text = session_rows_json(con, params["tz"], descending) if json_rows else None
-    groups = [] if text is not None else [
-        Aggregate(key=k, sub_key=None, input_tokens=i, output_tokens=o,
-                  cache_write_5m_tokens=w5, cache_write_1h_tokens=w1, cache_read_tokens=r,
-                  web_search_requests=ws, cost_micro=Decimal(cost), savings_micro=Decimal(sav),
-                  requests=n, models=lists(models), first_ts=first, last_ts=last,
-                  branches=lists(branches), cwd=project, agent=agent, session_total=whole)
-        for k, i, o, w5, w1, r, ws, cost, sav, n, models, first, last, branches, project,
-            whole, agent in con.execute(
-            "SELECT k, input_tokens, output_tokens, cache_write_5m_tokens, "
-            "cache_write_1h_tokens, cache_read_tokens, web_search_requests, "
-            "cost_micro::VARCHAR, savings_micro::VARCHAR, requests, to_json(models)::VARCHAR, "
-            "strftime(first_ts, '%Y-%m-%dT%H:%M:%S.%gZ'), "
-            "strftime(last_ts, '%Y-%m-%dT%H:%M:%S.%gZ'), to_json(branches)::VARCHAR, project, "
-            "session_total, source FROM session_totals ORDER BY k").fetchall()
-    ]  # fmt: skip
+    text = rows_json(con, params["tz"], descending) if rows_json is not None else None
+    groups = [] if text is not None else session_aggregates(con)
     # The total is the sum of the sessions' sums (each rollup row is one session's): a
     # row per session, not every rollup row of the history (35 ms of the report at 200
     # periods of history). The unpriced models and the unknown multipliers are the
@@ -955,6 +939,37 @@ def _session_totals(con: duckdb.DuckDBPyConnection, sql: str, params: dict,
     for um, mu, tokens, n_rows in con.execute(rest_sql, _bind(rest_sql, params)).fetchall():
         _note_warnings(unpriced, odd, um, mu, tokens, n_rows)
     return Summary(groups, [], total, *_warnings(unpriced, odd), [], rows_json=text)
+
+
+def session_aggregates(con: duckdb.DuckDBPyConnection, keys: list[str] | None = None
+                       ) -> list[Aggregate]:  # fmt: skip
+    """The rows of ``session_totals`` (those of the sessions ``keys`` names, or all), as
+    ``Aggregate``s in the order of their keys."""
+    # Decimals, lists and instants cross to Python as text: DuckDB's own conversion of
+    # them took 0.1 s of the 0.12 s 8,838 sessions cost (text, then Decimal and
+    # msgspec: 0.02 s). The values are the same.
+    from decimal import Decimal
+
+    import msgspec
+
+    lists = msgspec.json.Decoder(list[str]).decode
+    where = "" if keys is None else "WHERE k IN (SELECT unnest($keys)) "
+    return [
+        Aggregate(key=k, sub_key=None, input_tokens=i, output_tokens=o,
+                  cache_write_5m_tokens=w5, cache_write_1h_tokens=w1, cache_read_tokens=r,
+                  web_search_requests=ws, cost_micro=Decimal(cost), savings_micro=Decimal(sav),
+                  requests=n, models=lists(models), first_ts=first, last_ts=last,
+                  branches=lists(branches), cwd=project, agent=agent, session_total=whole)
+        for k, i, o, w5, w1, r, ws, cost, sav, n, models, first, last, branches, project,
+            whole, agent in con.execute(
+            "SELECT k, input_tokens, output_tokens, cache_write_5m_tokens, "
+            "cache_write_1h_tokens, cache_read_tokens, web_search_requests, "
+            "cost_micro::VARCHAR, savings_micro::VARCHAR, requests, to_json(models)::VARCHAR, "
+            "strftime(first_ts, '%Y-%m-%dT%H:%M:%S.%gZ'), "
+            "strftime(last_ts, '%Y-%m-%dT%H:%M:%S.%gZ'), to_json(branches)::VARCHAR, project, "
+            f"session_total, source FROM session_totals {where}ORDER BY k",
+            {} if keys is None else {"keys": keys}).fetchall()
+    ]  # fmt: skip
 
 
 # -- the session report's rows as JSON text ------------------------------------------
@@ -1084,24 +1099,40 @@ _ROWS_EXACT = (f"abs(all_input) < {_EXACT_INT} AND abs(cache_read_tokens) < {_EX
 # about 0.05 ms each; at 8,837 sessions the query saves 0.3 s.
 SQL_ROWS_MIN = 500
 
+# What a session's row is written from: every column of ``session_totals``. A row's text
+# is kept between runs while this hash of them is the same (``reports.session_rows``).
+# DuckDB's hash mixes each value and folds them in order, one step at a time, each step
+# one-to-one in the value it adds: rows that differ in one count always hash apart.
+_ROW_HASH = ("hash(k, input_tokens, output_tokens, cache_write_5m_tokens, "
+             "cache_write_1h_tokens, cache_read_tokens, web_search_requests, cost_micro, "
+             "savings_micro, requests, models, first_ts, last_ts, branches, project, "
+             "session_total, source)")
+# the session report's order (``reports.build._sort``): oldest last activity first
+_ROW_ORDER = "ORDER BY coalesce(last, ''), k"
 
-def session_rows_json(con: duckdb.DuckDBPyConnection, tz: str, descending: bool = False
-                      ) -> str | None:  # fmt: skip
-    """The rows of the ``session`` report of every session (``session_totals``), as the
-    text ``json.dumps(indent=2)`` writes inside the report's ``"rows": [...]`` (rows
-    oldest last activity first, as ``reports.build`` sorts them; ``descending``: newest
-    first), before its ASCII escapes; None when there are fewer than ``SQL_ROWS_MIN``
-    sessions, or a number is too large for the text to be exactly Python's (then the
-    rows are built as before).
+
+def session_row_hashes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """Each session's key and the hash of its row (``_ROW_HASH``), in the session report's
+    order (oldest last activity first)."""
+    return con.execute(f"SELECT k, {_ROW_HASH} {_SESSION_ROWS} {_ROW_ORDER}").fetchall()
+
+
+def session_rows_json(con: duckdb.DuckDBPyConnection, tz: str
+                      ) -> list[tuple[str, int, str]] | None:  # fmt: skip
+    """The rows of the ``session`` report of every session (``session_totals``) in its
+    order (oldest last activity first), each as (key, ``_ROW_HASH``, the text
+    ``json.dumps(indent=2)`` writes for it inside the report's ``"rows": [...]``,
+    its ASCII escapes included); None when a number is too large for the text to be
+    exactly Python's (then the rows are built as before).
     """
     import json
 
     from ccspend.sources import agents
 
-    n, sources, exact_numbers = con.execute(
-        "SELECT count(*), list(DISTINCT source) FILTER (WHERE source IS NOT NULL), "
-        f"bool_and({_ROWS_EXACT}) {_SESSION_ROWS}").fetchone()  # fmt: skip
-    if n < SQL_ROWS_MIN or not exact_numbers:
+    sources, exact_numbers = con.execute(
+        "SELECT list(DISTINCT source) FILTER (WHERE source IS NOT NULL), "
+        f"coalesce(bool_and({_ROWS_EXACT}), true) {_SESSION_ROWS}").fetchone()  # fmt: skip
+    if not exact_numbers:
         return None
     sources = sources or []  # no session has a source: the list of none is NULL
     params: dict = {"tz": tz}
@@ -1109,17 +1140,25 @@ def session_rows_json(con: duckdb.DuckDBPyConnection, tz: str, descending: bool 
         known = agents.of_source(s)
         params[f"source_{i}"] = s
         params[f"agent_{i}"] = json.dumps(known.name if known else None)
-    text = _session_rows_json(con, tz, descending, params, len(sources), exact=False)
+    rows = _session_rows_json(con, params, len(sources), exact=False)
     # ``to_json``'s escapes of control characters differ from Python's in case: where
     # the text has an escape with a capital (or a string that reads like one), the
     # rows are written again escaping one character at a time
-    if text is not None and _CAPITAL_ESCAPE.search(text):
-        text = _session_rows_json(con, tz, descending, params, len(sources), exact=True)
-    return text
+    if any(_CAPITAL_ESCAPE.search(text) for _, _, text in rows):
+        rows = _session_rows_json(con, params, len(sources), exact=True)
+    return rows
 
 
-def _session_rows_json(con: duckdb.DuckDBPyConnection, tz: str, descending: bool,
-                       params: dict, agents: int, exact: bool) -> str:  # fmt: skip
+def session_row_format() -> str:
+    """What a session row's text and its hash are written by: the text's SQL, and DuckDB's
+    version (its hash function)."""
+    from ccspend.store.engine import duckdb
+
+    return f"{duckdb.__version__} {_ROW_HASH} {_session_fields(False, 0)!r}"
+
+
+def _session_rows_json(con: duckdb.DuckDBPyConnection, params: dict, agents: int,
+                       exact: bool) -> list[tuple[str, int, str]]:  # fmt: skip
     parts = [f"'{_ROW}{{'"]
     for name, value in _session_fields(exact, agents):
         if name == "project":
@@ -1127,13 +1166,9 @@ def _session_rows_json(con: duckdb.DuckDBPyConnection, tz: str, descending: bool
                          f"\"{SESSION_TOTAL_GRANULARITY}\"' ELSE '' END")
         parts += (f"'{',' if len(parts) > 1 else ''}\n{_FIELD}\"{name}\": '", value)
     parts.append(f"'\n{_ROW}}}'")
-    order = " DESC" if descending else ""
-    # one concat of every part (a chain of ``||`` copies the row once per part); the
-    # rows cross to Python in order and are joined there: an ordered ``string_agg`` of
-    # the 7 MB took 72-98 ms at 8,838 sessions, this 62-64 ms
-    sql = (f"SELECT concat({', '.join(parts)}) {_SESSION_ROWS} "
-           f"ORDER BY coalesce(last, ''){order}, k{order}")
-    return ",\n".join([r[0] for r in con.execute(sql, _bind(sql, params)).fetchall()])
+    # one concat of every part (a chain of ``||`` copies the row once per part)
+    sql = f"SELECT k, {_ROW_HASH}, concat({', '.join(parts)}) {_SESSION_ROWS} {_ROW_ORDER}"
+    return con.execute(sql, _bind(sql, params)).fetchall()
 
 
 def entries(con: duckdb.DuckDBPyConnection, f: Filters) -> list[Aggregate]:

@@ -200,7 +200,7 @@ def run_report(opts: ReportOptions, *, render, progress=None, walked: dict | Non
             out, err = text
             if demo:
                 err += f"(sample logs shipped with ccspend: {roots[0]})\n"
-            sys.stdout.write(out)
+            write_out(out)
             sys.stderr.write(err)
             if cacheable and state == answer_cache.fingerprint(ingested.files, db_path):
                 key = answer_cache.request_key(
@@ -252,8 +252,20 @@ def run_team_report(opts: ReportOptions, team: str | None, filters, week: int, o
     timing.mark("report")
     text = render(report, window, [], None, False)
     if text is not None:
-        sys.stdout.write(text[0])
+        write_out(text[0])
         sys.stderr.write(text[1])
+
+
+def write_out(out: str | list) -> None:
+    """A renderer's output to stdout: text, or pieces of bytes written as they are (a
+    session report's 7 MB of rows is never copied into one string)."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if isinstance(out, str) or buffer is None:
+        sys.stdout.write(out if isinstance(out, str) else b"".join(out).decode("ascii"))
+        return
+    sys.stdout.flush()
+    for piece in out:
+        buffer.write(piece)
 
 
 def report_filters(opts: ReportOptions, tz: str):
@@ -348,8 +360,9 @@ def _prepare(prepared: dict) -> None:
         prepared["error"] = exc
 
 
-def render_json(report, window, roots, ingested, dated: bool) -> tuple[str, str]:
-    """The JSON report for stdout, and for stderr the hint when no log was found."""
+def render_json(report, window, roots, ingested, dated: bool) -> tuple[str | list, str]:
+    """The JSON report for stdout (text, or pieces of it: ``jsonout.dumps_with_rows``), and
+    for stderr the hint when no log was found."""
     from ccspend.cli.jsonout import dumps, dumps_with_rows
 
     data = report.to_json(rows=report.rows_json is None)
@@ -357,8 +370,10 @@ def render_json(report, window, roots, ingested, dated: bool) -> tuple[str, str]
         data["since"] = window.branch
         data["since_ref"] = {"ref": window.branch, "base": window.base,
                              "commit": window.merge_base, "at": window.since.isoformat()}
-    text = dumps(data) if report.rows_json is None else dumps_with_rows(data, report.rows_json)
-    return text + "\n", nothing_found(report, window, roots, ingested, dated)
+    err = nothing_found(report, window, roots, ingested, dated)
+    if report.rows_json is None:
+        return dumps(data) + "\n", err
+    return dumps_with_rows(data, report.rows_json, "\n"), err
 
 
 def render_table(report, window, roots, ingested, dated: bool, colour: bool | None = None,
