@@ -72,9 +72,12 @@ def rows_json(db, row_text: Callable[[Aggregate, str], str], con, tz: str,
     written = len(stale) > SQL_AFTER  # every row written now, in SQL
     if written:
         rows = queries.session_rows_json(con, tz)
-        if rows is None:
+        try:
+            where, hashes, sizes, text = _kept_of(rows or [])
+        except UnicodeEncodeError:  # never (the text's escapes are ASCII): rows as before
+            rows = None
+        if not rows:
             return None
-        where, hashes, sizes, text = _kept_of(rows)
         fresh: dict[str, bytes] = {}
     else:
         fresh = {a.key: row_text(a, tz).encode("ascii") for a in
