@@ -242,6 +242,7 @@ class Store:
         self._keeping = False
         self._closing = True
         self._kept: duckdb.DuckDBPyConnection | None = None
+        self._soon: tuple[threading.Thread, dict] | None = None  # ``open_soon``'s opening
 
     def settle(self) -> None:
         """Write a database kept open (``keep_open``) to its file now, if it will be closed.
@@ -311,6 +312,9 @@ class Store:
             yield
         finally:
             self._keeping = False
+            soon = self._opened_soon()  # opened early and never asked for: closed
+            if soon is not None:
+                _release(soon)
             kept, self._kept = self._kept, None
             if kept is not None:
                 if close:
@@ -318,9 +322,54 @@ class Store:
                 else:
                     _LEFT_OPEN.append(kept)
 
+    def open_soon(self) -> bool:
+        """Within ``keep_open``, start opening the database for writing in a thread of its
+        own while this one goes on (its imports, the rate card): DuckDB makes its
+        instance and reads the file without holding the GIL, some 50-70 ms of a report
+        after a new line. The next ``connect(write=True)`` takes that connection. An
+        opening that fails (another process holds the file, it is read-only, it is not
+        a database) is forgotten: that connect opens the file as ever, waiting for the
+        lock or saying what is wrong. A database not made yet is left to the ingest
+        (it is made while the parse workers run). True if the opening was started."""
+        if not self._keeping or self._soon is not None or not self.path.is_file():
+            return False
+        from ccspend.store.engine import duckdb  # noqa: F401 - imported here, never in a thread
+
+        got: dict = {}
+
+        def run() -> None:
+            try:
+                with _UMASK:
+                    old = os.umask(0o077)
+                    try:
+                        got["con"] = _connect_writer(str(self.path))
+                    finally:
+                        os.umask(old)
+            except BaseException as exc:  # noqa: BLE001 - the connect that takes it opens again
+                got["error"] = exc
+
+        thread = threading.Thread(target=run, name="ccspend-open", daemon=True)
+        thread.start()
+        self._soon = (thread, got)
+        return True
+
+    def _opened_soon(self) -> duckdb.DuckDBPyConnection | None:
+        """``open_soon``'s connection, once it is made (None if none was started or it
+        failed)."""
+        if self._soon is None:
+            return None
+        (thread, got), self._soon = self._soon, None
+        thread.join()
+        return got.get("con")
+
     def _open(self, write: bool) -> duckdb.DuckDBPyConnection:
         from ccspend.store.engine import duckdb
 
+        con = self._opened_soon() if write else None
+        if con is not None:
+            if self._keeping and self._kept is None:
+                self._kept = _attached_cursor(str(self.path))
+            return con
         deadline = time.monotonic() + lock_timeout()
         delay = 0.01
         while True:

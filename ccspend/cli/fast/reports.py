@@ -154,9 +154,11 @@ def run_report(opts: ReportOptions, *, render, progress=None, walked: dict | Non
         # Kept open from the ingest's write to the report's read: no close and reopen.
         with store.keep_open(close=not leave_open):
             prepared: dict = {}
+            if not opts.no_ingest and store.open_soon():
+                _prepare(prepared)  # the card and the report's imports, while the file opens
             ingested, warnings = ingest_logs(
                 store, roots, opts.no_ingest, progress=progress,
-                while_parsing=lambda: _prepare(prepared), codex=not demo, logs=logs,
+                while_parsing=lambda: prepared or _prepare(prepared), codex=not demo, logs=logs,
                 walked=None if demo else walked,
             )
             if filters.source is not None:
