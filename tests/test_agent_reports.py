@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from ccspend.ingest.agent_db import ingest_agent_db
 from ccspend.ingest.agent_files import ingest_agent_files

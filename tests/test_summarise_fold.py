@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from ccspend.ingest.claude import ingest_claude
 from ccspend.store import queries

@@ -403,7 +403,7 @@ def export_command(
     """Write the priced usage, one row per counted request (no message text), for
     spreadsheets, BI tools and other engines; or, with --to, append it to a team's
     shared PostgreSQL or DuckDB table, tagged with user and machine."""
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     from ccspend.cli.common import date_filters
     from ccspend.pricing import load_card

@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
@@ -60,23 +59,22 @@ HOLD_SECONDS = 0.5  # a writer releases the database at least this often
 Progress = Callable[[int, int, int, int], None]  # bytes_done, bytes_total, files_done, files_total
 
 
-@dataclass
-class IngestReport:
+class IngestReport(msgspec.Struct):
     """What an ingest run saw and did."""
 
     roots: list[Path]
-    files: list[LogFile] = field(default_factory=list)  # as found, before reading
+    files: list[LogFile] = msgspec.field(default_factory=list)  # as found, before reading
     files_seen: int = 0
     files_read: int = 0
     bytes_read: int = 0
     records: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)  # bad lines read this run, per file
-    unreadable: dict[str, str] = field(default_factory=dict)  # path -> reason
+    # bad lines read this run, per file
+    skipped: dict[str, int] = msgspec.field(default_factory=dict)
+    unreadable: dict[str, str] = msgspec.field(default_factory=dict)  # path -> reason
     seconds: float = 0.0
 
 
-@dataclass(frozen=True)
-class _Task:
+class _Task(msgspec.Struct, frozen=True):
     log: LogFile
     start: int
     replace: bool

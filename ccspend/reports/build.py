@@ -10,10 +10,11 @@ each row with ``key``, token fields, ``cost_usd`` (full precision), ``models``.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+
+import msgspec
 
 from ccspend.pricing.card import RateCard
 from ccspend.reports import session_rows
@@ -29,10 +30,9 @@ _MICRO = Decimal(1_000_000)
 _BY_COST = {"model", "project", "branch", "source", "user", "machine"}
 
 
-@dataclass(frozen=True)
-class ReportRequest:
+class ReportRequest(msgspec.Struct, frozen=True):
     name: str
-    filters: Filters = field(default_factory=Filters)
+    filters: Filters = msgspec.field(default_factory=Filters)
     breakdown: bool = False
     card_at: date | None = None  # price everything by the card as of this date
     order: str | None = None  # 'asc' or 'desc'; None: by time oldest first, by cost largest
@@ -45,14 +45,13 @@ class ReportRequest:
     json_only: bool = False
 
 
-@dataclass
-class Row:
+class Row(msgspec.Struct):
     key: str
     agg: Aggregate
-    breakdown: list[Row] = field(default_factory=list)
-    projects: list[Row] = field(default_factory=list)
-    entries: list[Row] = field(default_factory=list)
-    agents: list[Row] = field(default_factory=list)
+    breakdown: list[Row] = msgspec.field(default_factory=list)
+    projects: list[Row] = msgspec.field(default_factory=list)
+    entries: list[Row] = msgspec.field(default_factory=list)
+    agents: list[Row] = msgspec.field(default_factory=list)
 
     def to_json(self, name: str, tz: str = "UTC") -> dict:
         """The row of the JSON contract. A session report of every session, printed as
@@ -157,8 +156,7 @@ def _numbers(a: Aggregate) -> dict:
     }
 
 
-@dataclass
-class Report:
+class Report(msgspec.Struct):
     name: str
     filters: Filters
     rows: list[Row]
@@ -328,8 +326,7 @@ def _iso_us(us: int) -> str:
     return datetime.fromtimestamp(us / 1e6, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass
-class BlocksReport:
+class BlocksReport(msgspec.Struct):
     """``ccspend blocks``: the JSON contract, one row per 5-hour block."""
 
     filters: Filters
@@ -392,13 +389,14 @@ def build_blocks(
     own logs only (``source`` local), never API usage from a provider's export.
     """
     now_s = now_us / 1e6
-    filters = replace(filters, source="local")
+    filters = msgspec.structs.replace(filters, source="local")
     with store.connect() as con:
         queries.load_card(con, card)
         if active_only and limit != "auto" and filters.since_ts is None:
             start = queries.chain_start(con, now_s)  # the active block needs nothing older
             if start is not None:
-                filters = replace(filters, since_ts=datetime.fromtimestamp(start, UTC))
+                since = datetime.fromtimestamp(start, UTC)
+                filters = msgspec.structs.replace(filters, since_ts=since)
         queries.select(con, filters)
         rows = queries.timeline(con)
         unpriced = queries.unpriced(con)

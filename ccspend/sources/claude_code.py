@@ -24,7 +24,6 @@ store's job, at query time, because it spans files.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -48,11 +47,10 @@ from ccspend.sources.logfiles import LogFile, discover  # noqa: F401 - re-export
 BOM = b"\xef\xbb\xbf"
 
 
-@dataclass
-class ScanResult:
+class ScanResult(msgspec.Struct):
     """What one pass over a byte range produced."""
 
-    lines: list[Line] = field(default_factory=list)  # usage lines, checked and stamped
+    lines: list[Line] = msgspec.field(default_factory=list)  # usage lines, checked and stamped
     skipped: int = 0  # bad lines: garbage, empty, truncated, unparseable
     end: int = 0  # offset just past the last complete line read
     first_ts: int | None = None  # the first line's timestamp, when the read began at 0

@@ -17,9 +17,10 @@ import random
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from ccspend.core.errors import CcspendError, StoreBusy, StoreCorrupt, StoreTooNew
 from ccspend.core.redact import redact_text
@@ -46,8 +47,7 @@ _MIGRATING = threading.Lock()
 LOCK_TIMEOUT_ENV = "CCSPEND_LOCK_TIMEOUT"
 
 
-@dataclass(frozen=True)
-class FileState:
+class FileState(msgspec.Struct, frozen=True):
     """What the store remembers of a log file it has read."""
 
     file_id: int
@@ -61,8 +61,7 @@ class FileState:
     skipped_lines: int
 
 
-@dataclass
-class FileUpdate:
+class FileUpdate(msgspec.Struct):
     """One file's outcome of an ingest pass, written in the same transaction as its rows."""
 
     path: str

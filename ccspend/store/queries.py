@@ -15,11 +15,12 @@ session that started first over a resumed copy of it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Context as DecimalContext
 from decimal import Decimal
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from ccspend.pricing.index import NEUTRAL
 from ccspend.store import maintain
@@ -64,8 +65,7 @@ def group_key(group: str, week_start: int = 0) -> str:
     return GROUP_KEYS[group]
 
 
-@dataclass(frozen=True)
-class Filters:
+class Filters(msgspec.Struct, frozen=True):
     """What a report is restricted to. Dates are local dates in ``tz``, inclusive."""
 
     tz: str = "UTC"
@@ -574,8 +574,7 @@ _SUMS_SESSION_ROLLUP = """
 """
 
 
-@dataclass(slots=True)
-class Aggregate:
+class Aggregate(msgspec.Struct):
     """Summed usage of a group of requests. Money in exact micro-dollars.
 
     Not frozen: a frozen dataclass sets each field through ``object.__setattr__``,
@@ -651,17 +650,16 @@ def _selection(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, dict]:
     return f"SELECT * FROM ({sources}) q {where}", params
 
 
-@dataclass
-class Summary:
+class Summary(msgspec.Struct):
     """A report's numbers: its rows, their per-model sub-rows, the total, the unpriced."""
 
     groups: list[Aggregate]
     subs: list[Aggregate]
     total: Aggregate | None  # None: no requests
     unpriced: list[tuple[str, int, int]]  # as ``unpriced``
-    unknown_modifiers: list[tuple[str, int]] = field(default_factory=list)
-    projects: list[Aggregate] = field(default_factory=list)  # per key and project
-    agents: list[Aggregate] = field(default_factory=list)  # per key and agent (source)
+    unknown_modifiers: list[tuple[str, int]] = msgspec.field(default_factory=list)
+    projects: list[Aggregate] = msgspec.field(default_factory=list)  # per key and project
+    agents: list[Aggregate] = msgspec.field(default_factory=list)  # per key and agent (source)
     # the rows as their JSON text instead of ``groups``, in pieces, when asked and
     # given (``summarise``'s ``rows_json``: the session report of every session)
     rows_json: list | None = None
