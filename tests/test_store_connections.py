@@ -57,44 +57,51 @@ def test_another_process_opens_the_store_once_this_one_is_done(store):
     assert out.stdout.strip() == "3"
 
 
-def test_an_early_open_is_the_write_s_connection_and_let_go_with_the_block(store):
-    """``open_soon`` opens in a thread; the next write takes that connection, and a
-    connection opened early that nothing asked for is closed with ``keep_open``."""
-    assert not store.open_soon()  # only within keep_open
-    with store.keep_open():
-        assert not store.open_soon()  # no file yet: the ingest makes it
+def test_an_early_open_is_the_store_s_attach_or_closed(store):
+    """``early.open_soon`` attaches the file in a thread; the store's first write (or read)
+    takes that attach, an opening nothing took is closed by ``early.drop``, and a file
+    this process has attached already is never attached a second time."""
+    import os
+
+    from ccspend.store import early
+
+    path = str(store.path)
+    assert not early.open_soon(path)  # no file yet: the ingest makes it
     with store.connect(write=True):
         pass
-    with store.keep_open():
-        assert store.open_soon()
-        assert not store.open_soon()  # one at a time
-        thread, got = store._soon
-        thread.join()
-        with store.connect(write=True) as con:
-            assert con is got["con"]
-            assert con.execute("SELECT count(*) FROM files").fetchone() == (0,)
-            assert len(_ATTACHED) == 1
-        with store.connect() as con:  # the kept connection, on the same attach
-            assert id(con) in _HANDED
+    key = os.path.realpath(path)
+    assert early.open_soon(path)
+    assert not early.open_soon(path)  # one at a time
+    thread, got = early._SOON[key]
+    thread.join()
+    with store.connect(write=True) as con:
+        assert _ATTACHED[key][0] is got["base"]
+        assert con.execute("SELECT count(*) FROM files").fetchone() == (0,)
+        assert not early.open_soon(path)  # attached: DuckDB attaches a file once a process
+    assert _ATTACHED == {} and _HANDED == {} and early._SOON == {}
+    assert early.open_soon(path)
+    with store.connect() as con:  # a read takes it too (a reader uses the writer's attach)
+        assert key in _ATTACHED and id(con) in _HANDED
     assert _ATTACHED == {} and _HANDED == {}
-    with store.keep_open():
-        assert store.open_soon()
-    assert _ATTACHED == {} and _HANDED == {}  # never asked for: closed all the same
+    assert early.open_soon(path)
+    early.drop()  # never asked for: closed
+    assert early._SOON == {} and _ATTACHED == {}
+    with store.connect(write=True):  # and the file is free to attach again
+        pass
 
 
 def test_an_early_open_that_fails_is_opened_again_as_ever(tmp_path):
-    """A file that is no database: the early open's error is dropped, and the write's own
+    """A file that is no database: the early open's error is dropped, and the store's own
     open says what is wrong, as without it."""
     import pytest
 
     from ccspend.core.errors import StoreCorrupt
-    from ccspend.store import Store
+    from ccspend.store import Store, early
 
     bad = tmp_path / "bad.duckdb"
     bad.write_bytes(b"not a database\n" * 1000)
     store = Store(bad)
-    with pytest.raises(StoreCorrupt), store.keep_open():
-        assert store.open_soon()
-        with store.connect(write=True):
-            pass
-    assert _ATTACHED == {} and _HANDED == {}
+    assert early.open_soon(str(bad))
+    with pytest.raises(StoreCorrupt), store.keep_open(), store.connect(write=True):
+        pass
+    assert _ATTACHED == {} and _HANDED == {} and early._SOON == {}

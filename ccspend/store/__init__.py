@@ -18,13 +18,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import msgspec
+from typing import TYPE_CHECKING, NamedTuple
 
 from ccspend.core.errors import CcspendError, StoreBusy, StoreCorrupt, StoreTooNew
 from ccspend.core.redact import redact_text
-from ccspend.store import maintain
+from ccspend.store import early, maintain
 from ccspend.store.migrations import MIGRATIONS, Migration
 
 if TYPE_CHECKING:
@@ -47,7 +45,7 @@ _MIGRATING = threading.Lock()
 LOCK_TIMEOUT_ENV = "CCSPEND_LOCK_TIMEOUT"
 
 
-class FileState(msgspec.Struct, frozen=True):
+class FileState(NamedTuple):
     """What the store remembers of a log file it has read."""
 
     file_id: int
@@ -61,28 +59,46 @@ class FileState(msgspec.Struct, frozen=True):
     skipped_lines: int
 
 
-class FileUpdate(msgspec.Struct):
-    """One file's outcome of an ingest pass, written in the same transaction as its rows."""
+class FileUpdate:
+    """One file's outcome of an ingest pass, written in the same transaction as its rows.
 
-    path: str
-    source: str
-    dev: int
-    ino: int
-    size: int
-    mtime_ns: int
-    start: int  # offset the read started at (0 on a re-read)
-    end: int  # offset just past the last complete line read
-    head_hash: str | None
-    skipped: int  # bad lines in the bytes read this time
-    agent_id: str | None
-    agent_type: str | None
-    replace: bool  # the file was truncated or replaced: drop its old rows first
-    expected: FileState | None  # the state the read was planned from
-    retire: bool = False  # on replace, keep the old rows under a retired file (history)
-    tmp_id: int = 0  # the file's index in the run: its records carry it as "f"
-    first_ts_us: int | None = None  # the file's first line (read from offset 0 only)
-    last_ts_us: int | None = None  # the newest request read this time
-    file_id: int | None = None
+    A plain class, not a dataclass or a msgspec Struct: this module is imported before
+    a report starts opening its database (``early.open_soon``), and either would first
+    import what they are made with (some 15 and 50 ms)."""
+
+    __slots__ = ("path", "source", "dev", "ino", "size", "mtime_ns", "start", "end",
+                 "head_hash", "skipped", "agent_id", "agent_type", "replace", "expected",
+                 "retire", "tmp_id", "first_ts_us", "last_ts_us", "file_id")
+
+    def __init__(
+        self, path: str, source: str, dev: int, ino: int, size: int, mtime_ns: int,
+        start: int, end: int, head_hash: str | None, skipped: int, agent_id: str | None,
+        agent_type: str | None, replace: bool, expected: FileState | None,
+        retire: bool = False, tmp_id: int = 0, first_ts_us: int | None = None,
+        last_ts_us: int | None = None, file_id: int | None = None,
+    ) -> None:  # fmt: skip
+        self.path = path
+        self.source = source
+        self.dev = dev
+        self.ino = ino
+        self.size = size
+        self.mtime_ns = mtime_ns
+        self.start = start  # offset the read started at (0 on a re-read)
+        self.end = end  # offset just past the last complete line read
+        self.head_hash = head_hash
+        self.skipped = skipped  # bad lines in the bytes read this time
+        self.agent_id = agent_id
+        self.agent_type = agent_type
+        self.replace = replace  # the file was truncated or replaced: drop its old rows first
+        self.expected = expected  # the state the read was planned from
+        self.retire = retire  # on replace, keep the old rows under a retired file (history)
+        self.tmp_id = tmp_id  # the file's index in the run: its records carry it as "f"
+        self.first_ts_us = first_ts_us  # the file's first line (read from offset 0 only)
+        self.last_ts_us = last_ts_us  # the newest request read this time
+        self.file_id = file_id
+
+    def __repr__(self) -> str:
+        return "FileUpdate(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
 
 
 def is_lock_error(exc: Exception) -> bool:
@@ -90,12 +106,6 @@ def is_lock_error(exc: Exception) -> bool:
     return "lock" in text and ("conflicting" in text or "could not set" in text)
 
 
-# Row groups of this many rows (DuckDB's default is 122,880). A bulk insert
-# writes each full row group to the file as it fills, spread over DuckDB's
-# threads; with the default a cold ingest (about 100,000 requests per GiB of
-# logs) fits one group that the commit then compresses alone: 0.25 s against
-# 0.02 s. Small groups cost the queries nothing at this size.
-ROW_GROUP_SIZE = 16384
 # A database left open at exit (``Store.keep_open(close=False)``) is checkpointed
 # once its write-ahead log is past this size: each run's few commits append some
 # kilobytes, and every open replays the whole log. Replaying is dearer than it
@@ -109,39 +119,31 @@ _LEFT_OPEN: list = []
 
 
 # The read-write databases this process has open, by real path: [the in-memory
-# connection the file is attached to, connections handed out]. DuckDB lets a
-# process attach a file once, so a second connection in this process (a run's
-# ledger thread beside its follower, a reader while a write is open) is a
-# cursor on the same one; the file is closed, and checkpointed, with the last.
-_ATTACHED: dict[str, list] = {}
+# connection the file is attached to (``early.attach``), connections handed out].
+# DuckDB lets a process attach a file once, so a second connection in this process
+# (a run's ledger thread beside its follower, a reader while a write is open) is a
+# cursor on the same one; the file is closed, and checkpointed, with the last. The
+# registry lives in ``early``, which may have started attaching a file already.
+_ATTACHED = early.ATTACHED
 _HANDED: dict[int, str] = {}  # id of a connection handed out -> its key in _ATTACHED
 # The attached databases whose migrations this process has found applied: while
 # attached read-write the file is this process's alone, so the check (two queries,
 # some 4 ms) is made once per attach, not at every connect.
 _CURRENT_SCHEMA: set[str] = set()
-_ATTACHED_LOCK = threading.Lock()
+_ATTACHED_LOCK = early.LOCK
 
 
 def _connect_writer(path: str) -> duckdb.DuckDBPyConnection:
-    """A read-write connection whose database writes row groups of ``ROW_GROUP_SIZE``.
+    """A read-write connection whose database writes row groups of ``early.ROW_GROUP_SIZE``.
 
     The row group size is an option of ATTACH only: the database is attached
     to an in-memory one and made the default, so queries name its tables as
     they would with a plain connect.
     """
-    from ccspend.store.engine import duckdb
-
     key = os.path.realpath(path)
     with _ATTACHED_LOCK:
-        if key not in _ATTACHED:
-            base = duckdb.connect()
-            try:
-                quoted = path.replace("'", "''")
-                base.execute(f"ATTACH '{quoted}' AS store (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
-            except BaseException:
-                base.close()
-                raise
-            _ATTACHED[key] = [base, 0]
+        if key not in _ATTACHED:  # attached early (``early.open_soon``), or now
+            _ATTACHED[key] = [early.take(key) or early.attach(path), 0]
         con = _hand_out(key)
     return _use_store(con)
 
@@ -151,7 +153,10 @@ def _attached_cursor(path: str) -> duckdb.DuckDBPyConnection | None:
     key = os.path.realpath(path)
     with _ATTACHED_LOCK:
         if key not in _ATTACHED:
-            return None
+            base = early.take(key)  # an early opening: the reader uses it too
+            if base is None:
+                return None
+            _ATTACHED[key] = [base, 0]
         con = _hand_out(key)
     return _use_store(con)
 
@@ -241,7 +246,6 @@ class Store:
         self._keeping = False
         self._closing = True
         self._kept: duckdb.DuckDBPyConnection | None = None
-        self._soon: tuple[threading.Thread, dict] | None = None  # ``open_soon``'s opening
 
     def settle(self) -> None:
         """Write a database kept open (``keep_open``) to its file now, if it will be closed.
@@ -311,9 +315,6 @@ class Store:
             yield
         finally:
             self._keeping = False
-            soon = self._opened_soon()  # opened early and never asked for: closed
-            if soon is not None:
-                _release(soon)
             kept, self._kept = self._kept, None
             if kept is not None:
                 if close:
@@ -321,54 +322,9 @@ class Store:
                 else:
                     _LEFT_OPEN.append(kept)
 
-    def open_soon(self) -> bool:
-        """Within ``keep_open``, start opening the database for writing in a thread of its
-        own while this one goes on (its imports, the rate card): DuckDB makes its
-        instance and reads the file without holding the GIL, some 50-70 ms of a report
-        after a new line. The next ``connect(write=True)`` takes that connection. An
-        opening that fails (another process holds the file, it is read-only, it is not
-        a database) is forgotten: that connect opens the file as ever, waiting for the
-        lock or saying what is wrong. A database not made yet is left to the ingest
-        (it is made while the parse workers run). True if the opening was started."""
-        if not self._keeping or self._soon is not None or not self.path.is_file():
-            return False
-        from ccspend.store.engine import duckdb  # noqa: F401 - imported here, never in a thread
-
-        got: dict = {}
-
-        def run() -> None:
-            try:
-                with _UMASK:
-                    old = os.umask(0o077)
-                    try:
-                        got["con"] = _connect_writer(str(self.path))
-                    finally:
-                        os.umask(old)
-            except BaseException as exc:  # noqa: BLE001 - the connect that takes it opens again
-                got["error"] = exc
-
-        thread = threading.Thread(target=run, name="ccspend-open", daemon=True)
-        thread.start()
-        self._soon = (thread, got)
-        return True
-
-    def _opened_soon(self) -> duckdb.DuckDBPyConnection | None:
-        """``open_soon``'s connection, once it is made (None if none was started or it
-        failed)."""
-        if self._soon is None:
-            return None
-        (thread, got), self._soon = self._soon, None
-        thread.join()
-        return got.get("con")
-
     def _open(self, write: bool) -> duckdb.DuckDBPyConnection:
         from ccspend.store.engine import duckdb
 
-        con = self._opened_soon() if write else None
-        if con is not None:
-            if self._keeping and self._kept is None:
-                self._kept = _attached_cursor(str(self.path))
-            return con
         deadline = time.monotonic() + lock_timeout()
         delay = 0.01
         while True:
@@ -710,6 +666,10 @@ def _prune_retired(con: duckdb.DuckDBPyConnection, file_id: int, old_id: int) ->
     )
 
 
+# what ``_load_batch_files`` writes of each update (and its expected state's skipped lines)
+_BATCH_FILE_FIELDS = ("tmp_id", "file_id", "path", "source", "dev", "ino", "size", "mtime_ns",
+                      "start", "end", "head_hash", "skipped", "agent_id", "agent_type", "replace",
+                      "first_ts_us", "last_ts_us")
 _BATCH_FILE_COLUMNS = (
     "{tmp_id: 'BIGINT', file_id: 'BIGINT', path: 'VARCHAR', source: 'VARCHAR', dev: 'BIGINT', "
     "ino: 'BIGINT', size: 'BIGINT', mtime_ns: 'BIGINT', start: 'BIGINT', \"end\": 'BIGINT', "
@@ -728,7 +688,11 @@ def _load_batch_files(con: duckdb.DuckDBPyConnection, updates: list[FileUpdate])
     fd, path = tempfile.mkstemp(prefix="ccspend-files-", suffix=".ndjson")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(msgspec.json.Encoder().encode_lines(updates))
+            fh.write(msgspec.json.Encoder().encode_lines([
+                {**{k: getattr(up, k) for k in _BATCH_FILE_FIELDS},
+                 "expected": None if up.expected is None
+                 else {"skipped_lines": up.expected.skipped_lines}}
+                for up in updates]))  # fmt: skip
         con.execute(
             "CREATE OR REPLACE TEMP TABLE batch_files AS SELECT tmp_id, file_id, "
             "expected IS NULL AS is_new, path, source, dev, ino, size, mtime_ns, "

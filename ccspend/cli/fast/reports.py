@@ -103,7 +103,29 @@ def run_report(opts: ReportOptions, *, render, progress=None, walked: dict | Non
     ingest's progress callback and its closer (``ingest_logs``); ``walked``, the
     log walks just made by the cache check, saves the ingest walking them again;
     ``leave_open``: the process exits right after, leaving the database open.
+
+    The database starts opening first, in a thread (``store.early``), while the
+    options are checked and the store, the ingest and the rate card are imported
+    and loaded: not for a team report, ``--demo`` or ``--no-ingest``, which do not
+    write this machine's database.
     """
+    from pathlib import Path
+
+    soon = not (opts.demo or opts.no_ingest or opts.team is not None or opts.user is not None
+                or opts.machine is not None or opts.name in TEAM_REPORTS)  # fmt: skip
+    if soon:
+        from ccspend.store import early
+
+        soon = early.open_soon(str(Path(opts.db or paths.default_db_str()).expanduser()))
+    try:
+        _run_report(opts, render, progress, walked, leave_open, soon)
+    finally:
+        if soon:
+            early.drop()  # an opening the report ended before taking
+
+
+def _run_report(opts: ReportOptions, render, progress, walked: dict | None, leave_open: bool,
+                soon: bool) -> None:
     import shutil
     import tempfile
     from pathlib import Path
@@ -154,7 +176,7 @@ def run_report(opts: ReportOptions, *, render, progress=None, walked: dict | Non
         # Kept open from the ingest's write to the report's read: no close and reopen.
         with store.keep_open(close=not leave_open):
             prepared: dict = {}
-            if not opts.no_ingest and store.open_soon():
+            if soon:
                 _prepare(prepared)  # the card and the report's imports, while the file opens
             ingested, warnings = ingest_logs(
                 store, roots, opts.no_ingest, progress=progress,
