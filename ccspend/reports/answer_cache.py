@@ -79,11 +79,19 @@ def fingerprint(files, db) -> str:
     hashed (no hashlib import on the warm path, and no collision can ever
     serve a stale answer).
     """
+    return logs_state(files) + files_state(db)
+
+
+def logs_state(files) -> str:
+    """``fingerprint``'s part for the logs ``files`` (the stat rows as they were read)."""
+    return "".join(sorted([f"{f[0]}\0{f[1]}\0{f[2]}\0{f[4]}\n" for f in files]))
+
+
+def files_state(db) -> str:
+    """``fingerprint``'s part for the database and the card's files, as they are now."""
     db = str(db)
-    extra = (_stat(db), _stat(db + ".wal"), _stat(_CARD), _stat(paths.rate_overrides_str()),
-             _stat(paths.rate_updates_str()))
-    logs = sorted([f"{f[0]}\0{f[1]}\0{f[2]}\0{f[4]}\n" for f in files])
-    return "".join(logs) + repr(extra)
+    return repr((_stat(db), _stat(db + ".wal"), _stat(_CARD), _stat(paths.rate_overrides_str()),
+                 _stat(paths.rate_updates_str())))
 
 
 def cache_dir(db):

@@ -209,7 +209,8 @@ def _run_report(opts: ReportOptions, render, progress, walked: dict | None, leav
             from ccspend.reports import build as reports
 
             if cacheable:
-                state = answer_cache.fingerprint(ingested.files, db_path)
+                logs = answer_cache.logs_state(ingested.files)  # as read: it cannot change
+                state = logs + answer_cache.files_state(db_path)
             request = reports.ReportRequest(
                 name, filters, breakdown or chart, order=order, week_start=week,
                 by_project=opts.instances, entries=opts.session_id is not None,
@@ -226,7 +227,7 @@ def _run_report(opts: ReportOptions, render, progress, walked: dict | None, leav
                 err += f"(sample logs shipped with ccspend: {roots[0]})\n"
             write_out(out)
             sys.stderr.write(err)
-            if cacheable and state == answer_cache.fingerprint(ingested.files, db_path):
+            if cacheable and state == logs + answer_cache.files_state(db_path):
                 key = answer_cache.request_key(
                     name=name, tz=tz, since=since, until=until, project=filters.project,
                     branch=branch,
