@@ -24,3 +24,16 @@ def test_no_exit_code_is_written_as_a_bare_number():
     wrong = [f"{p.relative_to(REPO)}:{n}" for p in (REPO / "ccspend").rglob("*.py")
              for n, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
     assert not wrong, wrong
+
+
+def test_a_system_error_is_one_line_with_or_without_a_file(capsys):
+    """A closed pipe (``ccspend session --json | head``) has no file name: the line reads
+    ``error: Broken pipe``, not ``error:: Broken pipe``."""
+    import errno
+
+    from ccspend.cli.exits import say
+
+    assert say(BrokenPipeError(errno.EPIPE, "Broken pipe")) == ExitCode.ERROR
+    assert say(FileNotFoundError(errno.ENOENT, "No such file or directory", "/x/y.csv")) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "ccspend: error: Broken pipe", "ccspend: error: /x/y.csv: No such file or directory"]

@@ -23,8 +23,8 @@ def say(exc: BaseException) -> int:
     elif isinstance(exc, KeyboardInterrupt):
         msg, code = "interrupted", int(ExitCode.INTERRUPTED)
     elif isinstance(exc, OSError):  # a file or folder the user named: say which, and why
-        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-        msg, code = f"error:{where}: {exc.strerror or exc}", int(ExitCode.ERROR)
+        where = f" {exc.filename}:" if getattr(exc, "filename", None) else ""
+        msg, code = f"error:{where} {exc.strerror or exc}", int(ExitCode.ERROR)
     else:
         if os.environ.get("CCSPEND_DEBUG"):
             raise exc
