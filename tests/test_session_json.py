@@ -80,7 +80,7 @@ def _both(store, card, tz: str, order: str | None) -> tuple[str, str, bool]:
             text_of(render_json(fast, None, [], None, False)[0]), fast.rows_json is not None)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=35, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(_session, min_size=1, max_size=12), st.sampled_from(ZONES),
        st.sampled_from([None, "asc", "desc"]))
 def test_rows_written_in_sql_are_python_s_bytes(store, card, sessions, tz, order):

@@ -81,7 +81,7 @@ _change = st.tuples(_keys, st.none() | st.tuples(
     st.sampled_from(["main", "feat/ü", "x\ty"]), st.sampled_from([None, "local", "codex"])))
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(st.lists(_change, min_size=1, max_size=4), min_size=1, max_size=6),
        tz=st.sampled_from(["UTC", "Asia/Kolkata", "America/New_York"]),
