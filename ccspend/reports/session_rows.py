@@ -72,11 +72,11 @@ def rows_json(db, row_text: Callable[[Aggregate, str], str], con, tz: str,
     written = len(stale) > SQL_AFTER  # every row written now, in SQL
     if written:
         rows = queries.session_rows_json(con, tz)
+        if rows is None:
+            return None
         try:
-            where, hashes, sizes, text = _kept_of(rows or [])
+            where, sizes, text = _kept_of(rows)
         except UnicodeEncodeError:  # never (the text's escapes are ASCII): rows as before
-            rows = None
-        if not rows:
             return None
         fresh: dict[str, bytes] = {}
     else:
@@ -105,19 +105,17 @@ def rows_json(db, row_text: Callable[[Aggregate, str], str], con, tz: str,
         pieces.append(text[run[0]:run[1]])
     pieces[-1] = pieces[-1][:-2]  # no separator after the last row
     if written or len(fresh) > SAVE_AFTER or (kept is None and fresh):
-        order = pieces if not descending else None
-        _save(path, key, keyed, order, fresh, where, sizes, starts, text)
+        _save(path, key, keyed, fresh, where, sizes, starts, text)
     return pieces
 
 
-def _kept_of(rows: list[tuple[str, int, str]]) -> tuple[dict, array, array, bytes]:
-    """What ``_load`` gives, for rows written in SQL: (key to index, hashes, sizes,
+def _kept_of(rows: list[tuple[str, str]]) -> tuple[dict, array, bytes]:
+    """What ``_load`` gives but the hashes, for rows written in SQL: (key to index, sizes,
     the text)."""
-    where = {k: i for i, (k, _, _) in enumerate(rows)}
-    hashes = array("Q", [h for _, h, _ in rows])
-    sizes = array("Q", [len(t) for _, _, t in rows])
-    text = ("".join(f"{t},\n" for _, _, t in rows)).encode("ascii")
-    return where, hashes, sizes, text
+    where = {k: i for i, (k, _) in enumerate(rows)}
+    sizes = array("Q", [len(t) for _, t in rows])
+    text = ("".join(f"{t},\n" for _, t in rows)).encode("ascii")
+    return where, sizes, text
 
 
 def _starts(sizes) -> list[int]:
@@ -174,32 +172,26 @@ def _load(path: str, key: str) -> tuple[dict, array, array, memoryview] | None:
     return {k: i for i, k in enumerate(keys)}, hashes, sizes, memoryview(mapped)[at + n_index:]
 
 
-def _save(path: str, key: str, keyed: list[tuple[str, int]], pieces: list | None,
-          fresh: dict[str, bytes], where: dict, sizes, starts: list[int], text) -> None:
-    """Keep the rows of this report: ``keyed`` (in the report's order, oldest first), their
-    text ``pieces`` when they are in that order too (else each is taken from ``fresh``
-    or the old ``text``)."""
+def _save(path: str, key: str, keyed: list[tuple[str, int]], fresh: dict[str, bytes],
+          where: dict, sizes, starts: list[int], text) -> None:
+    """Keep the rows of this report, ``keyed`` (in the report's order, oldest first): each
+    row's text from ``fresh`` (written now) or the old ``text``. The pieces go to the file
+    as they are, never joined into one string."""
     import msgspec
 
     from ccspend.core.files import write_cache
 
     new_sizes = array("Q")
+    pieces = []
     for k, _ in keyed:
         row = fresh.get(k)
-        new_sizes.append(len(row) if row is not None else sizes[where[k]])
-    if pieces is None:
-        pieces = []
-        for k, _ in keyed:
-            row = fresh.get(k)
-            if row is None:
-                i = where[k]
-                row = text[starts[i]:starts[i] + sizes[i]]
-            pieces += (row, _SEP)
-    else:
-        pieces = [*pieces, _SEP]
-    body = b"".join(pieces)
+        if row is None:
+            i = where[k]
+            row = text[starts[i]:starts[i] + sizes[i]]
+        new_sizes.append(len(row))
+        pieces += (row, _SEP)
     index = msgspec.msgpack.encode((key, [k for k, _ in keyed],
                                     array("Q", [h for _, h in keyed]).tobytes(),
                                     new_sizes.tobytes()))
-    head = b"%s %d %d\n" % (_MAGIC, len(index), len(body))
-    write_cache(path, head + index + body)
+    head = b"%s %d %d\n" % (_MAGIC, len(index), sum(new_sizes) + 2 * len(new_sizes))
+    write_cache(path, [head, index, *pieces])

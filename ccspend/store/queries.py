@@ -946,10 +946,6 @@ def session_aggregates(con: duckdb.DuckDBPyConnection, keys: list[str] | None = 
     # Decimals, lists and instants cross to Python as text: DuckDB's own conversion of
     # them took 0.1 s of the 0.12 s 8,838 sessions cost (text, then Decimal and
     # msgspec: 0.02 s). The values are the same.
-    from decimal import Decimal
-
-    import msgspec
-
     lists = msgspec.json.Decoder(list[str]).decode
     where = "" if keys is None else "WHERE k IN (SELECT unnest($keys)) "
     return [
@@ -1116,9 +1112,9 @@ def session_row_hashes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
 
 
 def session_rows_json(con: duckdb.DuckDBPyConnection, tz: str
-                      ) -> list[tuple[str, int, str]] | None:  # fmt: skip
+                      ) -> list[tuple[str, str]] | None:  # fmt: skip
     """The rows of the ``session`` report of every session (``session_totals``) in its
-    order (oldest last activity first), each as (key, ``_ROW_HASH``, the text
+    order (oldest last activity first), each as (key, the text
     ``json.dumps(indent=2)`` writes for it inside the report's ``"rows": [...]``,
     its ASCII escapes included); None when a number is too large for the text to be
     exactly Python's (then the rows are built as before).
@@ -1142,7 +1138,7 @@ def session_rows_json(con: duckdb.DuckDBPyConnection, tz: str
     # ``to_json``'s escapes of control characters differ from Python's in case: where
     # the text has an escape with a capital (or a string that reads like one), the
     # rows are written again escaping one character at a time
-    if any(_CAPITAL_ESCAPE.search(text) for _, _, text in rows):
+    if any(_CAPITAL_ESCAPE.search(text) for _, text in rows):
         rows = _session_rows_json(con, params, len(sources), exact=True)
     return rows
 
@@ -1156,7 +1152,7 @@ def session_row_format() -> str:
 
 
 def _session_rows_json(con: duckdb.DuckDBPyConnection, params: dict, agents: int,
-                       exact: bool) -> list[tuple[str, int, str]]:  # fmt: skip
+                       exact: bool) -> list[tuple[str, str]]:  # fmt: skip
     parts = [f"'{_ROW}{{'"]
     for name, value in _session_fields(exact, agents):
         if name == "project":
@@ -1165,7 +1161,7 @@ def _session_rows_json(con: duckdb.DuckDBPyConnection, params: dict, agents: int
         parts += (f"'{',' if len(parts) > 1 else ''}\n{_FIELD}\"{name}\": '", value)
     parts.append(f"'\n{_ROW}}}'")
     # one concat of every part (a chain of ``||`` copies the row once per part)
-    sql = f"SELECT k, {_ROW_HASH}, concat({', '.join(parts)}) {_SESSION_ROWS} {_ROW_ORDER}"
+    sql = f"SELECT k, concat({', '.join(parts)}) {_SESSION_ROWS} {_ROW_ORDER}"
     return con.execute(sql, _bind(sql, params)).fetchall()
 
 

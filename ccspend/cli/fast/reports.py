@@ -286,7 +286,9 @@ def write_out(out: str | list) -> None:
     session report's 7 MB of rows is never copied into one string)."""
     buffer = getattr(sys.stdout, "buffer", None)
     if isinstance(out, str) or buffer is None:
-        sys.stdout.write(out if isinstance(out, str) else b"".join(out).decode("ascii"))
+        from ccspend.cli.jsonout import text_of
+
+        sys.stdout.write(text_of(out))
         return
     sys.stdout.flush()
     for piece in out:
