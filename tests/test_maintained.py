@@ -262,3 +262,36 @@ def test_random_ingest_sequences_match_a_recompute(store, logs, card):
                 text = f.read_text()
                 f.write_text(text[: text.rfind("\n") + 1])
         check(store, card)
+
+
+def _threads(con) -> int:
+    return con.execute("SELECT current_setting('threads')").fetchone()[0]
+
+
+def test_small_work_runs_on_one_thread_and_gives_the_threads_back(store, logs, card):
+    from ccspend.store.engine import duckdb
+
+    con = duckdb.connect()
+    default = _threads(con)
+    with maintain.one_thread(con):
+        assert _threads(con) == 1
+    assert _threads(con) == default
+    with maintain.one_thread(con, small=False):
+        assert _threads(con) == default
+    # an error that aborts the transaction is the one raised, not the refused reset's
+    con.execute("CREATE TABLE t (a INTEGER PRIMARY KEY)")
+    con.execute("INSERT INTO t VALUES (1)")
+    con.execute("BEGIN TRANSACTION")
+    with pytest.raises(duckdb.ConstraintException), maintain.one_thread(con):
+        con.execute("INSERT INTO t VALUES (1)")
+    con.execute("ROLLBACK")
+    # a new line's ingest and refresh leave the database its threads for the report
+    f = logs / "-home-dev-app" / "s1.jsonl"
+    _write(f, [assistant(ts=_stamp(0), msg="m1", req="r1", out=1)])
+    _ingest(store, logs)
+    _write(f, [assistant(ts=_stamp(1), msg="m2", req="r2", out=2)])
+    with store.keep_open():
+        _ingest(store, logs)
+        store.refresh(card)
+        with store.connect() as kept:
+            assert _threads(kept) == default

@@ -555,6 +555,12 @@ class Store:
         ccspend process read it meanwhile) is dropped from the batch, so two
         processes never insert the same lines twice. Returns rows inserted.
         """
+        small = sum(os.path.getsize(r) for r in records) <= maintain.SMALL_BYTES
+        with maintain.one_thread(con, small):
+            return self._write_ingest(con, updates, records, shape)
+
+    def _write_ingest(self, con: duckdb.DuckDBPyConnection, updates: list[FileUpdate],
+                      records: list[str], shape: str) -> int:  # fmt: skip
         con.execute("BEGIN TRANSACTION")
         try:
             current = (self._file_states(con, updates[0].source, [up.path for up in updates])
