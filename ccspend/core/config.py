@@ -38,12 +38,12 @@ before the agent starts, where every millisecond of import shows.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ccspend.core import paths
 from ccspend.core.errors import CcspendError, UsageError
 from ccspend.core.files import write_atomic
+from ccspend.core.frozen import Factory, Frozen
 
 PERIODS = ("daily", "weekly", "monthly")
 SCOPES = ("project", "branch", "task")
@@ -51,8 +51,7 @@ DEFAULT_ALERT_AT = (50, 80)
 WEBHOOK_ENV = "CCSPEND_ALERT_WEBHOOK"
 
 
-@dataclass(frozen=True)
-class Budget:
+class Budget(Frozen):
     """One hard cap on one scope's spend in one period, with soft alert levels."""
 
     scope: str  # 'global', 'project', 'branch' or 'task'
@@ -78,25 +77,22 @@ class Budget:
         return task == self.name
 
 
-@dataclass(frozen=True)
-class Alerts:
+class Alerts(Frozen):
     webhook_url: str | None = None
     command: tuple[str, ...] = ()
     desktop: bool = True
     terminal: bool = True
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(Frozen):
     max_requests_per_minute: int | None = None
     max_usd_per_hour: float | None = None
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Frozen):
     budgets: tuple[Budget, ...] = ()
-    alerts: Alerts = field(default_factory=Alerts)
-    limits: Limits = field(default_factory=Limits)
+    alerts: Alerts = Factory(Alerts)
+    limits: Limits = Factory(Limits)
 
     def global_budget(self, period: str) -> float | None:
         for b in self.budgets:

@@ -14,13 +14,13 @@ adds or replaces price periods of shipped ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ccspend.core.errors import RateCardError
+from ccspend.core.frozen import Factory, Frozen, plain
 from ccspend.core.paths import RATE_UPDATES_NAME
 from ccspend.pricing.index import NEUTRAL, resolve_id
 from ccspend.pricing.names import normalise_model
@@ -37,11 +37,10 @@ SHIPPED = "data/rates.toml"
 COMPILED = "data/rates.json"
 
 
-# -- the card in memory (plain frozen dataclasses) -----------------------------
+# -- the card in memory (frozen records: ``core.frozen``) ------------------------
 
 
-@dataclass(frozen=True)
-class Tier:
+class Tier(Frozen):
     """Prices in USD per million tokens."""
 
     input: Decimal
@@ -51,8 +50,7 @@ class Tier:
     cache_read: Decimal
 
 
-@dataclass(frozen=True)
-class Price:
+class Price(Frozen):
     """One price period of one model."""
 
     effective_from: date
@@ -68,8 +66,7 @@ class Price:
     tokens_per_second: Decimal | None = None
 
 
-@dataclass(frozen=True)
-class Modifier:
+class Modifier(Frozen):
     """A multiplier of every token rate (cache reads and writes included, web search
     fees not) for requests whose usage ``field`` has ``value``: fast mode
     (``speed = "fast"``), US-only inference (``inference_geo = "us"``). Modifiers
@@ -89,8 +86,7 @@ class Modifier:
 
 
 
-@dataclass(frozen=True)
-class ModelRates:
+class ModelRates(Frozen):
     name: str
     provider: str
     family: str | None
@@ -156,8 +152,7 @@ class ModelRates:
         return spans
 
 
-@dataclass(frozen=True)
-class CardVersion:
+class CardVersion(Frozen):
     """A layer of the card: the shipped card, or one day's ``ccspend rates update``."""
 
     kind: str  # "shipped" or "update"
@@ -165,13 +160,13 @@ class CardVersion:
     source: str = ""  # an update: where its prices were read
 
 
-@dataclass(frozen=True)
-class RateCard:
+class RateCard(Frozen):
     version: str
     models: dict[str, ModelRates]
     files: tuple[str, ...] = ()
     versions: tuple[CardVersion, ...] = ()
-    _index: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    _index: dict[str, str] = Factory(dict)
+    _hidden = ("_index",)  # the ids, derived from the models: out of == and the repr
 
     @property
     def ids(self) -> dict[str, str]:
@@ -305,7 +300,7 @@ def compile_shipped(shipped_text: str) -> bytes:
     """The content of ``COMPILED`` for the shipped card ``shipped_text``."""
     import msgspec
 
-    doc = {"source_blake2b": _digest(shipped_text), "card": _build(None, shipped_text)}
+    doc = {"source_blake2b": _digest(shipped_text), "card": plain(_build(None, shipped_text))}
     return msgspec.json.format(msgspec.json.encode(doc), indent=1) + b"\n"
 
 
@@ -314,18 +309,45 @@ def _compiled(shipped_text: str) -> RateCard | None:
     import msgspec
 
     try:
-        raw = _data(COMPILED).read_bytes()
-        doc = msgspec.json.decode(raw, type=_Compiled)
-        fresh = doc.source_blake2b == _digest(shipped_text)
-    except (OSError, msgspec.DecodeError):
-        return None
-    return doc.card if fresh else None
+        doc = msgspec.json.decode(_data(COMPILED).read_bytes())
+        if doc["source_blake2b"] != _digest(shipped_text):
+            return None
+        return _card_of(doc["card"])
+    except (OSError, msgspec.DecodeError, KeyError, TypeError, ValueError, ArithmeticError):
+        return None  # stale or damaged: built from the TOML instead
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    source_blake2b: str
-    card: RateCard
+def _card_of(d: dict) -> RateCard:
+    """A ``RateCard`` from its ``plain`` form (JSON: decimals and dates as text)."""
+
+    def dec(v):
+        return None if v is None else Decimal(v)
+
+    def day(v):
+        return None if v is None else date.fromisoformat(v)
+
+    def tier(t):
+        return None if t is None else Tier(*(Decimal(t[f]) for f in Tier._fields))
+
+    def price(p):
+        return Price(day(p["effective_from"]), tier(p["base"]), dec(p["web_search_per_1k"]),
+                     p["long_context_threshold"], tier(p["long_context"]), p["source"],
+                     p["note"], dec(p["hourly_usd"]), dec(p["tokens_per_second"]))  # fmt: skip
+
+    def modifier(m):
+        return Modifier(m["field"], m["value"], Decimal(m["factor"]), day(m["effective_from"]),
+                        day(m["until"]), m["source"], m["note"])  # fmt: skip
+
+    models = {
+        key: ModelRates(m["name"], m["provider"], m["family"], tuple(m["aliases"]),
+                        m["context_window"], dec(m["token_factor"]),
+                        tuple(price(p) for p in m["prices"]),
+                        tuple(modifier(x) for x in m["modifiers"]), m["date_known"],
+                        m["backdate"])  # fmt: skip
+        for key, m in d["models"].items()
+    }
+    return RateCard(d["version"], models, tuple(d["files"]),
+                    tuple(CardVersion(**v) for v in d["versions"]), dict(d["_index"]))
 
 
 def _digest(text: str) -> str:

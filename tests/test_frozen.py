@@ -1,0 +1,92 @@
+"""``core.frozen``: records that behave as frozen dataclasses (the rate card, the config)."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from ccspend.core.frozen import Factory, Frozen, plain
+
+
+class Point(Frozen):
+    x: int
+    y: int = 0
+    tags: list = Factory(list)
+    cache: dict = Factory(dict)
+    _hidden = ("cache",)
+
+
+def test_fields_defaults_and_factories():
+    p = Point(1)
+    assert (p.x, p.y, p.tags, p.cache) == (1, 0, [], {})
+    assert Point(1).tags is not Point(1).tags  # a factory's default, made per record
+    assert Point(1, 2) == Point(x=1, y=2) == Point(y=2, x=1)
+    assert Point._fields == ("x", "y", "tags", "cache")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Point(),  # a field without a default
+    lambda: Point(1, 2, [], {}, 5),  # too many
+    lambda: Point(1, x=1),  # twice
+    lambda: Point(1, z=3),  # unknown
+])  # fmt: skip
+def test_wrong_arguments_are_refused(make):
+    with pytest.raises(TypeError):
+        make()
+
+
+def test_records_are_immutable():
+    p = Point(1)
+    with pytest.raises(AttributeError):
+        p.x = 2
+    with pytest.raises(AttributeError):
+        del p.y
+    assert p.x == 1
+
+
+def test_equality_hash_and_repr_leave_hidden_fields_out():
+    a, b = Point(1, 2, (), cache={"k": 1}), Point(1, 2, (), cache={"other": 2})
+    assert a == b and hash(a) == hash(b)
+    assert Point(1, 2) != Point(1, 3)
+    assert Point(1) != (1, 0, [], {})  # another type is never equal
+    assert repr(Point(1, 2)) == "Point(x=1, y=2, tags=[])"
+    with pytest.raises(TypeError):  # a list field cannot be hashed, as with a dataclass
+        hash(Point(1, tags=[1]))
+    assert hash(Point(1, tags=(1,))) == hash(Point(1, tags=(1,)))
+
+
+def test_pickle_and_copy_keep_every_field():
+    p = Point(1, 2, ("a",), {"k": Decimal("1.5")})
+    for q in (pickle.loads(pickle.dumps(p, protocol=pickle.HIGHEST_PROTOCOL)),
+              copy.copy(p), copy.deepcopy(p)):  # fmt: skip
+        assert q == p and q.cache == p.cache and type(q) is Point
+    assert plain(p) == {"x": 1, "y": 2, "tags": ["a"], "cache": {"k": Decimal("1.5")}}
+
+
+def test_the_compiled_card_is_the_built_card_field_for_field():
+    """``rates.json`` read back (``_card_of``) is the TOML's card: ids, decimals, dates."""
+    from ccspend.pricing import card as card_mod
+
+    text = card_mod._data(card_mod.SHIPPED).read_text("utf-8")
+    built = card_mod._build(None, text)
+    compiled = card_mod._compiled(text)
+    assert compiled == built
+    assert compiled._index == built._index
+    assert plain(compiled) == plain(built)  # every field, with its type's value
+    price = next(iter(compiled.models.values())).prices[0]
+    assert type(price.base.input) is Decimal
+    assert type(price.effective_from) is date
+
+
+def test_a_report_imports_no_dataclasses_for_the_card_or_the_config():
+    """The rate card and the config load without ``dataclasses`` (its cost is the point)."""
+    code = ("import sys; from ccspend.core import config; from ccspend.pricing import card; "
+            "print('dataclasses' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.stdout.split() == ["False"], r.stderr
