@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from msgspec.structs import replace
 
+from ccspend.core.records import replace
 from ccspend.ingest.agent_db import ingest_agent_db
 from ccspend.ingest.agent_files import ingest_agent_files
 from ccspend.sources import agents

@@ -7,7 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccspend.cli.jsonout import dumps
+from ccspend.cli.jsonout import PLAIN_ROWS, dumps, dumps_fast
 
 _scalars = (st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
             | st.floats(allow_nan=False, allow_infinity=False)
@@ -24,7 +24,7 @@ _values = st.recursive(
 @settings(max_examples=600, deadline=None)
 @given(_values)
 def test_same_bytes_as_the_standard_library(data):
-    assert dumps(data) == json.dumps(data, indent=2)
+    assert dumps_fast(data) == json.dumps(data, indent=2)
 
 
 def test_the_numbers_and_texts_that_differ_between_the_encoders():
@@ -35,9 +35,26 @@ def test_the_numbers_and_texts_that_differ_between_the_encoders():
         "text": ["données", "日本語", "emoji 😀", 'quote " and \\ and \n', "1e-05", "e"],
         "données": {"0.00001": 1e-05, "nested": [[], {}, [{}]]},
     }
-    assert dumps(data) == json.dumps(data, indent=2)
+    assert dumps_fast(data) == json.dumps(data, indent=2)
 
 
 def test_a_lone_surrogate_is_written_as_the_standard_library_writes_it():
     data = {"path": "/tmp/bad-\udcff-name"}
-    assert dumps(data) == json.dumps(data, indent=2)
+    assert dumps_fast(data) == json.dumps(data, indent=2)
+
+
+def test_a_report_of_few_rows_is_written_by_the_standard_library_and_many_by_msgspec():
+    """Both give the same bytes; a report after a new line (a few rows) so imports no
+    msgspec, a long one (thousands of sessions) is not left to the slow encoder."""
+    import subprocess
+    import sys
+
+    for n in (PLAIN_ROWS, PLAIN_ROWS + 1):
+        data = {"rows": [{"key": str(i), "cost_usd": 1e-05 * i, "é": "日本"} for i in range(n)]}
+        assert dumps(data) == json.dumps(data, indent=2)
+    code = ("import sys; from ccspend.cli.jsonout import dumps; "
+            "dumps({{'rows': [{{'k': 1}}] * {n}}}); print('msgspec' in sys.modules)")
+    for n, loaded in ((PLAIN_ROWS, "False"), (PLAIN_ROWS + 1, "True")):
+        r = subprocess.run([sys.executable, "-c", code.format(n=n)], capture_output=True,
+                           text=True)  # fmt: skip
+        assert r.stdout.split() == [loaded], r.stderr

@@ -22,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from msgspec.structs import replace
 
+from ccspend.core.records import replace
 from ccspend.ingest.claude import ingest_claude
 from ccspend.pricing import load_card
 from ccspend.store import Store, maintain, queries

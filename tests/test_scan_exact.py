@@ -20,82 +20,18 @@ from hypothesis import strategies as st
 
 import ccspend.ingest.claude as ic
 import ccspend.sources.claude_code as cc
-from ccspend.sources.claude_record import MAX_TOKENS, extract, parse_timestamp_us
+from ccspend.sources.claude_record import MAX_TOKENS, scan_plain
 from ccspend.sources.logfiles import LogFile
 from tests.logs import assistant, user
 
 BOM = b"\xef\xbb\xbf"
 
 
-def _no_constants(name: str):
-    raise ValueError(name)  # NaN and Infinity are no JSON, for msgspec nor for the reference
-
-
-def _loads(raw: bytes):
-    return json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
-
-
 def reference(buf: bytes, base: int, file_id: int) -> tuple[list[dict], int, int, int | None]:
-    """(records, bad lines, end offset, first timestamp) of ``buf``, read plainly.
-
-    A complete line, less one trailing ``\\r``, that begins with ``{`` and ends
-    with ``}`` is read only if it mentions ``"usage"``; any other line is
-    stripped of spaces and a BOM, and is a bad line unless it is then a JSON
-    object (read like the first kind if it mentions ``"usage"``). An
-    incomplete last line is left for the next read.
-    """
-    records: list[dict] = []
-    bad = 0
-    pos = 0
-
-    def verdict(raw: bytes, offset: int) -> None:
-        nonlocal bad
-        try:
-            rec = extract(_loads(raw))
-        except (ValueError, RecursionError):
-            bad += 1
-            return
-        if rec is False:
-            bad += 1
-        elif rec:
-            records.append({**rec, "f": file_id, "o": offset})
-
-    while (nl := buf.find(b"\n", pos)) >= 0:
-        line = buf[pos:nl]
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        if line[:1] == b"{" and line[-1:] == b"}":
-            if b'"usage"' in line:
-                verdict(line, base + pos)
-        else:
-            s = line.strip()
-            if s.startswith(BOM):
-                s = s[len(BOM):].strip()
-            if not (s[:1] == b"{" and s[-1:] == b"}"):
-                bad += 1
-            elif b'"usage"' in s:
-                verdict(s, base + pos)
-            else:
-                try:
-                    _loads(s)
-                except (ValueError, RecursionError):
-                    bad += 1
-        pos = nl + 1
-    return records, bad, base + pos, _first_ts(buf) if base == 0 else None
-
-
-def _first_ts(buf: bytes) -> int | None:
-    """The first timestamp among the first 64 complete lines (strings only)."""
-    for line in buf.split(b"\n")[:-1][:64]:
-        try:
-            obj = _loads(line.strip().removeprefix(BOM))
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(obj, dict) and isinstance(obj.get("timestamp"), str):
-            ts = parse_timestamp_us(obj["timestamp"])
-            if ts is not None:
-                return ts
-    return None
+    """(records, bad lines, end offset, first timestamp) of ``buf``, read plainly: by
+    ``claude_record.scan_plain`` (``json`` and ``extract`` per line, the line-shape rule
+    written out plainly), which the ingest also uses for a few new lines."""
+    return scan_plain(buf, base, file_id)
 
 
 # -- hostile buffers -----------------------------------------------------------
@@ -164,6 +100,12 @@ PIECES = st.one_of(
     st.just(b'{"type":"assistant","timestamp":NaN,"message":{"usage":{}}}'),
     st.just(b'{"not json but shaped"}'),
     st.just(b'{"usage": \xff\xfe}'),
+    # what json reads and msgspec refuses: a lone surrogate's escape
+    assistant_lines().map(lambda b: b.replace(b'"m1"', b'"\\udcff"')),
+    assistant_lines().map(lambda b: b.replace(b'"m2"', b'"\\ude00\\ud83d"')),
+    assistant_lines().map(lambda b: b.replace(b'"m3"', b'"\\ud83d\\ude00"')),  # a pair: fine
+    assistant_lines().map(lambda b: b.replace(b'"r1"', b'"\\\\udcff"')),  # an escaped backslash
+
     st.just(b'{"usage":' * 3000 + b"1" + b"}" * 3000),
     st.sampled_from([b"", b"   ", b"garbage", b"[1, 2]", b"{", b"}", b"\xef\xbb\xbf", b"\r"]),
     st.binary(max_size=40),
@@ -220,7 +162,7 @@ def _read_whole(path: str, size: int, chunk: int, monkeypatch) -> tuple[list[dic
     # the bound), which the store reads as it is but the scanner's own schema refuses.
     kept: list = []
     monkeypatch.setattr(ic, "CHUNK", chunk)
-    monkeypatch.setattr(ic, "best_per_response", lambda lines: kept.extend(lines) or lines)
+    monkeypatch.setattr(cc, "best_per_response", lambda lines: kept.extend(lines) or lines)
     task = ic._Task(LogFile(path, size, 0, 0, 0), 0, False, None)
     sink = io.BytesIO()
     buf = ic.ReadBuffer(chunk) if chunk % 2 else None  # the batch's buffer, or the file's own
@@ -263,3 +205,92 @@ def test_the_reference_would_catch_a_broken_rule(rule, monkeypatch):
     else:
         monkeypatch.setattr(cc, "EARLIEST", cc.EPOCH)  # the 2023 bound lost
     assert _fast(data, 0, True, False) != reference(data, 0, 3)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow,
+                                                   HealthCheck.function_scoped_fixture])
+@given(data=buffers(), start=st.sampled_from([0, 0, 9]))
+def test_the_reader_of_a_few_new_lines_writes_what_the_fast_reader_writes(data, start,
+                                                                          tmp_path, monkeypatch):
+    """``ingest.claude._read_file_plain`` (no msgspec: a report after a new line) against
+    ``_read_file``: the same records kept, bad lines, end, first and last timestamps."""
+    import io
+
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(data)
+    task = ic._Task(LogFile(str(path), len(data), 0, 0, 0), min(start, len(data)), False, None)
+    kept: list = []  # the fast reader's lines as handed to the writer (see ``_read_whole``)
+    best = cc.best_per_response
+    out = []
+    with monkeypatch.context() as m:
+        m.setattr(cc, "best_per_response", lambda lines: kept.extend(b := best(lines)) or b)
+        sink = io.BytesIO()
+        update, nbytes, error, nrec = ic._read_file(task, 3, sink)
+        out.append(([stored(line) for line in kept], nrec, nbytes, error, update.end,
+                    update.skipped, update.first_ts_us, update.last_ts_us, update.head_hash))
+    sink = io.BytesIO()
+    update, nbytes, error, nrec = ic._read_file_plain(task, 3, sink)
+    out.append(([json.loads(line) for line in sink.getvalue().splitlines()], nrec, nbytes,
+                error, update.end, update.skipped, update.first_ts_us, update.last_ts_us,
+                update.head_hash))  # fmt: skip
+    assert out[0] == out[1]
+
+
+def test_both_readers_store_the_same_rows(sandbox, tmp_path, monkeypatch):
+    """Through the store: the same logs ingested by the fast reader and by the plain one
+    (``PLAIN_MAX_BYTES``) leave the same rows, file states and counted requests."""
+    from ccspend.ingest.claude import ingest_claude
+    from ccspend.store import Store
+
+    logs = tmp_path / "projects" / "-home-dev-app"
+    logs.mkdir(parents=True)
+    lines = [assistant(msg=f"m{i % 7}", req=f"r{i % 7}", out=i, sidechain=i % 5 == 0,
+                       ts=f"2026-09-01T09:{i:02d}:05.402Z") for i in range(40)]  # fmt: skip
+    text = "".join(json.dumps(o) + "\n" for o in lines)
+    (logs / "s.jsonl").write_text(text[:len(text) // 2] + "garbage\n")
+    (logs / "agent-x1.jsonl").write_text(text + '{"usage": "\\udcff"}\n{"type":')
+    results = []
+    for limit in (-1, 1 << 30):  # every read fast, then every read plain
+        monkeypatch.setattr(ic, "PLAIN_MAX_BYTES", limit)
+        store = Store(tmp_path / f"db{limit}.duckdb")
+        ingest_claude(store, [tmp_path / "projects"])
+        with open(logs / "s.jsonl", "a") as fh:  # a second run reads the appended lines
+            fh.write(text[len(text) // 2:])
+        ingest_claude(store, [tmp_path / "projects"])
+        (logs / "s.jsonl").write_text(text[:len(text) // 2] + "garbage\n")
+        with store.connect() as con:
+            results.append([con.execute(q).fetchall() for q in (
+                "SELECT * EXCLUDE (file_id) FROM requests ORDER BY ALL",
+                "SELECT path, size, read_offset, head_hash, agent_id, skipped_lines, first_ts, "
+                "last_ts FROM files ORDER BY path",
+                "SELECT ckey, line_offset, output_tokens FROM counted ORDER BY ALL")])
+    assert results[0] == results[1]
+    assert len(results[0][0]) > 20  # and there was something to compare
+
+
+@pytest.mark.parametrize("odd", [
+    b'"costUSD": 1e400, "type"',  # a field the fast scanner decodes: a bad line
+    b'"x": -1e999, "type"',  # one it skips: a good line
+    b'"timestamp": 5, "type"',  # a top-level key twice: the first line's time is the second
+])  # fmt: skip
+def test_lines_json_alone_cannot_judge_go_to_the_fast_scanner(odd, tmp_path):
+    """A number past a float's range, or a key given twice: msgspec's verdict depends on
+    where it lies, so ``scan_plain`` says ``Unsure`` and the plain reader hands the
+    bytes to the fast scanner: its records are the fast reader's."""
+    import io
+
+    lines = [json.dumps(assistant(msg=f"m{i}", out=i)).encode() for i in range(3)]
+    at = 0 if b"timestamp" in odd else 1  # a file's first time is read from its first line
+    lines[at] = lines[at].replace(b'"type"', odd, 1)
+    data = b"\n".join(lines) + b"\n"
+    with pytest.raises(cc.claude_record.Unsure):
+        scan_plain(data, 0, 3)
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(data)
+    task = ic._Task(LogFile(str(path), len(data), 0, 0, 0), 0, False, None)
+    sink = io.BytesIO()
+    update, _n, _error, nrec = ic._read_file_plain(task, 3, sink)
+    want = cc.scan_records(data, 0, 3)
+    assert [json.loads(x) for x in sink.getvalue().splitlines()] == want[0]
+    assert (update.skipped, update.end, update.first_ts_us) == want[1:]
+    assert nrec == len(want[0]) == (2 if odd.startswith(b'"costUSD"') else 3)

@@ -403,9 +403,8 @@ def export_command(
     """Write the priced usage, one row per counted request (no message text), for
     spreadsheets, BI tools and other engines; or, with --to, append it to a team's
     shared PostgreSQL or DuckDB table, tagged with user and machine."""
-    from msgspec.structs import replace
-
     from ccspend.cli.common import date_filters
+    from ccspend.core.records import replace
     from ccspend.pricing import load_card
     from ccspend.reports import export
     from ccspend.reports.options import source_filter

@@ -125,7 +125,7 @@ def _blocks_filters(filters, last: int | None):
     """``filters`` narrowed to ``--last N`` days (with --since or --until: a usage error)."""
     if last is None:
         return filters
-    from msgspec.structs import replace
+    from ccspend.core.records import replace
 
     since, until = last_days(last, filters.tz, filters.since, filters.until)
     return replace(filters, since=since, until=until)

@@ -118,8 +118,7 @@ def report_page(
     machine: TeamMachine = None,
 ) -> None:
     """A self-contained HTML page: daily trend, split by model and project, top sessions."""
-    from msgspec.structs import replace
-
+    from ccspend.core.records import replace
     from ccspend.pricing import load_card
     from ccspend.reports import build as reports
     from ccspend.reports import html as html_report

@@ -43,7 +43,7 @@ from pathlib import Path
 from ccspend.core import paths
 from ccspend.core.errors import CcspendError, UsageError
 from ccspend.core.files import write_atomic
-from ccspend.core.frozen import Factory, Frozen
+from ccspend.core.records import Factory, Frozen
 
 PERIODS = ("daily", "weekly", "monthly")
 SCOPES = ("project", "branch", "task")

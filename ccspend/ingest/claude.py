@@ -28,20 +28,12 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import msgspec
-
 from ccspend.core import timing
 from ccspend.core.digest import blake2b
 from ccspend.core.errors import CcspendError
-from ccspend.sources.claude_code import (
-    LogFile,
-    best_per_response,
-    discover,
-    micros,
-    scan,
-    subagent_type,
-)
-from ccspend.sources.logfiles import log_files_of, storable
+from ccspend.core.records import Factory, Frozen, Record
+from ccspend.sources import claude_record
+from ccspend.sources.logfiles import LogFile, discover, log_files_of, storable
 from ccspend.store import FileState, FileUpdate, Store
 
 SOURCE = "claude-code"
@@ -55,26 +47,30 @@ BATCH_BYTES = int(os.environ.get("CCSPEND_BATCH_BYTES", 64 << 20))  # per parse 
 # and the parse workers keep both cores while nothing is being written.
 FLUSH_BYTES = int(os.environ.get("CCSPEND_FLUSH_BYTES", 1 << 30))
 HOLD_SECONDS = 0.5  # a writer releases the database at least this often
+# New bytes up to this many are read with ``json`` (``claude_record.scan_plain``) and
+# written as flat records: importing msgspec and the fast scanner costs a report after
+# a new line more (some 25 ms) than it saves on a few lines (tests: CCSPEND_PLAIN_MAX_BYTES)
+PLAIN_MAX_BYTES = int(os.environ.get("CCSPEND_PLAIN_MAX_BYTES", 1 << 20))
 
 Progress = Callable[[int, int, int, int], None]  # bytes_done, bytes_total, files_done, files_total
 
 
-class IngestReport(msgspec.Struct):
+class IngestReport(Record):
     """What an ingest run saw and did."""
 
     roots: list[Path]
-    files: list[LogFile] = msgspec.field(default_factory=list)  # as found, before reading
+    files: list[LogFile] = Factory(list)  # as found, before reading
     files_seen: int = 0
     files_read: int = 0
     bytes_read: int = 0
     records: int = 0
     # bad lines read this run, per file
-    skipped: dict[str, int] = msgspec.field(default_factory=dict)
-    unreadable: dict[str, str] = msgspec.field(default_factory=dict)  # path -> reason
+    skipped: dict[str, int] = Factory(dict)
+    unreadable: dict[str, str] = Factory(dict)  # path -> reason
     seconds: float = 0.0
 
 
-class _Task(msgspec.Struct, frozen=True):
+class _Task(Frozen):
     log: LogFile
     start: int
     replace: bool
@@ -164,6 +160,10 @@ def _read_file(task: _Task, index: int, sink, buf: ReadBuffer | None = None,
     and the number of records written. ``buf``: the buffer to read into (a
     batch's, reused from file to file), else one for this file.
     """
+    import msgspec
+
+    from ccspend.sources.claude_code import best_per_response, micros, scan
+
     log = task.log
     pos = task.start
     skipped = 0
@@ -214,11 +214,57 @@ def _read_file(task: _Task, index: int, sink, buf: ReadBuffer | None = None,
     finally:
         if own:
             buf.close()
-    end = pos
+    update = _update(task, index, pos, head_bytes, skipped, error, first_ts, last_ts)
+    return update, (pos - task.start) if error is None else 0, error, nrec
+
+
+def _read_file_plain(task: _Task, index: int, sink) -> tuple[FileUpdate, int, str | None, int]:
+    """``_read_file`` for a few new bytes: read at once with ``json``
+    (``claude_record.scan_plain``), written to ``sink`` as flat records (the ``records``
+    shape of ``Store.write_ingest``)."""
+    import json
+
+    log = task.log
+    pos = task.start
+    skipped = nrec = 0
+    error = None
+    first_ts = last_ts = head_bytes = None
+    try:
+        with open(log.path, "rb", buffering=0) as fh:
+            fh.seek(pos)
+            data = fh.read(max(log.size - pos, 0))
+        if pos == 0:
+            head_bytes = data[:HEAD_BYTES]
+        try:
+            records, skipped, end, first_ts = claude_record.scan_plain(data, pos, index)
+        except claude_record.Unsure:  # a line json alone cannot judge: the fast scanner's
+            from ccspend.sources.claude_code import scan_records
+
+            records, skipped, end, first_ts = scan_records(data, pos, index)
+        if records:
+            stamps = [rec["ts"] for rec in records]
+            if task.start == 0 and first_ts is None:
+                first_ts = min(stamps)
+            last_ts = max(stamps)
+            kept = claude_record.best_records(records)
+            nrec = len(kept)
+            sink.write("".join(json.dumps(rec) + "\n" for rec in kept).encode("utf-8"))
+        pos = end
+    except OSError as exc:
+        error = exc.strerror or type(exc).__name__
+        pos = task.start
+    update = _update(task, index, pos, head_bytes, skipped, error, first_ts, last_ts)
+    return update, (pos - task.start) if error is None else 0, error, nrec
+
+
+def _update(task: _Task, index: int, end: int, head_bytes, skipped: int, error: str | None,
+            first_ts: int | None, last_ts: int | None) -> FileUpdate:  # fmt: skip
+    """The file's new state after a read up to ``end``."""
+    log = task.log
     head = _head_hash(log.path, min(HEAD_BYTES, end), head_bytes) if error is None else None
     if task.expected is not None and not task.replace and head is None:
         head = task.expected.head_hash
-    update = FileUpdate(
+    return FileUpdate(
         path=log.path,
         source=SOURCE,
         dev=log.dev,
@@ -230,7 +276,7 @@ def _read_file(task: _Task, index: int, sink, buf: ReadBuffer | None = None,
         head_hash=head,
         skipped=skipped,
         agent_id=log.agent_id,
-        agent_type=subagent_type(log),
+        agent_type=claude_record.subagent_type(log.path, log.agent_id),
         replace=task.replace,
         retire=task.replace,  # a rewritten transcript keeps its history (docs/reports.md)
         expected=task.expected,
@@ -238,7 +284,6 @@ def _read_file(task: _Task, index: int, sink, buf: ReadBuffer | None = None,
         first_ts_us=first_ts,
         last_ts_us=last_ts,
     )
-    return update, (end - task.start) if error is None else 0, error, nrec
 
 
 TEMP_PREFIXES = ("ccspend-ingest-", "ccspend-codex-", "ccspend-agent-")  # + "<pid>-": whose it is
@@ -319,12 +364,20 @@ def _quiet_worker(parent: int) -> None:
         os._exit(0)
 
 
-def _read_batch(args: tuple[list[_Task], str]) -> tuple[str, list, int]:
-    """Read a batch of files into one NDJSON records file (runs in a worker process)."""
-    tasks, tmpdir = args
+def _read_batch(args: tuple[list[_Task], str, bool]) -> tuple[str, list, int]:
+    """Read a batch of files into one NDJSON records file (runs in a worker process);
+    ``plain``: a few new bytes, read by ``_read_file_plain``."""
+    tasks, tmpdir, plain = args
     fd, path = tempfile.mkstemp(suffix=".ndjson", dir=tmpdir)
     results = []
     total = 0
+    if plain:
+        with os.fdopen(fd, "wb") as sink:
+            for task in tasks:
+                update, nbytes, error, nrec = _read_file_plain(task, task.index, sink)
+                results.append((update, nbytes, error, nrec))
+                total += nbytes
+        return path, results, total
     buf = ReadBuffer(min(CHUNK, max(t.log.size - t.start for t in tasks)))  # the batch's
     # No cyclic garbage is made here, yet the collector ran every few hundred
     # container objects made (results, lists of lines), and its passes over the
@@ -449,12 +502,13 @@ def ingest_claude(
     total_bytes = sum(t.log.size - t.start for t in tasks)
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if total_bytes >= PARALLEL_MIN_BYTES else 1
+    plain = total_bytes <= PLAIN_MAX_BYTES  # a few new lines: no msgspec (_read_file_plain)
     tmpdir = temp_folder("ccspend-ingest-")
-    writer = Writer(store)
+    writer = Writer(store, "records" if plain else "claude-lines")
     done_bytes = 0
     done_files = 0
     try:
-        jobs = [(b, tmpdir) for b in _batches(tasks, _batch_bytes(total_bytes, workers))]
+        jobs = [(b, tmpdir, plain) for b in _batches(tasks, _batch_bytes(total_bytes, workers))]
         if workers > 1 and len(jobs) > 1:
             import multiprocessing  # here: a small ingest (one new line) never needs it
 

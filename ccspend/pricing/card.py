@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ccspend.core.errors import RateCardError
-from ccspend.core.frozen import Factory, Frozen, plain
 from ccspend.core.paths import RATE_UPDATES_NAME
+from ccspend.core.records import Factory, Frozen, plain
 from ccspend.pricing.index import NEUTRAL, resolve_id
 from ccspend.pricing.names import normalise_model
 
@@ -37,7 +37,7 @@ SHIPPED = "data/rates.toml"
 COMPILED = "data/rates.json"
 
 
-# -- the card in memory (frozen records: ``core.frozen``) ------------------------
+# -- the card in memory (frozen records: ``core.records``) ------------------------
 
 
 class Tier(Frozen):

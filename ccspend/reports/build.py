@@ -14,8 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import msgspec
-
+from ccspend.core.records import Factory, Frozen, Record, replace
 from ccspend.pricing.card import RateCard
 from ccspend.reports import session_rows
 from ccspend.sources import agents
@@ -30,9 +29,9 @@ _MICRO = Decimal(1_000_000)
 _BY_COST = {"model", "project", "branch", "source", "user", "machine"}
 
 
-class ReportRequest(msgspec.Struct, frozen=True):
+class ReportRequest(Frozen):
     name: str
-    filters: Filters = msgspec.field(default_factory=Filters)
+    filters: Filters = Factory(Filters)
     breakdown: bool = False
     card_at: date | None = None  # price everything by the card as of this date
     order: str | None = None  # 'asc' or 'desc'; None: by time oldest first, by cost largest
@@ -45,13 +44,13 @@ class ReportRequest(msgspec.Struct, frozen=True):
     json_only: bool = False
 
 
-class Row(msgspec.Struct):
+class Row(Record):
     key: str
     agg: Aggregate
-    breakdown: list[Row] = msgspec.field(default_factory=list)
-    projects: list[Row] = msgspec.field(default_factory=list)
-    entries: list[Row] = msgspec.field(default_factory=list)
-    agents: list[Row] = msgspec.field(default_factory=list)
+    breakdown: list[Row] = Factory(list)
+    projects: list[Row] = Factory(list)
+    entries: list[Row] = Factory(list)
+    agents: list[Row] = Factory(list)
 
     def to_json(self, name: str, tz: str = "UTC") -> dict:
         """The row of the JSON contract. A session report of every session, printed as
@@ -156,7 +155,7 @@ def _numbers(a: Aggregate) -> dict:
     }
 
 
-class Report(msgspec.Struct):
+class Report(Record):
     name: str
     filters: Filters
     rows: list[Row]
@@ -326,7 +325,7 @@ def _iso_us(us: int) -> str:
     return datetime.fromtimestamp(us / 1e6, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class BlocksReport(msgspec.Struct):
+class BlocksReport(Record):
     """``ccspend blocks``: the JSON contract, one row per 5-hour block."""
 
     filters: Filters
@@ -389,14 +388,14 @@ def build_blocks(
     own logs only (``source`` local), never API usage from a provider's export.
     """
     now_s = now_us / 1e6
-    filters = msgspec.structs.replace(filters, source="local")
+    filters = replace(filters, source="local")
     with store.connect() as con:
         queries.load_card(con, card)
         if active_only and limit != "auto" and filters.since_ts is None:
             start = queries.chain_start(con, now_s)  # the active block needs nothing older
             if start is not None:
                 since = datetime.fromtimestamp(start, UTC)
-                filters = msgspec.structs.replace(filters, since_ts=since)
+                filters = replace(filters, since_ts=since)
         queries.select(con, filters)
         rows = queries.timeline(con)
         unpriced = queries.unpriced(con)

@@ -21,9 +21,13 @@ written again. Its key says what else the text depends on: the report's zone, th
 version of ccspend, and the text's own SQL and DuckDB's version (its hash function).
 
 The file: a header line (``_MAGIC``, then the sizes of the index and the text), the
-index (msgpack: the key, the sessions' keys, their hashes and the sizes of their rows'
-text, as arrays of unsigned 64-bit integers), then the text: each row followed by
-``,\\n``, in the index's order.
+index, then the text: each row followed by ``,\\n``, in the index's order. The index
+(``_index``, ``_read_index``): a line with the sizes of the key and the session count,
+the key, then four blocks: the sessions' keys' sizes, their keys (UTF-8, one after
+another), their hashes and the sizes of their rows' text; the sizes and hashes as
+unsigned 64-bit integers in the machine's order. Read with ``array`` alone: neither
+msgspec (a report after a new line imports none) nor ``marshal`` (not for data that
+may be damaged).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ if TYPE_CHECKING:
 
 # the file's name in the database's cache folder (``answer_cache.cache_dir``)
 FILE_NAME = "session-rows"
-_MAGIC = b"ccspend-session-rows 1"
+_MAGIC = b"ccspend-session-rows 2"
 # Rows written again in one report past which the file is saved again: a run that wrote
 # a few rows (the session in progress) leaves the file as it was, and the next run
 # writes those few again rather than rewriting 7 MB each time.
@@ -146,8 +150,6 @@ def _load(path: str, key: str) -> tuple[dict, array, array, memoryview] | None:
     mapped); None if the file is missing, torn, or another key's."""
     import mmap
 
-    import msgspec
-
     try:
         with open(path, "rb") as fh:
             head = fh.readline(100).split(b" ")
@@ -159,13 +161,9 @@ def _load(path: str, key: str) -> tuple[dict, array, array, memoryview] | None:
             if os.fstat(fh.fileno()).st_size != at + n_index + n_text or n_text == 0:
                 return None
             mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        file_key, keys, hashes_raw, sizes_raw = msgspec.msgpack.decode(
-            index, type=tuple[str, list[str], bytes, bytes])
-    except (OSError, ValueError, msgspec.DecodeError):
+        file_key, keys, hashes, sizes = _read_index(index)
+    except (OSError, ValueError):  # a UnicodeDecodeError too
         return None
-    hashes, sizes = array("Q"), array("Q")
-    hashes.frombytes(hashes_raw)
-    sizes.frombytes(sizes_raw)
     if file_key != key or not len(keys) == len(hashes) == len(sizes) \
             or sum(sizes) + 2 * len(sizes) != n_text:  # fmt: skip
         return None
@@ -177,8 +175,6 @@ def _save(path: str, key: str, keyed: list[tuple[str, int]], fresh: dict[str, by
     """Keep the rows of this report, ``keyed`` (in the report's order, oldest first): each
     row's text from ``fresh`` (written now) or the old ``text``. The pieces go to the file
     as they are, never joined into one string."""
-    import msgspec
-
     from ccspend.core.files import write_cache
 
     new_sizes = array("Q")
@@ -190,8 +186,35 @@ def _save(path: str, key: str, keyed: list[tuple[str, int]], fresh: dict[str, by
             row = text[starts[i]:starts[i] + sizes[i]]
         new_sizes.append(len(row))
         pieces += (row, _SEP)
-    index = msgspec.msgpack.encode((key, [k for k, _ in keyed],
-                                    array("Q", [h for _, h in keyed]).tobytes(),
-                                    new_sizes.tobytes()))
+    index = _index(key, [k for k, _ in keyed], array("Q", [h for _, h in keyed]), new_sizes)
     head = b"%s %d %d\n" % (_MAGIC, len(index), sum(new_sizes) + 2 * len(new_sizes))
     write_cache(path, [head, index, *pieces])
+
+
+def _index(key: str, keys: list[str], hashes: array, sizes: array) -> bytes:
+    """The file's index (see the module's docstring)."""
+    encoded = [k.encode("utf-8", "surrogatepass") for k in keys]  # a log's id may hold any
+    key_b = key.encode("utf-8", "surrogatepass")
+    return b"".join([b"%d %d\n" % (len(key_b), len(keys)), key_b,
+                     array("Q", map(len, encoded)).tobytes(), *encoded, hashes.tobytes(),
+                     sizes.tobytes()])  # fmt: skip
+
+
+def _read_index(index: bytes) -> tuple[str, list[str], array, array]:
+    """What ``_index`` wrote; ValueError if it is not that."""
+    line, found, rest = index.partition(b"\n")
+    n_key, n = (int(x) for x in line.split(b" "))  # ValueError unless two numbers
+    if not found or n_key < 0 or n < 0:
+        raise ValueError("not an index")
+    lens, hashes, sizes = array("Q"), array("Q"), array("Q")
+    at = n_key + 8 * n
+    lens.frombytes(rest[n_key:at])
+    if len(lens) != n or len(rest) != at + sum(lens) + 16 * n:
+        raise ValueError("not an index")
+    keys = []
+    for size in lens:
+        keys.append(rest[at:at + size].decode("utf-8", "surrogatepass"))
+        at += size
+    hashes.frombytes(rest[at:at + 8 * n])
+    sizes.frombytes(rest[at + 8 * n:])
+    return rest[:n_key].decode("utf-8", "surrogatepass"), keys, hashes, sizes

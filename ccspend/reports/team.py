@@ -84,7 +84,7 @@ def build_blocks(store: TeamStore, filters: Filters, now_us: int, active_only: b
     --since, --user or --machine. The official rate-limit readings are one
     machine's own and are not in the team table.
     """
-    from msgspec.structs import replace
+    from ccspend.core.records import replace
 
     filters = replace(filters, source="local")
     rows, unpriced = team_read.timeline(store, filters, user, machine)

@@ -29,6 +29,7 @@ from typing import Annotated
 
 import msgspec
 
+from ccspend.sources import claude_record
 from ccspend.sources.claude_record import (  # noqa: F401 - re-exported
     AHEAD,
     EARLIEST,
@@ -103,20 +104,7 @@ def best_per_response(lines: list[Line]) -> list[Line]:
 
 def subagent_type(log: LogFile) -> str | None:
     """The agent type named in ``agent-<id>.meta.json`` beside a subagent file, if any."""
-    if log.agent_id is None:
-        return None
-    meta = log.path[: -len(".jsonl")] + ".meta.json"
-    try:
-        with open(meta, "rb") as fh:
-            data = msgspec.json.decode(fh.read())
-    except (OSError, msgspec.DecodeError):
-        return None
-    if isinstance(data, dict):
-        for key in ("agentType", "agent_type", "subagent_type", "type"):
-            value = data.get(key)
-            if isinstance(value, str) and value:
-                return value
-    return None
+    return claude_record.subagent_type(log.path, log.agent_id)
 
 
 def scan(buf, base: int, file_id: int, limit: int | None = None) -> ScanResult:
@@ -138,6 +126,13 @@ def scan(buf, base: int, file_id: int, limit: int | None = None) -> ScanResult:
     finally:
         view.release()  # the caller may resize its buffer for the next read
     return out
+
+
+def scan_records(buf, base: int, file_id: int) -> tuple[list[dict], int, int, int | None]:
+    """``scan`` in ``claude_record.scan_plain``'s terms: (records, flat as the store writes
+    them; bad lines; end; first timestamp). For the lines ``json`` alone cannot judge."""
+    out = scan(buf, base, file_id)
+    return [record_of(line) for line in out.lines], out.skipped, out.end, out.first_ts
 
 
 def _lines(buf, view: memoryview, limit: int, base: int, file_id: int, out: ScanResult) -> int:

@@ -238,3 +238,159 @@ def compaction(steps: list) -> tuple[int, int, int, int, int] | None:
 
 
 _STR_FIELDS = ("sid", "mid", "rid", "model", "cwd", "br", "ver", "ent", "aid", "sp", "geo")
+
+
+# -- a few new lines, read with ``json`` ----------------------------------------------
+
+BOM = b"\xef\xbb\xbf"
+
+
+def _no_constant(name: str):
+    raise ValueError(name)  # NaN and Infinity are not JSON (msgspec refuses them too)
+
+
+class Unsure(Exception):
+    """A line ``json`` reads where msgspec's verdict depends on where the oddity lies (a
+    number past a float's range: an error in a field the fast scanner decodes, skipped
+    in one it does not; a top-level key given twice): read the bytes with the fast
+    scanner instead (``claude_code.scan_records``)."""
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):  # 1e400
+        raise Unsure(text)
+    return value
+
+
+def _loads(raw: bytes):
+    """``raw`` decoded as msgspec decodes it, or ValueError where msgspec refuses it:
+    besides what ``json`` refuses, NaN and Infinity, and a ``\\u`` escape of a lone
+    surrogate anywhere in the line; ``Unsure`` for a number past a float's range."""
+    import json
+
+    obj = json.loads(raw.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
+    if b"\\u" in raw:  # a lone surrogate can only come from an escape: look closer
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError if one
+    return obj
+
+
+def scan_plain(buf: bytes, base: int, file_id: int) -> tuple[list[dict], int, int, int | None]:
+    """The complete lines of ``buf``, a piece of a file from offset ``base``, read with
+    ``json``: (their usage records, ``extract``'s with ``f`` and ``o``; the bad lines;
+    the offset past the last complete line; the first timestamp, when ``base`` is 0).
+
+    Why: the ingest of a few new lines (a report right after one) reads them here, and
+    never imports msgspec, whose import costs more than the read (``ingest.claude``).
+    The rules are ``claude_code.scan``'s, written plainly; ``tests/test_scan_exact.py``
+    holds the two equal on hostile bytes (what ``json`` alone cannot judge raises
+    ``Unsure``: the caller then reads the bytes with the fast scanner; no real log holds
+    such a line). A complete line, less one trailing ``\\r``,
+    that begins with ``{`` and ends with ``}`` is read only if it mentions ``"usage"``;
+    any other line is stripped of spaces and a BOM, and is a bad line unless it is then
+    a JSON object (read like the first kind if it mentions ``"usage"``). An incomplete
+    last line is left for the next read.
+    """
+    records: list[dict] = []
+    bad = 0
+    pos = 0
+
+    def verdict(raw: bytes, offset: int) -> None:
+        nonlocal bad
+        try:
+            rec = extract(_loads(raw))
+        except (ValueError, RecursionError):
+            bad += 1
+            return
+        if rec is False:
+            bad += 1
+        elif rec:
+            rec["f"] = file_id
+            rec["o"] = offset
+            records.append(rec)
+
+    while (nl := buf.find(b"\n", pos)) >= 0:
+        line = buf[pos:nl]
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if line[:1] == b"{" and line[-1:] == b"}":
+            if b'"usage"' in line:
+                verdict(line, base + pos)
+        else:
+            s = line.strip()
+            if s.startswith(BOM):
+                s = s[len(BOM):].strip()
+            if not (s[:1] == b"{" and s[-1:] == b"}"):
+                bad += 1
+            elif b'"usage"' in s:
+                verdict(s, base + pos)
+            else:
+                try:
+                    _loads(s)
+                except (ValueError, RecursionError):
+                    bad += 1
+        pos = nl + 1
+    return records, bad, base + pos, first_timestamp(buf) if base == 0 else None
+
+
+def first_timestamp(buf: bytes) -> int | None:
+    """The timestamp of a file's first timestamped line among its first 64 complete lines
+    (``claude_code``'s rule: it tells an original session from a resumed copy)."""
+    pos = 0
+    for _ in range(64):
+        nl = buf.find(b"\n", pos)
+        if nl < 0:
+            return None
+        line = buf[pos:nl].strip().removeprefix(BOM)
+        if line.count(b'"timestamp"') > 1:  # a key given twice: msgspec stops at a bad one
+            raise Unsure("timestamp")
+        try:
+            obj = _loads(line)
+        except (ValueError, RecursionError):
+            obj = None
+        if isinstance(obj, dict) and isinstance(obj.get("timestamp"), str):
+            ts = parse_timestamp_us(obj["timestamp"])
+            if ts is not None:
+                return ts
+        pos = nl + 1
+    return None
+
+
+def best_records(records: list[dict]) -> list[dict]:
+    """``records`` without those the store's deduplication would never count: the
+    rule of ``claude_code.best_per_response``, on flat records."""
+    out: list[dict] = []
+    best: dict[tuple[str, str], int] = {}
+    for rec in records:
+        mid = rec["mid"]
+        if mid is None or rec["err"] is True or rec["model"] == "<synthetic>":
+            out.append(rec)
+            continue
+        key = (mid, rec["rid"] or "")
+        at = best.get(key)
+        if at is None:
+            best[key] = len(out)
+            out.append(rec)
+            continue
+        kept = out[at]
+        if (-rec["out"], rec["sc"] is True, rec["o"]) < (-kept["out"], kept["sc"] is True,
+                                                         kept["o"]):  # fmt: skip
+            out[at] = rec
+    return out
+
+
+def subagent_type(path: str, agent_id: str | None) -> str | None:
+    """The agent type named in ``agent-<id>.meta.json`` beside a subagent's log ``path``."""
+    if agent_id is None:
+        return None
+    try:
+        with open(path[: -len(".jsonl")] + ".meta.json", "rb") as fh:
+            data = _loads(fh.read())
+    except (OSError, ValueError, RecursionError):
+        return None
+    if isinstance(data, dict):
+        for key in ("agentType", "agent_type", "subagent_type", "type"):
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return None

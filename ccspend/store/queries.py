@@ -20,8 +20,7 @@ from decimal import Context as DecimalContext
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-import msgspec
-
+from ccspend.core.records import Factory, Frozen, Record
 from ccspend.pricing.index import NEUTRAL
 from ccspend.store import maintain
 
@@ -65,7 +64,7 @@ def group_key(group: str, week_start: int = 0) -> str:
     return GROUP_KEYS[group]
 
 
-class Filters(msgspec.Struct, frozen=True):
+class Filters(Frozen):
     """What a report is restricted to. Dates are local dates in ``tz``, inclusive."""
 
     tz: str = "UTC"
@@ -574,7 +573,7 @@ _SUMS_SESSION_ROLLUP = """
 """
 
 
-class Aggregate(msgspec.Struct):
+class Aggregate(Record):
     """Summed usage of a group of requests. Money in exact micro-dollars.
 
     Not frozen: a frozen dataclass sets each field through ``object.__setattr__``,
@@ -650,16 +649,16 @@ def _selection(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, dict]:
     return f"SELECT * FROM ({sources}) q {where}", params
 
 
-class Summary(msgspec.Struct):
+class Summary(Record):
     """A report's numbers: its rows, their per-model sub-rows, the total, the unpriced."""
 
     groups: list[Aggregate]
     subs: list[Aggregate]
     total: Aggregate | None  # None: no requests
     unpriced: list[tuple[str, int, int]]  # as ``unpriced``
-    unknown_modifiers: list[tuple[str, int]] = msgspec.field(default_factory=list)
-    projects: list[Aggregate] = msgspec.field(default_factory=list)  # per key and project
-    agents: list[Aggregate] = msgspec.field(default_factory=list)  # per key and agent (source)
+    unknown_modifiers: list[tuple[str, int]] = Factory(list)
+    projects: list[Aggregate] = Factory(list)  # per key and project
+    agents: list[Aggregate] = Factory(list)  # per key and agent (source)
     # the rows as their JSON text instead of ``groups``, in pieces, when asked and
     # given (``summarise``'s ``rows_json``: the session report of every session)
     rows_json: list | None = None
@@ -939,15 +938,33 @@ def _session_totals(con: duckdb.DuckDBPyConnection, sql: str, params: dict,
     return Summary(groups, [], total, *_warnings(unpriced, odd), [], rows_json=text)
 
 
+FEW_ROWS = 500  # ``session_aggregates`` of at most this many rows decodes with ``json``
+
+
 def session_aggregates(con: duckdb.DuckDBPyConnection, keys: list[str] | None = None
                        ) -> list[Aggregate]:  # fmt: skip
     """The rows of ``session_totals`` (those of the sessions ``keys`` names, or all), as
     ``Aggregate``s in the order of their keys."""
     # Decimals, lists and instants cross to Python as text: DuckDB's own conversion of
     # them took 0.1 s of the 0.12 s 8,838 sessions cost (text, then Decimal and
-    # msgspec: 0.02 s). The values are the same.
-    lists = msgspec.json.Decoder(list[str]).decode
+    # msgspec: 0.02 s). The values are the same. A few rows (a short history, or the
+    # session report's changed ones after a new line) are decoded by ``json``: that
+    # report imports no msgspec otherwise (some 25 ms).
     where = "" if keys is None else "WHERE k IN (SELECT unnest($keys)) "
+    rows = con.execute(
+        "SELECT k, input_tokens, output_tokens, cache_write_5m_tokens, "
+        "cache_write_1h_tokens, cache_read_tokens, web_search_requests, "
+        "cost_micro::VARCHAR, savings_micro::VARCHAR, requests, to_json(models)::VARCHAR, "
+        "strftime(first_ts, '%Y-%m-%dT%H:%M:%S.%gZ'), "
+        "strftime(last_ts, '%Y-%m-%dT%H:%M:%S.%gZ'), to_json(branches)::VARCHAR, project, "
+        f"session_total, source FROM session_totals {where}ORDER BY k",
+        {} if keys is None else {"keys": keys}).fetchall()
+    if len(rows) <= FEW_ROWS:
+        from json import loads as lists
+    else:
+        import msgspec
+
+        lists = msgspec.json.Decoder(list[str]).decode
     return [
         Aggregate(key=k, sub_key=None, input_tokens=i, output_tokens=o,
                   cache_write_5m_tokens=w5, cache_write_1h_tokens=w1, cache_read_tokens=r,
@@ -955,14 +972,7 @@ def session_aggregates(con: duckdb.DuckDBPyConnection, keys: list[str] | None = 
                   requests=n, models=lists(models), first_ts=first, last_ts=last,
                   branches=lists(branches), cwd=project, agent=agent, session_total=whole)
         for k, i, o, w5, w1, r, ws, cost, sav, n, models, first, last, branches, project,
-            whole, agent in con.execute(
-            "SELECT k, input_tokens, output_tokens, cache_write_5m_tokens, "
-            "cache_write_1h_tokens, cache_read_tokens, web_search_requests, "
-            "cost_micro::VARCHAR, savings_micro::VARCHAR, requests, to_json(models)::VARCHAR, "
-            "strftime(first_ts, '%Y-%m-%dT%H:%M:%S.%gZ'), "
-            "strftime(last_ts, '%Y-%m-%dT%H:%M:%S.%gZ'), to_json(branches)::VARCHAR, project, "
-            f"session_total, source FROM session_totals {where}ORDER BY k",
-            {} if keys is None else {"keys": keys}).fetchall()
+            whole, agent in rows
     ]  # fmt: skip
 
 

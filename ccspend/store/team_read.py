@@ -46,9 +46,8 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import msgspec
-
 from ccspend.core.errors import CcspendError, StoreBusy
+from ccspend.core.records import replace
 from ccspend.store import LOCK_TIMEOUT_ENV, is_lock_error, lock_timeout
 from ccspend.store.queries import Aggregate, Filters, Summary
 from ccspend.store.team_table import (
@@ -665,8 +664,7 @@ def _summary(group: str, rows: list[tuple], by_model: bool, by_project: bool) ->
 
     def agg(acc: _Acc, key: str, sub: str | None = None) -> Aggregate:
         a = acc.aggregate(key, sub)
-        return a if session else msgspec.structs.replace(a, first_ts=None, last_ts=None,
-                                                         branches=[], cwd=None)
+        return a if session else replace(a, first_ts=None, last_ts=None, branches=[], cwd=None)
 
     out_groups = [agg(a, k) for k, a in sorted(groups.items())]
     out_subs = [agg(a, k, s) for (k, s), a in sorted(subs.items())]

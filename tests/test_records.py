@@ -1,4 +1,4 @@
-"""``core.frozen``: records that behave as frozen dataclasses (the rate card, the config)."""
+"""``core.records``: records that behave as dataclasses and msgspec Structs do."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from ccspend.core.frozen import Factory, Frozen, plain
+from ccspend.core.records import Factory, Frozen, Record, plain, replace
 
 
 class Point(Frozen):
@@ -90,3 +90,38 @@ def test_a_report_imports_no_dataclasses_for_the_card_or_the_config():
             "print('dataclasses' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.split() == ["False"], r.stderr
+
+
+class Tally(Record):
+    key: str
+    n: int = 0
+    rows: list = Factory(list)
+
+
+def test_a_record_is_mutable_and_unhashable_as_a_struct():
+    t = Tally("a")
+    t.n += 2
+    t.rows.append(1)
+    assert t == Tally("a", 2, [1]) and t != Tally("b", 2, [1])
+    assert repr(t) == "Tally(key='a', n=2, rows=[1])"
+    with pytest.raises(TypeError):
+        hash(t)
+    assert pickle.loads(pickle.dumps(t)) == t
+
+
+def test_replace_copies_with_changes_and_refuses_unknown_fields():
+    t = Tally("a", 1, [1])
+    u = replace(t, n=5)
+    assert (u.key, u.n, u.rows) == ("a", 5, [1]) and t.n == 1 and type(u) is Tally
+    f = replace(Point(1, 2, ()), y=3)
+    assert f == Point(1, 3, ()) and hash(f) == hash(Point(1, 3, ()))
+    with pytest.raises(TypeError):
+        replace(t, nope=1)
+
+
+def test_the_report_path_s_records_import_neither_msgspec_nor_dataclasses():
+    code = ("import sys; import ccspend.store.queries, ccspend.reports.build, "
+            "ccspend.ingest.claude, ccspend.cli.jsonout, ccspend.pricing.card; "
+            "print(sorted(m for m in ('msgspec', 'dataclasses') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.stdout.split() == ["[]"], r.stderr
