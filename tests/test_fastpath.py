@@ -181,7 +181,7 @@ def test_a_report_leaves_its_commits_in_the_log_and_the_next_run_reads_them(sand
 def test_settle_checkpoints_a_store_left_open_once_its_log_is_large(tmp_path, monkeypatch):
     """Every open replays the whole log, so a store left open at exit is checkpointed
     by the run that finds its log past ``SETTLE_WAL_BYTES``."""
-    import ccspend.store as store_module
+    import ccspend.store.database as store_module
     from ccspend.store import Store
 
     store = Store(tmp_path / "db.duckdb")

@@ -150,7 +150,7 @@ def test_no_sql_or_driver_outside_the_store(path: Path):
 
 def test_the_store_is_where_the_sql_is():
     """The checker sees SQL where it is: the store's modules are full of it."""
-    assert problems((STORE / "__init__.py").read_text(encoding="utf-8"))
+    assert problems((STORE / "database.py").read_text(encoding="utf-8"))
     assert problems((STORE / "queries.py").read_text(encoding="utf-8"))
 
 

@@ -109,14 +109,14 @@ def run_report(opts: ReportOptions, *, render, progress=None, walked: dict | Non
     and loaded: not for a team report, ``--demo`` or ``--no-ingest``, which do not
     write this machine's database.
     """
-    from pathlib import Path
+    from pathlib import Path  # noqa: F401 - before the opening: DuckDB's connect imports it
 
     soon = not (opts.demo or opts.no_ingest or opts.team is not None or opts.user is not None
                 or opts.machine is not None or opts.name in TEAM_REPORTS)  # fmt: skip
-    if soon:
+    if soon:  # before the store's and the report's imports: the opening runs beside them
         from ccspend.store import early
 
-        soon = early.open_soon(str(Path(opts.db or paths.default_db_str()).expanduser()))
+        soon = early.open_soon(os.path.expanduser(opts.db or paths.default_db_str()))
     try:
         _run_report(opts, render, progress, walked, leave_open, soon)
     finally:
