@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 
+from ccspend.core import records
 from ccspend.core.records import Factory, Frozen, Record, plain, replace
 
 
@@ -20,6 +21,29 @@ class Point(Frozen):
     tags: list = Factory(list)
     cache: dict = Factory(dict)
     _hidden = ("cache",)
+
+
+@pytest.fixture(autouse=True, params=["generic", "compiled"])
+def init_kind(request, monkeypatch):
+    """Every test twice: records made by the generic ``__init__``, and by the one a class
+    compiles once it has made ``COMPILE_AFTER`` records."""
+    monkeypatch.setattr(records, "COMPILE_AFTER", 0 if request.param == "compiled" else 10**9)
+    yield request.param
+    for cls in (Point, Tally):
+        if "__init__" in cls.__dict__:
+            del cls.__init__
+        cls._made = 0
+
+
+def test_a_class_compiles_its_init_after_its_first_records(init_kind):
+    Point(1)
+    assert ("__init__" in Point.__dict__) == (init_kind == "compiled")
+    for _ in range(40):
+        Point(1)
+    assert ("__init__" in Point.__dict__) == (init_kind == "compiled")
+    records.COMPILE_AFTER = 40
+    Point(2)  # the 42nd: the generic one hands over to a compiled one
+    assert "__init__" in Point.__dict__ and Point(3, 4) == Point(x=3, y=4)
 
 
 def test_fields_defaults_and_factories():
