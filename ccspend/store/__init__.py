@@ -13,6 +13,7 @@ submodules, on first use (PEP 562), so that a report's first step, ``store.early
 (the file attached in a thread), starts before the rest of the store is imported.
 """
 
+import os
 import sys
 
 
@@ -20,13 +21,10 @@ def __getattr__(name: str):
     """A submodule (``from ccspend.store import queries``), else a name of ``database``."""
     if name.startswith("__"):
         raise AttributeError(name)
-    full = f"{__name__}.{name}"
-    try:
-        __import__(full)
-        value = sys.modules[full]
-    except ModuleNotFoundError as exc:
-        if exc.name != full:
-            raise
+    if os.path.isfile(os.path.join(__path__[0], name + ".py")):  # a stat, not a failed import
+        __import__(f"{__name__}.{name}")
+        value = sys.modules[f"{__name__}.{name}"]
+    else:
         __import__(f"{__name__}.database")
         try:
             value = getattr(sys.modules[f"{__name__}.database"], name)
