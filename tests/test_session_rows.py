@@ -204,3 +204,23 @@ def test_a_report_after_new_lines_is_a_cold_report_s_bytes(sandbox):
             assert kept.returncode == cold.returncode == 0
             assert kept.stdout == cold.stdout
             assert len(json.loads(kept.stdout)["rows"]) == 511 + step
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=20), st.lists(st.text(max_size=12), max_size=30))
+def test_the_index_gives_back_what_it_was_given(key, keys):
+    """Any session ids (a log's: NULs, newlines, lone surrogates) and hashes round-trip;
+    a cut or a stray byte is refused or reads as something else (which the file's sizes
+    then refuse: ``test_a_torn_or_foreign_file_is_written_again``)."""
+    from array import array
+
+    hashes = array("Q", (hash(k) & (2**64 - 1) for k in keys))
+    sizes = array("Q", range(len(keys)))
+    index = session_rows._index(key, keys, hashes, sizes)
+    assert session_rows._read_index(index) == (key, keys, hashes, sizes)
+    for bad in (index[:-1], index + b"x", b"9" + index):
+        try:
+            got = session_rows._read_index(bad)
+        except ValueError:
+            continue
+        assert got != (key, keys, hashes, sizes)

@@ -22,12 +22,12 @@ version of ccspend, and the text's own SQL and DuckDB's version (its hash functi
 
 The file: a header line (``_MAGIC``, then the sizes of the index and the text), the
 index, then the text: each row followed by ``,\\n``, in the index's order. The index
-(``_index``, ``_read_index``): a line with the sizes of the key and the session count,
-the key, then four blocks: the sessions' keys' sizes, their keys (UTF-8, one after
-another), their hashes and the sizes of their rows' text; the sizes and hashes as
-unsigned 64-bit integers in the machine's order. Read with ``array`` alone: neither
-msgspec (a report after a new line imports none) nor ``marshal`` (not for data that
-may be damaged).
+(``_index``, ``_read_index``): a line with the size of the key, the session count and
+whether the keys are sized, the key, then the sessions' keys (UTF-8: joined by NULs, or,
+if one holds a NUL, each after its size), their hashes and the sizes of their rows'
+text; the sizes and hashes as unsigned 64-bit integers in the machine's order. Read with
+``array`` alone: neither msgspec (a report after a new line imports none) nor
+``marshal`` (not for data that may be damaged).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 # the file's name in the database's cache folder (``answer_cache.cache_dir``)
 FILE_NAME = "session-rows"
-_MAGIC = b"ccspend-session-rows 2"
+_MAGIC = b"ccspend-session-rows 3"
 # Rows written again in one report past which the file is saved again: a run that wrote
 # a few rows (the session in progress) leaves the file as it was, and the next run
 # writes those few again rather than rewriting 7 MB each time.
@@ -193,9 +193,13 @@ def _save(path: str, key: str, keyed: list[tuple[str, int]], fresh: dict[str, by
 
 def _index(key: str, keys: list[str], hashes: array, sizes: array) -> bytes:
     """The file's index (see the module's docstring)."""
-    encoded = [k.encode("utf-8", "surrogatepass") for k in keys]  # a log's id may hold any
     key_b = key.encode("utf-8", "surrogatepass")
-    return b"".join([b"%d %d\n" % (len(key_b), len(keys)), key_b,
+    if not any("\0" in k for k in keys):  # session ids: one string, split at NULs in C
+        blob = "\0".join(keys).encode("utf-8", "surrogatepass")
+        return b"".join([b"%d %d 0\n" % (len(key_b), len(keys)), key_b, blob,
+                         hashes.tobytes(), sizes.tobytes()])  # fmt: skip
+    encoded = [k.encode("utf-8", "surrogatepass") for k in keys]  # a log's id may hold any
+    return b"".join([b"%d %d 1\n" % (len(key_b), len(keys)), key_b,
                      array("Q", map(len, encoded)).tobytes(), *encoded, hashes.tobytes(),
                      sizes.tobytes()])  # fmt: skip
 
@@ -203,18 +207,25 @@ def _index(key: str, keys: list[str], hashes: array, sizes: array) -> bytes:
 def _read_index(index: bytes) -> tuple[str, list[str], array, array]:
     """What ``_index`` wrote; ValueError if it is not that."""
     line, found, rest = index.partition(b"\n")
-    n_key, n = (int(x) for x in line.split(b" "))  # ValueError unless two numbers
-    if not found or n_key < 0 or n < 0:
+    n_key, n, sized = (int(x) for x in line.split(b" "))  # ValueError unless three numbers
+    if not found or n_key < 0 or n < 0 or sized not in (0, 1) or len(rest) < n_key + 16 * n:
         raise ValueError("not an index")
-    lens, hashes, sizes = array("Q"), array("Q"), array("Q")
-    at = n_key + 8 * n
-    lens.frombytes(rest[n_key:at])
-    if len(lens) != n or len(rest) != at + sum(lens) + 16 * n:
-        raise ValueError("not an index")
-    keys = []
-    for size in lens:
-        keys.append(rest[at:at + size].decode("utf-8", "surrogatepass"))
-        at += size
-    hashes.frombytes(rest[at:at + 8 * n])
-    sizes.frombytes(rest[at + 8 * n:])
-    return rest[:n_key].decode("utf-8", "surrogatepass"), keys, hashes, sizes
+    key = rest[:n_key].decode("utf-8", "surrogatepass")
+    body = rest[n_key:len(rest) - 16 * n]
+    if sized:
+        lens = array("Q")
+        lens.frombytes(body[:8 * n])
+        if len(lens) != n or len(body) != 8 * n + sum(lens):
+            raise ValueError("not an index")
+        keys, at = [], 8 * n
+        for size in lens:
+            keys.append(body[at:at + size].decode("utf-8", "surrogatepass"))
+            at += size
+    else:
+        keys = body.decode("utf-8", "surrogatepass").split("\0") if n or body else []
+        if len(keys) != n:
+            raise ValueError("not an index")
+    hashes, sizes = array("Q"), array("Q")
+    hashes.frombytes(rest[len(rest) - 16 * n:len(rest) - 8 * n])
+    sizes.frombytes(rest[len(rest) - 8 * n:])
+    return key, keys, hashes, sizes
