@@ -39,7 +39,8 @@ _NUMBER_LINE = re.compile(rb' *(?:"(?:[^"\\\n]|\\.)*": )?(-?[0-9][-+0-9.eE]*),?$
 
 
 # Up to this many rows, ``json.dumps`` itself: a report after a new line then imports no
-# msgspec (some 25 ms), and its pure-Python encoder takes a few ms on a few hundred rows.
+# msgspec (some 25 ms), and its pure-Python encoder takes 1 ms on a month of days, 12 ms
+# on 400 rows (msgspec: 2 ms once imported).
 PLAIN_ROWS = 400
 
 

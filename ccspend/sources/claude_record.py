@@ -3,7 +3,8 @@
 The ingest's scanner (``claude_code``) decodes lines with msgspec and falls
 back to ``extract`` for odd ones; the status line and the cap hooks, which read
 only the few lines a session added since their last call, use ``extract`` with
-``json`` directly, so they never pay for importing msgspec.
+``json`` directly, so they never pay for importing msgspec; so does the ingest of at
+most 1 MiB of new bytes (``scan_plain``: a report right after a new line).
 """
 
 from __future__ import annotations
@@ -252,8 +253,8 @@ def _no_constant(name: str):
 class Unsure(Exception):
     """A line ``json`` reads where msgspec's verdict depends on where the oddity lies (a
     number past a float's range: an error in a field the fast scanner decodes, skipped
-    in one it does not; a top-level key given twice): read the bytes with the fast
-    scanner instead (``claude_code.scan_records``)."""
+    in one it does not; ``"timestamp"`` twice in a line the first timestamp is looked
+    for in): read the bytes with the fast scanner instead (``claude_code.scan_records``)."""
 
 
 def _finite(text: str) -> float:
@@ -285,11 +286,12 @@ def scan_plain(buf: bytes, base: int, file_id: int) -> tuple[list[dict], int, in
     The rules are ``claude_code.scan``'s, written plainly; ``tests/test_scan_exact.py``
     holds the two equal on hostile bytes (what ``json`` alone cannot judge raises
     ``Unsure``: the caller then reads the bytes with the fast scanner; no real log holds
-    such a line). A complete line, less one trailing ``\\r``,
-    that begins with ``{`` and ends with ``}`` is read only if it mentions ``"usage"``;
-    any other line is stripped of spaces and a BOM, and is a bad line unless it is then
-    a JSON object (read like the first kind if it mentions ``"usage"``). An incomplete
-    last line is left for the next read.
+    such a line).
+
+    A complete line, less one trailing ``\\r``, that begins with ``{`` and ends with ``}``
+    is read only if it mentions ``"usage"``; any other line is stripped of spaces and a
+    BOM, and is a bad line unless it is then a JSON object (read like the first kind if
+    it mentions ``"usage"``). An incomplete last line is left for the next read.
     """
     records: list[dict] = []
     bad = 0

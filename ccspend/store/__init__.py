@@ -8,7 +8,7 @@ default 15) and then fails with a clear error. DuckDB errors become ccspend
 errors here, and nowhere else.
 
 ``database`` holds the store itself (``Store``, its connections and writes, the runs'
-journal). This file imports nothing: it gives ``database``'s names, and the
+journal). This file imports nothing of ccspend's: it gives ``database``'s names, and the
 submodules, on first use (PEP 562), so that a report's first step, ``store.early``
 (the file attached in a thread), starts before the rest of the store is imported.
 """

@@ -56,9 +56,8 @@ class FileState(NamedTuple):
 class FileUpdate:
     """One file's outcome of an ingest pass, written in the same transaction as its rows.
 
-    A plain class, not a dataclass or a msgspec Struct: this module is imported before
-    a report starts opening its database (``early.open_soon``), and either would first
-    import what they are made with (some 15 and 50 ms)."""
+    A plain class, not a dataclass or a msgspec Struct: this module is imported by every
+    report, and either would first import what they are made with (some 15 and 25 ms)."""
 
     __slots__ = ("path", "source", "dev", "ino", "size", "mtime_ns", "start", "end",
                  "head_hash", "skipped", "agent_id", "agent_type", "replace", "expected",

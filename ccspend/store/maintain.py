@@ -236,7 +236,7 @@ def after_batch(con: duckdb.DuckDBPyConnection, retired: list[int],
 # 40-odd statements took 228 ms on two threads and 190 ms on one (medians of four,
 # alternated, 2 cores); a report's own query over the history keeps them all.
 SMALL_BYTES = 1 << 20  # a batch's records up to this size: a new line, a few sessions
-SMALL_SPAN = 86400 * 1_000_000  # dirty buckets within a day (µs): one session's tail
+SMALL_SPAN_S = 86400  # dirty buckets within a day: a session's tail, not a new card's
 
 
 @contextlib.contextmanager
@@ -478,7 +478,7 @@ def refresh(con: duckdb.DuckDBPyConnection, price_counted: str, changed: list[st
                         "unnest($2::VARCHAR[])", [list(now), list(now.values())])
         lo, hi = con.execute("SELECT min(bucket), max(bucket) FROM rollup_dirty").fetchone()
         # a new line's buckets (and its session), not a new card's or a first ingest's
-        small = lo is not None and not changed and (hi - lo).total_seconds() * 1e6 <= SMALL_SPAN
+        small = lo is not None and not changed and (hi - lo).total_seconds() <= SMALL_SPAN_S
         with one_thread(con, small):
             if lo is not None:
                 _reprice_and_sum(con, price_counted, lo, hi, now)
