@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import ccspend.ingest.claude as ic
 import ccspend.sources.claude_code as cc
-from ccspend.sources.claude_record import MAX_TOKENS, scan_plain
+from ccspend.sources.claude_record import MAX_TOKENS, Unsure, scan_plain
 from ccspend.sources.logfiles import LogFile
 from tests.logs import assistant, user
 
@@ -283,7 +283,7 @@ def test_lines_json_alone_cannot_judge_go_to_the_fast_scanner(odd, tmp_path):
     at = 0 if b"timestamp" in odd else 1  # a file's first time is read from its first line
     lines[at] = lines[at].replace(b'"type"', odd, 1)
     data = b"\n".join(lines) + b"\n"
-    with pytest.raises(cc.claude_record.Unsure):
+    with pytest.raises(Unsure):
         scan_plain(data, 0, 3)
     path = tmp_path / "s.jsonl"
     path.write_bytes(data)

@@ -29,7 +29,6 @@ from typing import Annotated
 
 import msgspec
 
-from ccspend.sources import claude_record
 from ccspend.sources.claude_record import (  # noqa: F401 - re-exported
     AHEAD,
     EARLIEST,
@@ -102,11 +101,6 @@ def best_per_response(lines: list[Line]) -> list[Line]:
     return out
 
 
-def subagent_type(log: LogFile) -> str | None:
-    """The agent type named in ``agent-<id>.meta.json`` beside a subagent file, if any."""
-    return claude_record.subagent_type(log.path, log.agent_id)
-
-
 def scan(buf, base: int, file_id: int, limit: int | None = None) -> ScanResult:
     """Read the complete lines of ``buf[:limit]``, a piece of a file starting at offset ``base``.
 
@@ -132,7 +126,7 @@ def scan_records(buf, base: int, file_id: int) -> tuple[list[dict], int, int, in
     """``scan`` in ``claude_record.scan_plain``'s terms: (records, flat as the store writes
     them; bad lines; end; first timestamp). For the lines ``json`` alone cannot judge."""
     out = scan(buf, base, file_id)
-    return [record_of(line) for line in out.lines], out.skipped, out.end, out.first_ts
+    return out.records, out.skipped, out.end, out.first_ts
 
 
 def _lines(buf, view: memoryview, limit: int, base: int, file_id: int, out: ScanResult) -> int:

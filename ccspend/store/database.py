@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from ccspend.core.errors import CcspendError, StoreBusy, StoreCorrupt, StoreTooNew
+from ccspend.core.records import Record
 from ccspend.core.redact import redact_text
 from ccspend.store import early, maintain
 from ccspend.store.migrations import MIGRATIONS, Migration
@@ -53,45 +54,32 @@ class FileState(NamedTuple):
     skipped_lines: int
 
 
-class FileUpdate:
+class FileUpdate(Record):
     """One file's outcome of an ingest pass, written in the same transaction as its rows.
 
-    A plain class, not a dataclass or a msgspec Struct: this module is imported by every
-    report, and either would first import what they are made with (some 15 and 25 ms)."""
+    A ``core.records`` record, not a dataclass or a msgspec Struct: this module is
+    imported by every report, and either would first import what they are made with
+    (some 15 and 25 ms)."""
 
-    __slots__ = ("path", "source", "dev", "ino", "size", "mtime_ns", "start", "end",
-                 "head_hash", "skipped", "agent_id", "agent_type", "replace", "expected",
-                 "retire", "tmp_id", "first_ts_us", "last_ts_us", "file_id")
-
-    def __init__(
-        self, path: str, source: str, dev: int, ino: int, size: int, mtime_ns: int,
-        start: int, end: int, head_hash: str | None, skipped: int, agent_id: str | None,
-        agent_type: str | None, replace: bool, expected: FileState | None,
-        retire: bool = False, tmp_id: int = 0, first_ts_us: int | None = None,
-        last_ts_us: int | None = None, file_id: int | None = None,
-    ) -> None:  # fmt: skip
-        self.path = path
-        self.source = source
-        self.dev = dev
-        self.ino = ino
-        self.size = size
-        self.mtime_ns = mtime_ns
-        self.start = start  # offset the read started at (0 on a re-read)
-        self.end = end  # offset just past the last complete line read
-        self.head_hash = head_hash
-        self.skipped = skipped  # bad lines in the bytes read this time
-        self.agent_id = agent_id
-        self.agent_type = agent_type
-        self.replace = replace  # the file was truncated or replaced: drop its old rows first
-        self.expected = expected  # the state the read was planned from
-        self.retire = retire  # on replace, keep the old rows under a retired file (history)
-        self.tmp_id = tmp_id  # the file's index in the run: its records carry it as "f"
-        self.first_ts_us = first_ts_us  # the file's first line (read from offset 0 only)
-        self.last_ts_us = last_ts_us  # the newest request read this time
-        self.file_id = file_id
-
-    def __repr__(self) -> str:
-        return "FileUpdate(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
+    path: str
+    source: str
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+    start: int  # offset the read started at (0 on a re-read)
+    end: int  # offset just past the last complete line read
+    head_hash: str | None
+    skipped: int  # bad lines in the bytes read this time
+    agent_id: str | None
+    agent_type: str | None
+    replace: bool  # the file was truncated or replaced: drop its old rows first
+    expected: FileState | None  # the state the read was planned from
+    retire: bool = False  # on replace, keep the old rows under a retired file (history)
+    tmp_id: int = 0  # the file's index in the run: its records carry it as "f"
+    first_ts_us: int | None = None  # the file's first line (read from offset 0 only)
+    last_ts_us: int | None = None  # the newest request read this time
+    file_id: int | None = None
 
 
 def is_lock_error(exc: Exception) -> bool:
