@@ -162,6 +162,8 @@ def test_a_report_leaves_its_commits_in_the_log_and_the_next_run_reads_them(sand
     a new line): the write-ahead log holds the run's commits, the repeat is still the
     cached answer, and the next run, after a new line, replays the log and counts both."""
     f = write(projects / "p" / "s.jsonl", [assistant(msg="a", out=10)])
+    assert run_cli("daily", "--json").returncode == 0  # makes the database
+    append(f, [assistant(msg="b", out=20)])
     first = run_cli("daily", "--json")
     db = sandbox / "data" / "ccspend.duckdb"
     wal = db.with_name(db.name + ".wal")
@@ -169,13 +171,13 @@ def test_a_report_leaves_its_commits_in_the_log_and_the_next_run_reads_them(sand
     marks = sandbox / "marks"
     again = run_cli("daily", "--json", env={"CCSPEND_TIMING": str(marks)})
     assert again.stdout == first.stdout and "cached\t" in marks.read_text()
-    append(f, [assistant(msg="b", out=20)])
+    append(f, [assistant(msg="c", out=40)])
     third = json.loads(run_cli("daily", "--json").stdout)["totals"]
-    assert (third["requests"], third["output_tokens"]) == (2, 30)
+    assert (third["requests"], third["output_tokens"]) == (3, 70)
     from ccspend.store import Store
 
     with Store(db).connect() as con:  # another process's open replays the log too
-        assert con.execute("SELECT count(*) FROM counted").fetchone()[0] == 2
+        assert con.execute("SELECT count(*) FROM counted").fetchone()[0] == 3
 
 
 def test_settle_checkpoints_a_store_left_open_once_its_log_is_large(tmp_path, monkeypatch):

@@ -208,6 +208,47 @@ def test_migration_builds_the_tables_from_the_stored_rows(store, logs, card):
     check(store, card)
 
 
+def test_new_lines_of_every_kind_appended_one_batch_at_a_time(store, logs, card, monkeypatch):
+    """A batch of new responses seen nowhere else is added by ``maintain._add_alone``;
+    every other kind of new line goes the general way, with the same outcome."""
+    taken: list[bool] = []
+    alone = maintain._add_alone
+    monkeypatch.setattr(maintain, "_add_alone", lambda con: taken.append(alone(con)) or taken[-1])
+    f = logs / "-home-dev-app" / "s1.jsonl"
+    _write(f, [assistant(ts=_stamp(0), msg="m0", req="r0")])
+    _ingest(store, logs)
+    steps = [
+        ([assistant(ts=_stamp(1), msg="m1", req="r1", out=40)], True),  # a new response
+        ([assistant(ts=_stamp(2), msg="m2", req="r2", api_error=True, out=0)], False),
+        ([assistant(ts=_stamp(3), msg="m3", req="r3", model="<synthetic>", out=0)], False),
+        # streamed lines read together: the read keeps the largest, one line per response
+        ([assistant(ts=_stamp(4), msg="m4", req="r4", out=1),
+          assistant(ts=_stamp(4), msg="m4", req="r4", out=500)], True),
+        ([assistant(ts=_stamp(5), msg="m1", req="r1", out=900)], False),  # grown later
+        ([assistant(ts=_stamp(6), msg=None, req=None, out=7)], False),  # no key: its own row
+        ([assistant(ts=_stamp(7), msg="m7", req="r7"),
+          assistant(ts=_stamp(8), msg="m8", req="r8")], True),
+    ]
+    for lines, lean in steps:
+        taken.clear()
+        _write(f, lines)
+        _ingest(store, logs)
+        check(store, card)
+        assert taken == [lean], lines
+    # one response in two files of one batch (a resumed copy read with its original)
+    taken.clear()
+    _write(f, [assistant(ts=_stamp(9), msg="m9", req="r9", out=3)])
+    _write(logs / "-home-dev-app" / "s2.jsonl", [assistant(ts=_stamp(9), msg="m9", req="r9",
+                                                           out=3, session="B")])
+    _ingest(store, logs)
+    check(store, card)
+    assert taken == [False]
+    with store.connect() as con:
+        got = dict(con.execute("SELECT coalesce(ckey, '-'), output_tokens FROM counted").fetchall())
+    assert got == {"m0|r0": 100, "m1|r1": 900, "m4|r4": 500, "-": 7, "m7|r7": 100, "m8|r8": 100,
+                   "m9|r9": 3}
+
+
 def test_random_ingest_sequences_match_a_recompute(store, logs, card):
     rng = random.Random(17)
     files: list[Path] = []

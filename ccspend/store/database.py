@@ -89,12 +89,13 @@ def is_lock_error(exc: Exception) -> bool:
 
 # A database left open at exit (``Store.keep_open(close=False)``) is checkpointed
 # once its write-ahead log is past this size: each run's few commits append some
-# kilobytes, and every open replays the whole log. Replaying is dearer than it
-# looks: a 740 KB log made the open 54 ms slower than a checkpointed file (median
-# of ten reports after a new line, alternated), against some 25 ms for one
-# checkpoint. A report after a new line adds about 4.5 KB, so at 64 KiB a
-# checkpoint comes every fifteen runs or so and the replay stays a few ms.
-SETTLE_WAL_BYTES = 64 << 10
+# kilobytes, and every open replays the whole log. A report after a new line adds
+# about 4.3 KB, whose replay costs the next open some 2.3 ms, and a checkpoint some
+# 25-35 ms: measured on the 25 MB history, the attach took 4 ms with no log, 9 ms
+# with one run's, 11-17 ms with four's, 21-28 ms with eight's. Every fifth run or so
+# checkpointing (a run's replay plus its share of a checkpoint: about 12 ms) beats
+# every fifteenth (about 19 ms); a 740 KB log made the open 54 ms slower.
+SETTLE_WAL_BYTES = 24 << 10
 # The connections left open for the process's exit (a reference keeps them open).
 _LEFT_OPEN: list = []
 
@@ -227,6 +228,8 @@ class Store:
         self._keeping = False
         self._closing = True
         self._kept: duckdb.DuckDBPyConnection | None = None
+        # (the attach, source and states ``file_states`` last read): see ``_write_ingest``
+        self._planned: tuple | None = None
 
     def settle(self) -> None:
         """Write a database kept open (``keep_open``) to its file now, if it will be closed.
@@ -505,7 +508,12 @@ class Store:
         ingest's write and the report then use this one open instead of three.
         """
         with self.connect(write=self._keeping) as con:
-            return self._file_states(con, source, paths)
+            states = self._file_states(con, source, paths)
+            # Read through this process's read-write attach, which holds the file's lock
+            # until it is detached: no other process can change them meanwhile, and the
+            # first batch written on that same attach need not read them again.
+            self._planned = (_ATTACHED.get(_HANDED.get(id(con), "")), source, states)
+            return states
 
     @staticmethod
     def _file_states(
@@ -542,10 +550,16 @@ class Store:
 
     def _write_ingest(self, con: duckdb.DuckDBPyConnection, updates: list[FileUpdate],
                       records: list[str], shape: str) -> int:  # fmt: skip
+        planned, self._planned = self._planned, None  # one batch per reading, at most
         con.execute("BEGIN TRANSACTION")
         try:
-            current = (self._file_states(con, updates[0].source, [up.path for up in updates])
-                       if updates else {})
+            if not updates:
+                current = {}
+            elif (planned is not None and planned[0] is not None and planned[1] == updates[0].source
+                  and planned[0] is _ATTACHED.get(_HANDED.get(id(con), ""))):  # fmt: skip
+                current = planned[2]  # read on this attach, which nothing has written since
+            else:
+                current = self._file_states(con, updates[0].source, [up.path for up in updates])
             accepted: list[FileUpdate] = []
             # a new id is needed for a new file or a retired one (an append needs none)
             next_id = (con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchone()[0]
@@ -568,7 +582,7 @@ class Store:
             # Python values bound as parameters cost 25 ms for 2,600 files.
             _load_batch_files(con, accepted)
             replaced = [up for up in accepted if up.replace and up.expected is not None]
-            maintain.before_batch(con, [up.file_id for up in replaced])
+            alone = not maintain.before_batch(con, [up.file_id for up in replaced])
             dropped = [up.file_id for up in replaced if not up.retire]
             if dropped:
                 con.execute("DELETE FROM requests WHERE list_contains(?, file_id)", [dropped])
@@ -604,7 +618,7 @@ class Store:
                 )
             # Only retired files that kept rows (the others are gone with _prune_retired)
             maintain.after_batch(con, [old for _, old in retired],
-                                 [up.file_id for up in accepted])
+                                 [up.file_id for up in accepted], alone)
             con.execute("COMMIT")
             return inserted
         except Exception:
