@@ -274,3 +274,51 @@ def test_a_cache_check_that_misses_never_reads_the_answer(sandbox, monkeypatch):
     monkeypatch.setattr(answer_cache, "fingerprint", lambda files, db: "state then")
     assert answer_cache.cached_answer(**ask) == ("x" * 5_000_000, "warned\n")
     assert sum(read) > 5_000_000
+
+
+def test_the_state_names_the_newest_log_first_and_one_stat_tells_it_changed(tmp_path):
+    """``logs_state`` begins with the newest log's line (the log a session in progress
+    writes), so the cache check knows a miss from one stat before its walk."""
+    from ccspend.reports import answer_cache
+
+    old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
+    old.write_text("a\n")
+    new.write_text("b\n")
+    os.utime(old, ns=(1_000_000_000, 1_000_000_000))
+    files = [(str(p), p.stat().st_size, p.stat().st_mtime_ns, p.stat().st_dev, p.stat().st_ino)
+             for p in (old, new)]
+    state = answer_cache.logs_state(files).encode()
+    assert state.split(b"\n")[0].split(b"\0")[0] == str(new).encode()
+    assert sorted(state.split(b"\n")[1:-1]) == state.split(b"\n")[1:-1]  # then every log, sorted
+    assert not answer_cache._newest_changed(state)
+    with open(new, "a") as fh:
+        fh.write("c\n")
+    assert answer_cache._newest_changed(state)
+    new.unlink()
+    assert answer_cache._newest_changed(state)
+    assert answer_cache.logs_state([]) == ""
+    assert not answer_cache._newest_changed(answer_cache.files_state(tmp_path / "db").encode())
+
+
+def test_a_stale_answer_starts_the_database_opening_before_the_walk(sandbox, projects,
+                                                                   monkeypatch):
+    """After a new line in the newest log the check calls ``on_miss`` (the front end's
+    ``open_early``) before it walks the logs; the report then takes that opening."""
+    from ccspend.reports import answer_cache
+
+    f = write(projects / "p" / "s.jsonl", [assistant(msg="a")])
+    assert run_cli("daily", "--json").returncode == 0
+    order: list[str] = []
+    walk = answer_cache.log_files
+    monkeypatch.setattr(answer_cache, "log_files",
+                        lambda *a, **k: order.append("walk") or walk(*a, **k))
+    opts = fastpath.parse(["daily", "--json"])
+
+    def ask() -> bool:
+        return fastpath.serve_options(opts, {})
+
+    monkeypatch.setattr(fastpath, "open_early", lambda o: order.append("open") or False)
+    assert ask() and order == ["walk"]  # unchanged: the answer, and no opening
+    order.clear()
+    append(f, [assistant(msg="b")])
+    assert not ask() and order == ["open", "walk"]

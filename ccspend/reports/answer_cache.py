@@ -26,7 +26,7 @@ from ccspend import __version__
 from ccspend.core import paths
 from ccspend.core.files import write_cache
 
-_MAGIC = b"ccspend-cache 2"
+_MAGIC = b"ccspend-cache 3"
 _WALK_VERSION = 1
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CARD = os.path.join(_PACKAGE, "pricing", "data", "rates.toml")
@@ -83,8 +83,28 @@ def fingerprint(files, db) -> str:
 
 
 def logs_state(files) -> str:
-    """``fingerprint``'s part for the logs ``files`` (the stat rows as they were read)."""
-    return "".join(sorted([f"{f[0]}\0{f[1]}\0{f[2]}\0{f[4]}\n" for f in files]))
+    """``fingerprint``'s part for the logs ``files`` (the stat rows as they were read):
+    every log's line, sorted, after the newest log's (which ``_newest_changed`` checks
+    before the walk: the log a session in progress writes to)."""
+    if not files:
+        return ""
+    newest = max(files, key=lambda f: (f[2], f[0]))
+    return (f"{newest[0]}\0{newest[1]}\0{newest[2]}\0{newest[4]}\n"
+            + "".join(sorted([f"{f[0]}\0{f[1]}\0{f[2]}\0{f[4]}\n" for f in files])))
+
+
+def _newest_changed(state: bytes) -> bool:
+    """Whether the log a cached state names first (then the newest) has changed: a miss
+    told by one stat, before the walk, so that the report's database starts opening
+    (``cached_answer``'s ``on_miss``). False when the line is not a log's."""
+    parts = state[:state.find(b"\n")].split(b"\0")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts[1:]):
+        return False
+    try:
+        st = os.stat(parts[0])
+    except (OSError, ValueError):
+        return True
+    return (st.st_size, st.st_mtime_ns, st.st_ino) != tuple(int(p) for p in parts[1:])
 
 
 def files_state(db) -> str:
@@ -250,6 +270,7 @@ def cached_answer(
     shape=None,
     logs: dict[str, list[str]] | None = None,
     walked: dict | None = None,
+    on_miss=None,
 ) -> tuple[str, str] | None:
     """The (stdout, stderr) a report printed for this request, if it is still right.
     ``shape(tz)``: the rest of the request's key (``request_key``), for the report's zone;
@@ -257,7 +278,8 @@ def cached_answer(
 
     ``walked``, if given, receives the walk of the Claude Code roots this check made,
     ``{tuple(roots): (stat rows, unreadable folders)}``: on a miss, the report's ingest
-    plans from it instead of walking the same folders again."""
+    plans from it instead of walking the same folders again. ``on_miss()`` is called as
+    soon as a miss is certain from the newest log alone, before the walk."""
     tz = report_zone(timezone)
     db = paths.absolute(paths.expand(db)) if db else paths.default_db_str()
     db = paths.absolute(db)
@@ -274,6 +296,8 @@ def cached_answer(
         return None
     fh, cached_state, sizes = entry
     with fh:
+        if on_miss is not None and _newest_changed(cached_state):
+            on_miss()
         return _answer(fh, key, cached_state, sizes, db, roots, logs, walked)
 
 

@@ -53,16 +53,20 @@ def attach(path: str):
 
 def open_soon(path: str) -> bool:
     """Start attaching the existing database file ``path`` in a thread of its own. True
-    if started; not for a file that does not exist yet (the ingest makes it while its
-    parse workers run), nor one this process has attached or is attaching."""
+    if an opening is under way (started now, or by an earlier call); not for a file that
+    does not exist yet (the ingest makes it while its parse workers run), nor one this
+    process has attached already."""
     if not os.path.isfile(path):
         return False
     key = os.path.realpath(path)
+    with LOCK:
+        if key in _SOON:
+            return True
     from ccspend.store.engine import duckdb  # noqa: F401 - imported here, never in a thread
 
     with LOCK:
         if key in ATTACHED or key in _SOON:
-            return False
+            return key in _SOON
         got: dict = {}
 
         def run() -> None:

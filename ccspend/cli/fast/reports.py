@@ -109,19 +109,29 @@ def run_report(opts: ReportOptions, *, render, progress=None, walked: dict | Non
     and loaded: not for a team report, ``--demo`` or ``--no-ingest``, which do not
     write this machine's database.
     """
-    from pathlib import Path  # noqa: F401 - before the opening: DuckDB's connect imports it
-
-    soon = not (opts.demo or opts.no_ingest or opts.team is not None or opts.user is not None
-                or opts.machine is not None or opts.name in TEAM_REPORTS)  # fmt: skip
-    if soon:  # before the store's and the report's imports: the opening runs beside them
-        from ccspend.store import early
-
-        soon = early.open_soon(os.path.expanduser(opts.db or paths.default_db_str()))
+    soon = open_early(opts)  # before the store's and the report's imports: they run beside it
     try:
         _run_report(opts, render, progress, walked, leave_open, soon)
     finally:
         if soon:
+            from ccspend.store import early
+
             early.drop()  # an opening the report ended before taking
+
+
+def open_early(opts: ReportOptions) -> bool:
+    """Start opening the report's database in a thread (``store.early``), unless the report
+    does not write this machine's database (a team report, ``--demo``, ``--no-ingest``);
+    whether an opening is under way. Called by ``run_report``, or earlier by the cache
+    check once it knows the cached answer is stale."""
+    if (opts.demo or opts.no_ingest or opts.team is not None or opts.user is not None
+            or opts.machine is not None or opts.name in TEAM_REPORTS):  # fmt: skip
+        return False
+    from pathlib import Path  # noqa: F401 - before the opening: DuckDB's connect imports it
+
+    from ccspend.store import early
+
+    return early.open_soon(os.path.expanduser(opts.db or paths.default_db_str()))
 
 
 def _run_report(opts: ReportOptions, render, progress, walked: dict | None, leave_open: bool,
@@ -559,6 +569,7 @@ def serve_options(opts: ReportOptions, walked: dict | None = None) -> bool:
         project=opts.project, branch=opts.branch, breakdown=opts.breakdown, json_out=opts.json,
         db=opts.db, claude_dirs=list(opts.claude_dir), terminal=terminal(),
         shape=lambda tz: answer_shape(opts, tz), logs=logs, walked=walked,
+        on_miss=lambda: open_early(opts),
     )  # fmt: skip
     if answer is None:
         return False
