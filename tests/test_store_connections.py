@@ -71,8 +71,8 @@ def test_an_early_open_is_the_store_s_attach_or_closed(store):
         pass
     key = os.path.realpath(path)
     assert early.open_soon(path)
-    assert not early.open_soon(path)  # one at a time
     thread, got = early._SOON[key]
+    assert early.open_soon(path) and early._SOON[key][0] is thread  # under way: that one
     thread.join()
     with store.connect(write=True) as con:
         assert _ATTACHED[key][0] is got["base"]

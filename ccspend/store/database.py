@@ -329,12 +329,12 @@ class Store:
                         finally:
                             os.umask(old)
                     if self._keeping and self._kept is None:
-                        self._kept = _attached_cursor(str(self.path))
-                else:
-                    con = _attached_cursor(str(self.path)) or duckdb.connect(
-                        str(self.path), read_only=True
-                    )
-                con.execute("SET TimeZone = 'UTC'")
+                        self._kept = con  # every later connect of the block is this one
+                    return con
+                con = _attached_cursor(str(self.path))
+                if con is None:  # a read of a file no connection of this process holds
+                    con = duckdb.connect(str(self.path), read_only=True)
+                    con.execute("SET TimeZone = 'UTC'")  # as ``_use_store`` sets the others
                 return con
             except duckdb.Error as exc:
                 if is_lock_error(exc):
@@ -373,14 +373,15 @@ class Store:
     def connect(self, write: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection for one short piece of work, migrated and closed afterwards.
 
-        Within ``keep_open``, once the database is open, a read gets the kept
-        connection itself (migrated already, never closed here): the report reads
-        the rate card the refresh loaded into its temporary tables, instead of
-        loading it again on a connection of its own.
+        Within ``keep_open``, once the database is open for writing, every connect gets
+        the kept connection itself (migrated already, never closed here): the report
+        reads the rate card the refresh loaded into its temporary tables, instead of
+        loading it again on a connection of its own, and no write makes a connection
+        of its own (two statements each: ``_use_store``).
         """
         from ccspend.store.engine import duckdb
 
-        kept = self._kept if not write else None
+        kept = self._kept
         if kept is not None:
             try:
                 yield kept
@@ -390,6 +391,9 @@ class Store:
                 if "interrupted" in str(exc).lower():  # DuckDB's own word for a Ctrl-C
                     raise KeyboardInterrupt from None
                 raise
+            finally:
+                if write:
+                    self._restrict_permissions()
             return
         if not write and not self.path.exists():
             with self.connect(write=True):
@@ -414,26 +418,33 @@ class Store:
             yield con
         except duckdb.Error as exc:
             with contextlib.suppress(duckdb.Error):
-                _release(con)
+                self._drop(con)
             raise self._translate(exc) from None
         except RuntimeError as exc:
             with contextlib.suppress(duckdb.Error):
-                _release(con)
+                self._drop(con)
             if "interrupted" in str(exc).lower():  # DuckDB's own word for a Ctrl-C
                 raise KeyboardInterrupt from None
             raise
         except BaseException:
             with contextlib.suppress(duckdb.Error):  # the error in flight is the one to tell
-                _release(con)
+                self._drop(con)
             raise
         else:
-            try:  # the last connection's close checkpoints: a full disk shows here
-                _release(con)
-            except duckdb.Error as exc:
-                raise self._translate(exc) from None
+            if con is not self._kept:  # the kept one closes when ``keep_open`` ends
+                try:  # the last connection's close checkpoints: a full disk shows here
+                    _release(con)
+                except duckdb.Error as exc:
+                    raise self._translate(exc) from None
         finally:
             if write:
                 self._restrict_permissions()
+
+    def _drop(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Close ``con`` after an error; the kept connection too, then opened anew."""
+        if con is self._kept:
+            self._kept = None
+        _release(con)
 
     def _restrict_permissions(self) -> None:
         for p in (self.path, Path(str(self.path) + ".wal")):
