@@ -90,6 +90,37 @@ def test_an_early_open_is_the_store_s_attach_or_closed(store):
         pass
 
 
+def test_an_early_open_asks_the_schema_in_its_thread_and_the_store_takes_its_answer(store):
+    """The opening's thread also makes a connection ready (``store`` in UTC) and asks which
+    migrations are applied; the store's first connection is that one, and a migration
+    the answer shows missing is still applied."""
+    import os
+
+    from ccspend.store import early
+    from ccspend.store.database import _SCHEMA_ASKED
+    from ccspend.store.migrations import MIGRATIONS
+
+    with store.connect(write=True) as con:
+        con.execute("DELETE FROM schema_migrations WHERE name = ?", [MIGRATIONS[-1][0]])
+    path = str(store.path)
+    key = os.path.realpath(path)
+    assert early.open_soon(path)
+    thread, got = early._SOON[key]
+    thread.join()
+    ready = got["ready"]
+    assert "files" in ready["names"] and MIGRATIONS[-1][0] not in ready["applied"]
+    with store.connect(write=True) as con:
+        assert con is ready["con"] and key not in _SCHEMA_ASKED  # taken, and used
+        assert con.execute("SELECT current_setting('TimeZone'), current_database()").fetchone() \
+            == ("UTC", "store")
+        assert con.execute("SELECT count(*) FROM schema_migrations WHERE name = ?",
+                           [MIGRATIONS[-1][0]]).fetchone() == (1,)  # applied again
+    assert _ATTACHED == {} and _HANDED == {} and early.READY == {}
+    assert early.open_soon(path)
+    early.drop()  # a ready connection nothing took is closed with its opening
+    assert early._SOON == {} and early.READY == {} and _ATTACHED == {}
+
+
 def test_an_early_open_that_fails_is_opened_again_as_ever(tmp_path):
     """A file that is no database: the early open's error is dropped, and the store's own
     open says what is wrong, as without it."""

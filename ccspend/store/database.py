@@ -112,6 +112,8 @@ _HANDED: dict[int, str] = {}  # id of a connection handed out -> its key in _ATT
 # attached read-write the file is this process's alone, so the check (two queries,
 # some 4 ms) is made once per attach, not at every connect.
 _CURRENT_SCHEMA: set[str] = set()
+# What an early opening asked of a file's schema in its thread, by key, until checked.
+_SCHEMA_ASKED: dict[str, tuple] = {}
 _ATTACHED_LOCK = early.LOCK
 
 
@@ -126,8 +128,7 @@ def _connect_writer(path: str) -> duckdb.DuckDBPyConnection:
     with _ATTACHED_LOCK:
         if key not in _ATTACHED:  # attached early (``early.open_soon``), or now
             _ATTACHED[key] = [early.take(key) or early.attach(path), 0]
-        con = _hand_out(key)
-    return _use_store(con)
+        return _hand_out(key)
 
 
 def _attached_cursor(path: str) -> duckdb.DuckDBPyConnection | None:
@@ -139,34 +140,27 @@ def _attached_cursor(path: str) -> duckdb.DuckDBPyConnection | None:
             if base is None:
                 return None
             _ATTACHED[key] = [base, 0]
-        con = _hand_out(key)
-    return _use_store(con)
+        return _hand_out(key)
 
 
 def _hand_out(key: str) -> duckdb.DuckDBPyConnection:
-    """A new connection to the attached database ``key`` (``_ATTACHED_LOCK`` held)."""
+    """A new connection to the attached database ``key``, made ready (``early.use_store``;
+    ``_ATTACHED_LOCK`` held): the one an early opening made ready in its thread, with
+    the schema's facts it asked (``early.ready``), the first time; else a new cursor."""
     held = _ATTACHED[key]
-    con = held[0].cursor()
+    made = early.ready(key)
+    if made is not None:
+        con = made["con"]
+        _SCHEMA_ASKED[key] = (made["names"], made["applied"])
+    else:
+        con = held[0].cursor()
+        try:
+            early.use_store(con)
+        except BaseException:
+            con.close()
+            raise
     held[1] += 1
     _HANDED[id(con)] = key
-    return con
-
-
-def _use_store(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """A handed-out connection on the attached database, its session in UTC.
-
-    Every one, the kept connection of ``keep_open`` included: a setting is per
-    connection, and one left in the machine's zone puts ``make_timestamp(...)::
-    TIMESTAMPTZ`` (the rollup's 15-minute buckets) hours away from those another
-    connection wrote; a cold report's refresh then summed part of the requests
-    (19,646 of 44,827 under TZ=Pacific/Kiritimati).
-    """
-    try:
-        con.execute("USE store")
-        con.execute("SET TimeZone = 'UTC'")
-    except BaseException:
-        _release(con)
-        raise
     return con
 
 
@@ -189,6 +183,7 @@ def _forget(con: duckdb.DuckDBPyConnection) -> None:
         if held[1] == 0:
             del _ATTACHED[key]
             _CURRENT_SCHEMA.discard(key)
+            _SCHEMA_ASKED.pop(key, None)
             held[0].close()
 
 
@@ -334,7 +329,7 @@ class Store:
                 con = _attached_cursor(str(self.path))
                 if con is None:  # a read of a file no connection of this process holds
                     con = duckdb.connect(str(self.path), read_only=True)
-                    con.execute("SET TimeZone = 'UTC'")  # as ``_use_store`` sets the others
+                    con.execute("SET TimeZone = 'UTC'")  # as ``early.use_store`` sets the others
                 return con
             except duckdb.Error as exc:
                 if is_lock_error(exc):
@@ -377,7 +372,7 @@ class Store:
         the kept connection itself (migrated already, never closed here): the report
         reads the rate card the refresh loaded into its temporary tables, instead of
         loading it again on a connection of its own, and no write makes a connection
-        of its own (two statements each: ``_use_store``).
+        of its own (two statements each: ``early.use_store``).
         """
         from ccspend.store.engine import duckdb
 
@@ -455,14 +450,14 @@ class Store:
 
     def _pending_migrations(self, con: duckdb.DuckDBPyConnection) -> list[tuple[str, Migration]]:
         # duckdb_tables() and its kin, not information_schema: a first query of the
-        # information schema costs some 10 ms, on every database opened.
-        names = [r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "UNION ALL SELECT view_name FROM duckdb_views() "
-            "WHERE database_name = current_database() AND NOT internal "
-            "UNION ALL SELECT sequence_name FROM duckdb_sequences() "
-            "WHERE database_name = current_database()"
-        ).fetchall()]  # fmt: skip
+        # information schema costs some 10 ms, on every database opened. An early
+        # opening asked both queries in its thread (``early._ready``).
+        asked = _SCHEMA_ASKED.pop(_HANDED.get(id(con), ""), None)
+        if asked is not None:
+            names, applied_names = asked
+        else:
+            names = [r[0] for r in con.execute(early.SCHEMA_OBJECTS).fetchall()]
+            applied_names = None
         if "schema_migrations" not in names:
             if names:  # anything of someone else's: never write into it
                 raise StoreCorrupt(
@@ -470,7 +465,9 @@ class Store:
                     hint="pass another --db",
                 )
             return list(MIGRATIONS)
-        applied = {r[0] for r in con.execute("SELECT name FROM schema_migrations").fetchall()}
+        if applied_names is None:
+            applied_names = [r[0] for r in con.execute(early.APPLIED).fetchall()]
+        applied = set(applied_names)
         known = {name for name, _ in MIGRATIONS}
         if applied - known:
             raise StoreTooNew(
