@@ -186,11 +186,13 @@ def _run_report(opts: ReportOptions, render, progress, walked: dict | None, leav
         # Kept open from the ingest's write to the report's read: no close and reopen.
         with store.keep_open(close=not leave_open):
             prepared: dict = {}
+            tables = not json_out  # drawn with rich (a chart too)
             if soon:
-                _prepare(prepared)  # the card and the report's imports, while the file opens
+                _prepare(prepared, tables)  # the card and the report's imports, while it opens
             ingested, warnings = ingest_logs(
                 store, roots, opts.no_ingest, progress=progress,
-                while_parsing=lambda: prepared or _prepare(prepared), codex=not demo, logs=logs,
+                while_parsing=lambda: prepared or _prepare(prepared, tables), codex=not demo,
+                logs=logs,
                 walked=None if demo else walked,
             )
             if filters.source is not None:
@@ -201,7 +203,7 @@ def _run_report(opts: ReportOptions, render, progress, walked: dict | None, leav
             missing = [] if demo else paths.missing_dir_warnings(opts.claude_dir)
             warnings += missing
             if not prepared:
-                _prepare(prepared)
+                _prepare(prepared, tables)
             if "error" in prepared:  # raised after the ingest, as before the overlap
                 raise prepared["error"]
             # price and sum what the ingest added (the sessions' totals for their report)
@@ -381,12 +383,15 @@ def answer_shape(opts: ReportOptions, tz: str, days: tuple | None = None) -> tup
             opts.machine, answer_cache.config_state())  # fmt: skip
 
 
-def _prepare(prepared: dict) -> None:
-    """What the report needs besides the data, made while the logs are parsed.
+def _prepare(prepared: dict, tables: bool) -> None:
+    """What the report needs besides the data, made while the logs are parsed, or while
+    the database opens (``store.early``): the card, and the modules the rest of the run
+    imports, which cost nothing while this process only waits.
 
     An error (a rate overrides file that cannot be read) is kept, not raised, so
     that the ingest still completes as it did when the card was loaded after it,
-    and the error is the card's, never taken for the ingest's.
+    and the error is the card's, never taken for the ingest's. ``tables``: the report
+    is drawn (rich and the renderer: some 36 ms of imports), not printed as JSON.
     """
     try:
         from ccspend.pricing import load_card
@@ -395,6 +400,18 @@ def _prepare(prepared: dict) -> None:
         prepared["card"] = load_card(paths.rate_overrides_path())
     except Exception as exc:  # noqa: BLE001 - raised again after the ingest
         prepared["error"] = exc
+        return
+    # json reads a few new lines; uuid is imported by DuckDB at its first bound
+    # parameter; a few new rows are priced in Python (pricing.counted).
+    import json  # noqa: F401
+    import uuid  # noqa: F401
+
+    from ccspend.pricing import counted  # noqa: F401
+
+    if tables:
+        from ccspend.cli import consoles, render  # noqa: F401
+    else:
+        from ccspend.cli import jsonout  # noqa: F401
 
 
 def render_json(report, window, roots, ingested, dated: bool) -> tuple[str | list, str]:
