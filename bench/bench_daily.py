@@ -205,21 +205,23 @@ def live_line(i: int, sid: str) -> str:
                               "cache_read_input_tokens": 20_000}}}) + "\n"
 
 
-def after_new_lines(ccspend: list[str], corpus: Path, tmp: Path, runs: int) -> list[dict]:
+def after_new_lines(ccspend: list[str], corpus: Path, tmp: Path, runs: int,
+                    table: bool = False) -> list[dict]:
     """``daily`` right after a session wrote one more line, ``runs`` times.
 
     What a user at work sees: the session in progress writes a line every few
     seconds, so a cached answer is rare. The corpus is left as it is: the
     growing session is a file of its own in a second log folder, read beside it.
+    ``table``: the report as a person reads it (rich's table), not ``--json``.
     """
-    home = tmp / "home-new-line"
+    home = tmp / ("home-new-line-table" if table else "home-new-line")
     env = make_env(corpus, home)
     live = home / "live"
     folder = live / "projects" / "-home-dev-live"
     folder.mkdir(parents=True)
     log = folder / "0b9a4f3e-1c2d-4e5f-8a9b-0c1d2e3f4a5b.jsonl"
-    argv = ccspend + ["daily", "--json", "--db", str(home / "db.duckdb"),
-                      "--claude-dir", str(corpus), "--claude-dir", str(live)]
+    argv = ccspend + ["daily"] + ([] if table else ["--json"]) + [
+        "--db", str(home / "db.duckdb"), "--claude-dir", str(corpus), "--claude-dir", str(live)]
 
     def append(i: int) -> None:
         with open(log, "a") as fh:
@@ -301,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             warm_page_cache(corpus)
             load_before = load_average()
             rows = []
-            line_row = None
+            line_row = table_row = None
             totals: dict = {}
 
             print(f"running ccusage daily x{args.runs} ...", flush=True)
@@ -346,6 +348,9 @@ def main(argv: list[str] | None = None) -> int:
                     line_row = summarise("ccspend daily (new line)",
                                          after_new_lines(ccspend, corpus, tmp,
                                                          args.line_runs))
+                    table_row = summarise("  same, as a table",
+                                          after_new_lines(ccspend, corpus, tmp,
+                                                          args.line_runs, table=True))
         except RunError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
@@ -357,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{load_average()} after (other work skews the timings)")
     print(f"{'':<26}{'runs':>5}{'median s':>10}{'min s':>8}{'max s':>8}"
           f"{'peak RSS MB':>13}{'median CPU s':>14}")
-    shown = rows + ([line_row] if line_row else []) + ([floor_row] if len(rows) == 3 else [])
+    shown = (rows + ([line_row, table_row] if line_row else [])
+             + ([floor_row] if len(rows) == 3 else []))
     for r in shown:
         print(f"{r['name']:<26}{r['runs']:>5}{r['median_s']:>10.3f}"
               f"{r['min_s']:>8.3f}{r['max_s']:>8.3f}{r['peak_rss_mb']:>13.0f}"
