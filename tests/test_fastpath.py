@@ -267,11 +267,12 @@ def test_a_cache_check_that_misses_never_reads_the_answer(sandbox, monkeypatch):
     ask = dict(name="session", timezone="UTC", since=None, until=None, project=None,
                branch=None, breakdown=False, json_out=True, db=db, claude_dirs=[],
                terminal=())
-    monkeypatch.setattr(answer_cache, "fingerprint", lambda files, db: "state now")
+    monkeypatch.setattr(answer_cache, "logs_state", lambda files: "state ")
+    monkeypatch.setattr(answer_cache, "files_state", lambda db: "now")
     assert answer_cache.cached_answer(**ask) is None
     assert 0 < sum(read) < 1000
     read.clear()
-    monkeypatch.setattr(answer_cache, "fingerprint", lambda files, db: "state then")
+    monkeypatch.setattr(answer_cache, "files_state", lambda db: "then")
     assert answer_cache.cached_answer(**ask) == ("x" * 5_000_000, "warned\n")
     assert sum(read) > 5_000_000
 
@@ -322,3 +323,39 @@ def test_a_stale_answer_starts_the_database_opening_before_the_walk(sandbox, pro
     order.clear()
     append(f, [assistant(msg="b")])
     assert not ask() and order == ["open", "walk"]
+
+
+def test_the_ingest_after_a_new_line_reads_the_state_of_that_log_alone(sandbox, projects,
+                                                                      monkeypatch):
+    """When the database is as the cached answer left it, the check's walk names the logs
+    that changed since (``answer_cache._changed``), and the ingest reads the store's states
+    of those alone; when it is not (another run wrote since), every state, as ever."""
+    from ccspend.core import paths
+    from ccspend.ingest.claude import ingest_claude
+    from ccspend.reports import answer_cache
+    from ccspend.store import Store
+
+    a = write(projects / "p" / "a.jsonl", [assistant(msg="a")])
+    write(projects / "p" / "b.jsonl", [assistant(msg="b", session="other")])
+    assert run_cli("daily", "--json").returncode == 0
+    append(a, [assistant(msg="a2")])
+    opts = fastpath.parse(["daily", "--json"])
+    walked: dict = {}
+    assert not fastpath.serve_options(opts, walked)
+    (walk,) = walked.values()
+    assert walk[2] == {str(a)}
+    store = Store(paths.default_db_path())
+    asked: list = []
+    states = store.file_states
+    monkeypatch.setattr(store, "file_states", lambda source, got: asked.append(got)
+                        or states(source, got))  # fmt: skip
+    assert ingest_claude(store, [projects], walked=walk).records == 1
+    assert asked == [[str(a)]]
+    db = str(paths.default_db_path())
+    # the database changed since the answer: None, every log's state is read
+    state = (answer_cache.logs_state(walk[0]) + answer_cache.files_state(db)).encode()
+    assert answer_cache._changed(state, answer_cache.logs_state(walk[0]),
+                                 answer_cache.files_state(db)) == set()
+    assert answer_cache._changed(state, answer_cache.logs_state(walk[0]), "other db") is None
+    append(a, [assistant(msg="a3")])
+    assert json.loads(run_cli("daily", "--json").stdout)["totals"]["requests"] == 4

@@ -471,17 +471,21 @@ def ingest_claude(
     run (or before a read done here, when there are none): a caller's own
     preparation (imports, the rate card) then costs no time of its own.
     ``walked``: a walk of exactly ``roots`` this process has just made (its
-    ``logfiles.stat_logs`` rows, and the folders it could not list), planned
-    from instead of walking the folders again.
+    ``logfiles.stat_logs`` rows, the folders it could not list, and the paths whose stat
+    changed since a cached answer the store is still as it left, or None:
+    ``answer_cache._changed``), planned from instead of walking the folders again; the
+    store's states of the logs that did not change are then not read.
     """
     t0 = time.monotonic()
     report = IngestReport(roots=list(roots))
+    changed = None  # the paths to plan (None: every file)
     if walked is None:
         folders: dict[str, str] = {}  # project folders that could not be listed
         found = discover(roots, folders)
     else:
         folders = dict(walked[1])
         found = log_files_of(walked[0])
+        changed = walked[2] if len(walked) > 2 else None
     files, misnamed = storable(found)
     report.unreadable.update(folders)
     report.unreadable.update(misnamed)
@@ -491,8 +495,9 @@ def ingest_claude(
     # A database that does not exist yet knows no file: plan without creating it,
     # so the parse workers start at once and the schema is made while they run.
     fresh = not store.path.exists()
-    states = {} if fresh else store.file_states(SOURCE, [f.path for f in files])
-    tasks = plan(files, states)
+    todo = files if changed is None or fresh else [f for f in files if f.path in changed]
+    states = {} if fresh else store.file_states(SOURCE, [f.path for f in todo])
+    tasks = plan(todo, states)
     timing.mark("open-store-and-plan")
     if not tasks:
         if while_parsing is not None:

@@ -28,8 +28,8 @@ def ingest_logs(store, roots: list[Path], skip: bool, progress=None, while_parsi
     logs, never the user's own). ``progress()`` returns the ingest's progress
     callback (or None) and a closer; ``while_parsing`` runs once, during the parse.
     ``walked``: walks this process just made, ``{tuple of root strings: (stat rows,
-    unreadable folders)}`` (the answer cache's check): the Claude Code roots' walk is
-    reused when it is there.
+    unreadable folders, changed logs or None)}`` (the answer cache's check): the Claude
+    Code roots' walk is reused when it is there.
     """
     if skip:
         if while_parsing is not None:

@@ -122,7 +122,15 @@ def open_soon(path: str) -> bool:
         thread = threading.Thread(target=run, name="ccspend-open", daemon=True)
         thread.start()
         _SOON[key] = (thread, got)
+        if not _SOON_AT_EXIT:  # an exit that skipped the report (a usage error) waits for it
+            import atexit
+
+            atexit.register(drop)
+            _SOON_AT_EXIT.append(True)
     return True
+
+
+_SOON_AT_EXIT: list[bool] = []  # whether ``drop`` is registered to run at the interpreter's exit
 
 
 # What the openings taken asked already (``_ready``), by real path, until the store takes it.
