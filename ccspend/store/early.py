@@ -4,8 +4,12 @@ Why: a report after a new line spends some 70-100 ms in DuckDB before its first 
 (its instance, then the file's catalogue and write-ahead log), and DuckDB does that
 without holding the GIL. Started here as soon as a report knows its database, the
 opening runs beside the imports of the store, the ingest and the report and the
-loading of the rate card, instead of after them. ``ccspend.store`` takes the attached
-database the first time it needs the file (``take``), for writing or reading.
+loading of the rate card, instead of after them. The thread then readies a first
+connection and asks which migrations are applied (``_ready``): what the store asks
+first, off the report's path when the opening is done before the report needs it.
+``ccspend.store`` takes the attached database the first time it needs the file
+(``take``, then that connection: ``ready``), for writing or reading. The report's front
+end starts the opening once the cached answer is known to be stale, before its walk.
 
 This module holds the registry of the databases this process has attached read-write
 (``ATTACHED``, kept by ``ccspend.store``): DuckDB lets a process attach a file once,
@@ -35,6 +39,9 @@ ROW_GROUP_SIZE = 16384
 ATTACHED: dict[str, list] = {}
 LOCK = threading.Lock()  # held while ATTACHED or the openings change
 _SOON: dict[str, tuple[threading.Thread, dict]] = {}  # real path -> the opening, its result
+_SOON_AT_EXIT: list[bool] = []  # whether ``drop`` is registered to run at the interpreter's exit
+# What the openings taken asked already (``_ready``), by real path, until the store takes it.
+READY: dict[str, dict] = {}
 
 
 # What a store's migrations are checked against (``Store._pending_migrations``): its
@@ -128,13 +135,6 @@ def open_soon(path: str) -> bool:
             atexit.register(drop)
             _SOON_AT_EXIT.append(True)
     return True
-
-
-_SOON_AT_EXIT: list[bool] = []  # whether ``drop`` is registered to run at the interpreter's exit
-
-
-# What the openings taken asked already (``_ready``), by real path, until the store takes it.
-READY: dict[str, dict] = {}
 
 
 def take(key: str):

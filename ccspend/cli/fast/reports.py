@@ -391,7 +391,7 @@ def _prepare(prepared: dict, tables: bool) -> None:
     An error (a rate overrides file that cannot be read) is kept, not raised, so
     that the ingest still completes as it did when the card was loaded after it,
     and the error is the card's, never taken for the ingest's. ``tables``: the report
-    is drawn (rich and the renderer: some 36 ms of imports), not printed as JSON.
+    is drawn (rich and the renderer: 36-110 ms of imports, by the load), not printed as JSON.
     """
     try:
         from ccspend.pricing import load_card
