@@ -84,6 +84,8 @@ def check(store: Store, card) -> None:
             assert (whole.total and _sums(whole.total)) == (slow.total and _sums(slow.total))
             assert whole.unpriced == slow.unpriced
             assert whole.unknown_modifiers == slow.unknown_modifiers
+        # the sessions' total summed in Python (from their rows) is the one summed in SQL
+        assert queries._total_of(queries.session_aggregates(con)) == queries._total_in_sql(con)
         assert not con.execute("SELECT count(*) FROM rollup_dirty").fetchone()[0]
         assert not con.execute("SELECT count(*) FROM session_dirty").fetchone()[0]
 

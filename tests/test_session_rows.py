@@ -107,6 +107,25 @@ def test_every_report_is_python_s_bytes_whatever_changed(store, card, written, m
         assert as_text == bool(sessions)
 
 
+def test_a_few_sessions_and_no_kept_rows_are_counted_not_hashed(store, card, monkeypatch):
+    """Below ``SQL_ROWS_MIN`` sessions with no kept file, a count decides (the rows are
+    written in Python, so their hashes would go unused); past it, or with a kept file,
+    the hashes are read as ever."""
+    hashed: list[int] = []
+    real = queries.session_row_hashes
+    monkeypatch.setattr(queries, "session_row_hashes", lambda con: hashed.append(1) or real(con))
+    _put(store, {k: _session(k) for k in "abc"})
+    monkeypatch.setattr(queries, "SQL_ROWS_MIN", 4)
+    python, fast, as_text = _both(store, card)
+    assert fast == python and not as_text and hashed == []
+    monkeypatch.setattr(queries, "SQL_ROWS_MIN", 3)
+    python, fast, as_text = _both(store, card)
+    assert fast == python and as_text and hashed == [1] and os.path.exists(_file(store))
+    monkeypatch.setattr(queries, "SQL_ROWS_MIN", 4)  # a kept file: hashed, then too few
+    python, fast, as_text = _both(store, card)
+    assert fast == python and not as_text and hashed == [1, 1]
+
+
 def test_only_the_rows_that_changed_are_written_again(store, card, written, monkeypatch):
     monkeypatch.setattr(session_rows, "SQL_AFTER", 2)
     sessions = {k: _session(k, i) for i, k in enumerate("abcde")}

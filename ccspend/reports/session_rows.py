@@ -64,10 +64,14 @@ def rows_json(db, row_text: Callable[[Aggregate, str], str], con, tz: str,
     writes one row that changed (``reports.build.session_row_text``)."""
     from ccspend.store import queries
 
+    path = os.path.join(_cache_folder(db), FILE_NAME)
+    # No kept rows yet: a count says whether there are enough sessions to keep any, for
+    # less than their hashes (a few sessions are written in Python, their hashes unused).
+    if not os.path.exists(path) and queries.session_count(con) < queries.SQL_ROWS_MIN:
+        return None
     keyed = queries.session_row_hashes(con)
     if len(keyed) < queries.SQL_ROWS_MIN:
         return None
-    path = os.path.join(_cache_folder(db), FILE_NAME)
     key = _key(tz)
     kept = _load(path, key)
     where, hashes, sizes, text = kept if kept is not None else ({}, (), (), b"")

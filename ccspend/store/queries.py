@@ -912,18 +912,10 @@ def _session_totals(con: duckdb.DuckDBPyConnection, sql: str, params: dict,
     groups = [] if text is not None else session_aggregates(con)
     # The total is the sum of the sessions' sums (each rollup row is one session's): a
     # row per session, not every rollup row of the history (35 ms of the report at 200
-    # periods of history). The unpriced models and the unknown multipliers are the
-    # few rollup rows that say so.
-    sums = con.execute(
-        "SELECT sum(input_tokens)::BIGINT, sum(output_tokens)::BIGINT, "
-        "sum(cache_write_5m_tokens)::BIGINT, sum(cache_write_1h_tokens)::BIGINT, "
-        "sum(cache_read_tokens)::BIGINT, sum(web_search_requests)::BIGINT, "
-        "coalesce(sum(cost_micro), 0)::DECIMAL(38,6), "
-        "coalesce(sum(savings_micro), 0)::DECIMAL(38,6), coalesce(sum(requests), 0)::BIGINT, "
-        "list_sort(list_distinct(flatten(list(models)))), coalesce(bool_or(session_total), false) "
-        "FROM session_totals").fetchone()  # fmt: skip
-    total = (_aggregate((None, None, *sums[:10], None, None, None, None, None), sums[10])
-             if sums[8] else None)  # fmt: skip
+    # periods of history), here in Python when the sessions' rows are (a query the less,
+    # some 3 ms). The unpriced models and the unknown multipliers are the few rollup rows
+    # that say so.
+    total = _total_of(groups) if text is None else _total_in_sql(con)
     # one plain grouping, folded here (``_summarise_flat`` says why)
     rest_sql = (
         "SELECT um, mu, sum(input_tokens + output_tokens + cache_write_5m_tokens "
@@ -936,6 +928,42 @@ def _session_totals(con: duckdb.DuckDBPyConnection, sql: str, params: dict,
     for um, mu, tokens, n_rows in con.execute(rest_sql, _bind(rest_sql, params)).fetchall():
         _note_warnings(unpriced, odd, um, mu, tokens, n_rows)
     return Summary(groups, [], total, *_warnings(unpriced, odd), [], rows_json=text)
+
+
+def _total_of(sessions: list[Aggregate]) -> Aggregate | None:
+    """``_total_in_sql``'s total from the sessions' rows already read: the same sums (a
+    DECIMAL's exactly, ``_EXACT``), the models each once, sorted (DuckDB's ``list_sort``
+    of text is by code point, as Python's)."""
+    requests = sum(a.requests for a in sessions)
+    if not requests:
+        return None
+    cost = savings = Decimal(0)
+    for a in sessions:
+        cost = _EXACT.add(cost, a.cost_micro)
+        savings = _EXACT.add(savings, a.savings_micro)
+    models = sorted({m for a in sessions for m in a.models})
+    return _aggregate((None, None, sum(a.input_tokens for a in sessions),
+                       sum(a.output_tokens for a in sessions),
+                       sum(a.cache_write_5m_tokens for a in sessions),
+                       sum(a.cache_write_1h_tokens for a in sessions),
+                       sum(a.cache_read_tokens for a in sessions),
+                       sum(a.web_search_requests for a in sessions), cost, savings, requests,
+                       models, None, None, None, None, None),
+                      any(a.session_total for a in sessions))  # fmt: skip
+
+
+def _total_in_sql(con: duckdb.DuckDBPyConnection) -> Aggregate | None:
+    """The total of every session's row of ``session_totals``; None without requests."""
+    sums = con.execute(
+        "SELECT sum(input_tokens)::BIGINT, sum(output_tokens)::BIGINT, "
+        "sum(cache_write_5m_tokens)::BIGINT, sum(cache_write_1h_tokens)::BIGINT, "
+        "sum(cache_read_tokens)::BIGINT, sum(web_search_requests)::BIGINT, "
+        "coalesce(sum(cost_micro), 0)::DECIMAL(38,6), "
+        "coalesce(sum(savings_micro), 0)::DECIMAL(38,6), coalesce(sum(requests), 0)::BIGINT, "
+        "list_sort(list_distinct(flatten(list(models)))), coalesce(bool_or(session_total), false) "
+        "FROM session_totals").fetchone()  # fmt: skip
+    return (_aggregate((None, None, *sums[:10], None, None, None, None, None), sums[10])
+            if sums[8] else None)  # fmt: skip
 
 
 FEW_ROWS = 500  # ``session_aggregates`` of at most this many rows decodes with ``json``
@@ -1113,6 +1141,11 @@ _ROW_HASH = ("hash(k, input_tokens, output_tokens, cache_write_5m_tokens, "
              "session_total, source)")
 # the session report's order (``reports.build._sort``): oldest last activity first
 _ROW_ORDER = "ORDER BY coalesce(last, ''), k"
+
+
+def session_count(con: duckdb.DuckDBPyConnection) -> int:
+    """How many sessions ``session_totals`` holds (the rows ``session_row_hashes`` gives)."""
+    return con.execute("SELECT count(*) FROM session_totals").fetchone()[0]
 
 
 def session_row_hashes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
