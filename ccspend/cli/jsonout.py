@@ -39,9 +39,9 @@ _NUMBER_LINE = re.compile(rb' *(?:"(?:[^"\\\n]|\\.)*": )?(-?[0-9][-+0-9.eE]*),?$
 
 
 # Up to this many rows, ``json.dumps`` itself: a report after a new line then imports no
-# msgspec (some 25 ms), and its pure-Python encoder takes 1 ms on a month of days, 12 ms
-# on 400 rows (msgspec: 2 ms once imported).
-PLAIN_ROWS = 400
+# msgspec (some 25 ms), and its pure-Python encoder takes 1 ms on a month of days, 10 ms
+# on 400 session rows, 16.5 ms on 800 (msgspec: 2 ms once imported, 26 ms to import).
+PLAIN_ROWS = 1000
 
 
 def dumps(data: object) -> str:
