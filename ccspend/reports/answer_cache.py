@@ -70,22 +70,15 @@ def _stat(path: str) -> tuple:
     return (path, st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-def fingerprint(files, db) -> str:
-    """The state an answer was computed from: every log's stat, the database, the prices.
-
-    ``files`` holds ``(path, size, mtime_ns, dev, ino, ...)`` tuples: the
-    ``LogFile``s an ingest found, or ``logfiles.stat_logs``' rows (logs of
-    another agent can simply be added to the list). Kept whole rather than
-    hashed (no hashlib import on the warm path, and no collision can ever
-    serve a stale answer).
-    """
-    return logs_state(files) + files_state(db)
-
-
 def logs_state(files) -> str:
-    """``fingerprint``'s part for the logs ``files`` (the stat rows as they were read):
-    every log's line, sorted, after the newest log's (which ``_newest_changed`` checks
-    before the walk: the log a session in progress writes to)."""
+    """The logs' part of the state an answer was computed from (``files_state`` is the
+    rest): every log's line, sorted, after the newest log's (which ``_newest_changed``
+    checks before the walk: the log a session in progress writes to).
+
+    ``files`` holds ``(path, size, mtime_ns, dev, ino, ...)`` tuples: the ``LogFile``s an
+    ingest found, or ``logfiles.stat_logs``' rows (logs of another agent can simply be
+    added to the list). Kept whole rather than hashed (no hashlib import on the warm
+    path, and no collision can ever serve a stale answer)."""
     if not files:
         return ""
     newest = max(files, key=lambda f: (f[2], f[0]))
@@ -108,7 +101,7 @@ def _newest_changed(state: bytes) -> bool:
 
 
 def files_state(db) -> str:
-    """``fingerprint``'s part for the database and the card's files, as they are now."""
+    """The state's part for the database and the card's files, as they are now."""
     db = str(db)
     return repr((_stat(db), _stat(db + ".wal"), _stat(_CARD), _stat(paths.rate_overrides_str()),
                  _stat(paths.rate_updates_str())))
@@ -200,7 +193,7 @@ def _rest(fh, key: str, state: bytes, sizes: list[int]) -> list[bytes] | None:
 
 def log_files(roots: list[str], db: str | None = None, suffix=".jsonl",
               unreadable: dict | None = None) -> list:
-    """The stat rows the fingerprint covers (the walk an ingest of ``roots`` does).
+    """The stat rows the state covers (the walk an ingest of ``roots`` does).
 
     With ``db``, the folder listings of the last walk of the same roots are
     kept beside its cache (see ``logfiles.stat_logs``: a listing is reused only
@@ -332,10 +325,11 @@ def _answer(fh, key: str, cached_state: bytes, sizes: list[int], db: str, roots:
     unreadable: dict = {}
     claude = log_files(roots, db, unreadable=unreadable)
     logs_now, db_now = logs_state(claude + others), files_state(db)
-    state = (logs_now + db_now).encode("utf-8", "surrogateescape")
-    if walked is not None:
-        walked[tuple(roots)] = (claude, unreadable, _changed(cached_state, logs_now, db_now))
-    if cached_state != state:
+    miss = cached_state != (logs_now + db_now).encode("utf-8", "surrogateescape")
+    if walked is not None:  # the logs changed since, for a miss's ingest (a hit needs none)
+        walked[tuple(roots)] = (claude, unreadable,
+                                _changed(cached_state, logs_now, db_now) if miss else set())
+    if miss:
         return None
     cached = _rest(fh, key, cached_state, sizes)
     if cached is None:
