@@ -196,6 +196,22 @@ def test_a_new_card_reprices_exactly_the_models_it_changes(store, logs, card, tm
     check(store, card)  # and back
 
 
+@pytest.mark.parametrize("cwds", [["/b", "/a"], ["/a", "/b"], ["/a", None, "/b", None, None],
+                                  ["/c", "/a", "/a", "/b", "/c"], [None]])  # fmt: skip
+def test_a_sessions_project_is_its_most_frequent_cwd_a_tie_to_the_greatest(cwds):
+    """As the rollup's sessions find it (``maintain.SESSION_TOTALS``), whatever order the
+    lines come in: ``mode``'s tie goes to the value it met first."""
+    import duckdb
+
+    counts = {c: cwds.count(c) for c in cwds if c is not None}
+    want = max(counts, key=lambda c: (counts[c], c)) if counts else None
+    con = duckdb.connect()
+    for order in (cwds, cwds[::-1]):
+        got = con.execute(f"SELECT {queries.PROJECT_OF} FROM (SELECT unnest($1::VARCHAR[]) "
+                          "AS cwd)", [order]).fetchone()[0]  # fmt: skip
+        assert got == want, order
+
+
 def test_migration_builds_the_tables_from_the_stored_rows(store, logs, card):
     a = logs / "-home-dev-app" / "a.jsonl"
     _write(a, [assistant(ts=_stamp(0), msg="m1", req="r1", out=1),

@@ -554,13 +554,18 @@ _SUMS_CORE = """
     coalesce(sum(n_requests), 0)::BIGINT,
     list(DISTINCT coalesce(model_name, model, '(unknown)')
          ORDER BY coalesce(model_name, model, '(unknown)'))"""
+# A group's most frequent cwd, a tie to the greatest (as the rollup's sessions find it,
+# ``maintain.SESSION_TOTALS``). Not ``mode``: its tie goes to the value it met first,
+# which depends on the order the rows were stored in.
+PROJECT_OF = ("list_max(list_transform(map_entries(histogram(cwd)), "
+              "lambda e: {'n': e.value, 'k': e.key})).k")
 # What a session row also shows (first and last activity, branches, project):
 # the costliest aggregates, so ``summarise`` leaves them out of other reports.
-_SUMS_SESSION = """
+_SUMS_SESSION = f"""
     strftime(min(ts), '%Y-%m-%dT%H:%M:%S.%gZ'), strftime(max(ts), '%Y-%m-%dT%H:%M:%S.%gZ'),
     list(DISTINCT coalesce(nullif(git_branch, ''), '(none)')
          ORDER BY coalesce(nullif(git_branch, ''), '(none)')),
-    mode(cwd), min(source)
+    {PROJECT_OF}, min(source)
 """
 _SUMS = f"{_SUMS_CORE},{_SUMS_SESSION}"
 # The same over rollup rows (``proj``: the session's project, ``summarise`` finds it).
@@ -760,8 +765,8 @@ def summarise(
     source = (f"(SELECT *, {key} AS k, {sub} AS sk, {project} AS pk, {agent} AS ak, "
               f"{_UNPRICED_MODEL} AS um, {_UNKNOWN_MODIFIER} AS mu FROM ({sql}) s)")
     if rolled and group == "session":
-        # A session's project is its most frequent cwd (``mode`` over its requests;
-        # a tie: the greatest, as ``mode`` picks); rollup rows carry their weight.
+        # A session's project is its most frequent cwd (``PROJECT_OF`` over its requests;
+        # a tie: the greatest); rollup rows carry their weight.
         source = (f"(WITH x AS {source}, pc AS (SELECT k, arg_max(cwd, (w, cwd)) AS proj "
                   "FROM (SELECT k, cwd, sum(n_rows) AS w FROM x WHERE cwd IS NOT NULL "
                   "GROUP BY ALL) GROUP BY k) SELECT x.*, pc.proj FROM x LEFT JOIN pc USING (k))")
@@ -1322,7 +1327,7 @@ def minute_costs(con: duckdb.DuckDBPyConnection, since_s: float) -> list[tuple[i
 def live_sessions(con: duckdb.DuckDBPyConnection, since_s: float, top: int) -> list[tuple]:
     """Sessions active since a moment, most expensive first: (id, cwd, USD, last epoch s)."""
     return con.execute(
-        "SELECT coalesce(session_id, '(unknown)'), mode(cwd), "
+        f"SELECT coalesce(session_id, '(unknown)'), {PROJECT_OF}, "
         "(coalesce(sum(cost_micro), 0) / 1000000)::DOUBLE, max(epoch(ts)) "
         "FROM selected GROUP BY 1 HAVING max(ts) >= to_timestamp(?) "
         "ORDER BY 3 DESC LIMIT ?",
