@@ -54,6 +54,15 @@ def _sums(a):
     return replace(a, cwd=None, first_ts=None, last_ts=None, branches=[])
 
 
+def _first_diff(got: list, want: list) -> list:
+    """The fields in which the first differing rows of two reports differ: (name, got, want)."""
+    for a, b in zip(got, want, strict=False):
+        if a != b:
+            return [(k, getattr(a, k), getattr(b, k)) for k in a._fields
+                    if getattr(a, k) != getattr(b, k)]  # fmt: skip
+    return []
+
+
 def check(store: Store, card) -> None:
     """``counted`` and the rollup's reports against a recompute from every line."""
     with store.connect(write=True) as con:
@@ -71,7 +80,7 @@ def check(store: Store, card) -> None:
                 assert queries._rollup_ready(con, f)
                 slow = queries.summarise(con, group, replace(f, since_ts=EPOCH), by_model=True,
                                           by_agent=True)
-                assert fast.groups == slow.groups, (tz, group)
+                assert fast.groups == slow.groups, (tz, group, _first_diff(fast.groups, slow.groups))
                 assert [_strip(a) for a in fast.subs] == [_strip(a) for a in slow.subs]
                 assert [_strip(a) for a in fast.agents] == [_strip(a) for a in slow.agents]
                 assert (fast.total and _strip(fast.total)) == (slow.total and _strip(slow.total))
@@ -80,7 +89,7 @@ def check(store: Store, card) -> None:
             # every session, unfiltered: one row each from session_totals
             whole = queries.summarise(con, "session", queries.Filters(tz=tz))
             slow = queries.summarise(con, "session", queries.Filters(tz=tz, since_ts=EPOCH))
-            assert whole.groups == slow.groups, tz
+            assert whole.groups == slow.groups, (tz, _first_diff(whole.groups, slow.groups))
             assert (whole.total and _sums(whole.total)) == (slow.total and _sums(slow.total))
             assert whole.unpriced == slow.unpriced
             assert whole.unknown_modifiers == slow.unknown_modifiers
@@ -226,12 +235,27 @@ def test_migration_builds_the_tables_from_the_stored_rows(store, logs, card):
     check(store, card)
 
 
-def test_new_lines_of_every_kind_appended_one_batch_at_a_time(store, logs, card, monkeypatch):
-    """A batch of new responses seen nowhere else is added by ``maintain._add_alone``;
-    every other kind of new line goes the general way, with the same outcome."""
+# How a test's batches are priced: by the refresh after them (None), or as they are
+# written (``Store.price_batches``), the session totals summed then too or not.
+PRICING = [None, "rollup", "sessions"]
+
+
+@pytest.mark.parametrize("pricing", PRICING)
+def test_new_lines_of_every_kind_appended_one_batch_at_a_time(store, logs, card, monkeypatch,
+                                                              pricing):  # fmt: skip
+    """A batch of new responses seen nowhere else is added by ``maintain._add_alone``
+    (priced as it is written, with ``pricing``); every other kind of new line goes the
+    general way, with the same outcome."""
     taken: list[bool] = []
     alone = maintain._add_alone
-    monkeypatch.setattr(maintain, "_add_alone", lambda con: taken.append(alone(con)) or taken[-1])
+
+    def spy(con, current):
+        added = alone(con, current)
+        taken.append(added is not None)
+        return added
+
+    monkeypatch.setattr(maintain, "_add_alone", spy)
+    priced = _price_batches(store, card, pricing, monkeypatch)
     f = logs / "-home-dev-app" / "s1.jsonl"
     _write(f, [assistant(ts=_stamp(0), msg="m0", req="r0")])
     _ingest(store, logs)
@@ -246,13 +270,18 @@ def test_new_lines_of_every_kind_appended_one_batch_at_a_time(store, logs, card,
         ([assistant(ts=_stamp(6), msg=None, req=None, out=7)], False),  # no key: its own row
         ([assistant(ts=_stamp(7), msg="m7", req="r7"),
           assistant(ts=_stamp(8), msg="m8", req="r8")], True),
+        # earlier than every line of its bucket (a subagent's, written late)
+        ([assistant(ts=_stamp(-1), msg="m10", req="r10")], True),
     ]
     for lines, lean in steps:
         taken.clear()
+        priced.clear()
         _write(f, lines)
         _ingest(store, logs)
         check(store, card)
         assert taken == [lean], lines
+        if pricing is not None:  # a response alone, of the common case: priced as written
+            assert priced == ([True] if lean else []), lines
     # one response in two files of one batch (a resumed copy read with its original)
     taken.clear()
     _write(f, [assistant(ts=_stamp(9), msg="m9", req="r9", out=3)])
@@ -264,10 +293,29 @@ def test_new_lines_of_every_kind_appended_one_batch_at_a_time(store, logs, card,
     with store.connect() as con:
         got = dict(con.execute("SELECT coalesce(ckey, '-'), output_tokens FROM counted").fetchall())
     assert got == {"m0|r0": 100, "m1|r1": 900, "m4|r4": 500, "-": 7, "m7|r7": 100, "m8|r8": 100,
-                   "m9|r9": 3}
+                   "m10|r10": 100, "m9|r9": 3}
 
 
-def test_random_ingest_sequences_match_a_recompute(store, logs, card):
+def _price_batches(store: Store, card, pricing: str | None, monkeypatch) -> list[bool]:
+    """Make ``store`` price its batches as they are written (unless ``pricing`` is None);
+    the list of whether each batch added its rows priced (``maintain._add_priced``)."""
+    priced: list[bool] = []
+    if pricing is None:
+        return priced
+    store.price_batches(lambda: (card, pricing == "sessions"))
+    add = maintain._add_priced
+
+    def spy(con, current):
+        priced.append(add(con, current))
+        return priced[-1]
+
+    monkeypatch.setattr(maintain, "_add_priced", spy)
+    return priced
+
+
+@pytest.mark.parametrize("pricing", PRICING)
+def test_random_ingest_sequences_match_a_recompute(store, logs, card, pricing, monkeypatch):
+    priced = _price_batches(store, card, pricing, monkeypatch)
     rng = random.Random(17)
     files: list[Path] = []
     responses: list[dict] = []  # lines written, to stream further or copy
@@ -321,6 +369,55 @@ def test_random_ingest_sequences_match_a_recompute(store, logs, card):
                 text = f.read_text()
                 f.write_text(text[: text.rfind("\n") + 1])
         check(store, card)
+    if pricing is not None:  # some batches were priced as written
+        assert True in priced, priced
+
+
+@pytest.mark.parametrize("pricing", PRICING[1:])
+def test_new_responses_priced_as_written_match_a_recompute(store, logs, card, pricing,
+                                                           monkeypatch):  # fmt: skip
+    """Step after step of new responses, one file at a time (the report after each new line):
+    priced and added to the rollup as they are written where they can be, else left to the
+    refresh (a model the card load had not seen, fast mode, US-only inference, a stated
+    cost), and always what a recompute gives."""
+    priced = _price_batches(store, card, pricing, monkeypatch)
+    rng = random.Random(29)
+    files = [logs / "-home-dev-app" / "s0.jsonl", logs / "-home-dev-api" / "s1.jsonl"]
+    models = ["claude-sonnet-4-5-20250929", "claude-opus-4-7", "claude-haiku-4-5"]
+    clock = 0.0
+    n = 0
+    for _step in range(40):
+        f = rng.choice(files)
+        lines = []
+        for _ in range(rng.choice([1, 1, 1, 2, 3])):
+            clock += rng.choice([0.01, 0.5, 7, 20])  # within a bucket, or into the next
+            # now and then a line earlier than the last (a subagent's, written late)
+            at = clock - rng.choice([0, 0, 0, 0.2, 3])
+            n += 1
+            if rng.random() < 0.1:  # a model first seen now: priced once the card knows it
+                models.append(f"claude-new-{n}" if rng.random() < 0.5 else "claude-opus-4-6")
+            usage = {}
+            odd = rng.random()
+            if odd < 0.06:
+                usage = {"speed": "fast"}
+            elif odd < 0.1:
+                usage = {"inference_geo": "us"}
+            line = assistant(
+                ts=_stamp(at), msg=f"m{n}", req=f"r{n}", model=rng.choice(models),
+                out=rng.choice([1, 30, 400]), inp=rng.randint(0, 250_000),
+                cache_write=(w := rng.choice([0, 0, 5_000])), w1h=rng.choice([None, w // 2]),
+                cache_read=rng.randint(0, 50_000), searches=rng.choice([0, 0, 2]),
+                cwd=rng.choice(["/home/dev/app", "/home/dev/api"]),
+                branch=rng.choice(["main", "", None, "feat"]),
+                session=rng.choice(["S0", "S1", "S2"]), sidechain=rng.random() < 0.1)
+            line["message"]["usage"].update(usage)
+            if rng.random() < 0.04:
+                line["costUSD"] = 0.5
+            lines.append(line)
+        _write(f, lines)
+        _ingest(store, logs)
+        check(store, card)
+    assert priced.count(True) > 20 and False in priced, priced
 
 
 def _threads(con) -> int:

@@ -10,7 +10,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -225,6 +225,8 @@ class Store:
         self._kept: duckdb.DuckDBPyConnection | None = None
         # (the attach, source and states ``file_states`` last read): see ``_write_ingest``
         self._planned: tuple | None = None
+        # what prices a small batch's new rows as it is written: see ``price_batches``
+        self._batch_card: Callable[[], tuple | None] | None = None
 
     def settle(self) -> None:
         """Write a database kept open (``keep_open``) to its file now, if it will be closed.
@@ -553,8 +555,33 @@ class Store:
         processes never insert the same lines twice. Returns rows inserted.
         """
         small = sum(os.path.getsize(r) for r in records) <= maintain.SMALL_BYTES
+        if small and updates and self._batch_card is not None:
+            self._current_with_card(con)
         with maintain.one_thread(con, small):
             return self._write_ingest(con, updates, records, shape)
+
+    def price_batches(self, card_of: Callable[[], tuple | None] | None) -> None:
+        """Price a small batch's new rows as it is written, by the card ``card_of()``
+        gives ((rate card, whether the session totals too), or None: not yet).
+
+        A report after a new line then finds its rows priced and summed, and its refresh
+        has nothing to do: the card is loaded, and the store brought current with it,
+        before the batch (the statements the refresh ran after it), and the new rows,
+        when they are the common case (``maintain._add_priced``), are priced and added
+        to their rollup rows in the batch's own transaction.
+        """
+        self._batch_card = card_of
+
+    def _current_with_card(self, con: duckdb.DuckDBPyConnection) -> None:
+        """``con``'s store current with ``price_batches``' card, if it gives one."""
+        from ccspend.store import queries
+
+        wanted = self._batch_card()
+        if wanted is None:
+            return
+        card, sessions = wanted
+        queries.load_card(con, card)
+        maintain.up_to_date(con, queries.PRICE_COUNTED, queries.loaded_card(), sessions)
 
     def _write_ingest(self, con: duckdb.DuckDBPyConnection, updates: list[FileUpdate],
                       records: list[str], shape: str) -> int:  # fmt: skip
@@ -590,6 +617,7 @@ class Store:
             # Python values bound as parameters cost 25 ms for 2,600 files.
             _load_batch_files(con, accepted)
             replaced = [up for up in accepted if up.replace and up.expected is not None]
+            card = maintain.current_card(con)  # before the batch forgets it
             alone = not maintain.before_batch(con, [up.file_id for up in replaced])
             dropped = [up.file_id for up in replaced if not up.retire]
             if dropped:
@@ -625,9 +653,11 @@ class Store:
                     "FROM batch_files b WHERE files.file_id = b.file_id AND NOT b.is_new"
                 )
             # Only retired files that kept rows (the others are gone with _prune_retired)
-            maintain.after_batch(con, [old for _, old in retired],
-                                 [up.file_id for up in accepted], alone)
+            current = maintain.after_batch(con, [old for _, old in retired],
+                                           [up.file_id for up in accepted], alone, card)
             con.execute("COMMIT")
+            if current:
+                maintain.keep_current(con, card)
             return inserted
         except Exception:
             _rollback(con)

@@ -191,17 +191,21 @@ def before_batch(con: duckdb.DuckDBPyConnection, replaced: list[int]) -> bool:
 
 
 def after_batch(con: duckdb.DuckDBPyConnection, retired: list[int],
-                ids: list[int] | None = None, alone: bool = False) -> None:
+                ids: list[int] | None = None, alone: bool = False,
+                card: tuple | None = None) -> bool:
     """Bring ``counted`` up to date with the batch just written (``batch_files``,
     with each file's ``start``: its rows from there on are new) and the retired
     files' ids (their rows without a response key count again, under the new id);
-    ``ids``: those of the batch's files; ``alone``: ``before_batch`` noted no key."""
+    ``ids``: those of the batch's files; ``alone``: ``before_batch`` noted no key;
+    ``card``: what ``current_card`` said before the batch (the store was current with
+    that card load). Whether the batch left the store current with it (its new rows
+    priced and summed here: ``_add_alone``), for ``keep_current`` after the commit."""
     forget_current()
     if not con.execute("SELECT EXISTS (FROM counted)").fetchone()[0]:
         # A first ingest (or nothing counted yet): every row is new, and the plain
         # recompute is the cheapest way to the same rows (no key lookups, no copy).
         rebuild(con)
-        return
+        return False
     if ids is None:  # the batch's file ids, when the caller did not say them
         ids = [r[0] for r in con.execute("SELECT file_id FROM batch_files").fetchall()]
     new = (f"{_of_files(ids)} AND EXISTS (SELECT 1 FROM batch_files b "
@@ -218,8 +222,10 @@ def after_batch(con: duckdb.DuckDBPyConnection, retired: list[int],
                 f"WHERE {_of_files(ids)}")  # fmt: skip
     con.execute("INSERT INTO models_seen SELECT model FROM new_lines "
                 "EXCEPT SELECT model FROM models_seen")
-    if alone and not retired and _add_alone(con):
-        return
+    if alone and not retired:
+        added = _add_alone(con, card)
+        if added is not None:
+            return added
     con.execute("INSERT INTO touched SELECT dedup_key, ts FROM new_lines "
                 "WHERE dedup_key IS NOT NULL")  # fmt: skip
     if con.execute("SELECT EXISTS (FROM new_lines WHERE dedup_key IS NULL)").fetchone()[0]:
@@ -228,7 +234,7 @@ def after_batch(con: duckdb.DuckDBPyConnection, retired: list[int],
         _insert_marking(con, _SINGLES.format(where=f"AND {_of_files(retired)}"), {})
     lo, hi = con.execute("SELECT min(ts), max(ts) FROM touched").fetchone()
     if lo is None:
-        return
+        return False
     window = f"AND r.ts >= $lo::TIMESTAMPTZ - {MARGIN} AND r.ts <= $hi::TIMESTAMPTZ + {MARGIN}"
     keys = "AND r.dedup_key IN (SELECT ckey FROM touched)"
     span = {"lo": lo, "hi": hi}
@@ -238,17 +244,24 @@ def after_batch(con: duckdb.DuckDBPyConnection, retired: list[int],
                 f"FROM counted WHERE {gone}", span)  # fmt: skip
     con.execute(f"DELETE FROM counted WHERE {gone}", span)
     _insert_marking(con, _KEPT.format(where=f"{window} {keys}"), span)
+    return False
 
 
-def _add_alone(con: duckdb.DuckDBPyConnection) -> bool:
+def _add_alone(con: duckdb.DuckDBPyConnection, card: tuple | None) -> bool | None:
     """The batch's new lines added as counted rows, when each is a response seen nowhere
-    else (the common new line: a new response); whether they were. Else nothing is
-    written, and ``after_batch`` decides their keys as ever.
+    else (the common new line: a new response); None when they are not, and nothing
+    was written (``after_batch`` then decides their keys as ever); else whether the
+    store is left current with ``card`` (``after_batch``).
 
     The rule's own outcome, for fewer statements (some 12 ms a new line): a key with
     one line, no API error nor ``<synthetic>``, and no other line within ``MARGIN``
     of the batch's lines (where ``after_batch`` looks for a key's lines) keeps that
     line, and had no counted row there to replace.
+
+    With ``card`` (the store was current with it before the batch), rows of the common
+    case and of models the card load knew are priced here and added to their rollup
+    rows and sessions (``_add_priced``): the refresh after the ingest then has nothing
+    to do, where it took some 20 statements to price one row and sum its bucket again.
     """
     # the lines of the batch's keys within MARGIN: its own, when no other line has them
     n, keys, odd, lines = con.execute(
@@ -259,12 +272,84 @@ def _add_alone(con: duckdb.DuckDBPyConnection) -> bool:
         f"AND r.ts <= (SELECT max(ts) FROM new_lines) + {MARGIN}) "
         "FROM new_lines").fetchone()  # fmt: skip
     if keys != n or odd or lines != n:  # a key-less line counts too: DISTINCT leaves it out
+        return None
+    if not n:
+        return card is not None  # nothing counted changed: still current
+    if card is not None and _add_priced(con, card):
+        return True
+    con.execute(f"INSERT INTO rollup_dirty SELECT DISTINCT {BUCKET.format(ts='ts')} "
+                "FROM new_lines")  # fmt: skip
+    con.execute(f"INSERT INTO counted BY NAME SELECT dedup_key AS ckey, source, "
+                f"{_LINE_COLUMNS} FROM new_lines")  # fmt: skip
+    return False
+
+
+# A rollup row's grouping columns (``_reprice_and_sum``'s GROUP BY ALL), and its sums.
+_ROLLUP_KEYS = ("bucket", "session_id", "model", "model_name", "cwd", "git_branch", "source",
+                "priced", "pricing_mode", "modifier_unknown", "session_total")
+_ROLLUP_SUMS = ("input_tokens", "output_tokens", "cache_write_5m_tokens",
+                "cache_write_1h_tokens", "cache_read_tokens", "web_search_requests",
+                "cost_micro", "savings_micro", "requests")
+# The rollup's sums of counted rows (alias-free: ``{rows}`` names them), as named columns.
+_ROLLUP_OF = (
+    "SELECT {bucket} AS bucket, session_id, model, model_name, cwd, git_branch, source, "
+    "priced, pricing_mode, modifier_unknown, "
+    "sum(input_tokens + compaction_input_tokens) AS input_tokens, "
+    "sum(output_tokens + compaction_output_tokens) AS output_tokens, "
+    "sum(cache_write_5m_tokens + compaction_cache_write_5m_tokens) AS cache_write_5m_tokens, "
+    "sum(cache_write_1h_tokens + compaction_cache_write_1h_tokens) AS cache_write_1h_tokens, "
+    "sum(cache_read_tokens + compaction_cache_read_tokens) AS cache_read_tokens, "
+    "sum(web_search_requests) AS web_search_requests, sum(cost_micro) AS cost_micro, "
+    "sum(savings_micro) AS savings_micro, count(*) AS requests, min(ts) AS first_ts, "
+    "max(ts) AS last_ts, {session_total} AS session_total FROM {rows} GROUP BY ALL")
+
+
+def _add_priced(con: duckdb.DuckDBPyConnection, card: tuple) -> bool:
+    """``new_lines`` added to ``counted`` priced (``_priced_columns``), their sums added to
+    the rollup rows of their groups (a new group a new row), and their sessions noted
+    dirty (summed here too when ``card`` says the caller wants ``session_totals``
+    current); whether they were. Not when a row is not of the common case, or its model
+    was not among those the card was loaded for (its card tables lack it): nothing is
+    written then.
+
+    Exact: a rollup row is the sum of its group's counted rows, and adding a row adds
+    its numbers to that sum (a sum's NULL, no priced row, is kept as SQL's ``sum``
+    keeps it); first and last activity are the least and the greatest.
+    """
+    loaded, sessions = card
+    now = loaded[3]
+    todo = con.execute(f"SELECT {_FEW_COLUMNS} FROM new_lines").fetchall()
+    if now is None or len(todo) > FEW or any((r[3] or "") not in now for r in todo):
         return False
-    if n:
-        con.execute(f"INSERT INTO rollup_dirty SELECT DISTINCT {BUCKET.format(ts='ts')} "
-                    "FROM new_lines")  # fmt: skip
-        con.execute(f"INSERT INTO counted BY NAME SELECT dedup_key AS ckey, source, "
-                    f"{_LINE_COLUMNS} FROM new_lines")  # fmt: skip
+    cols = _priced_columns(con, todo, now)
+    if cols is None:
+        return False
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE added AS SELECT n.dedup_key AS ckey, n.source, "
+        f"{', '.join('n.' + c for c in _LINE_COLUMNS.split(', '))}, p.fp AS card, "
+        "p.model_name, p.priced, p.cost_micro, p.savings_micro, p.pricing_mode, "
+        f"p.modifier_unknown FROM new_lines n JOIN ({_PRICED_VALUES}) p "
+        "USING (file_id, line_offset)", cols)  # fmt: skip
+    con.execute("INSERT INTO counted BY NAME SELECT * FROM added")
+    con.execute("CREATE OR REPLACE TEMP TABLE added_sums AS " + _ROLLUP_OF.format(
+        bucket=BUCKET.format(ts="ts"), session_total=SESSION_TOTAL.format(key="ckey"),
+        rows="added"))  # fmt: skip
+    lo, hi = con.execute("SELECT min(bucket), max(bucket) FROM added_sums").fetchone()
+    span = {"lo": lo, "hi": hi}
+    same = " AND ".join(f"rollup.{k} IS NOT DISTINCT FROM a.{k}" for k in _ROLLUP_KEYS)
+    sums = ", ".join(f"{c} = coalesce(rollup.{c} + a.{c}, rollup.{c}, a.{c})"
+                     for c in _ROLLUP_SUMS)  # fmt: skip
+    con.execute(f"UPDATE rollup SET {sums}, first_ts = least(rollup.first_ts, a.first_ts), "
+                "last_ts = greatest(rollup.last_ts, a.last_ts) FROM added_sums a "
+                f"WHERE rollup.bucket >= $lo AND rollup.bucket <= $hi AND {same}",
+                span)  # fmt: skip
+    con.execute("INSERT INTO rollup BY NAME SELECT * FROM added_sums a WHERE NOT EXISTS "
+                "(SELECT 1 FROM rollup WHERE rollup.bucket >= $lo AND rollup.bucket <= $hi "
+                f"AND {same})", span)  # fmt: skip
+    con.execute("INSERT INTO session_dirty SELECT DISTINCT coalesce(session_id, '(unknown)') "
+                "FROM added")
+    if sessions:
+        _sum_sessions(con)
     return True
 
 
@@ -370,6 +455,22 @@ def up_to_date(con: duckdb.DuckDBPyConnection, price_counted: str, loaded=None,
     return True
 
 
+def current_card(con: duckdb.DuckDBPyConnection) -> tuple | None:
+    """(the card load, whether ``session_totals`` too) that ``up_to_date`` found ``con``'s
+    store current with, if nothing has been written since; else None. What a batch
+    about to be written may price its new rows by (``after_batch``)."""
+    if _CURRENT is None or _CURRENT[0] is not con:
+        return None
+    return _CURRENT[1], _CURRENT[2]
+
+
+def keep_current(con: duckdb.DuckDBPyConnection, card: tuple) -> None:
+    """A batch that ``after_batch`` said left the store current with ``card``
+    (``current_card``'s) is committed: the store is current with it again."""
+    global _CURRENT
+    _CURRENT = (con, card[0], card[1])
+
+
 def sessions_current(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether ``session_totals`` is current (summed again first for the sessions
     ``session_dirty`` names, when ``con`` may write), with the rollup current already."""
@@ -457,12 +558,48 @@ def _price_few(con: duckdb.DuckDBPyConnection, rows: str, span: dict,
     """``repriced`` made in Python for the unpriced rows of ``rows``, when they are few and
     all of the common case (``pricing.counted``); whether it was. Else the caller runs
     the pricing query, which prices every case."""
-    from ccspend.pricing import counted as rule
-
     todo = con.execute(f"SELECT {_FEW_COLUMNS} FROM counted WHERE card IS NULL AND {rows} "
                        f"LIMIT {FEW + 1}", span).fetchall()  # fmt: skip
-    if len(todo) > FEW or not all(rule.common(r[4], r[5], r[6], r[7], r[8:]) for r in todo):
+    cols = None if len(todo) > FEW else _priced_columns(con, todo, now)
+    if cols is None:
         return False
+    con.execute(f"CREATE OR REPLACE TEMP TABLE repriced AS {_PRICED_VALUES}", cols)
+    return True
+
+
+# The priced columns ``_priced_columns`` gives, as a table (``repriced``'s columns)
+_PRICED_VALUES = (
+    "SELECT unnest($1::BIGINT[]) AS file_id, unnest($2::BIGINT[]) AS line_offset, "
+    "unnest($3::VARCHAR[]) AS model, unnest($4::VARCHAR[]) AS model_name, "
+    "unnest($5::BOOLEAN[]) AS priced, unnest($6::VARCHAR[])::DECIMAL(38,6) AS cost_micro, "
+    "unnest($7::VARCHAR[])::DECIMAL(38,6) AS savings_micro, "
+    "NULL::VARCHAR AS pricing_mode, NULL::VARCHAR AS modifier_unknown, "
+    "unnest($8::VARCHAR[]) AS fp")
+
+
+def _priced_columns(con: duckdb.DuckDBPyConnection, todo: list[tuple],
+                    now: dict[str, str]) -> list[list] | None:  # fmt: skip
+    """The rows ``todo`` (``_FEW_COLUMNS`` each) priced in Python by the card loaded
+    (``pricing.counted``), as the columns of ``_PRICED_VALUES``; None unless every row
+    is of the common case."""
+    from ccspend.pricing import counted as rule
+
+    if not all(rule.common(r[4], r[5], r[6], r[7], r[8:]) for r in todo):
+        return None
+    spans, periods = _card_spans(con)
+    cols: list[list] = [[] for _ in range(8)]
+    for r in todo:
+        name, priced, cost, savings = rule.price(r[3], r[2], r[8:], spans, periods)
+        for col, value in zip(cols, (r[0], r[1], r[3], name, priced,
+                                     None if cost is None else format(cost, "f"),
+                                     None if savings is None else format(savings, "f"),
+                                     now.get(r[3] or "")), strict=True):  # fmt: skip
+            col.append(value)
+    return cols
+
+
+def _card_spans(con: duckdb.DuckDBPyConnection) -> tuple[dict, dict]:
+    """The card's model map spans and price periods as ``pricing.counted.price`` takes them."""
     spans: dict = {}
     for raw, name, lo, hi in con.execute(
             "SELECT raw, name, epoch_us(valid_from), epoch_us(valid_to) FROM model_map"
@@ -473,23 +610,7 @@ def _price_few(con: duckdb.DuckDBPyConnection, rows: str, span: dict,
             "SELECT name, epoch_us(valid_from), epoch_us(valid_to), i, o, w5, w1, r, "
             "lc_threshold, li, lo, lw5, lw1, lr, ws FROM card_prices").fetchall():  # fmt: skip
         periods.setdefault(row[0], []).append(row[1:])
-    cols: list[list] = [[] for _ in range(8)]
-    for r in todo:
-        name, priced, cost, savings = rule.price(r[3], r[2], r[8:], spans, periods)
-        for col, value in zip(cols, (r[0], r[1], r[3], name, priced,
-                                     None if cost is None else format(cost, "f"),
-                                     None if savings is None else format(savings, "f"),
-                                     now.get(r[3] or "")), strict=True):  # fmt: skip
-            col.append(value)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE repriced AS SELECT unnest($1::BIGINT[]) AS file_id, "
-        "unnest($2::BIGINT[]) AS line_offset, unnest($3::VARCHAR[]) AS model, "
-        "unnest($4::VARCHAR[]) AS model_name, unnest($5::BOOLEAN[]) AS priced, "
-        "unnest($6::VARCHAR[])::DECIMAL(38,6) AS cost_micro, "
-        "unnest($7::VARCHAR[])::DECIMAL(38,6) AS savings_micro, "
-        "NULL::VARCHAR AS pricing_mode, NULL::VARCHAR AS modifier_unknown, "
-        "unnest($8::VARCHAR[]) AS fp", cols)
-    return True
+    return spans, periods
 
 
 def _sum_sessions(con: duckdb.DuckDBPyConnection) -> None:

@@ -189,6 +189,10 @@ def _run_report(opts: ReportOptions, render, progress, walked: dict | None, leav
             tables = not json_out  # drawn with rich (a chart too)
             if soon:
                 _prepare(prepared, tables)  # the card and the report's imports, while it opens
+            sessions = name == "session"  # the session totals: only its report reads them
+            # a new line's rows priced as they are written: the refresh then has nothing to do
+            store.price_batches(lambda: (prepared["card"], sessions) if "card" in prepared
+                                else None)  # fmt: skip
             ingested, warnings = ingest_logs(
                 store, roots, opts.no_ingest, progress=progress,
                 while_parsing=lambda: prepared or _prepare(prepared, tables), codex=not demo,
@@ -207,7 +211,7 @@ def _run_report(opts: ReportOptions, render, progress, walked: dict | None, leav
             if "error" in prepared:  # raised after the ingest, as before the overlap
                 raise prepared["error"]
             # price and sum what the ingest added (the sessions' totals for their report)
-            store.refresh(prepared["card"], sessions=name == "session")
+            store.refresh(prepared["card"], sessions=sessions)
             timing.mark("refresh")
             store.settle()  # the file as the next run will find it, before its fingerprint
             timing.mark("settle")
