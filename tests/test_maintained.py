@@ -272,6 +272,8 @@ def test_new_lines_of_every_kind_appended_one_batch_at_a_time(store, logs, card,
           assistant(ts=_stamp(8), msg="m8", req="r8")], True),
         # earlier than every line of its bucket (a subagent's, written late)
         ([assistant(ts=_stamp(-1), msg="m10", req="r10")], True),
+        # a whole session's total (an agent's record: its request id says so)
+        ([assistant(ts=_stamp(8.5), msg="m11", req="r11|session-total")], True),
     ]
     for lines, lean in steps:
         taken.clear()
@@ -293,7 +295,7 @@ def test_new_lines_of_every_kind_appended_one_batch_at_a_time(store, logs, card,
     with store.connect() as con:
         got = dict(con.execute("SELECT coalesce(ckey, '-'), output_tokens FROM counted").fetchall())
     assert got == {"m0|r0": 100, "m1|r1": 900, "m4|r4": 500, "-": 7, "m7|r7": 100, "m8|r8": 100,
-                   "m10|r10": 100, "m9|r9": 3}
+                   "m10|r10": 100, "m11|r11|session-total": 100, "m9|r9": 3}
 
 
 def _price_batches(store: Store, card, pricing: str | None, monkeypatch) -> list[bool]:
@@ -305,8 +307,8 @@ def _price_batches(store: Store, card, pricing: str | None, monkeypatch) -> list
     store.price_batches(lambda: (card, pricing == "sessions"))
     add = maintain._add_priced
 
-    def spy(con, current):
-        priced.append(add(con, current))
+    def spy(con, current, rows):
+        priced.append(add(con, current, rows))
         return priced[-1]
 
     monkeypatch.setattr(maintain, "_add_priced", spy)
@@ -402,6 +404,13 @@ def test_new_responses_priced_as_written_match_a_recompute(store, logs, card, pr
                 usage = {"speed": "fast"}
             elif odd < 0.1:
                 usage = {"inference_geo": "us"}
+            elif odd < 0.25:  # a compaction step, billed on top of the message's
+                usage = {"iterations": [
+                    {"type": "compaction", "input_tokens": rng.randint(1, 180_000),
+                     "output_tokens": rng.randint(1, 3_500),
+                     "cache_creation_input_tokens": rng.choice([0, 700]),
+                     "cache_read_input_tokens": rng.choice([0, 9_000])},
+                    {"type": "message", "input_tokens": 5, "output_tokens": 5}]}
             line = assistant(
                 ts=_stamp(at), msg=f"m{n}", req=f"r{n}", model=rng.choice(models),
                 out=rng.choice([1, 30, 400]), inp=rng.randint(0, 250_000),

@@ -263,19 +263,23 @@ def _add_alone(con: duckdb.DuckDBPyConnection, card: tuple | None) -> bool | Non
     rows and sessions (``_add_priced``): the refresh after the ingest then has nothing
     to do, where it took some 20 statements to price one row and sum its bucket again.
     """
-    # the lines of the batch's keys within MARGIN: its own, when no other line has them
-    n, keys, odd, lines = con.execute(
-        "SELECT count(*), count(DISTINCT dedup_key), "
-        "count(*) FILTER (WHERE is_api_error OR coalesce(model, '') = '<synthetic>'), "
+    # The lines of the batch's keys within MARGIN (its own, when no other line has them),
+    # with the first few new lines themselves, as ``_add_priced`` takes them: one query.
+    rows = con.execute(
+        f"SELECT {_ALONE_COLUMNS}, (SELECT count(*) FROM new_lines), "
+        "(SELECT count(DISTINCT dedup_key) FROM new_lines), "
+        "(SELECT count(*) FILTER (WHERE is_api_error OR coalesce(model, '') = '<synthetic>') "
+        " FROM new_lines), "
         "(SELECT count(*) FROM requests r WHERE r.dedup_key IN (SELECT dedup_key FROM new_lines) "
         f"AND r.ts >= (SELECT min(ts) FROM new_lines) - {MARGIN} "
         f"AND r.ts <= (SELECT max(ts) FROM new_lines) + {MARGIN}) "
-        "FROM new_lines").fetchone()  # fmt: skip
+        f"FROM new_lines LIMIT {FEW + 1}").fetchall()  # fmt: skip
+    if not rows:
+        return card is not None  # nothing counted changed: still current
+    n, keys, odd, lines = rows[0][-4:]
     if keys != n or odd or lines != n:  # a key-less line counts too: DISTINCT leaves it out
         return None
-    if not n:
-        return card is not None  # nothing counted changed: still current
-    if card is not None and _add_priced(con, card):
+    if card is not None and n <= FEW and _add_priced(con, card, [r[:-4] for r in rows]):
         return True
     con.execute(f"INSERT INTO rollup_dirty SELECT DISTINCT {BUCKET.format(ts='ts')} "
                 "FROM new_lines")  # fmt: skip
@@ -289,68 +293,94 @@ _ROLLUP_KEYS = ("bucket", "session_id", "model", "model_name", "cwd", "git_branc
                 "priced", "pricing_mode", "modifier_unknown", "session_total")
 _ROLLUP_SUMS = ("input_tokens", "output_tokens", "cache_write_5m_tokens",
                 "cache_write_1h_tokens", "cache_read_tokens", "web_search_requests",
-                "cost_micro", "savings_micro", "requests")
-# The rollup's sums of counted rows (alias-free: ``{rows}`` names them), as named columns.
-_ROLLUP_OF = (
-    "SELECT {bucket} AS bucket, session_id, model, model_name, cwd, git_branch, source, "
-    "priced, pricing_mode, modifier_unknown, "
-    "sum(input_tokens + compaction_input_tokens) AS input_tokens, "
-    "sum(output_tokens + compaction_output_tokens) AS output_tokens, "
-    "sum(cache_write_5m_tokens + compaction_cache_write_5m_tokens) AS cache_write_5m_tokens, "
-    "sum(cache_write_1h_tokens + compaction_cache_write_1h_tokens) AS cache_write_1h_tokens, "
-    "sum(cache_read_tokens + compaction_cache_read_tokens) AS cache_read_tokens, "
-    "sum(web_search_requests) AS web_search_requests, sum(cost_micro) AS cost_micro, "
-    "sum(savings_micro) AS savings_micro, count(*) AS requests, min(ts) AS first_ts, "
-    "max(ts) AS last_ts, {session_total} AS session_total FROM {rows} GROUP BY ALL")
+                "cost_micro", "savings_micro", "requests", "first_ts", "last_ts")
+# Rollup rows a batch adds to one by one, at most (each one statement): more go to the
+# refresh, which sums their buckets again in one.
+FEW_GROUPS = 4
+_BUCKET_US = 900_000_000  # ``BUCKET``'s quarter hour, in microseconds
 
 
-def _add_priced(con: duckdb.DuckDBPyConnection, card: tuple) -> bool:
-    """``new_lines`` added to ``counted`` priced (``_priced_columns``), their sums added to
-    the rollup rows of their groups (a new group a new row), and their sessions noted
-    dirty (summed here too when ``card`` says the caller wants ``session_totals``
-    current); whether they were. Not when a row is not of the common case, or its model
-    was not among those the card was loaded for (its card tables lack it): nothing is
-    written then.
+def _add_priced(con: duckdb.DuckDBPyConnection, card: tuple, rows: list[tuple]) -> bool:
+    """The batch's new lines, ``rows`` (``_ALONE_COLUMNS``: every line of ``new_lines``),
+    added to ``counted`` priced (``_priced_columns``), their sums added to the rollup
+    rows of their groups (a new group, a new row), and their sessions noted dirty (summed
+    here too when ``card`` says the caller wants ``session_totals`` current); whether
+    they were. Not when a row is not of the common case, its model was not among those
+    the card was loaded for (its card tables lack it), or they fall in more than
+    ``FEW_GROUPS`` rollup rows: nothing is written then.
 
-    Exact: a rollup row is the sum of its group's counted rows, and adding a row adds
-    its numbers to that sum (a sum's NULL, no priced row, is kept as SQL's ``sum``
-    keeps it); first and last activity are the least and the greatest.
+    Exact: a rollup row is the sum of its group's counted rows (``_reprice_and_sum``), and
+    adding rows adds their numbers to it, in Python as DuckDB would (a DECIMAL's sum
+    never rounded; a NULL cost, no priced row, kept as SQL's ``sum`` keeps it); first
+    and last activity are the least and the greatest.
     """
+    from decimal import Decimal
+
     loaded, sessions = card
     now = loaded[3]
-    todo = con.execute(f"SELECT {_FEW_COLUMNS} FROM new_lines").fetchall()
-    if now is None or len(todo) > FEW or any((r[3] or "") not in now for r in todo):
+    if now is None or any((r[7] or "") not in now or r[6] < 0 for r in rows):
         return False
-    cols = _priced_columns(con, todo, now)
+    cols = _priced_columns(con, [r[4:] for r in rows], now)
     if cols is None:
         return False
+    groups: dict[tuple, list] = {}
+    for r, name, priced, cost, savings in zip(rows, cols[3], cols[4], cols[5], cols[6],
+                                              strict=True):  # fmt: skip
+        ckey, session, cwd, branch, ts, model, source = r[0], r[1], r[2], r[3], r[6], r[7], r[8]
+        t = r[12:]  # input, output, writes 5m and 1h, reads, searches, compaction's five
+        key = (ts // _BUCKET_US * _BUCKET_US, session, model, name, cwd, branch, source, priced,
+               None, None, ckey.endswith("|session-total"))  # fmt: skip
+        add = [t[0] + t[6], t[1] + t[7], t[2] + t[8], t[3] + t[9], t[4] + t[10], t[5],
+               None if cost is None else Decimal(cost),
+               None if savings is None else Decimal(savings), 1, ts, ts]  # fmt: skip
+        was = groups.get(key)
+        groups[key] = add if was is None else _added(was, add)
+    if len(groups) > FEW_GROUPS:
+        return False
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE added AS SELECT n.dedup_key AS ckey, n.source, "
+        f"INSERT INTO counted BY NAME SELECT n.dedup_key AS ckey, n.source, "
         f"{', '.join('n.' + c for c in _LINE_COLUMNS.split(', '))}, p.fp AS card, "
         "p.model_name, p.priced, p.cost_micro, p.savings_micro, p.pricing_mode, "
         f"p.modifier_unknown FROM new_lines n JOIN ({_PRICED_VALUES}) p "
         "USING (file_id, line_offset)", cols)  # fmt: skip
-    con.execute("INSERT INTO counted BY NAME SELECT * FROM added")
-    con.execute("CREATE OR REPLACE TEMP TABLE added_sums AS " + _ROLLUP_OF.format(
-        bucket=BUCKET.format(ts="ts"), session_total=SESSION_TOTAL.format(key="ckey"),
-        rows="added"))  # fmt: skip
-    lo, hi = con.execute("SELECT min(bucket), max(bucket) FROM added_sums").fetchone()
-    span = {"lo": lo, "hi": hi}
-    same = " AND ".join(f"rollup.{k} IS NOT DISTINCT FROM a.{k}" for k in _ROLLUP_KEYS)
-    sums = ", ".join(f"{c} = coalesce(rollup.{c} + a.{c}, rollup.{c}, a.{c})"
-                     for c in _ROLLUP_SUMS)  # fmt: skip
-    con.execute(f"UPDATE rollup SET {sums}, first_ts = least(rollup.first_ts, a.first_ts), "
-                "last_ts = greatest(rollup.last_ts, a.last_ts) FROM added_sums a "
-                f"WHERE rollup.bucket >= $lo AND rollup.bucket <= $hi AND {same}",
-                span)  # fmt: skip
-    con.execute("INSERT INTO rollup BY NAME SELECT * FROM added_sums a WHERE NOT EXISTS "
-                "(SELECT 1 FROM rollup WHERE rollup.bucket >= $lo AND rollup.bucket <= $hi "
-                f"AND {same})", span)  # fmt: skip
-    con.execute("INSERT INTO session_dirty SELECT DISTINCT coalesce(session_id, '(unknown)') "
-                "FROM added")
+    buckets = sorted({k[0] for k in groups})
+    sums = ", ".join(_ROLLUP_SUMS[:-2])
+    for row in con.execute(
+            f"SELECT rowid, epoch_us(bucket), {', '.join(_ROLLUP_KEYS[1:])}, {sums}, "
+            "epoch_us(first_ts), epoch_us(last_ts) FROM rollup "
+            "WHERE bucket IN (SELECT make_timestamp(unnest($1::BIGINT[]))::TIMESTAMPTZ)",
+            [buckets]).fetchall():  # fmt: skip
+        add = groups.get(row[1:12])
+        if add is not None:  # this group's rollup row: its sums and the new rows'
+            new = _added(list(row[12:]), add)
+            con.execute(f"UPDATE rollup SET {', '.join(c + ' = ?' for c in _ROLLUP_SUMS[:-2])}, "
+                        "first_ts = make_timestamp(?)::TIMESTAMPTZ, "
+                        "last_ts = make_timestamp(?)::TIMESTAMPTZ WHERE rowid = ?",
+                        [*new, row[0]])  # fmt: skip
+            del groups[row[1:12]]
+    for key, add in groups.items():  # a group no rollup row had: a row of its own
+        con.execute(f"INSERT INTO rollup ({', '.join(_ROLLUP_KEYS + _ROLLUP_SUMS)}) VALUES "
+                    f"(make_timestamp(?)::TIMESTAMPTZ, {', '.join('?' * 19)}, "
+                    "make_timestamp(?)::TIMESTAMPTZ, make_timestamp(?)::TIMESTAMPTZ)",
+                    [*key, *add])  # fmt: skip
+    con.execute("INSERT INTO session_dirty SELECT DISTINCT unnest($1::VARCHAR[])",
+                [[r[1] if r[1] is not None else "(unknown)" for r in rows]])
     if sessions:
         _sum_sessions(con)
     return True
+
+
+def _added(was: list, add: list) -> list:
+    """A rollup row's sums (``_ROLLUP_SUMS``: the counts, cost and savings, requests, first
+    and last activity in epoch microseconds) with ``add``'s added."""
+    from decimal import localcontext
+
+    out = [a + b for a, b in zip(was[:6], add[:6], strict=True)]
+    with localcontext() as exact:  # DECIMAL(38,6) sums, never rounded
+        exact.prec = 80
+        out += [b if a is None else a if b is None else a + b
+                for a, b in zip(was[6:8], add[6:8], strict=True)]  # fmt: skip
+    return [*out, was[8] + add[8], min(was[9], add[9]), max(was[10], add[10])]
 
 
 # Work on a few rows (a new line's batch, the buckets it changed) runs on one of
@@ -551,6 +581,9 @@ _FEW_COLUMNS = ("file_id, line_offset, epoch_us(ts), model, source, logged_cost_
                 "compaction_input_tokens, compaction_output_tokens, "
                 "compaction_cache_write_5m_tokens, compaction_cache_write_1h_tokens, "
                 "compaction_cache_read_tokens")
+# What ``_add_priced`` reads of a new line: its key, session, cwd and branch, then the
+# columns ``_priced_columns`` prices from.
+_ALONE_COLUMNS = f"dedup_key, session_id, cwd, git_branch, {_FEW_COLUMNS}"
 
 
 def _price_few(con: duckdb.DuckDBPyConnection, rows: str, span: dict,
