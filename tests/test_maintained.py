@@ -283,7 +283,7 @@ def test_new_lines_of_every_kind_appended_one_batch_at_a_time(store, logs, card,
         check(store, card)
         assert taken == [lean], lines
         if pricing is not None:  # a response alone, of the common case: priced as written
-            assert priced == ([True] if lean else []), lines
+            assert [p for p in priced if p is True or p is False] == ([True] if lean else []), lines
     # one response in two files of one batch (a resumed copy read with its original)
     taken.clear()
     _write(f, [assistant(ts=_stamp(9), msg="m9", req="r9", out=3)])
@@ -298,20 +298,26 @@ def test_new_lines_of_every_kind_appended_one_batch_at_a_time(store, logs, card,
                    "m10|r10": 100, "m11|r11|session-total": 100, "m9|r9": 3}
 
 
-def _price_batches(store: Store, card, pricing: str | None, monkeypatch) -> list[bool]:
+def _price_batches(store: Store, card, pricing: str | None, monkeypatch) -> list:
     """Make ``store`` price its batches as they are written (unless ``pricing`` is None);
-    the list of whether each batch added its rows priced (``maintain._add_priced``)."""
-    priced: list[bool] = []
+    the list of whether each batch added its rows priced (``maintain._add_priced``), and
+    of ("sessions", whether they were added to their sessions' rows as well)."""
+    priced: list = []
     if pricing is None:
         return priced
     store.price_batches(lambda: (card, pricing == "sessions"))
-    add = maintain._add_priced
+    add, add_to_sessions = maintain._add_priced, maintain._add_to_sessions
 
     def spy(con, current, rows):
         priced.append(add(con, current, rows))
         return priced[-1]
 
+    def spy_sessions(con, rows, cols):
+        priced.append(("sessions", add_to_sessions(con, rows, cols)))
+        return priced[-1][1]
+
     monkeypatch.setattr(maintain, "_add_priced", spy)
+    monkeypatch.setattr(maintain, "_add_to_sessions", spy_sessions)
     return priced
 
 
@@ -427,6 +433,8 @@ def test_new_responses_priced_as_written_match_a_recompute(store, logs, card, pr
         _ingest(store, logs)
         check(store, card)
     assert priced.count(True) > 20 and False in priced, priced
+    if pricing == "sessions":  # added to the sessions' rows, or summed again
+        assert ("sessions", True) in priced and ("sessions", False) in priced, priced
 
 
 def _threads(con) -> int:
