@@ -303,11 +303,12 @@ _BUCKET_US = 900_000_000  # ``BUCKET``'s quarter hour, in microseconds
 def _add_priced(con: duckdb.DuckDBPyConnection, card: tuple, rows: list[tuple]) -> bool:
     """The batch's new lines, ``rows`` (``_ALONE_COLUMNS``: every line of ``new_lines``),
     added to ``counted`` priced (``_priced_columns``), their sums added to the rollup
-    rows of their groups (a new group, a new row), and their sessions noted dirty (summed
-    here too when ``card`` says the caller wants ``session_totals`` current); whether
-    they were. Not when a row is not of the common case, its model was not among those
-    the card was loaded for (its card tables lack it), or they fall in more than
-    ``FEW_GROUPS`` rollup rows: nothing is written then.
+    rows of their groups (a new group, a new row), and their sessions noted dirty, or,
+    when ``card`` says the caller wants ``session_totals`` current, added to their
+    sessions' rows (``_add_to_sessions``) or else summed again; whether they were. Not
+    when a row is not of the common case, its model was not among those the card was
+    loaded for (its card tables lack it), or they fall in more than ``FEW_GROUPS``
+    rollup rows: nothing is written then.
 
     Exact: a rollup row is the sum of its group's counted rows (``_reprice_and_sum``), and
     adding rows adds their numbers to it, in Python as DuckDB would (a DECIMAL's sum
