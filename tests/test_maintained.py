@@ -63,8 +63,10 @@ def _first_diff(got: list, want: list) -> list:
     return []
 
 
-def check(store: Store, card) -> None:
-    """``counted`` and the rollup's reports against a recompute from every line."""
+def check(store: Store, card, tzs: tuple[str, ...] = TZS) -> None:
+    """``counted`` and the rollup's reports against a recompute from every line, in the
+    time zones ``tzs`` (a batch priced as written adds to UTC buckets as the refresh
+    sums them: the zones' own arithmetic is the same either way, and checked without)."""
     with store.connect(write=True) as con:
         queries.load_card(con, card)
         con.execute("CREATE OR REPLACE TEMP TABLE ref AS SELECT * FROM counted LIMIT 0")
@@ -73,7 +75,7 @@ def check(store: Store, card) -> None:
              "FROM {} ORDER BY ALL")  # fmt: skip
         assert con.execute(q.format("counted")).fetchall() == con.execute(
             q.format("ref")).fetchall()
-        for tz in TZS:
+        for tz in tzs:
             for group in GROUPS:
                 f = queries.Filters(tz=tz)
                 fast = queries.summarise(con, group, f, by_model=True, by_agent=True)
@@ -256,6 +258,7 @@ def test_new_lines_of_every_kind_appended_one_batch_at_a_time(store, logs, card,
 
     monkeypatch.setattr(maintain, "_add_alone", spy)
     priced = _price_batches(store, card, pricing, monkeypatch)
+    zones = TZS if pricing is None else ("UTC",)
     f = logs / "-home-dev-app" / "s1.jsonl"
     _write(f, [assistant(ts=_stamp(0), msg="m0", req="r0")])
     _ingest(store, logs)
@@ -280,7 +283,7 @@ def test_new_lines_of_every_kind_appended_one_batch_at_a_time(store, logs, card,
         priced.clear()
         _write(f, lines)
         _ingest(store, logs)
-        check(store, card)
+        check(store, card, zones)
         assert taken == [lean], lines
         if pricing is not None:  # a response alone, of the common case: priced as written
             assert [p for p in priced if p is True or p is False] == ([True] if lean else []), lines
@@ -290,7 +293,7 @@ def test_new_lines_of_every_kind_appended_one_batch_at_a_time(store, logs, card,
     _write(logs / "-home-dev-app" / "s2.jsonl", [assistant(ts=_stamp(9), msg="m9", req="r9",
                                                            out=3, session="B")])
     _ingest(store, logs)
-    check(store, card)
+    check(store, card, zones)
     assert taken == [False]
     with store.connect() as con:
         got = dict(con.execute("SELECT coalesce(ckey, '-'), output_tokens FROM counted").fetchall())
@@ -321,9 +324,10 @@ def _price_batches(store: Store, card, pricing: str | None, monkeypatch) -> list
     return priced
 
 
-@pytest.mark.parametrize("pricing", PRICING)
+@pytest.mark.parametrize("pricing", [None, "sessions"])
 def test_random_ingest_sequences_match_a_recompute(store, logs, card, pricing, monkeypatch):
     priced = _price_batches(store, card, pricing, monkeypatch)
+    zones = TZS if pricing is None else ("UTC",)
     rng = random.Random(17)
     files: list[Path] = []
     responses: list[dict] = []  # lines written, to stream further or copy
@@ -376,7 +380,7 @@ def test_random_ingest_sequences_match_a_recompute(store, logs, card, pricing, m
             if f.exists() and not f.read_text().endswith("\n") and f.stat().st_size:
                 text = f.read_text()
                 f.write_text(text[: text.rfind("\n") + 1])
-        check(store, card)
+        check(store, card, zones)
     if pricing is not None:  # some batches were priced as written
         assert True in priced, priced
 
@@ -394,7 +398,7 @@ def test_new_responses_priced_as_written_match_a_recompute(store, logs, card, pr
     models = ["claude-sonnet-4-5-20250929", "claude-opus-4-7", "claude-haiku-4-5"]
     clock = 0.0
     n = 0
-    for _step in range(40):
+    for _step in range(30):
         f = rng.choice(files)
         lines = []
         for _ in range(rng.choice([1, 1, 1, 2, 3])):
@@ -431,8 +435,8 @@ def test_new_responses_priced_as_written_match_a_recompute(store, logs, card, pr
             lines.append(line)
         _write(f, lines)
         _ingest(store, logs)
-        check(store, card)
-    assert priced.count(True) > 20 and False in priced, priced
+        check(store, card, ("UTC",))
+    assert priced.count(True) > 15 and False in priced, priced
     if pricing == "sessions":  # added to the sessions' rows, or summed again
         assert ("sessions", True) in priced and ("sessions", False) in priced, priced
 
