@@ -315,8 +315,8 @@ def _price_batches(store: Store, card, pricing: str | None, monkeypatch) -> list
         priced.append(add(con, current, rows))
         return priced[-1]
 
-    def spy_sessions(con, rows, cols):
-        priced.append(("sessions", add_to_sessions(con, rows, cols)))
+    def spy_sessions(con, groups):
+        priced.append(("sessions", add_to_sessions(con, groups)))
         return priced[-1][1]
 
     monkeypatch.setattr(maintain, "_add_priced", spy)

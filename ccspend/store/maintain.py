@@ -346,25 +346,27 @@ def _add_priced(con: duckdb.DuckDBPyConnection, card: tuple, rows: list[tuple]) 
         "USING (file_id, line_offset)", cols)  # fmt: skip
     buckets = sorted({k[0] for k in groups})
     sums = ", ".join(_ROLLUP_SUMS[:-2])
+    found: set[tuple] = set()  # the groups a rollup row had
     for row in con.execute(
             f"SELECT rowid, epoch_us(bucket), {', '.join(_ROLLUP_KEYS[1:])}, {sums}, "
             "epoch_us(first_ts), epoch_us(last_ts) FROM rollup "
             "WHERE bucket IN (SELECT make_timestamp(unnest($1::BIGINT[]))::TIMESTAMPTZ)",
             [buckets]).fetchall():  # fmt: skip
         add = groups.get(row[1:12])
-        if add is not None:  # this group's rollup row: its sums and the new rows'
+        if add is not None and row[1:12] not in found:  # its rollup row: those sums and these
+            found.add(row[1:12])
             new = _added(list(row[12:]), add)
             con.execute(f"UPDATE rollup SET {', '.join(c + ' = ?' for c in _ROLLUP_SUMS[:-2])}, "
                         "first_ts = make_timestamp(?)::TIMESTAMPTZ, "
                         "last_ts = make_timestamp(?)::TIMESTAMPTZ WHERE rowid = ?",
                         [*new, row[0]])  # fmt: skip
-            del groups[row[1:12]]
     for key, add in groups.items():  # a group no rollup row had: a row of its own
-        con.execute(f"INSERT INTO rollup ({', '.join(_ROLLUP_KEYS + _ROLLUP_SUMS)}) VALUES "
-                    f"(make_timestamp(?)::TIMESTAMPTZ, {', '.join('?' * 19)}, "
-                    "make_timestamp(?)::TIMESTAMPTZ, make_timestamp(?)::TIMESTAMPTZ)",
-                    [*key, *add])  # fmt: skip
-    if sessions and _add_to_sessions(con, rows, cols):
+        if key not in found:
+            con.execute(f"INSERT INTO rollup ({', '.join(_ROLLUP_KEYS + _ROLLUP_SUMS)}) VALUES "
+                        f"(make_timestamp(?)::TIMESTAMPTZ, {', '.join('?' * 19)}, "
+                        "make_timestamp(?)::TIMESTAMPTZ, make_timestamp(?)::TIMESTAMPTZ)",
+                        [*key, *add])  # fmt: skip
+    if sessions and _add_to_sessions(con, groups):
         return True
     con.execute("INSERT INTO session_dirty SELECT DISTINCT unnest($1::VARCHAR[])",
                 [[r[1] if r[1] is not None else "(unknown)" for r in rows]])
@@ -380,78 +382,66 @@ _SESSION_READ = _SESSION_COLUMNS.replace("first_ts, last_ts",
                                          "epoch_us(first_ts), epoch_us(last_ts)")
 
 
-def _add_to_sessions(con: duckdb.DuckDBPyConnection, rows: list[tuple], cols: list[list]
-                     ) -> bool:  # fmt: skip
-    """The rows ``_add_priced`` added (``rows``, priced as ``cols`` says) added to their
-    sessions' rows of ``session_totals`` (current before the batch) as ``SESSION_TOTALS``
-    would sum them again; whether they were. Not when a row's cwd could change its
-    session's project (another cwd than the project it has): nothing is written then,
-    and the caller sums the sessions again.
+def _add_to_sessions(con: duckdb.DuckDBPyConnection, groups: dict[tuple, list]) -> bool:
+    """The rollup's new sums ``groups`` (``_add_priced``'s: a group's key, its sums) added to
+    their sessions' rows of ``session_totals`` (current before the batch) as
+    ``SESSION_TOTALS`` sums rollup rows; whether they were. Not when a group's cwd could
+    change its session's project (another cwd than the project it has): nothing is
+    written then, and the caller sums the sessions again.
 
-    A session's project is its most frequent cwd, a tie to the greatest: rows in its
-    project, or without a cwd, leave it as it is; a new session's is its rows' own.
+    A session's project is its most frequent cwd by requests, a tie to the greatest: rows
+    in its project, or without a cwd, leave it as it is; a new session's is its rows' own.
     """
-    from decimal import Decimal, localcontext
+    from decimal import Decimal
 
     new: dict[str, dict] = {}
-    for r, name in zip(rows, cols[3], strict=True):
-        k = r[1] if r[1] is not None else "(unknown)"
-        s = new.setdefault(k, {"sums": [0] * 6, "cost": Decimal(0), "savings": Decimal(0),
-                               "n": 0, "models": set(), "branches": set(), "cwds": {},
-                               "first": r[6], "last": r[6], "total": False, "source": r[8]})
-        t = r[12:]
-        for i, v in enumerate((t[0] + t[6], t[1] + t[7], t[2] + t[8], t[3] + t[9],
-                               t[4] + t[10], t[5])):  # fmt: skip
-            s["sums"][i] += v
-        s["n"] += 1
-        s["models"].add(name if name is not None else r[7] if r[7] is not None else "(unknown)")
-        s["branches"].add(r[3] or "(none)")  # NULL or '': '(none)'
-        if r[2] is not None:
-            s["cwds"][r[2]] = s["cwds"].get(r[2], 0) + 1
-        s["first"], s["last"] = min(s["first"], r[6]), max(s["last"], r[6])
-        s["total"] = s["total"] or r[0].endswith("|session-total")
-        s["source"] = min(s["source"], r[8])
-    priced = {(f, o): (c, v) for f, o, c, v in zip(cols[0], cols[1], cols[5], cols[6],
-                                                   strict=True)}  # fmt: skip
-    with localcontext() as exact:  # DECIMAL(38,6) sums, never rounded
-        exact.prec = 80
-        for r in rows:
-            s = new[r[1] if r[1] is not None else "(unknown)"]
-            cost, savings = priced[(r[4], r[5])]
-            s["cost"] += Decimal(cost) if cost is not None else 0
-            s["savings"] += Decimal(savings) if savings is not None else 0
-        had = {row[1]: row for row in con.execute(
-            f"SELECT rowid, k, {_SESSION_READ} FROM session_totals "
-            "WHERE k IN (SELECT unnest($1::VARCHAR[]))", [list(new)]).fetchall()}  # fmt: skip
-        out = []
-        for k, s in new.items():
-            row = had.get(k)
-            cwds = s["cwds"]
-            if row is None:  # a new session: its project is its rows' most frequent cwd
-                project = max(cwds, key=lambda c: (cwds[c], c)) if cwds else None
-                out.append((None, [k, *s["sums"], s["cost"], s["savings"], s["n"],
-                                   sorted(s["models"]), s["first"], s["last"],
-                                   sorted(s["branches"]), project, s["total"], s["source"]]))
-                continue
-            old = row[2:]
-            project = old[13]
-            if project is None:
-                project = max(cwds, key=lambda c: (cwds[c], c)) if cwds else None
-            elif any(c != project for c in cwds):
+    for key, add in groups.items():
+        session, model, name, cwd, branch, source, total = (key[1], key[2], key[3], key[4],
+                                                            key[5], key[6], key[10])
+        s = new.get(session if session is not None else "(unknown)")
+        if s is None:
+            s = new[session if session is not None else "(unknown)"] = {
+                "sums": add, "models": set(), "branches": set(), "cwds": {}, "total": False,
+                "source": source}  # fmt: skip
+        else:
+            s["sums"] = _added(s["sums"], add)
+        s["models"].add(name if name is not None else model if model is not None
+                        else "(unknown)")  # fmt: skip
+        s["branches"].add(branch or "(none)")  # NULL or '': '(none)'
+        if cwd is not None:
+            s["cwds"][cwd] = s["cwds"].get(cwd, 0) + add[8]
+        s["total"] = s["total"] or total
+        s["source"] = min(s["source"], source)
+    had = {row[1]: row for row in con.execute(
+        f"SELECT rowid, k, {_SESSION_READ} FROM session_totals "
+        "WHERE k IN (SELECT unnest($1::VARCHAR[]))", [list(new)]).fetchall()}  # fmt: skip
+    out = []
+    for k, s in new.items():
+        row = had.get(k)
+        cwds = s["cwds"]
+        if row is None:  # a new session: its sums are its rows', a NULL cost none
+            old = [0] * 6 + [Decimal(0), Decimal(0), 0, s["sums"][9], s["sums"][10]]
+            project = None
+            models, branches, total, source = [], [], False, s["source"]
+        else:
+            first, last = (row[12] if row[12] is not None else s["sums"][9],
+                           row[13] if row[13] is not None else s["sums"][10])
+            old = [*row[2:11], first, last]  # the sums, requests, first and last activity
+            models, branches, project, total, source = row[11], row[14], *row[15:18]
+            if project is not None and any(c != project for c in cwds):
                 return False
-            out.append((row[0], [
-                *(a + b for a, b in zip(old[:6], s["sums"], strict=True)),
-                old[6] + s["cost"], old[7] + s["savings"], old[8] + s["n"],
-                sorted(set(old[9]) | s["models"]),
-                s["first"] if old[10] is None else min(old[10], s["first"]),
-                s["last"] if old[11] is None else max(old[11], s["last"]),
-                sorted(set(old[12]) | s["branches"]), project, old[14] or s["total"],
-                s["source"] if old[15] is None else min(old[15], s["source"])]))
-    for rowid, values in out:
+        if project is None and cwds:
+            project = max(cwds, key=lambda c: (cwds[c], c))
+        sums = _added(old, s["sums"])
+        out.append((None if row is None else row[0], k, [
+            *sums[:9], sorted(set(models) | s["models"]), sums[9], sums[10],
+            sorted(set(branches) | s["branches"]), project, total or s["total"],
+            min(source, s["source"]) if source is not None else s["source"]]))
+    for rowid, k, values in out:
         if rowid is None:
             con.execute(f"INSERT INTO session_totals (k, {_SESSION_COLUMNS}) VALUES "
-                        f"({', '.join('?' * 11)}, make_timestamp(?)::TIMESTAMPTZ, "
-                        f"make_timestamp(?)::TIMESTAMPTZ, ?, ?, ?, ?)", values)  # fmt: skip
+                        f"(?, {', '.join('?' * 10)}, make_timestamp(?)::TIMESTAMPTZ, "
+                        f"make_timestamp(?)::TIMESTAMPTZ, ?, ?, ?, ?)", [k, *values])  # fmt: skip
         else:
             sets = ", ".join(f"{c} = make_timestamp(?)::TIMESTAMPTZ" if c.endswith("_ts")
                              else f"{c} = ?" for c in _SESSION_COLUMNS.split(", "))  # fmt: skip
