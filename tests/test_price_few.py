@@ -88,6 +88,21 @@ def test_python_prices_equal_the_query(priced_store, rows):
     assert _priced(store, card, rows, few=64) == _priced(store, card, rows, few=0)
 
 
+@pytest.mark.parametrize("step", range(5))
+@pytest.mark.parametrize("prompt", (1_000, 250_000))  # each side of a long-context threshold
+def test_one_compaction_count_alone_is_priced_by_the_query_as_in_python(priced_store, step,
+                                                                        prompt):
+    """A request whose compaction steps hold one kind of token only: the query's shortcut
+    for plain requests (no compaction) must not take it, whichever kind it is."""
+    store, card = priced_store
+    steps = [0] * 5
+    steps[step] = 7_000
+    row = {"model": "claude-sonnet-4-5-20250929", "minutes": 600 * 24 * 60, "source": "local",
+           "logged": None, "speed": None, "geo": None,
+           "tokens": (prompt, 20, 0, 0, 5, 0, *steps)}
+    assert _priced(store, card, [row], few=64) == _priced(store, card, [row], few=0)
+
+
 def test_the_common_case_is_priced_in_python_and_the_rest_by_the_query(priced_store,
                                                                       monkeypatch):
     """The Python side runs for plain rows and steps aside for the others (a stated

@@ -326,6 +326,15 @@ factored AS (
         (CASE WHEN speed_neutral THEN 1 ELSE coalesce(speed_factor, 1) END)
             * (CASE WHEN geo_neutral THEN 1 ELSE coalesce(geo_factor, 1) END) AS factor
     FROM joined
+),
+plained AS (
+    -- the common request: base rates, no compaction, no multiplier. Its cost is the
+    -- general formula's with those terms at zero and the factor at one, computed in
+    -- half the DECIMAL operations (which are nearly all of this query's time: 73 ms
+    -- against 36 for a 1 GiB history's 44,827 requests)
+    SELECT *, NOT lc AND k_in = 0 AND k_out = 0 AND k_w5 = 0 AND k_w1 = 0 AND k_r = 0
+              AND factor = 1 AS plain
+    FROM factored
 )
 SELECT ts, session_id, model, model_name, cwd, git_branch, file_id, line_offset,
     input_tokens + k_in AS input_tokens, output_tokens + k_out AS output_tokens,
@@ -336,7 +345,12 @@ SELECT ts, session_id, model, model_name, cwd, git_branch, file_id, line_offset,
     request_key, {session_total} AS session_total,
     i IS NOT NULL OR stated_usd IS NOT NULL AS priced,
     CASE WHEN stated_usd IS NOT NULL THEN (stated_usd * 1000000)::DECIMAL(38,6)
-         WHEN i IS NULL THEN NULL ELSE
+         WHEN i IS NULL THEN NULL
+         WHEN plain THEN
+        (input_tokens * i + output_tokens * o + cache_write_5m_tokens * w5
+        + cache_write_1h_tokens * w1 + cache_read_tokens * r)::DECIMAL(38,6)
+      + web_search_requests * ws * 1000
+         ELSE
         ((input_tokens * (CASE WHEN lc THEN li ELSE i END)
         + output_tokens * (CASE WHEN lc THEN lo ELSE o END)
         + cache_write_5m_tokens * (CASE WHEN lc THEN lw5 ELSE w5 END)
@@ -349,7 +363,12 @@ SELECT ts, session_id, model, model_name, cwd, git_branch, file_id, line_offset,
         + k_r * (CASE WHEN klc THEN lr ELSE r END)) * factor)::DECIMAL(38,6)
       + web_search_requests * ws * 1000
     END AS cost_micro,
-    CASE WHEN i IS NULL THEN NULL ELSE
+    CASE WHEN i IS NULL THEN NULL
+         WHEN plain THEN
+        ((cache_write_5m_tokens + cache_write_1h_tokens + cache_read_tokens) * i
+          - cache_write_5m_tokens * w5 - cache_write_1h_tokens * w1
+          - cache_read_tokens * r)::DECIMAL(38,6)
+         ELSE
         (((cache_write_5m_tokens + cache_write_1h_tokens + cache_read_tokens)
             * (CASE WHEN lc THEN li ELSE i END)
           - cache_write_5m_tokens * (CASE WHEN lc THEN lw5 ELSE w5 END)
@@ -375,7 +394,7 @@ SELECT ts, session_id, model, model_name, cwd, git_branch, file_id, line_offset,
             CASE WHEN NOT geo_neutral AND geo_factor IS NULL
                  THEN 'inference_geo ' || left(inference_geo, 40) END), '')
     END AS modifier_unknown
-FROM factored
+FROM plained
 """
 PRICED = _DEDUP + _PRICE
 # ``counted`` rows (``{where}`` picks them), priced as ``PRICED`` prices the lines it keeps.
