@@ -57,6 +57,7 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_CORPUS = Path("/tmp/ccspend-bench/corpus-1g")
 CCUSAGE_VERSION = "20.0.24"
 TARGET_COLD_RATIO = 1.0  # cold ccspend time / ccusage time, at most
+TARGET_COLD_RATIO_17 = 0.5  # the same, issue #17's target (not met: docs/benchmarks.md says why)
 TARGET_WARM_SPEEDUP = 20.0  # ccusage time / warm ccspend time, at least
 TARGET_COLD_RSS_MB = 300.0
 
@@ -379,6 +380,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cold ccspend / ccusage time  {cold_ratio:8.2f}  "
               f"(target <= {TARGET_COLD_RATIO:g})  "
               f"{verdict(cold_ratio <= TARGET_COLD_RATIO)}")
+        print(f"  the same against issue #17's target: (target <= {TARGET_COLD_RATIO_17:g})  "
+              f"{verdict(cold_ratio <= TARGET_COLD_RATIO_17)}")
+        cpu_ratio = cold_r["median_cpu_s"] / anchor["median_cpu_s"]
+        print(f"cold ccspend / ccusage CPU   {cpu_ratio:8.2f}  (the work each does, every "
+              f"process counted; half the time on {os.cpu_count()} CPUs needs about half the CPU)")
         print(f"ccusage / warm ccspend time  {speedup:8.1f}  "
               f"(target >= {TARGET_WARM_SPEEDUP:g})  "
               f"{verdict(speedup >= TARGET_WARM_SPEEDUP)}")
@@ -392,7 +398,8 @@ def main(argv: list[str] | None = None) -> int:
               f"(target <= {TARGET_COLD_RSS_MB:g})  "
               f"{verdict(rss <= TARGET_COLD_RSS_MB)}")
         results["targets"] = {
-            "cold_over_ccusage": cold_ratio, "ccusage_over_warm": speedup,
+            "cold_over_ccusage": cold_ratio, "cold_cpu_over_ccusage": cpu_ratio,
+            "ccusage_over_warm": speedup,
             "cold_peak_rss_mb": rss,
             "met": (cold_ratio <= TARGET_COLD_RATIO
                     and speedup >= TARGET_WARM_SPEEDUP
