@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="keep the corpus here (reused if its truth.json exists)")
     ap.add_argument("--ccspend", metavar="[LABEL=]CMD", action="append",
                     help="a ccspend command to check (repeatable; default: this venv's)")
-    ap.add_argument("--ccusage", type=Path, metavar="BIN",
+    ap.add_argument("--ccusage", type=bench_daily.ccusage_binary, metavar="BIN",
                     help="use this ccusage binary instead of installing")
     ap.add_argument("--skip-ccusage", action="store_true")
     ap.add_argument("--top", type=int, default=10, help="models shown (default 10)")

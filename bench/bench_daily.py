@@ -103,6 +103,17 @@ def native_package() -> str:
     return f"@ccusage/ccusage-{osname}-{arch}"
 
 
+def ccusage_binary(text: str) -> Path:
+    """``--ccusage BIN``: an executable file, or argparse's one-line error (not a traceback
+    from the first timed run). npm leaves the native binary without its executable bit."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text}: no such file")
+    if not os.access(path, os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text}: not executable (chmod +x it)")
+    return path
+
+
 def install_ccusage(where: Path) -> Path:
     """npm install the pinned ccusage; return its native binary."""
     npm = shutil.which("npm")
@@ -262,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="reports timed right after a new log line (0: none)")
     ap.add_argument("--ccspend", metavar="CMD",
                     help="time this command instead of a clean venv's install")
-    ap.add_argument("--ccusage", type=Path, metavar="BIN",
+    ap.add_argument("--ccusage", type=ccusage_binary, metavar="BIN",
                     help="use this ccusage binary instead of installing")
     ap.add_argument("--skip-ccspend", action="store_true",
                     help="measure ccusage only")

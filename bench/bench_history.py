@@ -53,7 +53,7 @@ import time
 from pathlib import Path
 
 from _venv import VenvError, ensure_venv, sandbox_env
-from bench_daily import RunError, install_ccusage
+from bench_daily import RunError, ccusage_binary, install_ccusage
 from bench_daily import live_line as line
 
 HERE = Path(__file__).resolve().parent
@@ -189,7 +189,8 @@ def main() -> int:
     ap.add_argument("--json-out", type=Path)
     ap.add_argument("--anchor-max", type=int, default=10,
                     help="time ccusage for history sizes up to this (-1: never)")
-    ap.add_argument("--ccusage", type=Path, help="this ccusage binary (default: npm install)")
+    ap.add_argument("--ccusage", type=ccusage_binary,
+                    help="this ccusage binary (default: npm install)")
     args = ap.parse_args()
     sizes = sorted({int(x) for x in args.history.split(",")})
     reports = args.reports.split(",")

@@ -832,7 +832,8 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     ap.add_argument("--no-shim", action="store_true", help="do not time --shim")
     ap.add_argument(
-        "--ccusage", type=Path, metavar="BIN", help="use this ccusage binary instead of installing"
+        "--ccusage", type=bench_daily.ccusage_binary, metavar="BIN",
+        help="use this ccusage binary instead of installing",
     )
     ap.add_argument(
         "--skip-uncached", action="store_true", help="do not time ccusage statusline --no-cache"
