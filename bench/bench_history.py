@@ -225,7 +225,7 @@ def main() -> int:
             con = duckdb.connect(str(db), read_only=True)
             rows = con.execute("SELECT count(*) FROM requests").fetchone()[0]
             con.close()
-            info[n] = {"requests": rows, "mb": db.stat().st_size / 1e6}
+            info[n] = {"requests": rows, "built_mb": db.stat().st_size / 1e6}
         anchored = [n for n in sizes if n <= args.anchor_max]
         ccusage = None
         if anchored:
@@ -254,8 +254,14 @@ def main() -> int:
         for n in sizes:  # the first run reads the live file cold: not timed
             work, rec, live_root, live = argvs[n]
             (live / "s.jsonl").write_text(line(0, "live-session"))
-            run(ccspend + ["daily", "--json", "--db", work, "--claude-dir", rec,
-                           "--claude-dir", live_root], envs[n])
+            for report in ("daily", "session"):
+                run(ccspend + [report, "--json", "--db", work, "--claude-dir", rec,
+                               "--claude-dir", live_root], envs[n])
+            # The size a user's database has: after the reports that price what the ingest
+            # added and sum its rollup and sessions (the file, and its log if one is left).
+            wal = Path(work + ".wal")
+            info[n]["mb"] = (Path(work).stat().st_size
+                             + (wal.stat().st_size if wal.exists() else 0)) / 1e6
         i = 0
         for _ in range(args.runs):
             for report in reports:
@@ -285,7 +291,8 @@ def main() -> int:
     for n in sizes:
         per_m = info[n]["mb"] / max(info[n]["requests"], 1) * 1e6
         print(f"  {n:>4}x history: {info[n]['requests']:>10,} stored requests, database "
-              f"{info[n]['mb']:,.1f} MB ({per_m:,.0f} MB per million requests)")
+              f"{info[n]['mb']:,.1f} MB after its first reports ({per_m:,.0f} MB per million "
+              f"requests; as built, before them: {info[n]['built_mb']:,.1f} MB)")
     print()
     print(f"{'report':<17}{'history':>8}{'case':>11}{'median s':>10}{'min s':>8}{'max s':>8}"
           f"{'vs 0x':>7}{'ccusage/':>10}")
