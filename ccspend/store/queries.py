@@ -327,7 +327,7 @@ factored AS (
             * (CASE WHEN geo_neutral THEN 1 ELSE coalesce(geo_factor, 1) END) AS factor
     FROM joined
 ),
-plained AS (
+classified AS (
     -- the common request: base rates, no compaction, no multiplier. Its cost is the
     -- general formula's with those terms at zero and the factor at one, computed in
     -- half the DECIMAL operations (which are nearly all of this query's time: 73 ms
@@ -394,7 +394,7 @@ SELECT ts, session_id, model, model_name, cwd, git_branch, file_id, line_offset,
             CASE WHEN NOT geo_neutral AND geo_factor IS NULL
                  THEN 'inference_geo ' || left(inference_geo, 40) END), '')
     END AS modifier_unknown
-FROM plained
+FROM classified
 """
 PRICED = _DEDUP + _PRICE
 # ``counted`` rows (``{where}`` picks them), priced as ``PRICED`` prices the lines it keeps.
