@@ -53,6 +53,26 @@ def test_another_day_shadows_the_store_card_and_the_next_load_drops_the_shadow(t
                                "AND table_name = 'model_map'").fetchone()[0]  # fmt: skip
 
 
+def test_a_card_load_that_changes_the_tables_leaves_the_store_unknown_current(tmp_path):
+    """A batch prices its new rows as written only by the card load the store was found
+    current with (``maintain.current_card``): loading another card or day on the same
+    connection makes the tables it would price by another card's, so that is forgotten
+    until ``up_to_date`` checks again."""
+    store, card = Store(tmp_path / "db.duckdb"), load_card()
+    with store.connect(write=True) as con:
+        con.execute("INSERT INTO models_seen VALUES ('claude-sonnet-4-5-20250929')")
+        queries.load_card(con, card)
+        maintain.up_to_date(con, queries.PRICE_COUNTED, queries.loaded_card(), False)
+        assert maintain.current_card(con) is not None
+        queries.load_card(con, card)  # the same load: still current
+        assert maintain.current_card(con) is not None
+        queries.load_card(con, card, at=date(2025, 1, 1))  # another day's shadow tables
+        assert maintain.current_card(con) is None
+        queries.load_card(con, card)
+        maintain.up_to_date(con, queries.PRICE_COUNTED, queries.loaded_card(), False)
+        assert maintain.current_card(con)[0] is queries.loaded_card()
+
+
 def test_a_read_only_connection_prices_from_temporary_tables(tmp_path):
     store, card = Store(tmp_path / "db.duckdb"), load_card()
     with store.connect(write=True) as con:

@@ -108,6 +108,10 @@ def load_card(con: duckdb.DuckDBPyConnection, card: RateCard, at: date | None = 
     if last and last[0] is con and last[1] is card and last[2] == (at, frozenset(models)):
         return  # this connection has this card, for these models, loaded already
     _LAST_LOADED = None
+    # The tables this connection prices by change: a store ``up_to_date`` found current
+    # with the last load is not yet known current with this one (a batch written next
+    # must not price its rows by a shadow while stamping the kept card's fingerprints).
+    maintain.forget_current()
     mapping, rows, mods = _card_rows(card, models, at)
     fingerprints = None
     if at is None and maintain.writable(con):
