@@ -266,9 +266,7 @@ class Store:
         from ccspend.store import queries
 
         with self.connect() as con:  # the kept writer, when the ingest wrote
-            queries.load_card(con, card)
-            if maintain.up_to_date(con, queries.PRICE_COUNTED, queries.loaded_card(),
-                                   sessions):  # fmt: skip
+            if _current_with(con, card, sessions):
                 return
         try:  # pending, and that connection was read-only: a writer, if one can be had
             with self.connect(write=True) as con:
@@ -574,14 +572,9 @@ class Store:
 
     def _current_with_card(self, con: duckdb.DuckDBPyConnection) -> None:
         """``con``'s store current with ``price_batches``' card, if it gives one."""
-        from ccspend.store import queries
-
         wanted = self._batch_card()
-        if wanted is None:
-            return
-        card, sessions = wanted
-        queries.load_card(con, card)
-        maintain.up_to_date(con, queries.PRICE_COUNTED, queries.loaded_card(), sessions)
+        if wanted is not None:
+            _current_with(con, *wanted)
 
     def _write_ingest(self, con: duckdb.DuckDBPyConnection, updates: list[FileUpdate],
                       records: list[str], shape: str) -> int:  # fmt: skip
@@ -662,6 +655,15 @@ class Store:
         except Exception:
             _rollback(con)
             raise
+
+
+def _current_with(con: duckdb.DuckDBPyConnection, card, sessions: bool) -> bool:
+    """``card`` loaded on ``con``, and its store brought current with that load (priced,
+    summed: ``maintain.up_to_date``), if ``con`` may write; whether it is current."""
+    from ccspend.store import queries
+
+    queries.load_card(con, card)
+    return maintain.up_to_date(con, queries.PRICE_COUNTED, queries.loaded_card(), sessions)
 
 
 RETIRED = "#replaced-"  # a retired file's path: the file's own, this, and its new id

@@ -398,9 +398,10 @@ def _add_to_sessions(con: duckdb.DuckDBPyConnection, groups: dict[tuple, list]) 
     for key, add in groups.items():
         session, model, name, cwd, branch, source, total = (key[1], key[2], key[3], key[4],
                                                             key[5], key[6], key[10])
-        s = new.get(session if session is not None else "(unknown)")
+        k = session if session is not None else "(unknown)"  # ``session_totals.k``
+        s = new.get(k)
         if s is None:
-            s = new[session if session is not None else "(unknown)"] = {
+            s = new[k] = {
                 "sums": add, "models": set(), "branches": set(), "cwds": {}, "total": False,
                 "source": source}  # fmt: skip
         else:
